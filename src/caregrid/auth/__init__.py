@@ -1,0 +1,1 @@
+"""Accounts, roles, sessions and tokens, access rules, and the append-only audit log."""

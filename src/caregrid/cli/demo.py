@@ -1,0 +1,134 @@
+"""The demo: the shipped layouts, one account per role and a few synthetic residents."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from rich.progress import Progress
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caregrid.auth import audit
+from caregrid.auth import service as auth
+from caregrid.auth.roles import SYSTEM, Role
+from caregrid.db.migrate import upgrade
+from caregrid.db.session import get_engine, session_scope
+from caregrid.registry import importer
+from caregrid.registry import service as registry
+from caregrid.registry.models import Membership, Network
+from caregrid.registry.vocab import NetworkRole
+from caregrid.residents import national_id
+from caregrid.residents import service as residents
+from caregrid.residents.models import Resident
+from caregrid.residents.schemas import ResidentIn
+
+DEMO_NETWORK_CITY = "jinhua"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    username: str
+    password: str
+    scope: str
+
+
+def shipped_layouts() -> list[Path]:
+    folder = Path(str(resources.files("caregrid.data").joinpath("layouts")))
+    return sorted(folder.glob("*.yaml"))
+
+
+def load_demo(progress: Progress) -> list[DemoAccount]:
+    layouts = shipped_layouts()
+    task = progress.add_task("loading demo", total=len(layouts) + 3)
+    progress.update(task, description="migrating database")
+    upgrade(get_engine())
+    progress.advance(task)
+    checked = []
+    for path in layouts:
+        progress.update(task, description=f"checking {path.name}")
+        checked.append(importer.load(path))
+        progress.advance(task)
+    with session_scope() as session:
+        progress.update(task, description="importing layouts")
+        for one in checked:
+            report = importer.apply(session, one)
+            audit.record(session, SYSTEM, action="layout.import", subject_type="city",
+                         subject_id=report.city, purpose="demo load", detail=dict(report.counts))
+        progress.advance(task)
+        progress.update(task, description="demo accounts and residents")
+        accounts = _accounts(session)
+        _residents(session)
+        progress.advance(task)
+    return accounts
+
+
+def _demo_network(session: Session) -> Network:
+    network = session.scalars(select(Network).join(Network.grid).where(
+        Network.code.like("jh-%")).order_by(Network.code)).first()
+    if network is None:
+        network = session.scalars(select(Network).order_by(Network.code)).first()
+    if network is None:
+        raise RuntimeError("no network in the shipped layouts")
+    return registry.get_network(session, network.code)
+
+
+def _pick(network: Network, role: NetworkRole, primary: bool) -> Membership:
+    for m in sorted(network.memberships, key=lambda m: m.position):
+        if m.role == role and (m.institution.level == "primary") == primary:
+            return m
+    return network.memberships[0]
+
+
+def _accounts(session: Session) -> list[DemoAccount]:
+    """One account per role; passwords are new on every run and shown only now."""
+    network = _demo_network(session)
+    lead = _pick(network, NetworkRole.LEAD, primary=False).institution
+    primary = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    plan = [
+        (Role.REGULATOR, "commission", "卫健委规划评价", None, None),
+        (Role.NETWORK_ADMIN, "office", "集团办公室", lead.id, network.id),
+        (Role.INSTITUTION_ADMIN, "unit-admin", "基层机构管理员", primary.id, None),
+        (Role.CLINICIAN, "doctor", "牵头医院医生", lead.id, None),
+        (Role.FAMILY_DOCTOR, "family-doctor", "家庭医生", primary.id, None),
+        (Role.AUDITOR, "auditor", "审计员", None, None),
+    ]
+    accounts = []
+    names = {lead.id: lead.name_zh, primary.id: primary.name_zh}
+    for role, username, display, institution_id, network_id in plan:
+        password = secrets.token_urlsafe(9)
+        user = auth.get_by_username(session, username)
+        if user is None:
+            auth.create_user(session, SYSTEM, username=username, display_name=display,
+                             password=password, roles={role}, institution_id=institution_id,
+                             network_id=network_id)
+        else:
+            user.institution_id, user.network_id = institution_id, network_id
+            auth.set_password(session, SYSTEM, user, password)
+        scope = network.name_zh if network_id else names.get(institution_id or 0, "—")
+        accounts.append(DemoAccount(role.value, username, password, scope))
+    return accounts
+
+
+def _residents(session: Session) -> None:
+    """A handful of synthetic residents at the family doctor's unit (IDs are generated, valid)."""
+    network = _demo_network(session)
+    unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    samples = [
+        ("张建国", "19580312", "1", "13905790001", ["hypertension"]),
+        ("李秀英", "19620821", "2", "13905790002", ["diabetes", "hypertension"]),
+        ("王小明", "20220105", "3", None, []),
+        ("陈丽", "19950614", "4", "13905790004", ["pregnant_postpartum"]),
+    ]
+    area = unit.division_code
+    for name, birth, seq, phone, tags in samples:
+        body = f"{area[:6] if area[:6].isdigit() else '330702'}{birth}00{seq}"
+        value = body + national_id.check_digit(body)
+        if session.scalar(select(Resident.id).where(Resident.national_id == value)) is not None:
+            continue
+        residents.create(session, SYSTEM, ResidentIn(
+            national_id=value, name=name, phone=phone, address_division_code=area,
+            registered_institution_code=unit.code, tags=tags))

@@ -1,0 +1,272 @@
+"""`caregrid`: database, demo, server, policy profiles, registry layouts, audit, users.
+
+Commands commit their unit of work; services only flush. Domain errors become a clear message
+and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy.exc import IntegrityError
+
+from caregrid import clock
+from caregrid.auth import audit
+from caregrid.auth.roles import SYSTEM
+from caregrid.db.migrate import upgrade
+from caregrid.db.session import get_engine, session_scope
+from caregrid.errors import DomainError, InvalidInput
+from caregrid.policy import service as policy
+from caregrid.registry import checks, importer
+
+app = typer.Typer(help="CareGrid: integrated medical networks.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+policy_app = typer.Typer(help="Policy profiles.", no_args_is_help=True)
+registry_app = typer.Typer(help="Grids, networks and institutions.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (policy_app, "policy"), (registry_app, "registry"),
+                  (audit_app, "audit"), (user_app, "user")):
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def failing_cleanly() -> Iterator[None]:
+    """Print domain errors (every problem on its own line) and exit non-zero."""
+    try:
+        yield
+    except InvalidInput as exc:
+        err.print(f"[red]refused: {len(exc.problems)} problem(s); nothing was written[/red]")
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(2) from exc
+    except DomainError as exc:
+        err.print(f"[red]{exc.title}:[/red] {exc.detail}", highlight=False)
+        raise typer.Exit(2) from exc
+    except IntegrityError as exc:
+        err.print(f"[red]refused by the database:[/red] {exc.orig}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version."""
+    upgrade(get_engine())
+    out.print(f"database at {get_engine().url.render_as_string(hide_password=True)} is up to date")
+
+
+@policy_app.command("list")
+def policy_list() -> None:
+    """Names of the profiles available (shipped and the deployment's own)."""
+    for name in policy.names():
+        out.print(name)
+
+
+@policy_app.command("show")
+def policy_show(
+    name: str,
+    at: Annotated[str | None, typer.Option(help="resolve phased values on this date (YYYY-MM-DD)")] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Show a profile with every value as in force on a date (today by default)."""
+    with failing_cleanly():
+        when = _parse_date(at) if at else clock.today()
+        resolved = policy.resolve(policy.get(name), when)
+    if format == "json":
+        sys.stdout.write(json.dumps(resolved, ensure_ascii=False, indent=2) + "\n")
+        return
+    out.print(f"[bold]{resolved['title_zh']}[/bold] ({resolved['name']}) on {resolved['at']}")
+    table = Table("parameter", "value", "unit", "requirement", "source", "next phase")
+    for key, entry in resolved["parameters"].items():
+        upcoming = entry["next"]
+        table.add_row(key, _fmt(entry["value"]), entry["unit"] or "", entry["requirement"],
+                      entry["source"],
+                      f"{upcoming['value']} from {upcoming['effective']}" if upcoming else "")
+    out.print(table)
+    out.print_json(data=resolved["structure"])
+
+
+def _fmt(value: object) -> str:
+    return "(not yet in force)" if value is None else str(value)
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise DomainError(f"--at: {text!r} is not a date YYYY-MM-DD") from exc
+
+
+@policy_app.command("validate")
+def policy_validate(files: list[Path]) -> None:
+    """Check profile files; lists every problem with file, line and field."""
+    failed = False
+    for path in files:
+        try:
+            profile = policy.load_file(path)
+            out.print(f"{path}: ok ({len(profile.parameters)} parameters)")
+        except InvalidInput as exc:
+            failed = True
+            for problem in exc.problems:
+                err.print(f"  {problem}", markup=False, highlight=False)
+    if failed:
+        raise typer.Exit(2)
+
+
+@registry_app.command("import")
+def registry_import(files: list[Path]) -> None:
+    """Import layout files (all or nothing): creates or refreshes each city's layout."""
+    with failing_cleanly():
+        checked = [importer.load(path) for path in files]
+        with session_scope() as session:
+            for one in checked:
+                report = importer.apply(session, one)
+                audit.record(session, SYSTEM, action="layout.import", subject_type="city",
+                             subject_id=report.city, purpose="layout import",
+                             detail=dict(report.counts))
+                for warning in report.warnings:
+                    err.print(f"[yellow]warning[/yellow] {warning}", highlight=False)
+                counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+                out.print(f"imported {report.city}: {counts}")
+
+
+@registry_app.command("export")
+def registry_export(
+    city: Annotated[str, typer.Option(help="city code")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="file (default stdout)")] = None,
+) -> None:
+    """Export a city's layout in the same format the importer reads."""
+    with failing_cleanly(), session_scope() as session:
+        text = importer.to_yaml(importer.export(session, city))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {output}")
+
+
+@registry_app.command("check")
+def registry_check(
+    network: Annotated[str | None, typer.Option(help="network code (default: all)")] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Evaluate A1-A4 and A9 for each network against its profile."""
+    with failing_cleanly(), session_scope() as session:
+        results = checks.run(session, network=network)
+    if format == "json":
+        sys.stdout.write(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2))
+        sys.stdout.write("\n")
+        return
+    colours = {"pass": "green", "fail": "red", "not-evaluable": "yellow", "not-applicable": "dim"}
+    table = Table("network", "req.", "status", "detail", show_lines=False)
+    for r in results:
+        table.add_row(r.network, r.requirement, f"[{colours[r.status]}]{r.status}[/]", r.detail)
+    out.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit chain; exits 1 and names the first bad row if it was tampered with."""
+    with session_scope() as session:
+        result = audit.verify(session)
+    if result.ok:
+        out.print(f"audit log intact: {result.rows} rows")
+        return
+    err.print(f"[red]audit log broken at row {result.bad_seq}:[/red] {result.reason}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve the web application and API."""
+    import uvicorn
+
+    from caregrid.config import get_settings
+    from caregrid.web.app import create_app
+
+    settings = get_settings()
+    upgrade(get_engine())
+    out.print(f"CareGrid at http://{host or settings.host}:{port or settings.port}/")
+    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port,
+                log_level="info")
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve when loaded")] = True,
+) -> None:
+    """Create or refresh the embedded database with the shipped layouts and demo accounts."""
+    from caregrid.cli.demo import load_demo
+
+    with failing_cleanly(), Progress(console=out, transient=False) as progress:
+        accounts = load_demo(progress)
+    table = Table("role", "username", "password", "scope", title="Demo accounts (shown once)")
+    for account in accounts:
+        table.add_row(account.role, account.username, account.password, account.scope)
+    out.print(table)
+    if serve_after:
+        serve(None, None)
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="repeat for several roles")],
+    institution: Annotated[str | None, typer.Option(help="institution code")] = None,
+    network: Annotated[str | None, typer.Option(help="network code (network_admin)")] = None,
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+) -> None:
+    """Create an account with a random password, printed once."""
+    from caregrid.auth import service as auth
+    from caregrid.auth.roles import Role
+    from caregrid.registry import service as registry
+
+    password = secrets.token_urlsafe(12)
+    with failing_cleanly(), session_scope() as session:
+        inst = registry.require_institution(session, institution) if institution else None
+        net = registry.get_network(session, network) if network else None
+        try:
+            roles = {Role(r) for r in role}
+        except ValueError as exc:
+            raise DomainError(f"--role: {exc}; known: {', '.join(r.value for r in Role)}") from exc
+        auth.create_user(session, SYSTEM, username=username, display_name=name or username,
+                         password=password, roles=roles,
+                         institution_id=inst.id if inst else None,
+                         network_id=net.id if net else None)
+    out.print(f"created {username}; password (shown once): {password}")
+
+
+@user_app.command("token")
+def user_token(username: str, label: Annotated[str, typer.Option()] = "cli") -> None:
+    """Issue an API bearer token for a user, printed once."""
+    from caregrid.auth import service as auth
+
+    with failing_cleanly(), session_scope() as session:
+        user = auth.get_by_username(session, username)
+        if user is None:
+            raise DomainError(f"no user {username!r}")
+        secret = auth.issue_token(session, user, kind="api", hours=None, label=label)
+        audit.record(session, SYSTEM, action="token.issue", subject_type="user",
+                     subject_id=user.id, purpose="API access", detail={"label": label})
+    out.print(secret)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

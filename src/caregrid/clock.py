@@ -1,0 +1,38 @@
+"""The one source of "now". Nothing else reads the wall clock, so tests can move time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from caregrid.config import get_settings
+
+_override: Callable[[], datetime] | None = None
+
+
+def now() -> datetime:
+    """Current time, timezone-aware (UTC)."""
+    if _override is not None:
+        return _override()
+    return datetime.now(UTC)
+
+
+def today() -> date:
+    """Today's date in the deployment's timezone (policy dates are local dates)."""
+    return now().astimezone(ZoneInfo(get_settings().timezone)).date()
+
+
+@contextmanager
+def frozen(at: datetime) -> Iterator[None]:
+    """Pin "now" to a fixed instant for the duration of the block."""
+    global _override
+    if at.tzinfo is None:
+        raise ValueError("frozen() needs a timezone-aware datetime")
+    previous = _override
+    _override = lambda: at  # noqa: E731
+    try:
+        yield
+    finally:
+        _override = previous

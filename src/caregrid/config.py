@@ -1,0 +1,48 @@
+"""Settings: one pydantic-settings class, read from CAREGRID_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "caregrid-demo-secret-not-for-production"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Unsafe defaults are refused outside the demo and tests."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREGRID_", extra="ignore")
+
+    environment: Literal["demo", "test", "production"] = "demo"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = DEMO_SECRET
+    timezone: str = "Asia/Shanghai"
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+    session_hours: int = 12
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _safe_defaults(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEMO_SECRET:
+            raise ValueError("CAREGRID_SECRET_KEY must be set in production")
+        if self.environment == "production" and not self.database_url:
+            raise ValueError("CAREGRID_DATABASE_URL must be set in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'caregrid.db').as_posix()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,72 @@
+"""Typed domain errors, mapped once to RFC 9457 problem+json by the web layer and to exit codes by the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (file, line, field) and why."""
+
+    field: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        return f"{where}{self.field}: {self.message}"
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    title = "Authentication required"
+
+
+class RuleViolation(DomainError):
+    """A policy rule refused the action; carries the requirement id (e.g. "C3")."""
+
+    status = 422
+    title = "Rule violation"
+
+    def __init__(self, detail: str, *, requirement: str) -> None:
+        super().__init__(detail)
+        self.requirement = requirement
+
+
+class InvalidInput(DomainError):
+    """Input that cannot be accepted; lists every problem found, nothing was written."""
+
+    status = 422
+    title = "Invalid input"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems

@@ -1,0 +1,156 @@
+"""The profile file format (caregrid-profile/1), validated by pydantic. See docs/policy-profiles.md."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from caregrid.policy.requirements import requirement_catalog
+from caregrid.registry.vocab import Category, Level, NetworkKind
+
+Scalar = float | int | bool | str | date
+Value = Scalar | dict[str, float | int]
+Comparison = Literal[">=", "<=", "==", ">", "<"]
+Unit = Literal[
+    "ratio", "percent_points", "count", "days", "hours", "months", "cny", "level", "bool",
+    "date", "text",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True)
+
+
+class Cited(_Strict):
+    """Anything in a profile cites the requirement id it implements and the source section."""
+
+    requirement: str
+    source: str
+    note: str | None = None
+
+    @field_validator("requirement")
+    @classmethod
+    def _known_requirement(cls, value: str) -> str:
+        if value not in requirement_catalog():
+            raise ValueError(f"unknown requirement id {value!r} (not in REQUIREMENTS.md)")
+        return value
+
+
+class Phase(_Strict):
+    effective: date
+    value: Value
+
+
+class Parameter(Cited):
+    """A number (or flag, text) of a jurisdiction, constant or phased by date (e.g. C2)."""
+
+    unit: Unit | None = None
+    comparison: Comparison | None = None
+    value: Value | None = None
+    phases: list[Phase] | None = None
+
+    @model_validator(mode="after")
+    def _value_or_phases(self) -> Parameter:
+        if (self.value is None) == (self.phases is None):
+            raise ValueError("give exactly one of `value` or `phases`")
+        if self.phases is not None:
+            if not self.phases:
+                raise ValueError("`phases` must not be empty")
+            dates = [p.effective for p in self.phases]
+            if dates != sorted(dates) or len(set(dates)) != len(dates):
+                raise ValueError("phases must be in strictly ascending `effective` order")
+        return self
+
+    def at(self, when: date) -> Value | None:
+        """The value in force on `when`: the latest phase effective on or before it."""
+        if self.phases is None:
+            return self.value
+        current: Value | None = None
+        for phase in self.phases:
+            if phase.effective <= when:
+                current = phase.value
+        return current
+
+    def next_phase(self, when: date) -> Phase | None:
+        """The first phase that takes effect after `when`, if any."""
+        for phase in self.phases or []:
+            if phase.effective > when:
+                return phase
+        return None
+
+
+class MinGrids(Cited):
+    """A3: minimum number of grids by the city's pilot level."""
+
+    value: dict[Literal["provincial_pilot", "other"], int]
+
+
+class Flag(Cited):
+    value: bool
+
+
+class Count(Cited):
+    value: int = Field(ge=0)
+
+
+class LeadRule(Cited):
+    """A2: what the lead institution must be."""
+
+    levels: list[Level] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
+
+
+class InstitutionMatch(_Strict):
+    level: Level | None = None
+    category: Category | None = None
+
+
+class MemberRequirement(Cited):
+    """A4: at least one named member matches any of these."""
+
+    label_zh: str
+    label_en: str
+    any_of: list[InstitutionMatch] = Field(min_length=1)
+
+
+class Structure(_Strict):
+    one_network_per_grid: Flag | None = None
+    min_grids: MinGrids | None = None
+    lead: LeadRule | None = None
+    member_requirements: list[MemberRequirement] = Field(default_factory=list)
+    key_construction_min: Count | None = None
+
+
+class Source(_Strict):
+    short: str
+    document: str
+    seed: str | None = None
+
+
+class Profile(_Strict):
+    """One jurisdiction's policy profile."""
+
+    format: Literal["caregrid-profile/1"]
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title_zh: str
+    title_en: str
+    jurisdiction_zh: str
+    network_kind: NetworkKind
+    sources: list[Source] = Field(min_length=1)
+    structure: Structure = Field(default_factory=Structure)
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+
+    @field_validator("parameters")
+    @classmethod
+    def _snake_case_keys(cls, value: dict[str, Parameter]) -> dict[str, Parameter]:
+        for key in value:
+            if not key.replace("_", "").isalnum() or not key.islower():
+                raise ValueError(f"parameter key {key!r} must be snake_case")
+        return value
+
+    def parameter(self, key: str, when: date) -> Any:
+        """Resolve a parameter for a date; None when the profile does not set it."""
+        entry = self.parameters.get(key)
+        return None if entry is None else entry.at(when)

@@ -1,0 +1,1 @@
+"""Registry: cities, divisions, grids, networks, institutions, memberships, departments, practitioners."""

@@ -1,0 +1,34 @@
+"""API shapes of resident records. Identifiers arrive whole and leave masked unless access allows."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+
+class ResidentIn(BaseModel):
+    national_id: str = Field(min_length=1, max_length=30)
+    name: str = Field(min_length=1, max_length=100)
+    sex: str | None = Field(default=None, description="male | female; derived from the ID if omitted")
+    birth_date: date | None = Field(default=None, description="derived from the ID if omitted")
+    phone: str | None = None
+    address_division_code: str
+    registered_institution_code: str
+    tags: list[str] = Field(default_factory=list)
+
+
+class ResidentOut(BaseModel):
+    id: int
+    national_id: str
+    name: str
+    sex: str
+    birth_date: date | None
+    age: int
+    phone: str | None
+    address_division_code: str
+    grid: str | None
+    registered_institution_code: str
+    key_populations: list[str]
+    masked: bool
+    access_basis: str

@@ -1,0 +1,156 @@
+"""Resident records: validated national ID, key populations (F2), grid from the address division.
+
+Every read of a person goes through auth.access.patient_access and into the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth import access, audit
+from caregrid.auth.roles import Principal
+from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from caregrid.privacy import mask_national_id, mask_phone
+from caregrid.registry import service as registry
+from caregrid.residents import national_id
+from caregrid.residents.models import Resident, ResidentTag
+from caregrid.residents.schemas import ResidentIn, ResidentOut
+
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+@lru_cache
+def key_population_catalog() -> dict[str, Any]:
+    text = resources.files("caregrid.data").joinpath("key_populations.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def age_on(birth: date, when: date) -> int:
+    return when.year - birth.year - ((when.month, when.day) < (birth.month, birth.day))
+
+
+def key_populations(resident: Resident, when: date) -> list[str]:
+    """Derived tags (age bands from the catalog) plus declared ones, sorted."""
+    catalog = key_population_catalog()
+    age = age_on(resident.birth_date, when)
+    tags = {t.tag for t in resident.tags}
+    for tag, rule in catalog["derived"].items():
+        if rule.get("max_age_years") is not None and age <= rule["max_age_years"]:
+            tags.add(tag)
+        if rule.get("min_age_years") is not None and age >= rule["min_age_years"]:
+            tags.add(tag)
+    return sorted(tags)
+
+
+def registered_institution_id(session: Session, resident_id: int) -> int | None:
+    return session.scalar(select(Resident.registered_institution_id).where(
+        Resident.id == resident_id))
+
+
+def create(session: Session, principal: Principal, data: ResidentIn) -> Resident:
+    """Register a resident; every field problem is reported at once and nothing is written."""
+    problems: list[Problem] = []
+    today = clock.today()
+    parsed: national_id.ParsedNationalId | None = None
+    try:
+        parsed = national_id.validate(data.national_id, today=today, birth_date=data.birth_date,
+                                      sex=data.sex)
+    except national_id.NationalIdError as exc:
+        problems.append(Problem("national_id", str(exc)))
+    if data.sex is not None and data.sex not in ("male", "female"):
+        problems.append(Problem("sex", "must be male or female"))
+    if data.phone is not None and not PHONE.match(data.phone.replace(" ", "")):
+        problems.append(Problem("phone", "not a mainland mobile (11 digits) or landline number"))
+    if registry.get_division(session, data.address_division_code) is None:
+        problems.append(Problem("address_division_code",
+                                f"unknown division {data.address_division_code!r}"))
+    institution = registry.get_institution(session, data.registered_institution_code)
+    if institution is None:
+        problems.append(Problem("registered_institution_code",
+                                f"unknown institution {data.registered_institution_code!r}"))
+    declared = key_population_catalog()["declared"]
+    for i, tag in enumerate(data.tags):
+        if tag not in declared:
+            problems.append(Problem(f"tags[{i}]", f"unknown key population {tag!r}; "
+                                    f"known: {', '.join(sorted(declared))}"))
+    if problems:
+        raise InvalidInput(problems)
+    assert parsed is not None and institution is not None
+    if not (principal.system or access.can_register_resident(principal, institution.id)):
+        raise Forbidden("you may register residents only at your own institution")
+    if session.scalar(select(Resident.id).where(Resident.national_id == parsed.value)) is not None:
+        raise Conflict("a resident with this national ID is already registered")
+    resident = Resident(
+        national_id=parsed.value, name=data.name.strip(), sex=parsed.sex,
+        birth_date=parsed.birth_date,
+        phone=data.phone.replace(" ", "") if data.phone else None,
+        address_division_code=data.address_division_code,
+        registered_institution_id=institution.id, created_at=clock.now(),
+        tags=[ResidentTag(tag=t) for t in sorted(set(data.tags))],
+    )
+    session.add(resident)
+    session.flush()
+    audit.record(session, principal, action="resident.create", subject_type="resident",
+                 subject_id=resident.id, purpose="registration",
+                 detail={"institution": institution.code})
+    return resident
+
+
+def _view(session: Session, resident: Resident, grant: access.PatientAccess) -> ResidentOut:
+    today = clock.today()
+    institution = registry.get_institution_by_id(session, resident.registered_institution_id)
+    return ResidentOut(
+        id=resident.id,
+        national_id=resident.national_id if grant.unmasked
+        else mask_national_id(resident.national_id) or "",
+        name=resident.name, sex=resident.sex,
+        birth_date=resident.birth_date if grant.unmasked else None,
+        age=age_on(resident.birth_date, today),
+        phone=resident.phone if grant.unmasked else mask_phone(resident.phone),
+        address_division_code=resident.address_division_code,
+        grid=registry.grid_code_for_division(session, resident.address_division_code),
+        registered_institution_code=institution.code if institution else "",
+        key_populations=key_populations(resident, today),
+        masked=not grant.unmasked, access_basis=grant.basis,
+    )
+
+
+def get(session: Session, principal: Principal, resident_id: int, *, purpose: str,
+        emergency_reason: str | None = None) -> ResidentOut:
+    """One resident, as this principal may see them; the read is audited with its purpose."""
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound(f"no resident {resident_id}")
+    grant = access.patient_access(session, principal, resident_id,
+                                  emergency_reason=emergency_reason)
+    detail: dict[str, object] = {"basis": grant.basis, "masked": not grant.unmasked}
+    if emergency_reason:
+        detail["emergency_reason"] = emergency_reason
+    audit.record(session, principal, action="resident.read", subject_type="resident",
+                 subject_id=resident.id, purpose=purpose, detail=detail)
+    return _view(session, resident, grant)
+
+
+def list_visible(session: Session, principal: Principal, *, purpose: str,
+                 limit: int = 200) -> list[ResidentOut]:
+    """Residents registered at the principal's institution (or network, for its admin)."""
+    scope = access.resident_scope(session, principal)
+    query = select(Resident).order_by(Resident.id).limit(limit)
+    if scope is not None:
+        query = query.where(Resident.registered_institution_id.in_(scope))
+    rows = list(session.scalars(query))
+    views = [_view(session, r, access.patient_access(session, principal, r.id)) for r in rows]
+    if views:
+        audit.record(session, principal, action="resident.list", subject_type="resident",
+                     subject_id=None, purpose=purpose, detail={"ids": [v.id for v in views]})
+    return views

@@ -1,0 +1,105 @@
+"""YAML input with line numbers, so every problem in a layout or profile names file, line and field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from caregrid.errors import InvalidInput, Problem
+
+Path_ = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Located:
+    """Parsed YAML data plus the line of every key and list item."""
+
+    data: Any
+    file: str
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """Line of the deepest known prefix of `path`."""
+        key = tuple(path)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return 1
+
+    def problem(self, path: Sequence[str | int], message: str) -> Problem:
+        return Problem(field=dotted(path), message=message, file=self.file, line=self.line_of(path))
+
+
+def dotted(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem],
+          file: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in seen:
+                problems.append(Problem(dotted(child), "key appears twice in the same mapping",
+                                        file, key_node.start_mark.line + 1))
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _walk(value_node, child, lines, problems, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = (*path, index)
+            lines[child] = item.start_mark.line + 1
+            _walk(item, child, lines, problems, file)
+
+
+def load_text(text: str, file: str) -> Located:
+    """Parse YAML; malformed YAML or repeated keys raise InvalidInput with the line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise InvalidInput([Problem("(document)", f"malformed YAML: {reason}", file, line)]) from exc
+    located = Located(data=data, file=file)
+    problems: list[Problem] = []
+    if root is not None:
+        _walk(root, (), located.lines, problems, file)
+    if problems:
+        raise InvalidInput(problems)
+    return located
+
+
+def load_file(path: Path) -> Located:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput([Problem("(file)", f"cannot read: {exc.strerror}", str(path))]) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput([Problem("(file)", "not UTF-8 text", str(path))]) from exc
+    return load_text(text, str(path))
+
+
+def validate(model: type[M], located: Located) -> M:
+    """Validate with pydantic; every error becomes a Problem with file, line and field."""
+    try:
+        return model.model_validate(located.data)
+    except ValidationError as exc:
+        problems = [
+            located.problem([p for p in err["loc"] if isinstance(p, str | int)], err["msg"])
+            for err in exc.errors()
+        ]
+        raise InvalidInput(problems) from exc

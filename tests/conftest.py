@@ -1,0 +1,82 @@
+"""Test fixtures: a migrated database (SQLite file, or PostgreSQL via CAREGRID_TEST_DATABASE_URL),
+the shipped layouts loaded once, and a session per test rolled back at the end."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+_tmp = Path(tempfile.mkdtemp(prefix="caregrid-test-"))
+_url = os.environ.get("CAREGRID_TEST_DATABASE_URL") or f"sqlite:///{_tmp / 'test.db'}"
+os.environ["CAREGRID_DATABASE_URL"] = _url
+os.environ["CAREGRID_ENVIRONMENT"] = "test"
+os.environ["CAREGRID_DATA_DIR"] = str(_tmp)
+
+import pytest  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from caregrid.auth import service as auth  # noqa: E402
+from caregrid.auth.roles import SYSTEM, Principal, Role  # noqa: E402
+from caregrid.cli.demo import shipped_layouts  # noqa: E402
+from caregrid.db.migrate import upgrade  # noqa: E402
+from caregrid.db.session import get_engine  # noqa: E402
+from caregrid.registry import importer  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _reset(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    engine = get_engine()
+    _reset(engine)
+    upgrade(engine)
+    with Session(engine) as session:
+        for path in shipped_layouts():
+            importer.apply(session, importer.load(path))
+        session.commit()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose every commit is a savepoint inside a transaction rolled back afterwards."""
+    connection = engine.connect()
+    outer = connection.begin()
+    db = Session(bind=connection, join_transaction_mode="create_savepoint",
+                 expire_on_commit=False)
+    try:
+        yield db
+    finally:
+        db.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def system() -> Principal:
+    return SYSTEM
+
+
+def make_principal(session: Session, username: str, role: Role, *,
+                   institution: str | None = None, network: str | None = None) -> Principal:
+    """A real account created through the auth service, returned as its principal."""
+    from caregrid.registry import service as registry
+
+    inst = registry.require_institution(session, institution) if institution else None
+    net = registry.get_network(session, network) if network else None
+    user = auth.create_user(session, SYSTEM, username=username, display_name=username,
+                            password="correct horse battery", roles={role},
+                            institution_id=inst.id if inst else None,
+                            network_id=net.id if net else None)
+    return auth.principal_of(user)
