@@ -77,8 +77,11 @@ def check(located: yamlio.Located, base_dir: Path | None = None) -> _Checked:
     warnings: list[Problem] = []
     here = located.problem
 
-    if layout.institutions_csv:
-        csv_path = (base_dir or Path(".")) / layout.institutions_csv
+    if layout.institutions_csv and base_dir is None:
+        raise InvalidInput([here(["institutions_csv"], "a CSV reference is only read from a "
+                                 "layout file on disk; send institutions inline")])
+    if layout.institutions_csv and base_dir is not None:
+        csv_path = base_dir / layout.institutions_csv
         specs, csv_problems, csv_lines = fmt.read_institutions_csv(csv_path)
         problems.extend(csv_problems)
         where: list[tuple[str, int | None]] = [(str(csv_path), ln) for ln in csv_lines]

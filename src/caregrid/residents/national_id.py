@@ -108,9 +108,7 @@ def parse(value: str, *, today: date) -> ParsedNationalId:
         raise TypeError("today must be a date, not a datetime (use caregrid.clock.today())")
     normalised = normalise(value)
     if len(normalised) != LENGTH:
-        raise NationalIdError(
-            "length", f"must be {LENGTH} characters, got {len(normalised)}"
-        )
+        raise NationalIdError("length", f"must be {LENGTH} characters, got {len(normalised)}")
     body, last = normalised[:-1], normalised[-1]
     if not set(body) <= _DIGITS:
         raise NationalIdError("characters", f"the first {LENGTH - 1} characters must be digits 0-9")
@@ -122,13 +120,9 @@ def parse(value: str, *, today: date) -> ParsedNationalId:
 
     birth = _birth_date(body[6:14])
     if birth > today:
-        raise NationalIdError(
-            "birth_date_future", f"birth date {birth.isoformat()} is after today"
-        )
+        raise NationalIdError("birth_date_future", f"birth date {birth.isoformat()} is after today")
     sex: Sex = "male" if int(body[16]) % 2 == 1 else "female"
-    return ParsedNationalId(
-        value=normalised, address_code=body[:6], birth_date=birth, sex=sex
-    )
+    return ParsedNationalId(value=normalised, address_code=body[:6], birth_date=birth, sex=sex)
 
 
 def _birth_date(digits: str) -> date:

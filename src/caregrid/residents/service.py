@@ -62,13 +62,14 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
     problems: list[Problem] = []
     today = clock.today()
     parsed: national_id.ParsedNationalId | None = None
+    sex_ok = data.sex is None or data.sex in ("male", "female")
+    if not sex_ok:
+        problems.append(Problem("sex", "must be male or female"))
     try:
         parsed = national_id.validate(data.national_id, today=today, birth_date=data.birth_date,
-                                      sex=data.sex)
+                                      sex=data.sex if sex_ok else None)
     except national_id.NationalIdError as exc:
-        problems.append(Problem("national_id", str(exc)))
-    if data.sex is not None and data.sex not in ("male", "female"):
-        problems.append(Problem("sex", "must be male or female"))
+        problems.append(Problem("national_id", exc.detail))
     if data.phone is not None and not PHONE.match(data.phone.replace(" ", "")):
         problems.append(Problem("phone", "not a mainland mobile (11 digits) or landline number"))
     if registry.get_division(session, data.address_division_code) is None:

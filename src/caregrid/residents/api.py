@@ -1,0 +1,35 @@
+"""REST API of resident records. Reads are audited with their purpose; IDs masked by access."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+
+from caregrid.residents import service as residents
+from caregrid.residents.schemas import ResidentIn, ResidentOut
+from caregrid.web.deps import DB, User
+
+router = APIRouter(prefix="/api/residents", tags=["residents"])
+
+Purpose = Annotated[str, Query(min_length=3, max_length=200,
+                               description="why the record is read (audited)")]
+
+
+@router.post("", response_model=ResidentOut, status_code=201)
+def create_resident(body: ResidentIn, session: DB, user: User) -> ResidentOut:
+    resident = residents.create(session, user, body)
+    return residents.get(session, user, resident.id, purpose="registration")
+
+
+@router.get("", response_model=list[ResidentOut])
+def list_residents(session: DB, user: User, purpose: Purpose = "care") -> list[ResidentOut]:
+    return residents.list_visible(session, user, purpose=purpose)
+
+
+@router.get("/{resident_id}", response_model=ResidentOut)
+def get_resident(resident_id: int, session: DB, user: User, purpose: Purpose = "care",
+                 x_emergency_reason: Annotated[str | None, Header()] = None) -> ResidentOut:
+    """A clinician without a care relationship may send `X-Emergency-Reason` (audited)."""
+    return residents.get(session, user, resident_id, purpose=purpose,
+                         emergency_reason=x_emergency_reason)

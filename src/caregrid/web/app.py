@@ -1,0 +1,53 @@
+"""The application factory. Every route needs a signed-in user unless listed in PUBLIC."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from caregrid import __version__
+from caregrid.auth import api as auth_api
+from caregrid.privacy import install_log_masking
+from caregrid.registry import api as registry_api
+from caregrid.registry import pages as registry_pages
+from caregrid.residents import api as residents_api
+from caregrid.residents import pages as residents_pages
+from caregrid.web import pages, problems
+
+STATIC = Path(__file__).parent / "static"
+
+# Paths reachable without signing in; a test fails on any other route that is.
+PUBLIC = frozenset({
+    "/login", "/lang/{locale}", "/healthz", "/openapi.json", "/api/docs", "/static",
+})
+
+
+ROUTERS = (pages.router, registry_pages.router, residents_pages.router, registry_api.router,
+           residents_api.router, auth_api.router)
+
+
+def create_app() -> FastAPI:
+    install_log_masking(logging.getLogger())
+    install_log_masking(logging.getLogger("uvicorn.access"))
+    app = FastAPI(title="CareGrid", version=__version__, docs_url="/api/docs", redoc_url=None,
+                  swagger_ui_oauth2_redirect_url=None,
+                  description="Integrated medical networks: registry, policy, residents.")
+    problems.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request,
+                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app

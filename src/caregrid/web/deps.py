@@ -1,0 +1,52 @@
+"""Request dependencies: the unit-of-work session and the signed-in principal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from caregrid.auth import service as auth
+from caregrid.auth.roles import Principal
+from caregrid.db.session import new_session
+from caregrid.errors import Unauthenticated
+from caregrid.web.i18n import COOKIE, LOCALES
+
+SESSION_COOKIE = "caregrid_session"
+
+
+def db_session() -> Iterator[Session]:
+    """One session per request; commits when the handler returns, rolls back on error."""
+    session = new_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DB = Annotated[Session, Depends(db_session)]
+
+
+def current_principal(request: Request, session: DB) -> Principal:
+    """From `Authorization: Bearer <token>` (API) or the session cookie (browser)."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return auth.resolve_token(session, header[7:].strip(), kind="api")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return auth.resolve_token(session, cookie, kind="session")
+    raise Unauthenticated("sign in or send a bearer token")
+
+
+User = Annotated[Principal, Depends(current_principal)]
+
+
+def locale_of(request: Request) -> str:
+    chosen = request.cookies.get(COOKIE, "")
+    return chosen if chosen in LOCALES else "zh_CN"

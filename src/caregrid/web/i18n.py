@@ -1,0 +1,79 @@
+"""zh-CN (default) and English. Message ids are English; zh_CN.po holds the Chinese (Babel)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from importlib import resources
+
+from babel.messages.pofile import read_po
+
+LOCALES = ("zh_CN", "en")
+COOKIE = "caregrid_lang"
+
+
+@lru_cache
+def catalog(locale: str) -> dict[str, str]:
+    if locale == "en":
+        return {}
+    source = resources.files("caregrid.i18n").joinpath(f"{locale}.po")
+    with source.open("rb") as handle:
+        po = read_po(handle, locale=locale)
+    return {str(m.id): str(m.string) for m in po if m.id and m.string}
+
+
+Translator = Callable[[str], str]
+
+
+def translator(locale: str) -> Translator:
+    table = catalog(locale)
+
+    def gettext(message: str) -> str:
+        return table.get(message, message)
+
+    return gettext
+
+
+def pick(locale: str, zh: str | None, en: str | None) -> str:
+    """A data field's name in the page language (Chinese names stay when no English exists)."""
+    if locale == "en" and en:
+        return en
+    return zh or en or ""
+
+
+# English labels of vocabulary codes; zh_CN.po translates these labels like any other message.
+VOCAB_EN = {
+    "tertiary": "Tertiary", "secondary": "Secondary", "primary": "Primary", "unknown": "Unknown",
+    "general_hospital": "General hospital", "tcm_hospital": "TCM hospital",
+    "integrated_medicine_hospital": "Integrated medicine hospital",
+    "specialty_hospital": "Specialty hospital", "rehabilitation_hospital": "Rehabilitation hospital",
+    "nursing_home": "Nursing home", "maternal_child_health": "Maternal and child health",
+    "cdc": "Centre for disease control", "specialised_public_health": "Specialised public health",
+    "community_health_center": "Community health centre",
+    "township_health_center": "Township health centre",
+    "community_health_station": "Community health station", "village_clinic": "Village clinic",
+    "lead": "Lead", "member": "Member", "collaborator": "Collaborator",
+    "city": "City tier", "district": "District tier", "county": "County tier",
+    "township": "Township / street tier", "village": "Village / community tier",
+    "urban_group": "Urban medical group", "county_community": "County medical community",
+    "pass": "Pass", "fail": "Fail", "not-evaluable": "Not evaluable",
+    "not-applicable": "Not applicable", "male": "Male", "female": "Female",
+    "provincial": "Provincial pilot", "other": "Other city",
+    "mch": "Maternal and child health", "tcm_alliance": "TCM alliance",
+    "public_health": "Public health", "rehabilitation_nursing": "Rehabilitation and nursing",
+    "specialty_alliance": "Specialty alliance",
+    "junior": "Junior title", "intermediate": "Intermediate title",
+    "associate_senior": "Associate senior title", "senior": "Senior title",
+    "regulator": "Regulator", "network_admin": "Network admin",
+    "institution_admin": "Institution admin", "clinician": "Clinician",
+    "family_doctor": "Family doctor", "auditor": "Auditor",
+    "children": "Children 0-6", "elderly": "Elderly 65+",
+    "pregnant_postpartum": "Pregnant and postpartum", "hypertension": "Hypertension",
+    "diabetes": "Diabetes", "severe_mental_disorder": "Severe mental disorder",
+    "tuberculosis": "Tuberculosis", "malignant_tumour": "Malignant tumour",
+    "disabled": "Disabled",
+}
+
+
+def vocab_label(code: str) -> str:
+    return VOCAB_EN.get(code, code)

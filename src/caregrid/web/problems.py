@@ -1,0 +1,59 @@
+"""RFC 9457 problem details for the API; HTML pages get a readable error page instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from caregrid.errors import DomainError, InvalidInput, RuleViolation, Unauthenticated
+
+MEDIA = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=MEDIA)
+
+
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", "")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, Unauthenticated) and wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if wants_html(request):
+            from caregrid.web.render import error_page
+
+            return error_page(request, exc.status, exc.title, exc.detail)
+        extra: dict[str, Any] = {}
+        if isinstance(exc, InvalidInput):
+            extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
+        if isinstance(exc, RuleViolation):
+            extra["requirement"] = exc.requirement
+        response = problem(exc.status, exc.title, exc.detail, **extra)
+        if isinstance(exc, Unauthenticated):
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                  for e in exc.errors()]
+        return problem(422, "Malformed request", "; ".join(
+            f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_html(request):
+            from caregrid.web.render import error_page
+
+            return error_page(request, exc.status_code, str(exc.detail), "")
+        return problem(exc.status_code, str(exc.detail), str(exc.detail))
