@@ -12,11 +12,20 @@ _tmp = Path(tempfile.mkdtemp(prefix="caregrid-test-"))
 _url = os.environ.get("CAREGRID_TEST_DATABASE_URL") or f"sqlite:///{_tmp / 'test.db'}"
 os.environ["CAREGRID_DATABASE_URL"] = _url
 os.environ["CAREGRID_ENVIRONMENT"] = "test"
+os.environ["CAREGRID_ARGON2_TIME_COST"] = "1"
+os.environ["CAREGRID_ARGON2_MEMORY_KIB"] = "1024"
 os.environ["CAREGRID_DATA_DIR"] = str(_tmp)
+(_tmp / "profiles").mkdir()
+(_tmp / "profiles" / "test-rules.yaml").write_bytes(
+    (Path(__file__).parent / "data" / "test-rules.yaml").read_bytes())
 
 import pytest  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 from caregrid.auth import service as auth  # noqa: E402
 from caregrid.auth.roles import SYSTEM, Principal, Role  # noqa: E402
@@ -80,3 +89,29 @@ def make_principal(session: Session, username: str, role: Role, *,
                             institution_id=inst.id if inst else None,
                             network_id=net.id if net else None)
     return auth.principal_of(user)
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator["TestClient"]:
+    """The real app over HTTP (TestClient), sharing the test's rolled-back session."""
+    from fastapi.testclient import TestClient
+
+    from caregrid.web.app import create_app
+    from caregrid.web.deps import db_session
+
+    app = create_app()
+
+    def _session() -> Iterator[Session]:
+        yield session
+        session.flush()
+
+    app.dependency_overrides[db_session] = _session
+    with TestClient(app, raise_server_exceptions=True) as test_client:
+        yield test_client
+
+
+def bearer(session: Session, principal: Principal) -> dict[str, str]:
+    """An Authorization header with a real API token for the principal's account."""
+    user = auth.get_by_username(session, principal.username)
+    assert user is not None
+    return {"Authorization": f"Bearer {auth.issue_token(session, user, kind='api', hours=1)}"}

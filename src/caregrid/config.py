@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     session_hours: int = 12
+    # argon2id cost (RFC 9106 second recommendation: t=3, m=64 MiB); tests lower it for speed.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -31,6 +34,9 @@ class Settings(BaseSettings):
     def _safe_defaults(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEMO_SECRET:
             raise ValueError("CAREGRID_SECRET_KEY must be set in production")
+        if self.environment != "test" and (self.argon2_time_cost < 3 or
+                                           self.argon2_memory_kib < 65536):
+            raise ValueError("weakened argon2 parameters are for the test environment only")
         if self.environment == "production" and not self.database_url:
             raise ValueError("CAREGRID_DATABASE_URL must be set in production")
         return self

@@ -84,15 +84,18 @@ def check_a1(network: Network, profile: Profile, session: Session) -> tuple[Stat
         if parent is not None:
             children.setdefault(parent, []).append(code)
 
-    def covered(code: str) -> bool:
+    def gaps(code: str) -> list[str]:
+        """The divisions under `code` that no grid covers (the smallest ones declared)."""
         if any(c in owner for c in lineage(code)):
-            return True
+            return []
         kids = children.get(code, [])
-        return bool(kids) and all(covered(k) for k in kids)
+        if not kids:
+            return [code]
+        return [gap for kid in sorted(kids) for gap in gaps(kid)]
 
-    gaps = [a.division_code for a in city.area if not covered(a.division_code)]
-    if gaps:
-        return Status.FAIL, f"area of {city.code} not covered by any grid: {', '.join(sorted(gaps))}"
+    missing = [gap for a in city.area for gap in gaps(a.division_code)]
+    if missing:
+        return Status.FAIL, f"area of {city.code} not covered by any grid: {', '.join(missing)}"
     return Status.PASS, (f"grid {network.grid.code} has exactly this network; {len(city.grids)} grids "
                          f"cover the {len(city.area)} declared area divisions of {city.code} once")
 
