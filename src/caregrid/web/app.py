@@ -22,7 +22,7 @@ STATIC = Path(__file__).parent / "static"
 
 # Paths reachable without signing in; a test fails on any other route that is.
 PUBLIC = frozenset({
-    "/login", "/lang/{locale}", "/healthz", "/openapi.json", "/api/docs", "/static",
+    "/login", "/logout", "/lang/{locale}", "/healthz", "/openapi.json", "/api/docs", "/static",
 })
 
 

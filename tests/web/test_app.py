@@ -1,0 +1,128 @@
+"""The web shell over real HTTP: every route behind sign-in unless public, login and language,
+problem+json errors, pages in zh-CN and English, identifiers masked on pages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from caregrid.auth.roles import SYSTEM, Role
+from caregrid.registry import importer
+from caregrid.residents import national_id
+from caregrid.residents import service as residents
+from caregrid.residents.schemas import ResidentIn
+from caregrid.web.app import PUBLIC, ROUTERS
+from tests.conftest import bearer, make_principal
+from tests.factories import layout, write_layout
+
+PASSWORD = "correct horse battery"
+
+
+def _routes() -> list[tuple[str, str]]:
+    found = []
+    for router in ROUTERS:
+        for route in router.routes:
+            assert isinstance(route, APIRoute)
+            for method in route.methods:
+                found.append((method, route.path))
+    return found
+
+
+def test_every_non_public_route_needs_sign_in(client: TestClient) -> None:
+    checked = 0
+    for method, path in _routes():
+        if path in PUBLIC:
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        response = client.request(method, url, follow_redirects=False)
+        assert response.status_code == 401, f"{method} {path} answered {response.status_code}"
+        assert response.headers["content-type"] == "application/problem+json"
+        checked += 1
+    assert checked >= 20
+
+
+def test_pages_redirect_to_login_when_signed_out(client: TestClient) -> None:
+    response = client.get("/networks", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/networks"
+
+
+def test_public_routes_answer_without_sign_in(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/login").status_code == 200
+    spec = client.get("/openapi.json").json()
+    assert spec["info"]["title"] == "CareGrid" and "/api/residents" in spec["paths"]
+
+
+def _sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "next": "/networks"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/networks"
+
+
+def test_login_language_switch_and_network_page(client: TestClient, session: Session,
+                                                tmp_path: Path) -> None:
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    make_principal(session, "planner", Role.REGULATOR)
+    wrong = client.post("/login", data={"username": "planner", "password": "nope-nope-nope"})
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+    _sign_in(client, "planner")
+    page = client.get("/networks/t-net-a")
+    assert page.status_code == 200 and 'lang="zh-CN"' in page.text
+    assert "按层级的成员单位" in page.text and "牵头 · 市级" in page.text
+    assert re.search(r'data-requirement="A2">.*?status pass', page.text, re.S)
+    switched = client.get("/lang/en?next=/networks/t-net-a", follow_redirects=True)
+    assert 'lang="en"' in switched.text and "Members by tier" in switched.text
+    assert "Lead · City tier" in switched.text
+
+
+def test_open_redirect_is_refused(client: TestClient) -> None:
+    response = client.get("/lang/en?next=//evil.example/", follow_redirects=False)
+    assert response.headers["location"] == "/"
+
+
+def test_logout_revokes_the_session(client: TestClient, session: Session) -> None:
+    make_principal(session, "leaver", Role.AUDITOR)
+    _sign_in(client, "leaver")
+    assert client.get("/api/me").json()["username"] == "leaver"
+    client.post("/logout")
+    assert client.get("/api/me").status_code == 401
+
+
+def test_problem_json_for_bad_input(client: TestClient, session: Session, tmp_path: Path) -> None:
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    headers = bearer(session, make_principal(session, "gp", Role.CLINICIAN, institution="t-chc-a"))
+    response = client.post("/api/residents", headers=headers, json={
+        "national_id": "900101195803120011", "name": "x", "address_division_code": "900101",
+        "registered_institution_code": "t-chc-a"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["title"] == "Invalid input" and body["errors"][0]["field"] == "national_id"
+    assert "check digit" in body["errors"][0]["message"]
+    malformed = client.post("/api/residents", headers=headers, json={"name": 5})
+    assert malformed.status_code == 422 and malformed.json()["title"] == "Malformed request"
+    missing = client.get("/api/networks/none", headers=headers)
+    assert missing.status_code == 404 and missing.json()["detail"] == "no network with code 'none'"
+
+
+def test_identifiers_are_masked_on_pages_for_admins(client: TestClient, session: Session,
+                                                    tmp_path: Path) -> None:
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    body = "90010119580312001"
+    value = body + national_id.check_digit(body)
+    residents.create(session, SYSTEM, ResidentIn(
+        national_id=value, name="张三", phone="13912345678", address_division_code="900101",
+        registered_institution_code="t-chc-a"))
+    make_principal(session, "unit-admin", Role.INSTITUTION_ADMIN, institution="t-chc-a")
+    _sign_in(client, "unit-admin")
+    page = client.get("/residents").text
+    assert "张三" in page and value not in page and "13912345678" not in page
+    assert value[:6] + "********" + value[-4:] in page and "139****5678" in page
+    make_principal(session, "gp2", Role.FAMILY_DOCTOR, institution="t-chc-a")
+    client.post("/logout")
+    _sign_in(client, "gp2")
+    assert value in client.get("/residents").text
