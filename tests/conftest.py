@@ -17,12 +17,14 @@ os.environ["CAREGRID_ARGON2_MEMORY_KIB"] = "1024"
 os.environ["CAREGRID_DATA_DIR"] = str(_tmp)
 (_tmp / "profiles").mkdir()
 (_tmp / "profiles" / "test-rules.yaml").write_bytes(
-    (Path(__file__).parent / "data" / "test-rules.yaml").read_bytes())
+    (Path(__file__).parent / "data" / "test-rules.yaml").read_bytes()
+)
+
+from typing import TYPE_CHECKING  # noqa: E402
 
 import pytest  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -62,8 +64,7 @@ def session(engine: Engine) -> Iterator[Session]:
     """A session whose every commit is a savepoint inside a transaction rolled back afterwards."""
     connection = engine.connect()
     outer = connection.begin()
-    db = Session(bind=connection, join_transaction_mode="create_savepoint",
-                 expire_on_commit=False)
+    db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     try:
         yield db
     finally:
@@ -77,22 +78,34 @@ def system() -> Principal:
     return SYSTEM
 
 
-def make_principal(session: Session, username: str, role: Role, *,
-                   institution: str | None = None, network: str | None = None) -> Principal:
+def make_principal(
+    session: Session,
+    username: str,
+    role: Role,
+    *,
+    institution: str | None = None,
+    network: str | None = None,
+) -> Principal:
     """A real account created through the auth service, returned as its principal."""
     from caregrid.registry import service as registry
 
     inst = registry.require_institution(session, institution) if institution else None
     net = registry.get_network(session, network) if network else None
-    user = auth.create_user(session, SYSTEM, username=username, display_name=username,
-                            password="correct horse battery", roles={role},
-                            institution_id=inst.id if inst else None,
-                            network_id=net.id if net else None)
+    user = auth.create_user(
+        session,
+        SYSTEM,
+        username=username,
+        display_name=username,
+        password="correct horse battery",
+        roles={role},
+        institution_id=inst.id if inst else None,
+        network_id=net.id if net else None,
+    )
     return auth.principal_of(user)
 
 
 @pytest.fixture
-def client(session: Session) -> Iterator["TestClient"]:
+def client(session: Session) -> Iterator[TestClient]:
     """The real app over HTTP (TestClient), sharing the test's rolled-back session."""
     from fastapi.testclient import TestClient
 

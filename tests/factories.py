@@ -10,8 +10,14 @@ import yaml
 
 BASE_LAYOUT: dict[str, Any] = {
     "format": "caregrid-layout/1",
-    "city": {"code": "testcity", "name_zh": "测试市", "name_en": "Test City",
-             "pilot_level": "other", "area": ["900100"], "source": "tests"},
+    "city": {
+        "code": "testcity",
+        "name_zh": "测试市",
+        "name_en": "Test City",
+        "pilot_level": "other",
+        "area": ["900100"],
+        "source": "tests",
+    },
     "divisions": [
         {"code": "900100", "name_zh": "测试市", "level": "city", "parent": None},
         {"code": "900101", "name_zh": "甲区", "level": "county", "parent": "900100"},
@@ -22,31 +28,66 @@ BASE_LAYOUT: dict[str, Any] = {
         {"code": "t-grid-b", "name_zh": "乙网格", "divisions": ["900102"]},
     ],
     "networks": [
-        {"code": "t-net-a", "name_zh": "甲集团", "kind": "urban_group", "grid": "t-grid-a",
-         "profile": "test-rules",
-         "members": [
-             {"institution": "t-lead-a", "role": "lead", "tier": "city"},
-             {"institution": "t-sec-a", "role": "member", "tier": "district"},
-             {"institution": "t-chc-a", "role": "member", "tier": "township"},
-         ]},
-        {"code": "t-net-b", "name_zh": "乙集团", "kind": "urban_group", "grid": "t-grid-b",
-         "profile": "test-rules",
-         "members": [
-             {"institution": "t-lead-b", "role": "lead", "tier": "city"},
-             {"institution": "t-chc-b", "role": "member", "tier": "township"},
-         ]},
+        {
+            "code": "t-net-a",
+            "name_zh": "甲集团",
+            "kind": "urban_group",
+            "grid": "t-grid-a",
+            "profile": "test-rules",
+            "members": [
+                {"institution": "t-lead-a", "role": "lead", "tier": "city"},
+                {"institution": "t-sec-a", "role": "member", "tier": "district"},
+                {"institution": "t-chc-a", "role": "member", "tier": "township"},
+            ],
+        },
+        {
+            "code": "t-net-b",
+            "name_zh": "乙集团",
+            "kind": "urban_group",
+            "grid": "t-grid-b",
+            "profile": "test-rules",
+            "members": [
+                {"institution": "t-lead-b", "role": "lead", "tier": "city"},
+                {"institution": "t-chc-b", "role": "member", "tier": "township"},
+            ],
+        },
     ],
     "institutions": [
-        {"code": "t-lead-a", "name_zh": "甲市人民医院", "level": "tertiary",
-         "category": "general_hospital", "division": "900101"},
-        {"code": "t-sec-a", "name_zh": "甲区人民医院", "level": "secondary",
-         "category": "general_hospital", "division": "900101"},
-        {"code": "t-chc-a", "name_zh": "甲区社区卫生服务中心", "level": "primary",
-         "category": "community_health_center", "division": "900101"},
-        {"code": "t-lead-b", "name_zh": "乙市中医医院", "level": "tertiary",
-         "category": "tcm_hospital", "division": "900102"},
-        {"code": "t-chc-b", "name_zh": "乙区卫生院", "level": "primary",
-         "category": "township_health_center", "division": "900102"},
+        {
+            "code": "t-lead-a",
+            "name_zh": "甲市人民医院",
+            "level": "tertiary",
+            "category": "general_hospital",
+            "division": "900101",
+        },
+        {
+            "code": "t-sec-a",
+            "name_zh": "甲区人民医院",
+            "level": "secondary",
+            "category": "general_hospital",
+            "division": "900101",
+        },
+        {
+            "code": "t-chc-a",
+            "name_zh": "甲区社区卫生服务中心",
+            "level": "primary",
+            "category": "community_health_center",
+            "division": "900101",
+        },
+        {
+            "code": "t-lead-b",
+            "name_zh": "乙市中医医院",
+            "level": "tertiary",
+            "category": "tcm_hospital",
+            "division": "900102",
+        },
+        {
+            "code": "t-chc-b",
+            "name_zh": "乙区卫生院",
+            "level": "primary",
+            "category": "township_health_center",
+            "division": "900102",
+        },
     ],
 }
 

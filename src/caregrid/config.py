@@ -34,8 +34,9 @@ class Settings(BaseSettings):
     def _safe_defaults(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEMO_SECRET:
             raise ValueError("CAREGRID_SECRET_KEY must be set in production")
-        if self.environment != "test" and (self.argon2_time_cost < 3 or
-                                           self.argon2_memory_kib < 65536):
+        if self.environment != "test" and (
+            self.argon2_time_cost < 3 or self.argon2_memory_kib < 65536
+        ):
             raise ValueError("weakened argon2 parameters are for the test environment only")
         if self.environment == "production" and not self.database_url:
             raise ValueError("CAREGRID_DATABASE_URL must be set in production")

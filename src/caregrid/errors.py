@@ -1,4 +1,4 @@
-"""Typed domain errors, mapped once to RFC 9457 problem+json by the web layer and to exit codes by the CLI."""
+"""Typed domain errors, mapped once to RFC 9457 problem+json (web) and exit codes (CLI)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""YAML input with line numbers, so every problem in a layout or profile names file, line and field."""
+"""YAML input with line numbers, so every problem names its file, line and field."""
 
 from __future__ import annotations
 
@@ -44,16 +44,23 @@ def dotted(path: Sequence[str | int]) -> str:
     return out or "(document)"
 
 
-def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem],
-          file: str) -> None:
+def _walk(
+    node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], file: str
+) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
             child = (*path, key)
             if key in seen:
-                problems.append(Problem(dotted(child), "key appears twice in the same mapping",
-                                        file, key_node.start_mark.line + 1))
+                problems.append(
+                    Problem(
+                        dotted(child),
+                        "key appears twice in the same mapping",
+                        file,
+                        key_node.start_mark.line + 1,
+                    )
+                )
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
             _walk(value_node, child, lines, problems, file)
@@ -73,7 +80,9 @@ def load_text(text: str, file: str) -> Located:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
-        raise InvalidInput([Problem("(document)", f"malformed YAML: {reason}", file, line)]) from exc
+        raise InvalidInput(
+            [Problem("(document)", f"malformed YAML: {reason}", file, line)]
+        ) from exc
     located = Located(data=data, file=file)
     problems: list[Problem] = []
     if root is not None:

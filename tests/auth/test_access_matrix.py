@@ -13,14 +13,14 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from tests.conftest import bearer, make_principal
+from tests.factories import layout, write_layout
 
 from caregrid.auth.roles import SYSTEM, Role
 from caregrid.registry import importer
 from caregrid.residents import national_id
 from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentIn
-from tests.conftest import bearer, make_principal
-from tests.factories import layout, write_layout
 
 ROLES = list(Role)
 
@@ -33,12 +33,28 @@ def _id(seq: int) -> str:
 @pytest.fixture
 def world(session: Session, tmp_path: Path) -> dict[str, object]:
     importer.apply(session, importer.load(write_layout(tmp_path, layout())))
-    own = residents.create(session, SYSTEM, ResidentIn(
-        national_id=_id(1), name="本院居民", phone="13800000001", address_division_code="900101",
-        registered_institution_code="t-chc-a"))
-    other = residents.create(session, SYSTEM, ResidentIn(
-        national_id=_id(3), name="他院居民", phone="13800000003", address_division_code="900102",
-        registered_institution_code="t-chc-b"))
+    own = residents.create(
+        session,
+        SYSTEM,
+        ResidentIn(
+            national_id=_id(1),
+            name="本院居民",
+            phone="13800000001",
+            address_division_code="900101",
+            registered_institution_code="t-chc-a",
+        ),
+    )
+    other = residents.create(
+        session,
+        SYSTEM,
+        ResidentIn(
+            national_id=_id(3),
+            name="他院居民",
+            phone="13800000003",
+            address_division_code="900102",
+            registered_institution_code="t-chc-b",
+        ),
+    )
     headers = {}
     for role in ROLES:
         scope = {"network": "t-net-a"} if role is Role.NETWORK_ADMIN else {}
@@ -61,17 +77,28 @@ READ = {
     Role.FAMILY_DOCTOR: (200, 403),
 }
 # whether the national ID comes back whole on "own"
-UNMASKED = {Role.NETWORK_ADMIN: False, Role.INSTITUTION_ADMIN: False, Role.CLINICIAN: True,
-            Role.FAMILY_DOCTOR: True}
+UNMASKED = {
+    Role.NETWORK_ADMIN: False,
+    Role.INSTITUTION_ADMIN: False,
+    Role.CLINICIAN: True,
+    Role.FAMILY_DOCTOR: True,
+}
 # register a resident at own / other institution
 CREATE = {
-    Role.REGULATOR: (403, 403), Role.AUDITOR: (403, 403), Role.NETWORK_ADMIN: (403, 403),
-    Role.INSTITUTION_ADMIN: (201, 403), Role.CLINICIAN: (201, 403), Role.FAMILY_DOCTOR: (201, 403),
+    Role.REGULATOR: (403, 403),
+    Role.AUDITOR: (403, 403),
+    Role.NETWORK_ADMIN: (403, 403),
+    Role.INSTITUTION_ADMIN: (201, 403),
+    Role.CLINICIAN: (201, 403),
+    Role.FAMILY_DOCTOR: (201, 403),
 }
 # add a department at own (t-chc-a) / other (t-chc-b) institution
 DEPARTMENT = {
-    Role.REGULATOR: (403, 403), Role.AUDITOR: (403, 403), Role.NETWORK_ADMIN: (201, 403),
-    Role.INSTITUTION_ADMIN: (201, 403), Role.CLINICIAN: (403, 403),
+    Role.REGULATOR: (403, 403),
+    Role.AUDITOR: (403, 403),
+    Role.NETWORK_ADMIN: (201, 403),
+    Role.INSTITUTION_ADMIN: (201, 403),
+    Role.CLINICIAN: (403, 403),
     Role.FAMILY_DOCTOR: (403, 403),
 }
 AUDIT_READ = {role: 200 if role is Role.AUDITOR else 403 for role in ROLES}
@@ -100,9 +127,16 @@ def test_register_resident(role: Role, client: TestClient, world: dict) -> None:
     headers = world["headers"][role]
     codes = []
     for n, institution in ((5, "t-chc-a"), (7, "t-chc-b")):
-        response = client.post("/api/residents", headers=headers, json={
-            "national_id": _id(n), "name": "新居民", "address_division_code": "900101",
-            "registered_institution_code": institution})
+        response = client.post(
+            "/api/residents",
+            headers=headers,
+            json={
+                "national_id": _id(n),
+                "name": "新居民",
+                "address_division_code": "900101",
+                "registered_institution_code": institution,
+            },
+        )
         codes.append(response.status_code)
     assert tuple(codes) == CREATE[role]
 
@@ -110,9 +144,14 @@ def test_register_resident(role: Role, client: TestClient, world: dict) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_add_department(role: Role, client: TestClient, world: dict) -> None:
     headers = world["headers"][role]
-    codes = tuple(client.post(f"/api/institutions/{inst}/departments", headers=headers,
-                              json={"code": "gp", "name_zh": "全科"}).status_code
-                  for inst in ("t-chc-a", "t-chc-b"))
+    codes = tuple(
+        client.post(
+            f"/api/institutions/{inst}/departments",
+            headers=headers,
+            json={"code": "gp", "name_zh": "全科"},
+        ).status_code
+        for inst in ("t-chc-a", "t-chc-b")
+    )
     assert codes == DEPARTMENT[role]
 
 
@@ -124,33 +163,44 @@ def test_read_audit_log(role: Role, client: TestClient, world: dict) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_import_layout(role: Role, client: TestClient, world: dict) -> None:
     body = yaml.safe_dump(layout(), allow_unicode=True).encode()
-    response = client.post("/api/layouts", headers={**world["headers"][role],
-                                                    "Content-Type": "application/yaml"},
-                           content=body)
+    response = client.post(
+        "/api/layouts",
+        headers={**world["headers"][role], "Content-Type": "application/yaml"},
+        content=body,
+    )
     assert response.status_code == LAYOUT_IMPORT[role]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_registry_is_readable_by_everyone_signed_in(role: Role, client: TestClient,
-                                                    world: dict) -> None:
+def test_registry_is_readable_by_everyone_signed_in(
+    role: Role, client: TestClient, world: dict
+) -> None:
     response = client.get("/api/networks/t-net-a", headers=world["headers"][role])
     assert response.status_code == 200
     assert [m["institution"]["code"] for m in response.json()["members"]] == [
-        "t-lead-a", "t-sec-a", "t-chc-a"]
+        "t-lead-a",
+        "t-sec-a",
+        "t-chc-a",
+    ]
 
 
-def test_emergency_access_needs_a_reason_and_is_audited(client: TestClient, world: dict,
-                                                        session: Session) -> None:
+def test_emergency_access_needs_a_reason_and_is_audited(
+    client: TestClient, world: dict, session: Session
+) -> None:
     headers = world["headers"][Role.CLINICIAN]
     url = f"/api/residents/{world['other']}"
     assert client.get(url, headers={**headers, "X-Emergency-Reason": "short"}).status_code == 403
-    response = client.get(url, headers={**headers,
-                                        "X-Emergency-Reason": "unconscious patient in A&E"})
+    response = client.get(
+        url, headers={**headers, "X-Emergency-Reason": "unconscious patient in A&E"}
+    )
     assert response.status_code == 200 and response.json()["access_basis"] == "emergency"
     assert response.json()["national_id"] == _id(3)
     from caregrid.auth import audit
 
     last = audit.entries(session, limit=1)[0]
     assert last.action == "resident.read" and last.actor == "m-clinician"
-    assert last.detail == {"basis": "emergency", "masked": False,
-                           "emergency_reason": "unconscious patient in A&E"}
+    assert last.detail == {
+        "basis": "emergency",
+        "masked": False,
+        "emergency_reason": "unconscious patient in A&E",
+    }

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-
-import pytest
 
 from caregrid.auth import audit
 from caregrid.auth.roles import SYSTEM
 
 
 def _append(session: Session, n: int) -> list[int]:
-    return [audit.record(session, SYSTEM, action="test.write", subject_type="thing",
-                         subject_id=i, purpose="testing", detail={"n": i, "名": "值"}).seq
-            for i in range(n)]
+    return [
+        audit.record(
+            session,
+            SYSTEM,
+            action="test.write",
+            subject_type="thing",
+            subject_id=i,
+            purpose="testing",
+            detail={"n": i, "名": "值"},
+        ).seq
+        for i in range(n)
+    ]
 
 
 def _disable_guard(session: Session) -> None:
-    """What a privileged user could do: drop the append-only trigger (rolled back after the test)."""
+    """What a privileged user could do: drop the append-only guard (rolled back afterwards)."""
     if session.bind is not None and session.get_bind().dialect.name == "postgresql":
         session.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"))
     else:
@@ -44,8 +52,9 @@ def test_database_refuses_update_and_delete(session: Session) -> None:
 def test_altered_row_is_named(session: Session) -> None:
     seqs = _append(session, 4)
     _disable_guard(session)
-    session.execute(text("UPDATE audit_log SET purpose = 'cover-up' WHERE seq = :s"),
-                    {"s": seqs[1]})
+    session.execute(
+        text("UPDATE audit_log SET purpose = 'cover-up' WHERE seq = :s"), {"s": seqs[1]}
+    )
     session.expire_all()
     result = audit.verify(session)
     assert not result.ok and result.bad_seq == seqs[1]

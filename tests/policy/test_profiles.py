@@ -37,13 +37,16 @@ def test_a_city_adds_a_profile_with_a_file_alone() -> None:
     assert policy.get("test-rules").title_en == "Test rules"
 
 
-@pytest.mark.parametrize(("when", "expected"), [
-    (date(2024, 12, 30), None),          # the day before the first phase: nothing in force
-    (date(2024, 12, 31), 0.20),          # C2: 20% from 2024-12-31
-    (date(2025, 12, 30), 0.20),
-    (date(2025, 12, 31), 0.35),          # 35% from 2025-12-31
-    (date(2030, 1, 1), 0.35),
-])
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (date(2024, 12, 30), None),  # the day before the first phase: nothing in force
+        (date(2024, 12, 31), 0.20),  # C2: 20% from 2024-12-31
+        (date(2025, 12, 30), 0.20),
+        (date(2025, 12, 31), 0.35),  # 35% from 2025-12-31
+        (date(2030, 1, 1), 0.35),
+    ],
+)
 def test_phased_value_resolves_for_a_date(when: date, expected: float | None) -> None:
     entry = policy.get("test-rules").parameters["reserved_outpatient_slot_share"]
     assert entry.at(when) == expected
@@ -71,13 +74,16 @@ def test_unknown_requirement_id_is_refused_with_its_line(tmp_path: Path) -> None
     assert len(problems) == 1
     assert "parameters.slot_release_lead_days.requirement" in problems[0]
     assert "unknown requirement id 'Z99'" in problems[0]
-    line = next(n for n, t in enumerate((tmp_path / "test-rules.yaml").read_text().splitlines(), 1)
-                if "Z99" in t)
+    line = next(
+        n
+        for n, t in enumerate((tmp_path / "test-rules.yaml").read_text().splitlines(), 1)
+        if "Z99" in t
+    )
     assert problems[0].split(":")[1] == str(line)
 
 
 def test_value_and_phases_together_are_refused(tmp_path: Path) -> None:
-    problems = _bad(tmp_path, "    comparison: \">=\"\n", "    comparison: \">=\"\n    value: 0.3\n")
+    problems = _bad(tmp_path, '    comparison: ">="\n', '    comparison: ">="\n    value: 0.3\n')
     assert any("exactly one of `value` or `phases`" in p for p in problems)
 
 

@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
+from tests.factories import institution, layout, network, write_layout
 
 from caregrid.registry import checks, importer
 from caregrid.registry.checks import Status
-from tests.factories import institution, layout, network, write_layout
 
 
-def _run(session: Session, tmp_path: Path, data: dict[str, Any], net: str = "t-net-a"
-         ) -> dict[str, tuple[Status, str]]:
+def _run(
+    session: Session, tmp_path: Path, data: dict[str, Any], net: str = "t-net-a"
+) -> dict[str, tuple[Status, str]]:
     importer.apply(session, importer.load(write_layout(tmp_path, data)))
     return {r.requirement: (r.status, r.detail) for r in checks.run(session, network=net)}
 
@@ -21,8 +22,12 @@ def _run(session: Session, tmp_path: Path, data: dict[str, Any], net: str = "t-n
 def test_well_formed_layout_passes(session: Session, tmp_path: Path) -> None:
     result = _run(session, tmp_path, layout())
     assert {k: v[0] for k, v in result.items()} == {
-        "A1": Status.PASS, "A2": Status.PASS, "A3": Status.PASS, "A4": Status.PASS,
-        "A9": Status.NOT_EVALUABLE}
+        "A1": Status.PASS,
+        "A2": Status.PASS,
+        "A3": Status.PASS,
+        "A4": Status.PASS,
+        "A9": Status.NOT_EVALUABLE,
+    }
 
 
 def test_a1_two_networks_in_one_grid_fail(session: Session, tmp_path: Path) -> None:
@@ -34,8 +39,9 @@ def test_a1_two_networks_in_one_grid_fail(session: Session, tmp_path: Path) -> N
 
 def test_a1_uncovered_area_fails(session: Session, tmp_path: Path) -> None:
     data = layout()
-    data["divisions"].append({"code": "900103", "name_zh": "丙区", "level": "county",
-                              "parent": "900100"})
+    data["divisions"].append(
+        {"code": "900103", "name_zh": "丙区", "level": "county", "parent": "900100"}
+    )
     status, detail = _run(session, tmp_path, data)["A1"]
     assert status is Status.FAIL and "900103" in detail
 
@@ -49,10 +55,10 @@ def test_a1_overlapping_grids_fail(session: Session, tmp_path: Path) -> None:
 
 def test_a1_area_covered_by_children_passes(session: Session, tmp_path: Path) -> None:
     data = layout()
-    data["divisions"] += [{"code": "900102-x", "name_zh": "乙区甲街道", "level": "township",
-                           "parent": "900102"},
-                          {"code": "900102-y", "name_zh": "乙区乙街道", "level": "township",
-                           "parent": "900102"}]
+    data["divisions"] += [
+        {"code": "900102-x", "name_zh": "乙区甲街道", "level": "township", "parent": "900102"},
+        {"code": "900102-y", "name_zh": "乙区乙街道", "level": "township", "parent": "900102"},
+    ]
     data["grids"][1]["divisions"] = ["900102-x", "900102-y"]
     assert _run(session, tmp_path, data)["A1"][0] is Status.PASS
 
@@ -75,8 +81,14 @@ def test_a2_lead_only_as_a_class_is_not_evaluable(session: Session, tmp_path: Pa
     data = layout()
     net = network(data, "t-net-b")
     net["members"] = [m for m in net["members"] if m["role"] != "lead"]
-    net["member_classes"] = [{"description_zh": "县级公立医院", "role": "lead",
-                              "categories": ["general_hospital"], "tier": "county"}]
+    net["member_classes"] = [
+        {
+            "description_zh": "县级公立医院",
+            "role": "lead",
+            "categories": ["general_hospital"],
+            "tier": "county",
+        }
+    ]
     assert _run(session, tmp_path, data, net="t-net-b")["A2"][0] is Status.NOT_EVALUABLE
 
 
@@ -100,8 +112,9 @@ def test_a3_unknown_pilot_level_between_minimums(session: Session, tmp_path: Pat
     assert _run(session, tmp_path, data)["A3"][0] is Status.NOT_EVALUABLE
 
 
-def test_a4_no_secondary_member_fails_and_nursing_home_passes(session: Session,
-                                                              tmp_path: Path) -> None:
+def test_a4_no_secondary_member_fails_and_nursing_home_passes(
+    session: Session, tmp_path: Path
+) -> None:
     data = layout()
     institution(data, "t-sec-a")["level"] = "primary"
     assert _run(session, tmp_path, data)["A4"][0] is Status.FAIL
@@ -109,15 +122,19 @@ def test_a4_no_secondary_member_fails_and_nursing_home_passes(session: Session,
     assert _run(session, tmp_path, data)["A4"][0] is Status.PASS
 
 
-def test_a4_unknown_level_or_class_only_is_not_evaluable(session: Session,
-                                                         tmp_path: Path) -> None:
+def test_a4_unknown_level_or_class_only_is_not_evaluable(session: Session, tmp_path: Path) -> None:
     data = layout()
     institution(data, "t-sec-a")["level"] = "unknown"
     assert _run(session, tmp_path, data)["A4"][0] is Status.NOT_EVALUABLE
     net = network(data, "t-net-b")
-    net["member_classes"] = [{"description_zh": "所辖公立社区卫生服务中心和乡镇卫生院",
-                              "role": "member", "tier": "township",
-                              "categories": ["community_health_center"]}]
+    net["member_classes"] = [
+        {
+            "description_zh": "所辖公立社区卫生服务中心和乡镇卫生院",
+            "role": "member",
+            "tier": "township",
+            "categories": ["community_health_center"],
+        }
+    ]
     assert _run(session, tmp_path, data, net="t-net-b")["A4"][0] is Status.FAIL
     net["member_classes"][0]["categories"].append("nursing_home")
     assert _run(session, tmp_path, data, net="t-net-b")["A4"][0] is Status.NOT_EVALUABLE
@@ -125,12 +142,15 @@ def test_a4_unknown_level_or_class_only_is_not_evaluable(session: Session,
 
 def test_a9_designations_at_the_threshold(session: Session, tmp_path: Path) -> None:
     data = layout()
-    extra = [dict(institution(data, "t-chc-a"), code=f"t-chc-a{i}", name_zh=f"中心{i}")
-             for i in range(2)]
+    extra = [
+        dict(institution(data, "t-chc-a"), code=f"t-chc-a{i}", name_zh=f"中心{i}") for i in range(2)
+    ]
     data["institutions"] += extra
     members = network(data, "t-net-a")["members"]
-    members += [{"institution": e["code"], "role": "member", "tier": "township",
-                 "key_construction": True} for e in extra]
+    members += [
+        {"institution": e["code"], "role": "member", "tier": "township", "key_construction": True}
+        for e in extra
+    ]
     status, detail = _run(session, tmp_path, data)["A9"]
     assert status is Status.FAIL and detail.startswith("2 designated")
     members[2]["key_construction"] = True  # the third one: exactly the minimum of 3

@@ -1,4 +1,4 @@
-"""Layout import: all-or-nothing, every problem with file, line and field; duplicates; round trip."""
+"""Layout import: all or nothing, problems with file, line and field; duplicates; round trip."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.factories import institution, layout, network, write_layout
 
 from caregrid.errors import InvalidInput
 from caregrid.registry import importer
 from caregrid.registry.models import City, Institution, Membership
-from tests.factories import institution, layout, network, write_layout
 
 
 def _problems(path: Path) -> list[str]:
@@ -23,8 +23,15 @@ def _problems(path: Path) -> list[str]:
 
 def test_valid_layout_imports_every_part(session: Session, tmp_path: Path) -> None:
     report = importer.apply(session, importer.load(write_layout(tmp_path, layout())))
-    assert report.counts == {"divisions": 3, "grids": 2, "networks": 2, "institutions": 5,
-                             "memberships": 5, "member_classes": 0, "cross_grid_services": 0}
+    assert report.counts == {
+        "divisions": 3,
+        "grids": 2,
+        "networks": 2,
+        "institutions": 5,
+        "memberships": 5,
+        "member_classes": 0,
+        "cross_grid_services": 0,
+    }
     assert report.warnings == []
     city = session.scalar(select(City).where(City.code == "testcity"))
     assert city is not None and [g.code for g in city.grids] == ["t-grid-a", "t-grid-b"]
@@ -36,7 +43,9 @@ def test_unknown_level_names_file_line_and_field(tmp_path: Path) -> None:
     path = write_layout(tmp_path, data)
     problems = _problems(path)
     assert len(problems) == 1
-    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "quaternary" in text)
+    line = next(
+        n for n, text in enumerate(path.read_text().splitlines(), 1) if "quaternary" in text
+    )
     assert problems[0].startswith(f"{path}:")
     assert "institutions[1].level" in problems[0]
     assert "tertiary" in problems[0]  # the message lists what is allowed
@@ -47,7 +56,8 @@ def test_unknown_category_and_every_other_problem_listed_together(tmp_path: Path
     data = layout()
     institution(data, "t-chc-a")["category"] = "spa"
     network(data, "t-net-b")["members"].append(
-        {"institution": "nowhere", "role": "member", "tier": "township"})
+        {"institution": "nowhere", "role": "member", "tier": "township"}
+    )
     problems = _problems(write_layout(tmp_path, data))
     # shape errors stop before references: the category is reported first, then fixed...
     assert any("institutions[2].category" in p for p in problems)
@@ -71,13 +81,15 @@ def test_verbatim_duplicate_is_reported_and_kept_once(session: Session, tmp_path
     data = layout()
     data["institutions"].append(dict(institution(data, "t-chc-b")))
     network(data, "t-net-b")["members"].append(
-        {"institution": "t-chc-b", "role": "member", "tier": "township"})
+        {"institution": "t-chc-b", "role": "member", "tier": "township"}
+    )
     report = importer.apply(session, importer.load(write_layout(tmp_path, data)))
     assert report.counts["institutions"] == 5 and report.counts["memberships"] == 5
     assert len(report.warnings) == 2
     assert all("kept one" in str(w) for w in report.warnings)
-    count = session.scalar(select(func.count()).select_from(Institution).where(
-        Institution.code == "t-chc-b"))
+    count = session.scalar(
+        select(func.count()).select_from(Institution).where(Institution.code == "t-chc-b")
+    )
     assert count == 1
 
 
@@ -155,7 +167,9 @@ def test_csv_row_errors_name_the_row(tmp_path: Path) -> None:
     (tmp_path / "inst.csv").write_text(
         "code,name_zh,level,category,division\n"
         "a,甲,tertiary,general_hospital,900101\n"
-        "b,乙,huge,general_hospital,900101\n", encoding="utf-8")
+        "b,乙,huge,general_hospital,900101\n",
+        encoding="utf-8",
+    )
     data["institutions_csv"] = "inst.csv"
     problems = _problems(write_layout(tmp_path, data))
     assert any(p.startswith(f"{tmp_path / 'inst.csv'}:3: level") for p in problems)
@@ -181,6 +195,10 @@ def test_reimport_drops_what_the_file_no_longer_lists(session: Session, tmp_path
     importer.apply(session, importer.load(write_layout(tmp_path, data)))
     session.expire_all()
     assert session.scalar(select(Institution).where(Institution.code == "t-chc-a")) is None
-    members = session.scalar(select(func.count()).select_from(Membership).join(
-        Institution).where(Institution.code.like("t-%")))
+    members = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .join(Institution)
+        .where(Institution.code.like("t-%"))
+    )
     assert members == 4

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
+from tests.factories import layout, write_layout
 
 from caregrid import clock
 from caregrid.auth import audit
@@ -17,7 +18,6 @@ from caregrid.registry import importer
 from caregrid.residents import national_id
 from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentIn
-from tests.factories import layout, write_layout
 
 
 def nid(birth: str, seq: str = "001") -> str:
@@ -31,9 +31,13 @@ def city(session: Session, tmp_path: Path) -> None:
 
 
 def _new(value: str, **extra: object) -> ResidentIn:
-    fields: dict[str, object] = {"national_id": value, "name": "测试", "phone": "13912345678",
-                                 "address_division_code": "900101",
-                                 "registered_institution_code": "t-chc-a"}
+    fields: dict[str, object] = {
+        "national_id": value,
+        "name": "测试",
+        "phone": "13912345678",
+        "address_division_code": "900101",
+        "registered_institution_code": "t-chc-a",
+    }
     fields.update(extra)
     return ResidentIn.model_validate(fields)
 
@@ -60,13 +64,26 @@ def test_impossible_birth_date_is_refused(session: Session, city: None) -> None:
 
 def test_every_problem_is_listed_and_nothing_written(session: Session, city: None) -> None:
     with pytest.raises(InvalidInput) as caught:
-        residents.create(session, SYSTEM, _new(nid("19580312", "001"), sex="female",
-                                               phone="12345", address_division_code="nowhere",
-                                               registered_institution_code="t-none",
-                                               tags=["vampire"]))
+        residents.create(
+            session,
+            SYSTEM,
+            _new(
+                nid("19580312", "001"),
+                sex="female",
+                phone="12345",
+                address_division_code="nowhere",
+                registered_institution_code="t-none",
+                tags=["vampire"],
+            ),
+        )
     fields = sorted(p.field for p in caught.value.problems)
-    assert fields == ["address_division_code", "national_id", "phone",
-                      "registered_institution_code", "tags[0]"]
+    assert fields == [
+        "address_division_code",
+        "national_id",
+        "phone",
+        "registered_institution_code",
+        "tags[0]",
+    ]
     assert residents.list_visible(session, SYSTEM, purpose="test") == []
 
 
@@ -76,14 +93,18 @@ def test_same_id_twice_is_a_conflict(session: Session, city: None) -> None:
         residents.create(session, SYSTEM, _new(nid("19580312").lower()))
 
 
-@pytest.mark.parametrize(("birth", "today", "expected"), [
-    ("19610601", "2026-05-31", []),             # 64 the day before the birthday
-    ("19610601", "2026-06-01", ["elderly"]),    # 65 on the birthday
-    ("20200601", "2027-05-31", ["children"]),   # still 6
-    ("20200601", "2027-06-01", []),             # 7 on the birthday
-])
-def test_age_bands_at_their_edges(session: Session, city: None, birth: str, today: str,
-                                  expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("birth", "today", "expected"),
+    [
+        ("19610601", "2026-05-31", []),  # 64 the day before the birthday
+        ("19610601", "2026-06-01", ["elderly"]),  # 65 on the birthday
+        ("20200601", "2027-05-31", ["children"]),  # still 6
+        ("20200601", "2027-06-01", []),  # 7 on the birthday
+    ],
+)
+def test_age_bands_at_their_edges(
+    session: Session, city: None, birth: str, today: str, expected: list[str]
+) -> None:
     resident = residents.create(session, SYSTEM, _new(nid(birth)))
     assert residents.key_populations(resident, date.fromisoformat(today)) == expected
 
@@ -100,5 +121,8 @@ def test_reads_are_audited_with_purpose(session: Session, city: None) -> None:
     residents.get(session, SYSTEM, resident.id, purpose="follow-up visit")
     last = audit.entries(session, limit=1)[0]
     assert (last.action, last.subject_id, last.purpose) == (
-        "resident.read", str(resident.id), "follow-up visit")
+        "resident.read",
+        str(resident.id),
+        "follow-up visit",
+    )
     assert nid("19800101") not in str(last.detail)  # the identifier itself is never logged

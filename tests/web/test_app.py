@@ -9,6 +9,8 @@ from pathlib import Path
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from tests.conftest import bearer, make_principal
+from tests.factories import layout, write_layout
 
 from caregrid.auth.roles import SYSTEM, Role
 from caregrid.registry import importer
@@ -16,8 +18,6 @@ from caregrid.residents import national_id
 from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentIn
 from caregrid.web.app import PUBLIC, ROUTERS
-from tests.conftest import bearer, make_principal
-from tests.factories import layout, write_layout
 
 PASSWORD = "correct horse battery"
 
@@ -58,13 +58,17 @@ def test_public_routes_answer_without_sign_in(client: TestClient) -> None:
 
 
 def _sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "next": "/networks"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "next": "/networks"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and response.headers["location"] == "/networks"
 
 
-def test_login_language_switch_and_network_page(client: TestClient, session: Session,
-                                                tmp_path: Path) -> None:
+def test_login_language_switch_and_network_page(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
     importer.apply(session, importer.load(write_layout(tmp_path, layout())))
     make_principal(session, "planner", Role.REGULATOR)
     wrong = client.post("/login", data={"username": "planner", "password": "nope-nope-nope"})
@@ -95,9 +99,16 @@ def test_logout_revokes_the_session(client: TestClient, session: Session) -> Non
 def test_problem_json_for_bad_input(client: TestClient, session: Session, tmp_path: Path) -> None:
     importer.apply(session, importer.load(write_layout(tmp_path, layout())))
     headers = bearer(session, make_principal(session, "gp", Role.CLINICIAN, institution="t-chc-a"))
-    response = client.post("/api/residents", headers=headers, json={
-        "national_id": "900101195803120011", "name": "x", "address_division_code": "900101",
-        "registered_institution_code": "t-chc-a"})
+    response = client.post(
+        "/api/residents",
+        headers=headers,
+        json={
+            "national_id": "900101195803120011",
+            "name": "x",
+            "address_division_code": "900101",
+            "registered_institution_code": "t-chc-a",
+        },
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
@@ -109,14 +120,23 @@ def test_problem_json_for_bad_input(client: TestClient, session: Session, tmp_pa
     assert missing.status_code == 404 and missing.json()["detail"] == "no network with code 'none'"
 
 
-def test_identifiers_are_masked_on_pages_for_admins(client: TestClient, session: Session,
-                                                    tmp_path: Path) -> None:
+def test_identifiers_are_masked_on_pages_for_admins(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
     importer.apply(session, importer.load(write_layout(tmp_path, layout())))
     body = "90010119580312001"
     value = body + national_id.check_digit(body)
-    residents.create(session, SYSTEM, ResidentIn(
-        national_id=value, name="张三", phone="13912345678", address_division_code="900101",
-        registered_institution_code="t-chc-a"))
+    residents.create(
+        session,
+        SYSTEM,
+        ResidentIn(
+            national_id=value,
+            name="张三",
+            phone="13912345678",
+            address_division_code="900101",
+            registered_institution_code="t-chc-a",
+        ),
+    )
     make_principal(session, "unit-admin", Role.INSTITUTION_ADMIN, institution="t-chc-a")
     _sign_in(client, "unit-admin")
     page = client.get("/residents").text

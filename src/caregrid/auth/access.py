@@ -26,8 +26,9 @@ def require_role(principal: Principal, *roles: Role) -> None:
 
 
 def network_institution_ids(session: Session, network_id: int) -> set[int]:
-    rows = session.scalars(select(Membership.institution_id).where(
-        Membership.network_id == network_id))
+    rows = session.scalars(
+        select(Membership.institution_id).where(Membership.network_id == network_id)
+    )
     return set(rows)
 
 
@@ -37,8 +38,11 @@ def can_manage_institution(session: Session, principal: Principal, institution_i
         return True
     if principal.has(Role.INSTITUTION_ADMIN) and principal.institution_id == institution_id:
         return True
-    return (principal.has(Role.NETWORK_ADMIN) and principal.network_id is not None
-            and institution_id in network_institution_ids(session, principal.network_id))
+    return (
+        principal.has(Role.NETWORK_ADMIN)
+        and principal.network_id is not None
+        and institution_id in network_institution_ids(session, principal.network_id)
+    )
 
 
 def require_manage_institution(session: Session, principal: Principal, institution_id: int) -> None:
@@ -69,8 +73,9 @@ def care_relationship(session: Session, institution_id: int, resident_id: int) -
     return None
 
 
-def patient_access(session: Session, principal: Principal, resident_id: int, *,
-                   emergency_reason: str | None = None) -> PatientAccess:
+def patient_access(
+    session: Session, principal: Principal, resident_id: int, *, emergency_reason: str | None = None
+) -> PatientAccess:
     """May this principal see this resident, and unmasked? Raises Forbidden when not."""
     if principal.system:
         return PatientAccess(unmasked=True, basis="system")
@@ -89,18 +94,22 @@ def patient_access(session: Session, principal: Principal, resident_id: int, *,
             return PatientAccess(unmasked=False, basis="network")
     if clinical and emergency_reason is not None:
         if len(emergency_reason.strip()) < MIN_EMERGENCY_REASON:
-            raise Forbidden(f"emergency access needs a reason of at least "
-                            f"{MIN_EMERGENCY_REASON} characters")
+            raise Forbidden(
+                f"emergency access needs a reason of at least {MIN_EMERGENCY_REASON} characters"
+            )
         return PatientAccess(unmasked=True, basis="emergency")
-    raise Forbidden("no care relationship with this resident; a clinician may declare "
-                    "emergency access with a reason")
+    raise Forbidden(
+        "no care relationship with this resident; a clinician may declare "
+        "emergency access with a reason"
+    )
 
 
 def can_register_resident(principal: Principal, institution_id: int) -> bool:
     """Clinical staff and the institution's admin register residents at their own institution."""
     return principal.system or (
         principal.has(Role.CLINICIAN, Role.FAMILY_DOCTOR, Role.INSTITUTION_ADMIN)
-        and principal.institution_id == institution_id)
+        and principal.institution_id == institution_id
+    )
 
 
 def resident_scope(session: Session, principal: Principal) -> set[int] | None:

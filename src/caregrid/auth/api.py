@@ -43,17 +43,24 @@ class VerifyOut(BaseModel):
 
 @router.get("/me", response_model=MeOut)
 def me(user: User) -> MeOut:
-    return MeOut(username=user.username, display_name=user.display_name,
-                 roles=sorted(user.roles), institution_id=user.institution_id,
-                 network_id=user.network_id)
+    return MeOut(
+        username=user.username,
+        display_name=user.display_name,
+        roles=sorted(user.roles),
+        institution_id=user.institution_id,
+        network_id=user.network_id,
+    )
 
 
 @router.get("/audit", response_model=list[AuditOut])
-def audit_entries(session: DB, user: User, limit: int = 100,
-                  before: int | None = None) -> list[AuditOut]:
+def audit_entries(
+    session: DB, user: User, limit: int = 100, before: int | None = None
+) -> list[AuditOut]:
     access.require_role(user, Role.AUDITOR)
-    return [AuditOut.model_validate(e, from_attributes=True)
-            for e in audit.entries(session, limit=min(limit, 1000), before=before)]
+    return [
+        AuditOut.model_validate(e, from_attributes=True)
+        for e in audit.entries(session, limit=min(limit, 1000), before=before)
+    ]
 
 
 @router.get("/audit/verify", response_model=VerifyOut)

@@ -27,24 +27,44 @@ def _utc(value: datetime) -> datetime:
 
 def entry_hash(entry: AuditEntry) -> str:
     payload = [
-        entry.seq, _utc(entry.at).isoformat(timespec="microseconds"), entry.actor, entry.actor_id,
-        entry.action, entry.subject_type, entry.subject_id, entry.purpose, entry.detail,
+        entry.seq,
+        _utc(entry.at).isoformat(timespec="microseconds"),
+        entry.actor,
+        entry.actor_id,
+        entry.action,
+        entry.subject_type,
+        entry.subject_id,
+        entry.purpose,
+        entry.detail,
         entry.prev_hash,
     ]
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def record(session: Session, principal: Principal, *, action: str, subject_type: str,
-           subject_id: str | int | None, purpose: str,
-           detail: dict[str, object] | None = None) -> AuditEntry:
+def record(
+    session: Session,
+    principal: Principal,
+    *,
+    action: str,
+    subject_type: str,
+    subject_id: str | int | None,
+    purpose: str,
+    detail: dict[str, object] | None = None,
+) -> AuditEntry:
     """Append one entry in the caller's transaction (it commits or rolls back with the action)."""
     head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
     entry = AuditEntry(
-        seq=head.seq + 1, at=clock.now(), actor=principal.username, actor_id=principal.user_id,
-        action=action, subject_type=subject_type,
-        subject_id=None if subject_id is None else str(subject_id), purpose=purpose,
-        detail=detail, prev_hash=head.hash,
+        seq=head.seq + 1,
+        at=clock.now(),
+        actor=principal.username,
+        actor_id=principal.user_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=None if subject_id is None else str(subject_id),
+        purpose=purpose,
+        detail=detail,
+        prev_hash=head.hash,
     )
     entry.hash = entry_hash(entry)
     head.seq, head.hash = entry.seq, entry.hash
@@ -76,8 +96,12 @@ def verify(session: Session) -> VerifyResult:
     head = session.get(AuditHead, 1)
     if head is None or head.seq != expected_seq - 1 or head.hash != expected_prev:
         last = head.seq if head is not None else None
-        return VerifyResult(False, rows, expected_seq,
-                            f"chain ends at row {expected_seq - 1} but the head records row {last}")
+        return VerifyResult(
+            False,
+            rows,
+            expected_seq,
+            f"chain ends at row {expected_seq - 1} but the head records row {last}",
+        )
     return VerifyResult(True, rows)
 
 

@@ -46,7 +46,7 @@ class AuthToken(Base):
 
 
 class AuditEntry(Base):
-    """One audited action. Rows are hash-chained: each hash covers its fields and the previous hash."""
+    """One audited action; its hash covers its fields and the previous row's hash."""
 
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -13,8 +13,9 @@ from caregrid.config import get_settings
 @lru_cache
 def _hasher() -> PasswordHasher:
     settings = get_settings()
-    return PasswordHasher(time_cost=settings.argon2_time_cost,
-                          memory_cost=settings.argon2_memory_kib)
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
+    )
 
 
 def hash_password(password: str) -> str:

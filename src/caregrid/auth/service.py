@@ -25,8 +25,11 @@ def _digest(secret: str) -> str:
 
 def principal_of(user: User) -> Principal:
     return Principal(
-        username=user.username, user_id=user.id, institution_id=user.institution_id,
-        network_id=user.network_id, display_name=user.display_name,
+        username=user.username,
+        user_id=user.id,
+        institution_id=user.institution_id,
+        network_id=user.network_id,
+        display_name=user.display_name,
         roles=frozenset(Role(r.role) for r in user.roles),
     )
 
@@ -35,9 +38,17 @@ def get_by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
-def create_user(session: Session, actor: Principal, *, username: str, display_name: str,
-                password: str, roles: set[Role], institution_id: int | None = None,
-                network_id: int | None = None) -> User:
+def create_user(
+    session: Session,
+    actor: Principal,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    roles: set[Role],
+    institution_id: int | None = None,
+    network_id: int | None = None,
+) -> User:
     """Create an account; refuses weak passwords and accounts without the scope their role needs."""
     problems = []
     if len(password) < MIN_PASSWORD:
@@ -46,22 +57,35 @@ def create_user(session: Session, actor: Principal, *, username: str, display_na
         problems.append(Problem("roles", "at least one role is required"))
     needs_institution = roles & {Role.INSTITUTION_ADMIN, Role.CLINICIAN, Role.FAMILY_DOCTOR}
     if needs_institution and institution_id is None:
-        problems.append(Problem("institution_id",
-                                f"required for {', '.join(sorted(needs_institution))}"))
+        problems.append(
+            Problem("institution_id", f"required for {', '.join(sorted(needs_institution))}")
+        )
     if Role.NETWORK_ADMIN in roles and network_id is None:
         problems.append(Problem("network_id", "required for network_admin"))
     if problems:
         raise InvalidInput(problems)
     if get_by_username(session, username) is not None:
         raise Conflict(f"username {username!r} is taken")
-    user = User(username=username, display_name=display_name, password_hash=hash_password(password),
-                institution_id=institution_id, network_id=network_id, created_at=clock.now(),
-                roles=[UserRole(role=r.value) for r in sorted(roles)])
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        institution_id=institution_id,
+        network_id=network_id,
+        created_at=clock.now(),
+        roles=[UserRole(role=r.value) for r in sorted(roles)],
+    )
     session.add(user)
     session.flush()
-    audit.record(session, actor, action="user.create", subject_type="user", subject_id=user.id,
-                 purpose="account administration", detail={"username": username,
-                                                            "roles": sorted(roles)})
+    audit.record(
+        session,
+        actor,
+        action="user.create",
+        subject_type="user",
+        subject_id=user.id,
+        purpose="account administration",
+        detail={"username": username, "roles": sorted(roles)},
+    )
     return user
 
 
@@ -69,8 +93,14 @@ def set_password(session: Session, actor: Principal, user: User, password: str) 
     if len(password) < MIN_PASSWORD:
         raise InvalidInput([Problem("password", f"must be at least {MIN_PASSWORD} characters")])
     user.password_hash = hash_password(password)
-    audit.record(session, actor, action="user.password", subject_type="user", subject_id=user.id,
-                 purpose="account administration")
+    audit.record(
+        session,
+        actor,
+        action="user.password",
+        subject_type="user",
+        subject_id=user.id,
+        purpose="account administration",
+    )
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
@@ -81,21 +111,30 @@ def authenticate(session: Session, username: str, password: str) -> User:
     return user
 
 
-def issue_token(session: Session, user: User, *, kind: str, hours: int | None,
-                label: str | None = None) -> str:
+def issue_token(
+    session: Session, user: User, *, kind: str, hours: int | None, label: str | None = None
+) -> str:
     """A new session or API token; the secret is returned once and never stored."""
     secret = secrets.token_urlsafe(32)
     now = clock.now()
-    session.add(AuthToken(token_hash=_digest(secret), user_id=user.id, kind=kind, label=label,
-                          created_at=now,
-                          expires_at=None if hours is None else now + timedelta(hours=hours)))
+    session.add(
+        AuthToken(
+            token_hash=_digest(secret),
+            user_id=user.id,
+            kind=kind,
+            label=label,
+            created_at=now,
+            expires_at=None if hours is None else now + timedelta(hours=hours),
+        )
+    )
     session.flush()
     return secret
 
 
 def resolve_token(session: Session, secret: str, *, kind: str) -> Principal:
-    token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _digest(secret),
-                                                   AuthToken.kind == kind))
+    token = session.scalar(
+        select(AuthToken).where(AuthToken.token_hash == _digest(secret), AuthToken.kind == kind)
+    )
     if token is None or token.revoked:
         raise Unauthenticated("invalid or revoked token")
     if token.expires_at is not None:

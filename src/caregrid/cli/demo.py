@@ -56,8 +56,15 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
         progress.update(task, description="importing layouts")
         for one in checked:
             report = importer.apply(session, one)
-            audit.record(session, SYSTEM, action="layout.import", subject_type="city",
-                         subject_id=report.city, purpose="demo load", detail=dict(report.counts))
+            audit.record(
+                session,
+                SYSTEM,
+                action="layout.import",
+                subject_type="city",
+                subject_id=report.city,
+                purpose="demo load",
+                detail=dict(report.counts),
+            )
         progress.advance(task)
         progress.update(task, description="demo accounts and residents")
         accounts = _accounts(session)
@@ -67,8 +74,9 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
 
 
 def _demo_network(session: Session) -> Network:
-    network = session.scalars(select(Network).join(Network.grid).where(
-        Network.code.like("jh-%")).order_by(Network.code)).first()
+    network = session.scalars(
+        select(Network).join(Network.grid).where(Network.code.like("jh-%")).order_by(Network.code)
+    ).first()
     if network is None:
         network = session.scalars(select(Network).order_by(Network.code)).first()
     if network is None:
@@ -102,9 +110,16 @@ def _accounts(session: Session) -> list[DemoAccount]:
         password = secrets.token_urlsafe(9)
         user = auth.get_by_username(session, username)
         if user is None:
-            auth.create_user(session, SYSTEM, username=username, display_name=display,
-                             password=password, roles={role}, institution_id=institution_id,
-                             network_id=network_id)
+            auth.create_user(
+                session,
+                SYSTEM,
+                username=username,
+                display_name=display,
+                password=password,
+                roles={role},
+                institution_id=institution_id,
+                network_id=network_id,
+            )
         else:
             user.institution_id, user.network_id = institution_id, network_id
             auth.set_password(session, SYSTEM, user, password)
@@ -129,6 +144,15 @@ def _residents(session: Session) -> None:
         value = body + national_id.check_digit(body)
         if session.scalar(select(Resident.id).where(Resident.national_id == value)) is not None:
             continue
-        residents.create(session, SYSTEM, ResidentIn(
-            national_id=value, name=name, phone=phone, address_division_code=area,
-            registered_institution_code=unit.code, tags=tags))
+        residents.create(
+            session,
+            SYSTEM,
+            ResidentIn(
+                national_id=value,
+                name=name,
+                phone=phone,
+                address_division_code=area,
+                registered_institution_code=unit.code,
+                tags=tags,
+            ),
+        )

@@ -36,8 +36,13 @@ policy_app = typer.Typer(help="Policy profiles.", no_args_is_help=True)
 registry_app = typer.Typer(help="Grids, networks and institutions.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (policy_app, "policy"), (registry_app, "registry"),
-                  (audit_app, "audit"), (user_app, "user")):
+for sub, name in (
+    (db_app, "db"),
+    (policy_app, "policy"),
+    (registry_app, "registry"),
+    (audit_app, "audit"),
+    (user_app, "user"),
+):
     app.add_typer(sub, name=name)
 
 out = Console()
@@ -79,7 +84,9 @@ def policy_list() -> None:
 @policy_app.command("show")
 def policy_show(
     name: str,
-    at: Annotated[str | None, typer.Option(help="resolve phased values on this date (YYYY-MM-DD)")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="resolve phased values on this date (YYYY-MM-DD)")
+    ] = None,
     format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Show a profile with every value as in force on a date (today by default)."""
@@ -93,9 +100,14 @@ def policy_show(
     table = Table("parameter", "value", "unit", "requirement", "source", "next phase")
     for key, entry in resolved["parameters"].items():
         upcoming = entry["next"]
-        table.add_row(key, _fmt(entry["value"]), entry["unit"] or "", entry["requirement"],
-                      entry["source"],
-                      f"{upcoming['value']} from {upcoming['effective']}" if upcoming else "")
+        table.add_row(
+            key,
+            _fmt(entry["value"]),
+            entry["unit"] or "",
+            entry["requirement"],
+            entry["source"],
+            f"{upcoming['value']} from {upcoming['effective']}" if upcoming else "",
+        )
     out.print(table)
     out.print_json(data=resolved["structure"])
 
@@ -135,9 +147,15 @@ def registry_import(files: list[Path]) -> None:
         with session_scope() as session:
             for one in checked:
                 report = importer.apply(session, one)
-                audit.record(session, SYSTEM, action="layout.import", subject_type="city",
-                             subject_id=report.city, purpose="layout import",
-                             detail=dict(report.counts))
+                audit.record(
+                    session,
+                    SYSTEM,
+                    action="layout.import",
+                    subject_type="city",
+                    subject_id=report.city,
+                    purpose="layout import",
+                    detail=dict(report.counts),
+                )
                 for warning in report.warnings:
                     err.print(f"[yellow]warning[/yellow] {warning}", highlight=False)
                 counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
@@ -147,7 +165,9 @@ def registry_import(files: list[Path]) -> None:
 @registry_app.command("export")
 def registry_export(
     city: Annotated[str, typer.Option(help="city code")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="file (default stdout)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="file (default stdout)")
+    ] = None,
 ) -> None:
     """Export a city's layout in the same format the importer reads."""
     with failing_cleanly(), session_scope() as session:
@@ -204,13 +224,16 @@ def serve(
     settings = get_settings()
     upgrade(get_engine())
     out.print(f"CareGrid at http://{host or settings.host}:{port or settings.port}/")
-    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port,
-                log_level="info")
+    uvicorn.run(
+        create_app(), host=host or settings.host, port=port or settings.port, log_level="info"
+    )
 
 
 @app.command()
 def demo(
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve when loaded")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="serve when loaded")
+    ] = True,
 ) -> None:
     """Create or refresh the embedded database with the shipped layouts and demo accounts."""
     from caregrid.cli.demo import load_demo
@@ -246,10 +269,16 @@ def user_create(
             roles = {Role(r) for r in role}
         except ValueError as exc:
             raise DomainError(f"--role: {exc}; known: {', '.join(r.value for r in Role)}") from exc
-        auth.create_user(session, SYSTEM, username=username, display_name=name or username,
-                         password=password, roles=roles,
-                         institution_id=inst.id if inst else None,
-                         network_id=net.id if net else None)
+        auth.create_user(
+            session,
+            SYSTEM,
+            username=username,
+            display_name=name or username,
+            password=password,
+            roles=roles,
+            institution_id=inst.id if inst else None,
+            network_id=net.id if net else None,
+        )
     out.print(f"created {username}; password (shown once): {password}")
 
 
@@ -263,8 +292,15 @@ def user_token(username: str, label: Annotated[str, typer.Option()] = "cli") -> 
         if user is None:
             raise DomainError(f"no user {username!r}")
         secret = auth.issue_token(session, user, kind="api", hours=None, label=label)
-        audit.record(session, SYSTEM, action="token.issue", subject_type="user",
-                     subject_id=user.id, purpose="API access", detail={"label": label})
+        audit.record(
+            session,
+            SYSTEM,
+            action="token.issue",
+            subject_type="user",
+            subject_id=user.id,
+            purpose="API access",
+            detail={"label": label},
+        )
     out.print(secret)
 
 

@@ -1,4 +1,4 @@
-"""The profile file format (caregrid-profile/1), validated by pydantic. See docs/policy-profiles.md."""
+"""The profile file format (caregrid-profile/1); see docs/policy-profiles.md."""
 
 from __future__ import annotations
 
@@ -14,8 +14,17 @@ Scalar = float | int | bool | str | date
 Value = Scalar | dict[str, float | int]
 Comparison = Literal[">=", "<=", "==", ">", "<"]
 Unit = Literal[
-    "ratio", "percent_points", "count", "days", "hours", "months", "cny", "level", "bool",
-    "date", "text",
+    "ratio",
+    "percent_points",
+    "count",
+    "days",
+    "hours",
+    "months",
+    "cny",
+    "level",
+    "bool",
+    "date",
+    "text",
 ]
 
 

@@ -19,7 +19,7 @@ def shipped_dir() -> Path:
 
 
 def search_path() -> list[Path]:
-    """Shipped profiles, then the deployment's own (CAREGRID_DATA_DIR/profiles) which may add or override."""
+    """Shipped profiles, then the deployment's own (CAREGRID_DATA_DIR/profiles), which win."""
     from caregrid.config import get_settings
 
     return [shipped_dir(), get_settings().data_dir / "profiles"]
@@ -30,9 +30,7 @@ def load_file(path: Path) -> Profile:
     located = yamlio.load_file(path)
     profile = yamlio.validate(Profile, located)
     if profile.name != path.stem:
-        raise InvalidInput(
-            [located.problem(["name"], f"must equal the file name {path.stem!r}")]
-        )
+        raise InvalidInput([located.problem(["name"], f"must equal the file name {path.stem!r}")])
     return profile
 
 

@@ -1,1 +1,1 @@
-"""Registry: cities, divisions, grids, networks, institutions, memberships, departments, practitioners."""
+"""Registry: cities, grids, networks, institutions, memberships, departments, practitioners."""

@@ -55,8 +55,10 @@ def check_a1(network: Network, profile: Profile, session: Session) -> tuple[Stat
         return Status.NOT_APPLICABLE, f"profile {profile.name} sets no A1 rule"
     same_kind = [n.code for n in network.grid.networks if n.kind == network.kind]
     if len(same_kind) != 1:
-        return Status.FAIL, (f"grid {network.grid.code} has {len(same_kind)} networks of kind "
-                             f"{network.kind}: {', '.join(sorted(same_kind))}")
+        return Status.FAIL, (
+            f"grid {network.grid.code} has {len(same_kind)} networks of kind "
+            f"{network.kind}: {', '.join(sorted(same_kind))}"
+        )
     city = network.grid.city
     parents = {d.code: d.parent_code for d in session.scalars(select(Division))}
 
@@ -72,13 +74,18 @@ def check_a1(network: Network, profile: Profile, session: Session) -> tuple[Stat
     for grid in city.grids:
         for div in grid.divisions:
             if div.code in owner and owner[div.code] != grid.code:
-                return Status.FAIL, f"division {div.code} is in grids {owner[div.code]} and {grid.code}"
+                return (
+                    Status.FAIL,
+                    f"division {div.code} is in grids {owner[div.code]} and {grid.code}",
+                )
             owner[div.code] = grid.code
     for code, grid_code in owner.items():
         for ancestor in lineage(code)[1:]:
             if ancestor in owner and owner[ancestor] != grid_code:
-                return Status.FAIL, (f"division {code} (grid {grid_code}) lies inside {ancestor} "
-                                     f"(grid {owner[ancestor]})")
+                return Status.FAIL, (
+                    f"division {code} (grid {grid_code}) lies inside {ancestor} "
+                    f"(grid {owner[ancestor]})"
+                )
     children: dict[str, list[str]] = {}
     for code, parent in parents.items():
         if parent is not None:
@@ -96,8 +103,10 @@ def check_a1(network: Network, profile: Profile, session: Session) -> tuple[Stat
     missing = [gap for a in city.area for gap in gaps(a.division_code)]
     if missing:
         return Status.FAIL, f"area of {city.code} not covered by any grid: {', '.join(missing)}"
-    return Status.PASS, (f"grid {network.grid.code} has exactly this network; {len(city.grids)} grids "
-                         f"cover the {len(city.area)} declared area divisions of {city.code} once")
+    return Status.PASS, (
+        f"grid {network.grid.code} has exactly this network; {len(city.grids)} grids "
+        f"cover the {len(city.area)} declared area divisions of {city.code} once"
+    )
 
 
 def check_a2(network: Network, profile: Profile, session: Session) -> tuple[Status, str]:
@@ -119,7 +128,9 @@ def check_a2(network: Network, profile: Profile, session: Session) -> tuple[Stat
         if rule.categories and lead.category == Category.UNKNOWN:
             unknown.append(f"{_name(lead)}: category not stated by the source")
         elif rule.categories and lead.category not in rule.categories:
-            problems.append(f"{_name(lead)} is a {lead.category}, needs {'/'.join(rule.categories)}")
+            problems.append(
+                f"{_name(lead)} is a {lead.category}, needs {'/'.join(rule.categories)}"
+            )
     if problems:
         return Status.FAIL, "; ".join(problems)
     if unknown:
@@ -165,8 +176,10 @@ def check_a4(network: Network, profile: Profile, session: Session) -> tuple[Stat
         if hits:
             details.append(f"{rule.label_en}: {', '.join(_name(i) for i in hits[:3])}")
         elif None in verdicts or class_may:
-            details.append(f"{rule.label_en}: undecidable (level/category unknown, "
-                           "or members named only as a class)")
+            details.append(
+                f"{rule.label_en}: undecidable (level/category unknown, "
+                "or members named only as a class)"
+            )
             worst = Status.FAIL if worst == Status.FAIL else Status.NOT_EVALUABLE
         else:
             details.append(f"{rule.label_en}: no named member matches")
@@ -191,8 +204,10 @@ def check_a3(network: Network, profile: Profile, session: Session) -> tuple[Stat
         return Status.PASS, f"{city.code} plans {count} grids (needs at least {max(needed)})"
     if count < min(needed):
         return Status.FAIL, f"{city.code} plans {count} grids (needs at least {min(needed)})"
-    return Status.NOT_EVALUABLE, (f"{city.code} plans {count} grids; the minimum depends on its "
-                                  "pilot level, which the source does not state")
+    return Status.NOT_EVALUABLE, (
+        f"{city.code} plans {count} grids; the minimum depends on its "
+        "pilot level, which the source does not state"
+    )
 
 
 def check_a9(network: Network, profile: Profile, session: Session) -> tuple[Status, str]:
@@ -202,21 +217,33 @@ def check_a9(network: Network, profile: Profile, session: Session) -> tuple[Stat
         return Status.NOT_APPLICABLE, f"profile {profile.name} sets no A9 rule"
     chosen = [m.institution for m in network.memberships if m.key_construction]
     if not chosen:
-        return Status.NOT_EVALUABLE, "the layout records no designated centres (the source names none)"
+        return (
+            Status.NOT_EVALUABLE,
+            "the layout records no designated centres (the source names none)",
+        )
     status = Status.PASS if len(chosen) >= rule.value else Status.FAIL
     return status, f"{len(chosen)} designated (needs at least {rule.value})"
 
 
 CHECKS: dict[str, Check] = {
-    "A1": check_a1, "A2": check_a2, "A3": check_a3, "A4": check_a4, "A9": check_a9,
+    "A1": check_a1,
+    "A2": check_a2,
+    "A3": check_a3,
+    "A4": check_a4,
+    "A9": check_a9,
 }
 
 
 def _networks(session: Session, code: str | None) -> Iterable[Network]:
-    query = (select(Network).order_by(Network.code).options(
-        selectinload(Network.memberships).selectinload(Membership.institution),
-        selectinload(Network.member_classes),
-        selectinload(Network.grid).selectinload(Grid.city)))
+    query = (
+        select(Network)
+        .order_by(Network.code)
+        .options(
+            selectinload(Network.memberships).selectinload(Membership.institution),
+            selectinload(Network.member_classes),
+            selectinload(Network.grid).selectinload(Grid.city),
+        )
+    )
     if code is not None:
         query = query.where(Network.code == code)
     found = session.scalars(query).all()

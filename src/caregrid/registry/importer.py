@@ -1,8 +1,8 @@
-"""Import and export of layout files: all or nothing, every problem listed with file, line and field."""
+"""Import and export of layout files: all or nothing; every problem with file, line, field."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,10 +42,13 @@ class _Checked:
 
 
 def _dedupe_institutions(
-    located: yamlio.Located, specs: list[fmt.InstitutionSpec], where: Sequence[tuple[str, int | None]],
-    problems: list[Problem], warnings: list[Problem],
+    located: yamlio.Located,
+    specs: list[fmt.InstitutionSpec],
+    where: Sequence[tuple[str, int | None]],
+    problems: list[Problem],
+    warnings: list[Problem],
 ) -> list[fmt.InstitutionSpec]:
-    """An entry repeated verbatim is reported and kept once; a code or name reused differently is an error."""
+    """A verbatim repeat is reported and kept once; a reused code or name is an error."""
     by_code: dict[str, fmt.InstitutionSpec] = {}
     by_name: dict[tuple[str, str], str] = {}
     kept: list[fmt.InstitutionSpec] = []
@@ -53,16 +56,34 @@ def _dedupe_institutions(
         earlier = by_code.get(spec.code)
         if earlier is not None:
             if earlier == spec:
-                warnings.append(Problem("institutions.code", f"duplicate entry {spec.code!r} "
-                                        f"({spec.name_zh}) listed again; kept one", file, line))
+                warnings.append(
+                    Problem(
+                        "institutions.code",
+                        f"duplicate entry {spec.code!r} ({spec.name_zh}) listed again; kept one",
+                        file,
+                        line,
+                    )
+                )
             else:
-                problems.append(Problem("institutions.code", f"duplicate institution code "
-                                        f"{spec.code!r} with different details", file, line))
+                problems.append(
+                    Problem(
+                        "institutions.code",
+                        f"duplicate institution code {spec.code!r} with different details",
+                        file,
+                        line,
+                    )
+                )
             continue
         other = by_name.get((spec.name_zh, spec.division))
         if other is not None:
-            problems.append(Problem("institutions.name_zh", f"{spec.name_zh!r} is already listed "
-                                    f"in the same division under code {other!r}", file, line))
+            problems.append(
+                Problem(
+                    "institutions.name_zh",
+                    f"{spec.name_zh!r} is already listed in the same division under code {other!r}",
+                    file,
+                    line,
+                )
+            )
             continue
         by_code[spec.code] = spec
         by_name[(spec.name_zh, spec.division)] = spec.code
@@ -71,15 +92,22 @@ def _dedupe_institutions(
 
 
 def check(located: yamlio.Located, base_dir: Path | None = None) -> _Checked:
-    """Validate shape and references; raise InvalidInput with every problem, or return the layout."""
+    """Validate shape and references; raise InvalidInput listing every problem."""
     layout = fmt.parse(located)
     problems: list[Problem] = []
     warnings: list[Problem] = []
     here = located.problem
 
     if layout.institutions_csv and base_dir is None:
-        raise InvalidInput([here(["institutions_csv"], "a CSV reference is only read from a "
-                                 "layout file on disk; send institutions inline")])
+        raise InvalidInput(
+            [
+                here(
+                    ["institutions_csv"],
+                    "a CSV reference is only read from a "
+                    "layout file on disk; send institutions inline",
+                )
+            ]
+        )
     if layout.institutions_csv and base_dir is not None:
         csv_path = base_dir / layout.institutions_csv
         specs, csv_problems, csv_lines = fmt.read_institutions_csv(csv_path)
@@ -106,8 +134,7 @@ def check(located: yamlio.Located, base_dir: Path | None = None) -> _Checked:
     networks = unique("networks", [n.code for n in layout.networks])
     unique("cross_grid_services", [c.code for c in layout.cross_grid_services])
 
-    def ref(path: list[str | int], code: str | None, known: set[str] | dict[str, object],
-            what: str) -> None:
+    def ref(path: list[str | int], code: str | None, known: Collection[str], what: str) -> None:
         if code is not None and code not in known:
             problems.append(here(path, f"{what} {code!r} is not defined in this file"))
 
@@ -120,18 +147,29 @@ def check(located: yamlio.Located, base_dir: Path | None = None) -> _Checked:
             ref(["grids", i, "divisions", j], code, divisions, "division")
     for spec in institutions:
         file, line = inst_where[spec.code]
-        for attr, known, what in (("division", divisions, "division"),
-                                  ("parent", inst_by_code, "institution")):
+        for attr, known, what in (
+            ("division", divisions, "division"),
+            ("parent", inst_by_code, "institution"),
+        ):
             code = getattr(spec, attr)
             if code is not None and code not in known:
-                problems.append(Problem(f"institutions.{attr}",
-                                        f"{what} {code!r} of {spec.code!r} is not defined", file, line))
+                problems.append(
+                    Problem(
+                        f"institutions.{attr}",
+                        f"{what} {code!r} of {spec.code!r} is not defined",
+                        file,
+                        line,
+                    )
+                )
 
     for i, net in enumerate(layout.networks):
         ref(["networks", i, "grid"], net.grid, grids, "grid")
         bad_profile = policy.known_or_problem(
-            net.profile, file=located.file, line=located.line_of(["networks", i, "profile"]),
-            field=yamlio.dotted(["networks", i, "profile"]))
+            net.profile,
+            file=located.file,
+            line=located.line_of(["networks", i, "profile"]),
+            field=yamlio.dotted(["networks", i, "profile"]),
+        )
         if bad_profile:
             problems.append(bad_profile)
         seen_members: dict[str, fmt.MemberSpec] = {}
@@ -139,16 +177,27 @@ def check(located: yamlio.Located, base_dir: Path | None = None) -> _Checked:
         for j, member in enumerate(net.members):
             path: list[str | int] = ["networks", i, "members", j]
             if member.institution not in inst_by_code:
-                problems.append(here([*path, "institution"],
-                                     f"membership points to unknown institution {member.institution!r}"))
+                problems.append(
+                    here(
+                        [*path, "institution"],
+                        f"membership points to unknown institution {member.institution!r}",
+                    )
+                )
                 continue
             earlier = seen_members.get(member.institution)
             if earlier is not None:
                 if earlier == member:
-                    warnings.append(here(path, f"duplicate membership of {member.institution!r}; kept one"))
+                    warnings.append(
+                        here(path, f"duplicate membership of {member.institution!r}; kept one")
+                    )
                 else:
-                    problems.append(here(path, f"{member.institution!r} is listed twice in "
-                                         f"{net.code!r} with different details"))
+                    problems.append(
+                        here(
+                            path,
+                            f"{member.institution!r} is listed twice in "
+                            f"{net.code!r} with different details",
+                        )
+                    )
                 continue
             seen_members[member.institution] = member
             kept_members.append(member)
@@ -170,13 +219,15 @@ def check(located: yamlio.Located, base_dir: Path | None = None) -> _Checked:
 
 
 def _lead_refusal(profile_name: str, lead: fmt.InstitutionSpec) -> str | None:
-    """A2 at import: a lead whose stated level the profile does not allow is refused (unknown passes)."""
+    """A2 at import: refuse a lead of a stated level the profile does not allow."""
     rule = policy.get(profile_name).structure.lead
     if rule is None or lead.level is Level.UNKNOWN or not rule.levels or lead.level in rule.levels:
         return None
     allowed = ", ".join(level.value for level in rule.levels)
-    return (f"lead {lead.code!r} is {lead.level.value}; profile {profile_name!r} "
-            f"requires {allowed} ({rule.requirement})")
+    return (
+        f"lead {lead.code!r} is {lead.level.value}; profile {profile_name!r} "
+        f"requires {allowed} ({rule.requirement})"
+    )
 
 
 def load(path: Path) -> _Checked:
@@ -194,8 +245,12 @@ def apply(session: Session, checked: _Checked) -> ImportReport:
     session.add(city)
     session.flush()
 
-    existing_div = {d.code: d for d in session.scalars(select(Division).where(
-        Division.code.in_([d.code for d in layout.divisions])))}
+    existing_div = {
+        d.code: d
+        for d in session.scalars(
+            select(Division).where(Division.code.in_([d.code for d in layout.divisions]))
+        )
+    }
     for d in layout.divisions:
         div = existing_div.get(d.code) or Division(code=d.code)
         div.name_zh, div.name_en, div.level = d.name_zh, d.name_en, d.level.value
@@ -206,8 +261,10 @@ def apply(session: Session, checked: _Checked) -> ImportReport:
     city.divisions = [existing_div[d.code] for d in layout.divisions]
     city.area = [CityArea(division_code=c) for c in layout.city.area]
 
-    insts = {i.code: i for i in session.scalars(
-        select(Institution).where(Institution.city_id == city.id))}
+    insts = {
+        i.code: i
+        for i in session.scalars(select(Institution).where(Institution.city_id == city.id))
+    }
     for i in layout.institutions:
         inst = insts.get(i.code) or Institution(code=i.code, city_id=city.id)
         for attr in ("name_zh", "name_en", "lat", "lon", "beds", "source", "note"):
@@ -229,29 +286,51 @@ def apply(session: Session, checked: _Checked) -> ImportReport:
         session.add(grid)
     session.flush()
 
-    nets = {n.code: n for n in session.scalars(
-        select(Network).join(Grid).where(Grid.city_id == city.id))}
+    nets = {
+        n.code: n
+        for n in session.scalars(select(Network).join(Grid).where(Grid.city_id == city.id))
+    }
     for n in layout.networks:
         net = nets.get(n.code) or Network(code=n.code)
-        net.name_zh, net.name_en, net.kind, net.profile = n.name_zh, n.name_en, n.kind.value, n.profile
+        net.name_zh, net.name_en, net.kind, net.profile = (
+            n.name_zh,
+            n.name_en,
+            n.kind.value,
+            n.profile,
+        )
         net.grid_id, net.source, net.note = grids[n.grid].id, n.source, n.note
         net.memberships = [
-            Membership(institution_id=insts[m.institution].id, role=m.role.value, tier=m.tier.value,
-                       key_construction=m.key_construction, position=pos, note=m.note)
+            Membership(
+                institution_id=insts[m.institution].id,
+                role=m.role.value,
+                tier=m.tier.value,
+                key_construction=m.key_construction,
+                position=pos,
+                note=m.note,
+            )
             for pos, m in enumerate(n.members)
         ]
         net.member_classes = [
-            MemberClass(position=pos, description_zh=c.description_zh, role=c.role.value,
-                        categories=" ".join(cat.value for cat in c.categories), tier=c.tier.value,
-                        source=c.source)
+            MemberClass(
+                position=pos,
+                description_zh=c.description_zh,
+                role=c.role.value,
+                categories=" ".join(cat.value for cat in c.categories),
+                tier=c.tier.value,
+                source=c.source,
+            )
             for pos, c in enumerate(n.member_classes)
         ]
         nets[n.code] = net
         session.add(net)
     session.flush()
 
-    services = {s.code: s for s in session.scalars(
-        select(CrossGridService).where(CrossGridService.city_id == city.id))}
+    services = {
+        s.code: s
+        for s in session.scalars(
+            select(CrossGridService).where(CrossGridService.city_id == city.id)
+        )
+    }
     for c in layout.cross_grid_services:
         svc = services.get(c.code) or CrossGridService(code=c.code, city_id=city.id)
         svc.kind, svc.name_zh, svc.name_en = c.kind.value, c.name_zh, c.name_en
@@ -283,7 +362,7 @@ def apply(session: Session, checked: _Checked) -> ImportReport:
     )
 
 
-def _drop_unlisted(session: Session, rows: dict[str, object], listed: set[str]) -> None:
+def _drop_unlisted(session: Session, rows: Mapping[str, object], listed: set[str]) -> None:
     for code, row in rows.items():
         if code not in listed:
             session.delete(row)
@@ -296,47 +375,114 @@ def export(session: Session, city_code: str) -> fmt.LayoutFile:
         raise NotFound(f"no city with code {city_code!r}")
     divisions = sorted(city.divisions, key=lambda d: d.code)
     institutions = session.scalars(
-        select(Institution).where(Institution.city_id == city.id).order_by(Institution.code)).all()
+        select(Institution).where(Institution.city_id == city.id).order_by(Institution.code)
+    ).all()
     code_of = {i.id: i.code for i in institutions}
     networks = session.scalars(
-        select(Network).join(Grid).where(Grid.city_id == city.id).order_by(Network.code)).all()
-    services = session.scalars(select(CrossGridService).where(
-        CrossGridService.city_id == city.id).order_by(CrossGridService.code)).all()
+        select(Network).join(Grid).where(Grid.city_id == city.id).order_by(Network.code)
+    ).all()
+    services = session.scalars(
+        select(CrossGridService)
+        .where(CrossGridService.city_id == city.id)
+        .order_by(CrossGridService.code)
+    ).all()
     return fmt.LayoutFile(
         format="caregrid-layout/1",
         city=fmt.CitySpec(
-            code=city.code, name_zh=city.name_zh, name_en=city.name_en,
-            province_zh=city.province_zh, pilot_level=city.pilot_level,  # type: ignore[arg-type]
-            area=sorted(a.division_code for a in city.area), source=city.source, note=city.note),
-        divisions=[fmt.DivisionSpec(code=d.code, name_zh=d.name_zh, name_en=d.name_en,
-                                    level=d.level, parent=d.parent_code, note=d.note)  # type: ignore[arg-type]
-                   for d in divisions],
-        grids=[fmt.GridSpec(code=g.code, name_zh=g.name_zh, name_en=g.name_en,
-                            divisions=sorted(d.code for d in g.divisions), note=g.note)
-               for g in city.grids],
-        networks=[fmt.NetworkSpec(
-            code=n.code, name_zh=n.name_zh, name_en=n.name_en, kind=n.kind,  # type: ignore[arg-type]
-            grid=n.grid.code, profile=n.profile, source=n.source, note=n.note,
-            members=[fmt.MemberSpec(institution=code_of[m.institution_id], role=m.role,  # type: ignore[arg-type]
-                                    tier=m.tier, key_construction=m.key_construction,  # type: ignore[arg-type]
-                                    note=m.note)
-                     for m in sorted(n.memberships, key=lambda m: m.position)],
-            member_classes=[fmt.MemberClassSpec(
-                description_zh=c.description_zh, role=c.role, tier=c.tier,  # type: ignore[arg-type]
-                categories=c.categories.split(), source=c.source)  # type: ignore[arg-type]
-                for c in n.member_classes])
-            for n in networks],
-        institutions=[fmt.InstitutionSpec(
-            code=i.code, name_zh=i.name_zh, name_en=i.name_en, level=i.level,  # type: ignore[arg-type]
-            category=i.category, division=i.division_code, lat=i.lat, lon=i.lon,  # type: ignore[arg-type]
-            beds=i.beds, parent=code_of.get(i.parent_id) if i.parent_id else None,
-            source=i.source, note=i.note) for i in institutions],
-        cross_grid_services=[fmt.CrossGridSpec(
-            code=s.code, kind=s.kind, name_zh=s.name_zh, name_en=s.name_en,  # type: ignore[arg-type]
-            lead=code_of.get(s.lead_id) if s.lead_id else None,
-            institutions=sorted(i.code for i in s.institutions),
-            networks=sorted(n.code for n in s.networks), source=s.source, note=s.note)
-            for s in services],
+            code=city.code,
+            name_zh=city.name_zh,
+            name_en=city.name_en,
+            province_zh=city.province_zh,
+            pilot_level=city.pilot_level,
+            area=sorted(a.division_code for a in city.area),
+            source=city.source,
+            note=city.note,
+        ),
+        divisions=[
+            fmt.DivisionSpec(
+                code=d.code,
+                name_zh=d.name_zh,
+                name_en=d.name_en,
+                level=d.level,
+                parent=d.parent_code,
+                note=d.note,
+            )
+            for d in divisions
+        ],
+        grids=[
+            fmt.GridSpec(
+                code=g.code,
+                name_zh=g.name_zh,
+                name_en=g.name_en,
+                divisions=sorted(d.code for d in g.divisions),
+                note=g.note,
+            )
+            for g in city.grids
+        ],
+        networks=[
+            fmt.NetworkSpec(
+                code=n.code,
+                name_zh=n.name_zh,
+                name_en=n.name_en,
+                kind=n.kind,
+                grid=n.grid.code,
+                profile=n.profile,
+                source=n.source,
+                note=n.note,
+                members=[
+                    fmt.MemberSpec(
+                        institution=code_of[m.institution_id],
+                        role=m.role,
+                        tier=m.tier,
+                        key_construction=m.key_construction,
+                        note=m.note,
+                    )
+                    for m in sorted(n.memberships, key=lambda m: m.position)
+                ],
+                member_classes=[
+                    fmt.MemberClassSpec(
+                        description_zh=c.description_zh,
+                        role=c.role,
+                        tier=c.tier,
+                        categories=c.categories.split(),
+                        source=c.source,
+                    )
+                    for c in n.member_classes
+                ],
+            )
+            for n in networks
+        ],
+        institutions=[
+            fmt.InstitutionSpec(
+                code=i.code,
+                name_zh=i.name_zh,
+                name_en=i.name_en,
+                level=i.level,
+                category=i.category,
+                division=i.division_code,
+                lat=i.lat,
+                lon=i.lon,
+                beds=i.beds,
+                parent=code_of.get(i.parent_id) if i.parent_id else None,
+                source=i.source,
+                note=i.note,
+            )
+            for i in institutions
+        ],
+        cross_grid_services=[
+            fmt.CrossGridSpec(
+                code=s.code,
+                kind=s.kind,
+                name_zh=s.name_zh,
+                name_en=s.name_en,
+                lead=code_of.get(s.lead_id) if s.lead_id else None,
+                institutions=sorted(i.code for i in s.institutions),
+                networks=sorted(n.code for n in s.networks),
+                source=s.source,
+                note=s.note,
+            )
+            for s in services
+        ],
     )
 
 

@@ -1,4 +1,4 @@
-"""The layout file format (caregrid-layout/1): a city's whole network layout. See docs/layouts.md."""
+"""The layout file format (caregrid-layout/1): a city's whole layout; see docs/layouts.md."""
 
 from __future__ import annotations
 
@@ -134,8 +134,11 @@ def read_institutions_csv(path: Path) -> tuple[list[InstitutionSpec], list[Probl
     except OSError as exc:
         return [], [Problem("(file)", f"cannot read: {exc.strerror}", str(path))], []
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("code", "name_zh", "level", "category", "division")
-               if c not in (reader.fieldnames or [])]
+    missing = [
+        c
+        for c in ("code", "name_zh", "level", "category", "division")
+        if c not in (reader.fieldnames or [])
+    ]
     if missing:
         return [], [Problem("(header)", f"missing columns: {', '.join(missing)}", str(path), 1)], []
     unknown = [c for c in reader.fieldnames or [] if c not in INSTITUTION_COLUMNS]
@@ -152,9 +155,7 @@ def read_institutions_csv(path: Path) -> tuple[list[InstitutionSpec], list[Probl
             lines.append(line)
         except ValidationError as exc:
             for err in exc.errors():
-                problems.append(
-                    Problem(yamlio.dotted(err["loc"]), err["msg"], str(path), line)  # type: ignore[arg-type]
-                )
+                problems.append(Problem(yamlio.dotted(err["loc"]), err["msg"], str(path), line))
     return specs, problems, lines
 
 
@@ -173,6 +174,10 @@ def parse(located: yamlio.Located) -> LayoutFile:
     layout = yamlio.validate(LayoutFile, located)
     if layout.institutions_csv and layout.institutions:
         raise InvalidInput(
-            [located.problem(["institutions_csv"], "give `institutions` or `institutions_csv`, not both")]
+            [
+                located.problem(
+                    ["institutions_csv"], "give `institutions` or `institutions_csv`, not both"
+                )
+            ]
         )
     return layout

@@ -44,7 +44,7 @@ city_division = Table(
 
 
 class Division(Base):
-    """An administrative division (GB/T 2260 code where one exists); shared by the layouts naming it."""
+    """An administrative division (GB/T 2260 code where one exists), shared between layouts."""
 
     __tablename__ = "division"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)

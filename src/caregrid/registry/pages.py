@@ -24,22 +24,39 @@ def networks(request: Request, session: DB, user: User) -> Response:
     summary: dict[str, dict[str, str]] = {}
     for r in results:
         summary.setdefault(r.network, {})[r.requirement] = r.status
-    return render(request, "registry/networks.html", user, networks=registry.networks(session),
-                  counts=registry.member_counts(session), summary=summary,
-                  requirements=list(checks.CHECKS))
+    return render(
+        request,
+        "registry/networks.html",
+        user,
+        networks=registry.networks(session),
+        counts=registry.member_counts(session),
+        summary=summary,
+        requirements=list(checks.CHECKS),
+    )
 
 
 @router.get("/networks/{code}", response_class=HTMLResponse)
 def network(code: str, request: Request, session: DB, user: User) -> Response:
     net = registry.get_network(session, code)
-    return render(request, "registry/network.html", user, network=net,
-                  groups=registry.members_by_tier(net), results=checks.run(session, network=code),
-                  services=registry.cross_grid_services(session, net.id))
+    return render(
+        request,
+        "registry/network.html",
+        user,
+        network=net,
+        groups=registry.members_by_tier(net),
+        results=checks.run(session, network=code),
+        services=registry.cross_grid_services(session, net.id),
+    )
 
 
 @router.get("/institutions/{code}", response_class=HTMLResponse)
 def institution(code: str, request: Request, session: DB, user: User) -> Response:
     inst = registry.institution_detail(session, code)
-    return render(request, "registry/institution.html", user, institution=inst,
-                  departments=registry.departments(session, inst.id),
-                  practitioners=registry.practitioners(session, inst.id))
+    return render(
+        request,
+        "registry/institution.html",
+        user,
+        institution=inst,
+        departments=registry.departments(session, inst.id),
+        practitioners=registry.practitioners(session, inst.id),
+    )

@@ -21,7 +21,7 @@ from caregrid.registry.models import (
     Network,
     Practitioner,
 )
-from caregrid.registry.vocab import TIER_ORDER, NetworkRole, TitleLevel
+from caregrid.registry.vocab import TIER_ORDER, NetworkRole, Tier, TitleLevel
 
 
 def get_division(session: Session, code: str) -> Division | None:
@@ -44,9 +44,15 @@ def require_institution(session: Session, code: str) -> Institution:
 
 
 def get_network(session: Session, code: str) -> Network:
-    network = session.scalar(select(Network).where(Network.code == code).options(
-        selectinload(Network.memberships).selectinload(Membership.institution),
-        selectinload(Network.member_classes), selectinload(Network.grid).selectinload(Grid.city)))
+    network = session.scalar(
+        select(Network)
+        .where(Network.code == code)
+        .options(
+            selectinload(Network.memberships).selectinload(Membership.institution),
+            selectinload(Network.member_classes),
+            selectinload(Network.grid).selectinload(Grid.city),
+        )
+    )
     if network is None:
         raise NotFound(f"no network with code {code!r}")
     return network
@@ -58,8 +64,9 @@ def grid_code_for_division(session: Session, code: str) -> str | None:
     current: str | None = code
     while current is not None and current not in seen:
         seen.add(current)
-        grid = session.scalar(select(Grid.code).join(Grid.divisions).where(
-            Division.code == current).limit(1))
+        grid = session.scalar(
+            select(Grid.code).join(Grid.divisions).where(Division.code == current).limit(1)
+        )
         if grid is not None:
             return grid
         current = session.scalar(select(Division.parent_code).where(Division.code == current))
@@ -67,19 +74,32 @@ def grid_code_for_division(session: Session, code: str) -> str | None:
 
 
 def cities(session: Session) -> list[City]:
-    return list(session.scalars(select(City).order_by(City.code).options(
-        selectinload(City.grids).selectinload(Grid.networks),
-        selectinload(City.grids).selectinload(Grid.divisions))))
+    return list(
+        session.scalars(
+            select(City)
+            .order_by(City.code)
+            .options(
+                selectinload(City.grids).selectinload(Grid.networks),
+                selectinload(City.grids).selectinload(Grid.divisions),
+            )
+        )
+    )
 
 
 def networks(session: Session) -> list[Network]:
-    return list(session.scalars(select(Network).order_by(Network.code).options(
-        selectinload(Network.grid).selectinload(Grid.city))))
+    return list(
+        session.scalars(
+            select(Network)
+            .order_by(Network.code)
+            .options(selectinload(Network.grid).selectinload(Grid.city))
+        )
+    )
 
 
 def member_counts(session: Session) -> dict[int, int]:
-    rows = session.execute(select(Membership.network_id, func.count()).group_by(
-        Membership.network_id))
+    rows = session.execute(
+        select(Membership.network_id, func.count()).group_by(Membership.network_id)
+    )
     return {network_id: count for network_id, count in rows.tuples()}
 
 
@@ -96,81 +116,140 @@ def members_by_tier(network: Network) -> list[TierGroup]:
     groups: dict[tuple[str, str], list[Membership]] = {}
     for m in sorted(network.memberships, key=lambda m: m.position):
         groups.setdefault((m.role, m.tier), []).append(m)
-    ordered = sorted(groups.items(), key=lambda kv: (role_order.index(NetworkRole(kv[0][0])),
-                                                     TIER_ORDER.index(kv[0][1])))  # type: ignore[arg-type]
+    ordered = sorted(
+        groups.items(),
+        key=lambda kv: (role_order.index(NetworkRole(kv[0][0])), TIER_ORDER.index(Tier(kv[0][1]))),
+    )
     return [TierGroup(tier=tier, role=role, members=ms) for (role, tier), ms in ordered]
 
 
 def cross_grid_services(session: Session, network_id: int | None = None) -> list[CrossGridService]:
-    query = select(CrossGridService).order_by(CrossGridService.code).options(
-        selectinload(CrossGridService.institutions), selectinload(CrossGridService.networks),
-        selectinload(CrossGridService.lead))
+    query = (
+        select(CrossGridService)
+        .order_by(CrossGridService.code)
+        .options(
+            selectinload(CrossGridService.institutions),
+            selectinload(CrossGridService.networks),
+            selectinload(CrossGridService.lead),
+        )
+    )
     if network_id is not None:
         query = query.where(CrossGridService.networks.any(Network.id == network_id))
     return list(session.scalars(query))
 
 
 def institution_detail(session: Session, code: str) -> Institution:
-    inst = session.scalar(select(Institution).where(Institution.code == code).options(
-        selectinload(Institution.memberships).selectinload(Membership.network),
-        selectinload(Institution.division), selectinload(Institution.parent)))
+    inst = session.scalar(
+        select(Institution)
+        .where(Institution.code == code)
+        .options(
+            selectinload(Institution.memberships).selectinload(Membership.network),
+            selectinload(Institution.division),
+            selectinload(Institution.parent),
+        )
+    )
     if inst is None:
         raise NotFound(f"no institution with code {code!r}")
     return inst
 
 
 def departments(session: Session, institution_id: int) -> list[Department]:
-    return list(session.scalars(select(Department).where(
-        Department.institution_id == institution_id).order_by(Department.code)))
+    return list(
+        session.scalars(
+            select(Department)
+            .where(Department.institution_id == institution_id)
+            .order_by(Department.code)
+        )
+    )
 
 
 def practitioners(session: Session, institution_id: int) -> list[Practitioner]:
     """Practitioners based at the institution or practising there (H6)."""
-    return list(session.scalars(select(Practitioner).where(
-        (Practitioner.home_institution_id == institution_id)
-        | Practitioner.sites.any(Institution.id == institution_id)).order_by(Practitioner.code)
-        .options(selectinload(Practitioner.sites), selectinload(Practitioner.home_institution))))
+    return list(
+        session.scalars(
+            select(Practitioner)
+            .where(
+                (Practitioner.home_institution_id == institution_id)
+                | Practitioner.sites.any(Institution.id == institution_id)
+            )
+            .order_by(Practitioner.code)
+            .options(selectinload(Practitioner.sites), selectinload(Practitioner.home_institution))
+        )
+    )
 
 
-def create_department(session: Session, principal: Principal, *, institution_code: str, code: str,
-                      name_zh: str, name_en: str | None = None,
-                      specialty: str | None = None) -> Department:
+def create_department(
+    session: Session,
+    principal: Principal,
+    *,
+    institution_code: str,
+    code: str,
+    name_zh: str,
+    name_en: str | None = None,
+    specialty: str | None = None,
+) -> Department:
     inst = require_institution(session, institution_code)
     access.require_manage_institution(session, principal, inst.id)
-    if session.scalar(select(Department.id).where(Department.institution_id == inst.id,
-                                                  Department.code == code)) is not None:
+    if (
+        session.scalar(
+            select(Department.id).where(
+                Department.institution_id == inst.id, Department.code == code
+            )
+        )
+        is not None
+    ):
         raise Conflict(f"{institution_code} already has a department {code!r}")
-    dept = Department(institution_id=inst.id, code=code, name_zh=name_zh, name_en=name_en,
-                      specialty=specialty)
+    dept = Department(
+        institution_id=inst.id, code=code, name_zh=name_zh, name_en=name_en, specialty=specialty
+    )
     session.add(dept)
     session.flush()
-    audit.record(session, principal, action="department.create", subject_type="department",
-                 subject_id=dept.id, purpose="registry maintenance",
-                 detail={"institution": inst.code, "code": code})
+    audit.record(
+        session,
+        principal,
+        action="department.create",
+        subject_type="department",
+        subject_id=dept.id,
+        purpose="registry maintenance",
+        detail={"institution": inst.code, "code": code},
+    )
     return dept
 
 
-def create_practitioner(session: Session, principal: Principal, *, code: str, name: str,
-                        title_level: str, home_institution_code: str,
-                        specialty: str | None = None,
-                        site_codes: list[str] | None = None) -> Practitioner:
+def create_practitioner(
+    session: Session,
+    principal: Principal,
+    *,
+    code: str,
+    name: str,
+    title_level: str,
+    home_institution_code: str,
+    specialty: str | None = None,
+    site_codes: list[str] | None = None,
+) -> Practitioner:
     """Register a practitioner; extra practice sites must lie in a network of the home (H6)."""
     problems = []
     if title_level not in {t.value for t in TitleLevel}:
         problems.append(Problem("title_level", f"unknown title level {title_level!r}"))
     home = get_institution(session, home_institution_code)
     if home is None:
-        problems.append(Problem("home_institution_code",
-                                f"unknown institution {home_institution_code!r}"))
+        problems.append(
+            Problem("home_institution_code", f"unknown institution {home_institution_code!r}")
+        )
     sites = []
     for i, site_code in enumerate(site_codes or []):
         site = get_institution(session, site_code)
         if site is None:
             problems.append(Problem(f"site_codes[{i}]", f"unknown institution {site_code!r}"))
         elif home is not None and not shares_network(session, home.id, site.id):
-            problems.append(Problem(f"site_codes[{i}]", f"{site_code} is not in a network of "
-                                    f"{home_institution_code}; multi-site practice without filing "
-                                    "holds inside the network only (H6)"))
+            problems.append(
+                Problem(
+                    f"site_codes[{i}]",
+                    f"{site_code} is not in a network of "
+                    f"{home_institution_code}; multi-site practice without filing "
+                    "holds inside the network only (H6)",
+                )
+            )
         else:
             sites.append(site)
     if problems:
@@ -179,17 +258,35 @@ def create_practitioner(session: Session, principal: Principal, *, code: str, na
     access.require_manage_institution(session, principal, home.id)
     if session.scalar(select(Practitioner.id).where(Practitioner.code == code)) is not None:
         raise Conflict(f"practitioner code {code!r} is taken")
-    person = Practitioner(code=code, name=name, title_level=title_level, specialty=specialty,
-                          home_institution_id=home.id, sites=sites)
+    person = Practitioner(
+        code=code,
+        name=name,
+        title_level=title_level,
+        specialty=specialty,
+        home_institution_id=home.id,
+        sites=sites,
+    )
     session.add(person)
     session.flush()
-    audit.record(session, principal, action="practitioner.create", subject_type="practitioner",
-                 subject_id=person.id, purpose="registry maintenance",
-                 detail={"home": home.code, "sites": [s.code for s in sites]})
+    audit.record(
+        session,
+        principal,
+        action="practitioner.create",
+        subject_type="practitioner",
+        subject_id=person.id,
+        purpose="registry maintenance",
+        detail={"home": home.code, "sites": [s.code for s in sites]},
+    )
     return person
 
 
 def shares_network(session: Session, first_id: int, second_id: int) -> bool:
     mine = select(Membership.network_id).where(Membership.institution_id == first_id)
-    return session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.institution_id == second_id, Membership.network_id.in_(mine))) != 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.institution_id == second_id, Membership.network_id.in_(mine))
+        )
+        != 0
+    )

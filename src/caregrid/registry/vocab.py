@@ -51,7 +51,7 @@ class NetworkRole(StrEnum):
 
 
 class Tier(StrEnum):
-    """A7: the tier a member works at (city model city/district/township/village; county model county)."""
+    """A7: the tier a member works at (city, district, county, township, village)."""
 
     CITY = "city"
     DISTRICT = "district"

@@ -12,8 +12,9 @@ from caregrid.web.deps import DB, User
 
 router = APIRouter(prefix="/api/residents", tags=["residents"])
 
-Purpose = Annotated[str, Query(min_length=3, max_length=200,
-                               description="why the record is read (audited)")]
+Purpose = Annotated[
+    str, Query(min_length=3, max_length=200, description="why the record is read (audited)")
+]
 
 
 @router.post("", response_model=ResidentOut, status_code=201)
@@ -28,8 +29,14 @@ def list_residents(session: DB, user: User, purpose: Purpose = "care") -> list[R
 
 
 @router.get("/{resident_id}", response_model=ResidentOut)
-def get_resident(resident_id: int, session: DB, user: User, purpose: Purpose = "care",
-                 x_emergency_reason: Annotated[str | None, Header()] = None) -> ResidentOut:
+def get_resident(
+    resident_id: int,
+    session: DB,
+    user: User,
+    purpose: Purpose = "care",
+    x_emergency_reason: Annotated[str | None, Header()] = None,
+) -> ResidentOut:
     """A clinician without a care relationship may send `X-Emergency-Reason` (audited)."""
-    return residents.get(session, user, resident_id, purpose=purpose,
-                         emergency_reason=x_emergency_reason)
+    return residents.get(
+        session, user, resident_id, purpose=purpose, emergency_reason=x_emergency_reason
+    )

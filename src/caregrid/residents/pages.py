@@ -14,11 +14,19 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/residents", response_class=HTMLResponse)
 def resident_list(request: Request, session: DB, user: User) -> Response:
-    return render(request, "residents/list.html", user,
-                  residents=residents.list_visible(session, user, purpose="resident list page"))
+    return render(
+        request,
+        "residents/list.html",
+        user,
+        residents=residents.list_visible(session, user, purpose="resident list page"),
+    )
 
 
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
 def resident_detail(resident_id: int, request: Request, session: DB, user: User) -> Response:
-    return render(request, "residents/detail.html", user,
-                  resident=residents.get(session, user, resident_id, purpose="resident page"))
+    return render(
+        request,
+        "residents/detail.html",
+        user,
+        resident=residents.get(session, user, resident_id, purpose="resident page"),
+    )

@@ -1,4 +1,4 @@
-"""API shapes of resident records. Identifiers arrive whole and leave masked unless access allows."""
+"""API shapes of resident records; identifiers leave masked unless access allows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 class ResidentIn(BaseModel):
     national_id: str = Field(min_length=1, max_length=30)
     name: str = Field(min_length=1, max_length=100)
-    sex: str | None = Field(default=None, description="male | female; derived from the ID if omitted")
+    sex: str | None = Field(
+        default=None, description="male | female; derived from the ID if omitted"
+    )
     birth_date: date | None = Field(default=None, description="derived from the ID if omitted")
     phone: str | None = None
     address_division_code: str

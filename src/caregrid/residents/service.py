@@ -53,8 +53,9 @@ def key_populations(resident: Resident, when: date) -> list[str]:
 
 
 def registered_institution_id(session: Session, resident_id: int) -> int | None:
-    return session.scalar(select(Resident.registered_institution_id).where(
-        Resident.id == resident_id))
+    return session.scalar(
+        select(Resident.registered_institution_id).where(Resident.id == resident_id)
+    )
 
 
 def create(session: Session, principal: Principal, data: ResidentIn) -> Resident:
@@ -66,24 +67,37 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
     if not sex_ok:
         problems.append(Problem("sex", "must be male or female"))
     try:
-        parsed = national_id.validate(data.national_id, today=today, birth_date=data.birth_date,
-                                      sex=data.sex if sex_ok else None)
+        parsed = national_id.validate(
+            data.national_id,
+            today=today,
+            birth_date=data.birth_date,
+            sex=data.sex if sex_ok else None,
+        )
     except national_id.NationalIdError as exc:
         problems.append(Problem("national_id", exc.detail))
     if data.phone is not None and not PHONE.match(data.phone.replace(" ", "")):
         problems.append(Problem("phone", "not a mainland mobile (11 digits) or landline number"))
     if registry.get_division(session, data.address_division_code) is None:
-        problems.append(Problem("address_division_code",
-                                f"unknown division {data.address_division_code!r}"))
+        problems.append(
+            Problem("address_division_code", f"unknown division {data.address_division_code!r}")
+        )
     institution = registry.get_institution(session, data.registered_institution_code)
     if institution is None:
-        problems.append(Problem("registered_institution_code",
-                                f"unknown institution {data.registered_institution_code!r}"))
+        problems.append(
+            Problem(
+                "registered_institution_code",
+                f"unknown institution {data.registered_institution_code!r}",
+            )
+        )
     declared = key_population_catalog()["declared"]
     for i, tag in enumerate(data.tags):
         if tag not in declared:
-            problems.append(Problem(f"tags[{i}]", f"unknown key population {tag!r}; "
-                                    f"known: {', '.join(sorted(declared))}"))
+            problems.append(
+                Problem(
+                    f"tags[{i}]",
+                    f"unknown key population {tag!r}; known: {', '.join(sorted(declared))}",
+                )
+            )
     if problems:
         raise InvalidInput(problems)
     assert parsed is not None and institution is not None
@@ -92,18 +106,27 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
     if session.scalar(select(Resident.id).where(Resident.national_id == parsed.value)) is not None:
         raise Conflict("a resident with this national ID is already registered")
     resident = Resident(
-        national_id=parsed.value, name=data.name.strip(), sex=parsed.sex,
+        national_id=parsed.value,
+        name=data.name.strip(),
+        sex=parsed.sex,
         birth_date=parsed.birth_date,
         phone=data.phone.replace(" ", "") if data.phone else None,
         address_division_code=data.address_division_code,
-        registered_institution_id=institution.id, created_at=clock.now(),
+        registered_institution_id=institution.id,
+        created_at=clock.now(),
         tags=[ResidentTag(tag=t) for t in sorted(set(data.tags))],
     )
     session.add(resident)
     session.flush()
-    audit.record(session, principal, action="resident.create", subject_type="resident",
-                 subject_id=resident.id, purpose="registration",
-                 detail={"institution": institution.code})
+    audit.record(
+        session,
+        principal,
+        action="resident.create",
+        subject_type="resident",
+        subject_id=resident.id,
+        purpose="registration",
+        detail={"institution": institution.code},
+    )
     return resident
 
 
@@ -112,9 +135,11 @@ def _view(session: Session, resident: Resident, grant: access.PatientAccess) -> 
     institution = registry.get_institution_by_id(session, resident.registered_institution_id)
     return ResidentOut(
         id=resident.id,
-        national_id=resident.national_id if grant.unmasked
+        national_id=resident.national_id
+        if grant.unmasked
         else mask_national_id(resident.national_id) or "",
-        name=resident.name, sex=resident.sex,
+        name=resident.name,
+        sex=resident.sex,
         birth_date=resident.birth_date if grant.unmasked else None,
         age=age_on(resident.birth_date, today),
         phone=resident.phone if grant.unmasked else mask_phone(resident.phone),
@@ -122,28 +147,44 @@ def _view(session: Session, resident: Resident, grant: access.PatientAccess) -> 
         grid=registry.grid_code_for_division(session, resident.address_division_code),
         registered_institution_code=institution.code if institution else "",
         key_populations=key_populations(resident, today),
-        masked=not grant.unmasked, access_basis=grant.basis,
+        masked=not grant.unmasked,
+        access_basis=grant.basis,
     )
 
 
-def get(session: Session, principal: Principal, resident_id: int, *, purpose: str,
-        emergency_reason: str | None = None) -> ResidentOut:
+def get(
+    session: Session,
+    principal: Principal,
+    resident_id: int,
+    *,
+    purpose: str,
+    emergency_reason: str | None = None,
+) -> ResidentOut:
     """One resident, as this principal may see them; the read is audited with its purpose."""
     resident = session.get(Resident, resident_id)
     if resident is None:
         raise NotFound(f"no resident {resident_id}")
-    grant = access.patient_access(session, principal, resident_id,
-                                  emergency_reason=emergency_reason)
+    grant = access.patient_access(
+        session, principal, resident_id, emergency_reason=emergency_reason
+    )
     detail: dict[str, object] = {"basis": grant.basis, "masked": not grant.unmasked}
     if emergency_reason:
         detail["emergency_reason"] = emergency_reason
-    audit.record(session, principal, action="resident.read", subject_type="resident",
-                 subject_id=resident.id, purpose=purpose, detail=detail)
+    audit.record(
+        session,
+        principal,
+        action="resident.read",
+        subject_type="resident",
+        subject_id=resident.id,
+        purpose=purpose,
+        detail=detail,
+    )
     return _view(session, resident, grant)
 
 
-def list_visible(session: Session, principal: Principal, *, purpose: str,
-                 limit: int = 200) -> list[ResidentOut]:
+def list_visible(
+    session: Session, principal: Principal, *, purpose: str, limit: int = 200
+) -> list[ResidentOut]:
     """Residents registered at the principal's institution (or network, for its admin)."""
     scope = access.resident_scope(session, principal)
     query = select(Resident).order_by(Resident.id).limit(limit)
@@ -152,6 +193,13 @@ def list_visible(session: Session, principal: Principal, *, purpose: str,
     rows = list(session.scalars(query))
     views = [_view(session, r, access.patient_access(session, principal, r.id)) for r in rows]
     if views:
-        audit.record(session, principal, action="resident.list", subject_type="resident",
-                     subject_id=None, purpose=purpose, detail={"ids": [v.id for v in views]})
+        audit.record(
+            session,
+            principal,
+            action="resident.list",
+            subject_type="resident",
+            subject_id=None,
+            purpose=purpose,
+            detail={"ids": [v.id for v in views]},
+        )
     return views

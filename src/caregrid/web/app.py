@@ -21,29 +21,49 @@ from caregrid.web import pages, problems
 STATIC = Path(__file__).parent / "static"
 
 # Paths reachable without signing in; a test fails on any other route that is.
-PUBLIC = frozenset({
-    "/login", "/logout", "/lang/{locale}", "/healthz", "/openapi.json", "/api/docs", "/static",
-})
+PUBLIC = frozenset(
+    {
+        "/login",
+        "/logout",
+        "/lang/{locale}",
+        "/healthz",
+        "/openapi.json",
+        "/api/docs",
+        "/static",
+    }
+)
 
 
-ROUTERS = (pages.router, registry_pages.router, residents_pages.router, registry_api.router,
-           residents_api.router, auth_api.router)
+ROUTERS = (
+    pages.router,
+    registry_pages.router,
+    residents_pages.router,
+    registry_api.router,
+    residents_api.router,
+    auth_api.router,
+)
 
 
 def create_app() -> FastAPI:
     install_log_masking(logging.getLogger())
     install_log_masking(logging.getLogger("uvicorn.access"))
-    app = FastAPI(title="CareGrid", version=__version__, docs_url="/api/docs", redoc_url=None,
-                  swagger_ui_oauth2_redirect_url=None,
-                  description="Integrated medical networks: registry, policy, residents.")
+    app = FastAPI(
+        title="CareGrid",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        description="Integrated medical networks: registry, policy, residents.",
+    )
     problems.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:
         app.include_router(router)
 
     @app.middleware("http")
-    async def security_headers(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")

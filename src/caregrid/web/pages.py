@@ -32,20 +32,43 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, session: DB, username: Annotated[str, Form()],
-          password: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
+def login(
+    request: Request,
+    session: DB,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
     try:
         user = auth.authenticate(session, username, password)
     except Unauthenticated:
-        return render(request, "auth/login.html", None, status=401, next=_safe_next(next),
-                      error="Wrong username or password.")
+        return render(
+            request,
+            "auth/login.html",
+            None,
+            status=401,
+            next=_safe_next(next),
+            error="Wrong username or password.",
+        )
     hours = get_settings().session_hours
     secret = auth.issue_token(session, user, kind="session", hours=hours)
-    audit.record(session, auth.principal_of(user), action="session.login", subject_type="user",
-                 subject_id=user.id, purpose="sign-in")
+    audit.record(
+        session,
+        auth.principal_of(user),
+        action="session.login",
+        subject_type="user",
+        subject_id=user.id,
+        purpose="sign-in",
+    )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, secret, max_age=hours * 3600, httponly=True,
-                        samesite="lax", secure=get_settings().environment == "production")
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().environment == "production",
+    )
     return response
 
 
@@ -69,8 +92,13 @@ def switch_language(locale: str, next: str | None = None) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: DB, user: User) -> Response:
-    return render(request, "home.html", user, cities=registry.cities(session),
-                  counts=registry.member_counts(session))
+    return render(
+        request,
+        "home.html",
+        user,
+        cities=registry.cities(session),
+        counts=registry.member_counts(session),
+    )
 
 
 @router.get("/healthz")

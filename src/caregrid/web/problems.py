@@ -21,7 +21,8 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 
 def wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", "")
+        "accept", ""
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -45,10 +46,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                  for e in exc.errors()]
-        return problem(422, "Malformed request", "; ".join(
-            f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        return problem(
+            422,
+            "Malformed request",
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -17,17 +17,29 @@ TEMPLATES = Path(__file__).parent / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
-def render(request: Request, template: str, principal: Principal | None, *, status: int = 200,
-           **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    principal: Principal | None,
+    *,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
     locale = locale_of(request)
     gettext = translator(locale)
     html = env.get_template(template).render(
-        request=request, principal=principal, locale=locale, _=gettext,
+        request=request,
+        principal=principal,
+        locale=locale,
+        _=gettext,
         name=lambda zh, en: pick(locale, zh, en),
-        label=lambda code: gettext(vocab_label(code)), **context)
+        label=lambda code: gettext(vocab_label(code)),
+        **context,
+    )
     return HTMLResponse(html, status_code=status)
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
-    return render(request, "error.html", None, status=status, status_code=status, title=title,
-                  detail=detail)
+    return render(
+        request, "error.html", None, status=status, status_code=status, title=title, detail=detail
+    )

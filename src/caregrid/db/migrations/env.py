@@ -1,4 +1,4 @@
-"""Alembic environment: uses a connection handed in by caregrid.db.migrate, or the configured URL."""
+"""Alembic environment: the connection from caregrid.db.migrate, or the configured URL."""
 
 from __future__ import annotations
 

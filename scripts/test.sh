@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole suite: lint, types, then every test on SQLite and again on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+UV=${UV:-uv}
+
+scripts/install-chromium.sh
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+
+echo "== ruff"; "$UV" run ruff check src tests
+echo "== mypy"; "$UV" run mypy
+
+echo "== tests on SQLite"
+"$UV" run pytest -q
+
+echo "== tests on PostgreSQL"
+PGDB=caregrid_test
+psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $PGDB" -c "CREATE DATABASE $PGDB"
+CAREGRID_TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/$PGDB" "$UV" run pytest -q
