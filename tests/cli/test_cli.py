@@ -1,0 +1,160 @@
+"""The `caregrid` command as a user runs it: a subprocess on its own fresh database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.factories import institution, layout, write_layout
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of its own: a SQLite file, or a scratch PostgreSQL database in the PG run."""
+    base = os.environ.get("CAREGRID_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path_factory.mktemp('cli') / 'cli.db'}"
+        return
+    name = f"caregrid_cli_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def run(database: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CAREGRID_DATABASE_URL": database, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "caregrid.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(database: str) -> subprocess.CompletedProcess[str]:
+    result = run(database, "demo", "--no-serve")
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_demo_prints_one_account_per_role(demo: subprocess.CompletedProcess[str]) -> None:
+    for role in (
+        "regulator",
+        "network_admin",
+        "institution_admin",
+        "clinician",
+        "family_doctor",
+        "auditor",
+    ):
+        assert role in demo.stdout
+
+
+def test_registry_check_json_covers_every_network(
+    database: str, demo: subprocess.CompletedProcess[str]
+) -> None:
+    result = run(database, "registry", "check", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows and {"network", "requirement", "status", "detail"} <= set(rows[0])
+    by_network: dict[str, set[str]] = {}
+    for row in rows:
+        by_network.setdefault(row["network"], set()).add(row["requirement"])
+        assert row["status"] in {"pass", "fail", "not-evaluable", "not-applicable"}
+    assert all({"A1", "A2", "A3", "A4"} <= reqs for reqs in by_network.values())
+    assert sum(1 for n in by_network if n.startswith("jh-")) == 3
+
+
+def test_registry_check_one_network_and_unknown_network(
+    database: str, demo: subprocess.CompletedProcess[str]
+) -> None:
+    rows = json.loads(run(database, "registry", "check", "--format", "json").stdout)
+    first = rows[0]["network"]
+    one = json.loads(
+        run(database, "registry", "check", "--network", first, "--format", "json").stdout
+    )
+    assert {r["network"] for r in one} == {first}
+    missing = run(database, "registry", "check", "--network", "nowhere")
+    assert missing.returncode == 2 and "no network with code 'nowhere'" in missing.stderr
+
+
+def test_policy_show_resolves_a_phase(database: str) -> None:
+    before = json.loads(
+        run(database, "policy", "show", "sichuan", "--at", "2024-12-30", "--format", "json").stdout
+    )
+    after = json.loads(
+        run(database, "policy", "show", "sichuan", "--at", "2024-12-31", "--format", "json").stdout
+    )
+    key = "reserved_outpatient_slot_share"
+    assert before["parameters"][key]["value"] is None
+    assert after["parameters"][key]["value"] == pytest.approx(0.20)
+    assert after["parameters"][key]["requirement"] == "C2"
+    assert after["parameters"][key]["next"]["value"] == pytest.approx(0.35)
+    bad = run(database, "policy", "show", "sichuan", "--at", "31/12/2024")
+    assert bad.returncode == 2 and "--at" in bad.stderr
+
+
+def test_bad_layout_exits_non_zero_and_imports_nothing(
+    database: str, tmp_path: Path, demo: subprocess.CompletedProcess[str]
+) -> None:
+    data = layout()
+    institution(data, "t-lead-a")["level"] = "secondary"  # a lead that is not tertiary
+    institution(data, "t-chc-b")["category"] = "sauna"  # an unknown category
+    path = write_layout(tmp_path, data)
+    result = run(database, "registry", "import", str(path))
+    assert result.returncode == 2
+    assert "nothing was written" in result.stderr
+    assert f"{path}:" in result.stderr and "institutions[4].category" in result.stderr
+    fixed = institution(data, "t-chc-b")
+    fixed["category"] = "township_health_center"
+    result = run(database, "registry", "import", str(write_layout(tmp_path, data)))
+    assert result.returncode == 2 and "requires tertiary (A2)" in result.stderr
+    assert run(database, "registry", "export", "--city", "testcity").returncode == 2
+
+
+def test_import_export_round_trip_through_files(
+    database: str, tmp_path: Path, demo: subprocess.CompletedProcess[str]
+) -> None:
+    path = write_layout(tmp_path, layout())
+    assert run(database, "registry", "import", str(path)).returncode == 0
+    exported = tmp_path / "out.yaml"
+    assert (
+        run(database, "registry", "export", "--city", "testcity", "-o", str(exported)).returncode
+        == 0
+    )
+    assert run(database, "registry", "import", str(exported)).returncode == 0
+    again = run(database, "registry", "export", "--city", "testcity").stdout
+    assert again == exported.read_text(encoding="utf-8")
+
+
+def test_audit_verify_names_the_altered_row(
+    database: str, demo: subprocess.CompletedProcess[str]
+) -> None:
+    ok = run(database, "audit", "verify")
+    assert ok.returncode == 0 and "intact" in ok.stdout
+    engine = create_engine(database)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_log_no_update"))
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3"))
+    engine.dispose()
+    broken = run(database, "audit", "verify")
+    assert broken.returncode == 1
+    assert "broken at row 3" in broken.stderr
