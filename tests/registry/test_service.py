@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
+from tests.conftest import make_principal
+from tests.factories import layout, write_layout
 
 from caregrid.auth.roles import SYSTEM, Role
 from caregrid.errors import Conflict, Forbidden, InvalidInput
 from caregrid.registry import importer
 from caregrid.registry import service as registry
-from tests.conftest import make_principal
-from tests.factories import layout, write_layout
 
 
 @pytest.fixture
