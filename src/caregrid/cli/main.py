@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.exc import IntegrityError
 
 from caregrid import clock
@@ -97,7 +97,8 @@ def policy_show(
         sys.stdout.write(json.dumps(resolved, ensure_ascii=False, indent=2) + "\n")
         return
     out.print(f"[bold]{resolved['title_zh']}[/bold] ({resolved['name']}) on {resolved['at']}")
-    table = Table("parameter", "value", "unit", "requirement", "source", "next phase")
+    table = Table("value", "unit", "req.", "source", "next phase")
+    table.columns.insert(0, Column("parameter", no_wrap=True))
     for key, entry in resolved["parameters"].items():
         upcoming = entry["next"]
         table.add_row(
