@@ -41,14 +41,15 @@ class CheckResult:
         return out
 
 
-Check = Callable[[Network, Profile, Session], tuple[Status, str]]
+Parents = dict[str, str | None]
+Check = Callable[[Network, Profile, Parents], tuple[Status, str]]
 
 
 def _name(inst: Institution) -> str:
     return f"{inst.name_zh} ({inst.code})"
 
 
-def check_a1(network: Network, profile: Profile, session: Session) -> tuple[Status, str]:
+def check_a1(network: Network, profile: Profile, parents: Parents) -> tuple[Status, str]:
     """A1: one network per grid, and the city's grids cover its area without overlap."""
     rule = profile.structure.one_network_per_grid
     if rule is None or not rule.value:
@@ -60,7 +61,6 @@ def check_a1(network: Network, profile: Profile, session: Session) -> tuple[Stat
             f"{network.kind}: {', '.join(sorted(same_kind))}"
         )
     city = network.grid.city
-    parents = {d.code: d.parent_code for d in session.scalars(select(Division))}
 
     def lineage(code: str) -> list[str]:
         chain = []
@@ -109,7 +109,7 @@ def check_a1(network: Network, profile: Profile, session: Session) -> tuple[Stat
     )
 
 
-def check_a2(network: Network, profile: Profile, session: Session) -> tuple[Status, str]:
+def check_a2(network: Network, profile: Profile, parents: Parents) -> tuple[Status, str]:
     """A2: the lead is a tertiary general (or TCM) hospital, as the profile says."""
     rule = profile.structure.lead
     if rule is None:
@@ -161,7 +161,7 @@ def _class_may_match(network: Network, wanted: list[InstitutionMatch]) -> bool:
     return False
 
 
-def check_a4(network: Network, profile: Profile, session: Session) -> tuple[Status, str]:
+def check_a4(network: Network, profile: Profile, parents: Parents) -> tuple[Status, str]:
     """A4: for each member requirement, at least one named member matches."""
     rules = profile.structure.member_requirements
     if not rules:
@@ -187,7 +187,7 @@ def check_a4(network: Network, profile: Profile, session: Session) -> tuple[Stat
     return worst, "; ".join(details)
 
 
-def check_a3(network: Network, profile: Profile, session: Session) -> tuple[Status, str]:
+def check_a3(network: Network, profile: Profile, parents: Parents) -> tuple[Status, str]:
     """A3: the city plans at least the profile's minimum number of grids for its pilot level."""
     rule = profile.structure.min_grids
     if rule is None:
@@ -210,7 +210,7 @@ def check_a3(network: Network, profile: Profile, session: Session) -> tuple[Stat
     )
 
 
-def check_a9(network: Network, profile: Profile, session: Session) -> tuple[Status, str]:
+def check_a9(network: Network, profile: Profile, parents: Parents) -> tuple[Status, str]:
     """A9: at least N township/community centres designated for secondary-level capacity."""
     rule = profile.structure.key_construction_min
     if rule is None:
@@ -255,9 +255,11 @@ def _networks(session: Session, code: str | None) -> Iterable[Network]:
 def run(session: Session, *, network: str | None = None) -> list[CheckResult]:
     """Evaluate every structural rule of each network's profile."""
     results = []
+    rows = session.execute(select(Division.code, Division.parent_code))
+    parents: Parents = {code: parent for code, parent in rows}
     for net in _networks(session, network):
         profile = policy.get(net.profile)
         for requirement, check in CHECKS.items():
-            status, detail = check(net, profile, session)
+            status, detail = check(net, profile, parents)
             results.append(CheckResult(net.code, requirement, status, detail, profile.name))
     return results

@@ -100,7 +100,7 @@ def member_counts(session: Session) -> dict[int, int]:
     rows = session.execute(
         select(Membership.network_id, func.count()).group_by(Membership.network_id)
     )
-    return {network_id: count for network_id, count in rows.tuples()}
+    return {network_id: count for network_id, count in rows}
 
 
 @dataclass(frozen=True)
