@@ -3,12 +3,15 @@ the shipped layouts loaded once, and a session per test rolled back at the end."
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 _tmp = Path(tempfile.mkdtemp(prefix="caregrid-test-"))
+atexit.register(shutil.rmtree, _tmp, ignore_errors=True)
 _url = os.environ.get("CAREGRID_TEST_DATABASE_URL") or f"sqlite:///{_tmp / 'test.db'}"
 os.environ["CAREGRID_DATABASE_URL"] = _url
 os.environ["CAREGRID_ENVIRONMENT"] = "test"
