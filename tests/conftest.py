@@ -56,7 +56,7 @@ def engine() -> Iterator[Engine]:
     upgrade(engine)
     with Session(engine) as session:
         for path in shipped_layouts():
-            importer.apply(session, importer.load(path))
+            importer.apply(session, importer.load(path), actor=SYSTEM)
         session.commit()
     yield engine
     engine.dispose()

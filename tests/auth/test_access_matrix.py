@@ -32,7 +32,7 @@ def _id(seq: int) -> str:
 
 @pytest.fixture
 def world(session: Session, tmp_path: Path) -> dict[str, object]:
-    importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())), actor=SYSTEM)
     own = residents.create(
         session,
         SYSTEM,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from tests.factories import institution, layout, network, write_layout
 
+from caregrid.auth.roles import SYSTEM
 from caregrid.registry import checks, importer
 from caregrid.registry.checks import Status
 
@@ -15,7 +16,7 @@ from caregrid.registry.checks import Status
 def _run(
     session: Session, tmp_path: Path, data: dict[str, Any], net: str = "t-net-a"
 ) -> dict[str, tuple[Status, str]]:
-    importer.apply(session, importer.load(write_layout(tmp_path, data)))
+    importer.apply(session, importer.load(write_layout(tmp_path, data)), actor=SYSTEM)
     return {r.requirement: (r.status, r.detail) for r in checks.run(session, network=net)}
 
 

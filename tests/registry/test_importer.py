@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.factories import institution, layout, network, write_layout
 
+from caregrid.auth.roles import SYSTEM
 from caregrid.errors import InvalidInput
 from caregrid.registry import importer
 from caregrid.registry.models import City, Institution, Membership
@@ -22,7 +23,7 @@ def _problems(path: Path) -> list[str]:
 
 
 def test_valid_layout_imports_every_part(session: Session, tmp_path: Path) -> None:
-    report = importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    report = importer.apply(session, importer.load(write_layout(tmp_path, layout())), actor=SYSTEM)
     assert report.counts == {
         "divisions": 3,
         "grids": 2,
@@ -83,7 +84,7 @@ def test_verbatim_duplicate_is_reported_and_kept_once(session: Session, tmp_path
     network(data, "t-net-b")["members"].append(
         {"institution": "t-chc-b", "role": "member", "tier": "township"}
     )
-    report = importer.apply(session, importer.load(write_layout(tmp_path, data)))
+    report = importer.apply(session, importer.load(write_layout(tmp_path, data)), actor=SYSTEM)
     assert report.counts["institutions"] == 5 and report.counts["memberships"] == 5
     assert len(report.warnings) == 2
     assert all("kept one" in str(w) for w in report.warnings)
@@ -143,7 +144,7 @@ def test_refused_file_writes_nothing(session: Session, tmp_path: Path) -> None:
     data = layout()
     institution(data, "t-sec-a")["level"] = "bogus"
     with pytest.raises(InvalidInput):
-        importer.apply(session, importer.load(write_layout(tmp_path, data)))
+        importer.apply(session, importer.load(write_layout(tmp_path, data)), actor=SYSTEM)
     assert session.scalar(select(City).where(City.code == "testcity")) is None
 
 
@@ -155,7 +156,7 @@ def test_institutions_from_csv_with_a_repeated_row(session: Session, tmp_path: P
     text = write_institutions_csv([*specs, specs[-1]])
     (tmp_path / "institutions.csv").write_text(text, encoding="utf-8")
     data["institutions_csv"] = "institutions.csv"
-    report = importer.apply(session, importer.load(write_layout(tmp_path, data)))
+    report = importer.apply(session, importer.load(write_layout(tmp_path, data)), actor=SYSTEM)
     assert report.counts["institutions"] == 5
     assert [w.line for w in report.warnings] == [7]  # header + 5 rows, the repeat is row 7
     assert "institutions.csv" in str(report.warnings[0])
@@ -177,22 +178,22 @@ def test_csv_row_errors_name_the_row(tmp_path: Path) -> None:
 
 def test_export_then_import_gives_the_same_registry(session: Session, tmp_path: Path) -> None:
     """Round trip over every shipped layout and the test layout."""
-    importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())), actor=SYSTEM)
     for city in session.scalars(select(City.code)).all():
         first = importer.to_yaml(importer.export(session, city))
         path = tmp_path / f"{city}.yaml"
         path.write_text(first, encoding="utf-8")
-        importer.apply(session, importer.load(path))
+        importer.apply(session, importer.load(path), actor=SYSTEM)
         session.expire_all()
         assert importer.to_yaml(importer.export(session, city)) == first
 
 
 def test_reimport_drops_what_the_file_no_longer_lists(session: Session, tmp_path: Path) -> None:
-    importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())), actor=SYSTEM)
     data = layout()
     network(data, "t-net-a")["members"].pop()  # t-chc-a leaves the network
     data["institutions"] = [i for i in data["institutions"] if i["code"] != "t-chc-a"]
-    importer.apply(session, importer.load(write_layout(tmp_path, data)))
+    importer.apply(session, importer.load(write_layout(tmp_path, data)), actor=SYSTEM)
     session.expire_all()
     assert session.scalar(select(Institution).where(Institution.code == "t-chc-a")) is None
     members = session.scalar(

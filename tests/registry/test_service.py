@@ -22,7 +22,7 @@ def city(session: Session, tmp_path: Path) -> None:
     data["divisions"].append(
         {"code": "900101-s", "name_zh": "甲区某街道", "level": "township", "parent": "900101"}
     )
-    importer.apply(session, importer.load(write_layout(tmp_path, data)))
+    importer.apply(session, importer.load(write_layout(tmp_path, data)), actor=SYSTEM)
 
 
 def test_practitioner_practises_at_sites_inside_the_network(session: Session, city: None) -> None:

@@ -27,7 +27,7 @@ def nid(birth: str, seq: str = "001") -> str:
 
 @pytest.fixture
 def city(session: Session, tmp_path: Path) -> None:
-    importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())), actor=SYSTEM)
 
 
 def _new(value: str, **extra: object) -> ResidentIn:

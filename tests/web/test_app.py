@@ -69,7 +69,7 @@ def _sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Non
 def test_login_language_switch_and_network_page(
     client: TestClient, session: Session, tmp_path: Path
 ) -> None:
-    importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())), actor=SYSTEM)
     make_principal(session, "planner", Role.REGULATOR)
     wrong = client.post("/login", data={"username": "planner", "password": "nope-nope-nope"})
     assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
@@ -97,7 +97,7 @@ def test_logout_revokes_the_session(client: TestClient, session: Session) -> Non
 
 
 def test_problem_json_for_bad_input(client: TestClient, session: Session, tmp_path: Path) -> None:
-    importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())), actor=SYSTEM)
     headers = bearer(session, make_principal(session, "gp", Role.CLINICIAN, institution="t-chc-a"))
     response = client.post(
         "/api/residents",
@@ -123,7 +123,7 @@ def test_problem_json_for_bad_input(client: TestClient, session: Session, tmp_pa
 def test_identifiers_are_masked_on_pages_for_admins(
     client: TestClient, session: Session, tmp_path: Path
 ) -> None:
-    importer.apply(session, importer.load(write_layout(tmp_path, layout())))
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())), actor=SYSTEM)
     body = "90010119580312001"
     value = body + national_id.check_digit(body)
     residents.create(

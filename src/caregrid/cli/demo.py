@@ -11,7 +11,6 @@ from rich.progress import Progress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caregrid.auth import audit
 from caregrid.auth import service as auth
 from caregrid.auth.roles import SYSTEM, Role
 from caregrid.db.migrate import upgrade
@@ -55,16 +54,7 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
     with session_scope() as session:
         progress.update(task, description="importing layouts")
         for one in checked:
-            report = importer.apply(session, one)
-            audit.record(
-                session,
-                SYSTEM,
-                action="layout.import",
-                subject_type="city",
-                subject_id=report.city,
-                purpose="demo load",
-                detail=dict(report.counts),
-            )
+            importer.apply(session, one, actor=SYSTEM, purpose="demo load")
         progress.advance(task)
         progress.update(task, description="demo accounts and residents")
         accounts = _accounts(session)

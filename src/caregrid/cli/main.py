@@ -147,16 +147,7 @@ def registry_import(files: list[Path]) -> None:
         checked = [importer.load(path) for path in files]
         with session_scope() as session:
             for one in checked:
-                report = importer.apply(session, one)
-                audit.record(
-                    session,
-                    SYSTEM,
-                    action="layout.import",
-                    subject_type="city",
-                    subject_id=report.city,
-                    purpose="layout import",
-                    detail=dict(report.counts),
-                )
+                report = importer.apply(session, one, actor=SYSTEM)
                 for warning in report.warnings:
                     err.print(f"[yellow]warning[/yellow] {warning}", highlight=False)
                 counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from caregrid import clock, yamlio
-from caregrid.auth import access, audit
+from caregrid.auth import access
 from caregrid.policy import service as policy
 from caregrid.registry import checks, importer
 from caregrid.registry import service as registry
@@ -182,19 +182,10 @@ def export_layout(code: str, session: DB, user: User) -> Response:
 )
 async def import_layout(request: Request, session: DB, user: User) -> ImportOut:
     """Import a layout (YAML body; inline institutions only). All or nothing; regulator only."""
-    access.require_plan_layout(user)
+    access.require_plan_layout(user)  # before reading the body: refuse early
     text = (await request.body()).decode("utf-8", errors="replace")
     checked = importer.check(yamlio.load_text(text, "request body"), base_dir=None)
-    report = importer.apply(session, checked)
-    audit.record(
-        session,
-        user,
-        action="layout.import",
-        subject_type="city",
-        subject_id=report.city,
-        purpose="layout import",
-        detail=dict(report.counts),
-    )
+    report = importer.apply(session, checked, actor=user)
     return ImportOut(
         city=report.city, counts=report.counts, warnings=[str(w) for w in report.warnings]
     )

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid import yamlio
+from caregrid.auth import access, audit
+from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, NotFound, Problem
 from caregrid.policy import service as policy
 from caregrid.registry import layout as fmt
@@ -235,8 +237,14 @@ def load(path: Path) -> _Checked:
     return check(yamlio.load_file(path), base_dir=path.parent)
 
 
-def apply(session: Session, checked: _Checked) -> ImportReport:
-    """Write a checked layout: upsert by code, drop what the file no longer lists. Only flushes."""
+def apply(
+    session: Session, checked: _Checked, *, actor: Principal, purpose: str = "layout import"
+) -> ImportReport:
+    """Write a checked layout: upsert by code, drop what the file no longer lists. Only flushes.
+
+    Planning grids and networks is the regulator's (or the system's, for the demo); audited.
+    """
+    access.require_plan_layout(actor)
     layout = checked.layout
     spec = layout.city
     city = session.scalar(select(City).where(City.code == spec.code)) or City(code=spec.code)
@@ -347,7 +355,7 @@ def apply(session: Session, checked: _Checked) -> ImportReport:
     _drop_unlisted(session, grids, {g.code for g in layout.grids})
     _drop_unlisted(session, insts, {i.code for i in layout.institutions})
     session.flush()
-    return ImportReport(
+    report = ImportReport(
         city=city.code,
         counts={
             "divisions": len(layout.divisions),
@@ -360,6 +368,16 @@ def apply(session: Session, checked: _Checked) -> ImportReport:
         },
         warnings=checked.warnings,
     )
+    audit.record(
+        session,
+        actor,
+        action="layout.import",
+        subject_type="city",
+        subject_id=report.city,
+        purpose=purpose,
+        detail=dict(report.counts),
+    )
+    return report
 
 
 def _drop_unlisted(session: Session, rows: Mapping[str, object], listed: set[str]) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from caregrid.auth import service as auth
 from caregrid.auth.roles import Principal
-from caregrid.db.session import new_session
+from caregrid.db.session import session_scope
 from caregrid.errors import Unauthenticated
 from caregrid.web.i18n import COOKIE, LOCALES
 
@@ -18,16 +18,9 @@ SESSION_COOKIE = "caregrid_session"
 
 
 def db_session() -> Iterator[Session]:
-    """One session per request; commits when the handler returns, rolls back on error."""
-    session = new_session()
-    try:
+    """One unit of work per request: commits when the handler returns, rolls back on error."""
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DB = Annotated[Session, Depends(db_session)]
