@@ -142,6 +142,9 @@ def test_identifiers_are_masked_on_pages_for_admins(
     page = client.get("/residents").text
     assert "张三" in page and value not in page and "13912345678" not in page
     assert value[:6] + "********" + value[-4:] in page and "139****5678" in page
+    export = client.get("/api/residents/export.csv")
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    assert value not in export.text and "139****5678" in export.text and "张三" in export.text
     make_principal(session, "gp2", Role.FAMILY_DOCTOR, institution="t-chc-a")
     client.post("/logout")
     _sign_in(client, "gp2")
