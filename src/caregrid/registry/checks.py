@@ -170,16 +170,15 @@ def check_a4(network: Network, profile: Profile, parents: Parents) -> tuple[Stat
     worst = Status.PASS
     details = []
     for rule in rules:
-        verdicts = [_matches(i, match) for i in members for match in rule.any_of]
         hits = [i for i in members if any(_matches(i, m) for m in rule.any_of)]
-        class_may = _class_may_match(network, rule.any_of)
+        unsure = [i for i in members if any(_matches(i, m) is None for m in rule.any_of)]
         if hits:
             details.append(f"{rule.label_en}: {', '.join(_name(i) for i in hits[:3])}")
-        elif None in verdicts or class_may:
-            details.append(
-                f"{rule.label_en}: undecidable (level/category unknown, "
-                "or members named only as a class)"
-            )
+        elif unsure or _class_may_match(network, rule.any_of):
+            why = [f"{_name(i)} has an unstated level or category" for i in unsure[:3]]
+            if _class_may_match(network, rule.any_of):
+                why.append("members named only as a class may match")
+            details.append(f"{rule.label_en}: undecidable ({'; '.join(why)})")
             worst = Status.FAIL if worst == Status.FAIL else Status.NOT_EVALUABLE
         else:
             details.append(f"{rule.label_en}: no named member matches")
