@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy.orm import Session
+from tests.conftest import SHARED
 
 from caregrid.auth.roles import SYSTEM
 from caregrid.cli.demo import shipped_layouts
 from caregrid.registry import checks, importer
-from tests.conftest import SHARED
 
 P, F, NE, NA = "pass", "fail", "not-evaluable", "not-applicable"
 EXPECTED = {
