@@ -1,13 +1,16 @@
 # The two README commands: `make demo` (set up, load the demo, serve) and `make test`.
+# uv comes from PATH, or is installed once into .tools/ (a private virtual environment).
 UV_VERSION := 0.13.9
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 
 .PHONY: setup demo test lint
 
-setup:
-	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || \
-		python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
+setup: $(UV)
 	$(UV) sync --frozen
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 demo: setup
 	$(UV) run caregrid demo
