@@ -13,6 +13,8 @@ from pydantic import BaseModel, ValidationError
 from caregrid.errors import InvalidInput, Problem
 
 Path_ = tuple[str | int, ...]
+# libyaml's loader when PyYAML was built with it (about 10x faster), the pure-Python one else.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -74,8 +76,12 @@ def _walk(
 def load_text(text: str, file: str) -> Located:
     """Parse YAML; malformed YAML or repeated keys raise InvalidInput with the line."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            data = None if root is None else loader.construct_document(root)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
