@@ -25,36 +25,74 @@ def build(grids: int, centres: int, villages: int) -> dict[str, object]:
     institutions, networks, grid_specs = [], [], []
     for g in range(grids):
         district = f"98{g:04d}"
-        divisions.append({"code": district, "name_zh": f"区{g}", "level": "county",
-                          "parent": "990000"})
+        divisions.append(
+            {"code": district, "name_zh": f"区{g}", "level": "county", "parent": "990000"}
+        )
         grid_specs.append({"code": f"b-grid-{g}", "name_zh": f"网格{g}", "divisions": [district]})
         lead, second = f"b-lead-{g}", f"b-sec-{g}"
         institutions += [
-            {"code": lead, "name_zh": f"区{g}三级医院", "level": "tertiary",
-             "category": "general_hospital", "division": district},
-            {"code": second, "name_zh": f"区{g}二级医院", "level": "secondary",
-             "category": "general_hospital", "division": district},
+            {
+                "code": lead,
+                "name_zh": f"区{g}三级医院",
+                "level": "tertiary",
+                "category": "general_hospital",
+                "division": district,
+            },
+            {
+                "code": second,
+                "name_zh": f"区{g}二级医院",
+                "level": "secondary",
+                "category": "general_hospital",
+                "division": district,
+            },
         ]
-        members = [{"institution": lead, "role": "lead", "tier": "city"},
-                   {"institution": second, "role": "member", "tier": "district"}]
+        members = [
+            {"institution": lead, "role": "lead", "tier": "city"},
+            {"institution": second, "role": "member", "tier": "district"},
+        ]
         for c in range(centres):
             centre = f"b-thc-{g}-{c}"
-            institutions.append({"code": centre, "name_zh": f"区{g}卫生院{c}", "level": "primary",
-                                 "category": "township_health_center", "division": district})
+            institutions.append(
+                {
+                    "code": centre,
+                    "name_zh": f"区{g}卫生院{c}",
+                    "level": "primary",
+                    "category": "township_health_center",
+                    "division": district,
+                }
+            )
             members.append({"institution": centre, "role": "member", "tier": "township"})
             for v in range(villages):
                 clinic = f"b-vc-{g}-{c}-{v}"
-                institutions.append({"code": clinic, "name_zh": f"区{g}卫生院{c}村{v}",
-                                     "level": "primary", "category": "village_clinic",
-                                     "division": district, "parent": centre})
+                institutions.append(
+                    {
+                        "code": clinic,
+                        "name_zh": f"区{g}卫生院{c}村{v}",
+                        "level": "primary",
+                        "category": "village_clinic",
+                        "division": district,
+                        "parent": centre,
+                    }
+                )
                 members.append({"institution": clinic, "role": "member", "tier": "village"})
-        networks.append({"code": f"b-net-{g}", "name_zh": f"集团{g}", "kind": "urban_group",
-                         "grid": f"b-grid-{g}", "profile": "fujian", "members": members})
-    return {"format": "caregrid-layout/1",
-            "city": {"code": "bench", "name_zh": "基准市", "pilot_level": "other",
-                     "area": ["990000"]},
-            "divisions": divisions, "grids": grid_specs, "networks": networks,
-            "institutions": institutions}
+        networks.append(
+            {
+                "code": f"b-net-{g}",
+                "name_zh": f"集团{g}",
+                "kind": "urban_group",
+                "grid": f"b-grid-{g}",
+                "profile": "fujian",
+                "members": members,
+            }
+        )
+    return {
+        "format": "caregrid-layout/1",
+        "city": {"code": "bench", "name_zh": "基准市", "pilot_level": "other", "area": ["990000"]},
+        "divisions": divisions,
+        "grids": grid_specs,
+        "networks": networks,
+        "institutions": institutions,
+    }
 
 
 def main() -> None:
@@ -96,10 +134,14 @@ def main() -> None:
     t4 = time.perf_counter()
 
     size = path.stat().st_size / 1e6
-    print(f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
-          f"python={platform.python_version()} db={engine.dialect.name}")
-    print(f"layout: {args.grids} grids, {len(data['institutions'])} institutions, "  # type: ignore[arg-type]
-          f"{size:.1f} MB YAML")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
+        f"python={platform.python_version()} db={engine.dialect.name}"
+    )
+    print(
+        f"layout: {args.grids} grids, {len(data['institutions'])} institutions, "  # type: ignore[arg-type]
+        f"{size:.1f} MB YAML"
+    )
     print(f"validate (parse + references):  {t1 - t0:7.2f} s")
     print(f"first import (insert):          {t2 - t1:7.2f} s")
     print(f"re-import (update in place):    {t3 - t2:7.2f} s")
