@@ -79,12 +79,12 @@ def test_sign_in_switch_language_and_read_a_network(page: Page, live_server: Liv
     page.locator("input[name=username]").fill(live_server.username)
     page.locator("input[name=password]").fill(live_server.password)
     submit.click()
-    page.wait_for_url(f"{base}/")
+    expect(page).to_have_url(f"{base}/")
     expect(page.locator("h1")).to_have_text("总览")
     expect(page.locator("#lang-switch")).to_have_text("English")
 
     page.locator("#lang-switch").click()
-    page.wait_for_url(f"{base}/")
+    expect(page).to_have_url(f"{base}/")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#lang-switch")).to_have_text("中文")
     expect(page.locator("h1")).to_have_text("Overview")
@@ -95,7 +95,7 @@ def test_sign_in_switch_language_and_read_a_network(page: Page, live_server: Liv
     link = page.locator(f"a[href='/networks/{expected.code}']")
     expect(link).to_have_text(expected.name)
     link.click()
-    page.wait_for_url(f"{base}/networks/{expected.code}")
+    expect(page).to_have_url(f"{base}/networks/{expected.code}")
 
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("h1")).to_have_text(expected.name)

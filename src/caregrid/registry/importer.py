@@ -355,6 +355,7 @@ def apply(
     _drop_unlisted(session, grids, {g.code for g in layout.grids})
     _drop_unlisted(session, insts, {i.code for i in layout.institutions})
     session.flush()
+    session.expire_all()  # loaded collections (city.grids, grid.networks) still hold dropped rows
     report = ImportReport(
         city=city.code,
         counts={
