@@ -7,6 +7,7 @@ and a non-zero exit code.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sys
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
 from caregrid.errors import DomainError, InvalidInput
 from caregrid.policy import service as policy
+from caregrid.privacy import install_log_masking
 from caregrid.registry import checks, importer
 
 app = typer.Typer(help="CareGrid: integrated medical networks.", no_args_is_help=True)
@@ -47,6 +49,12 @@ for sub, name in (
 
 out = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _startup() -> None:
+    """Mask national IDs and phone numbers in every log line the command writes."""
+    install_log_masking(logging.getLogger())
 
 
 @contextmanager
