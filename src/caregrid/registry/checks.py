@@ -294,23 +294,21 @@ def check_a3(network: Network, profile: Profile, parents: Parents) -> Finding:
         needed = [rule.value["other"]]
     else:
         needed = sorted(set(rule.value.values()))
-    planned = msg(
-        "{city} plans {count} grids (needs at least {needed})",
-        city=city.code,
-        count=count,
-        needed=max(needed),
-    )
-    if count >= max(needed):
-        return Status.PASS, [planned]
-    if count < min(needed):
-        return Status.FAIL, [
+
+    def planned(needed: int) -> list[Message]:
+        return [
             msg(
                 "{city} plans {count} grids (needs at least {needed})",
                 city=city.code,
                 count=count,
-                needed=min(needed),
+                needed=needed,
             )
         ]
+
+    if count >= max(needed):
+        return Status.PASS, planned(max(needed))
+    if count < min(needed):
+        return Status.FAIL, planned(min(needed))
     return Status.NOT_EVALUABLE, [
         msg(
             "{city} plans {count} grids; the minimum depends on its "
