@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from caregrid.policy import service as policy
 from caregrid.registry import checks
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
@@ -42,6 +43,7 @@ def network(code: str, request: Request, session: DB, user: User) -> Response:
         request,
         "registry/network.html",
         user,
+        profile=policy.get(net.profile),
         network=net,
         groups=registry.members_by_tier(net),
         results=checks.run(session, network=code),

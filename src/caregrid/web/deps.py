@@ -23,7 +23,9 @@ def db_session() -> Iterator[Session]:
         yield session
 
 
-DB = Annotated[Session, Depends(db_session)]
+# scope="function": commit before the response leaves. The default ("request") runs the exit
+# after the response is sent, so a redirect could reach the browser before its commit did.
+DB = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def current_principal(request: Request, session: DB) -> Principal:
