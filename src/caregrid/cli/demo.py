@@ -24,8 +24,6 @@ from caregrid.residents import service as residents
 from caregrid.residents.models import Resident
 from caregrid.residents.schemas import ResidentIn
 
-DEMO_NETWORK_CITY = "jinhua"
-
 
 @dataclass(frozen=True)
 class DemoAccount:
@@ -57,8 +55,9 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
             importer.apply(session, one, actor=SYSTEM, purpose="demo load")
         progress.advance(task)
         progress.update(task, description="demo accounts and residents")
-        accounts = _accounts(session)
-        _residents(session)
+        network = _demo_network(session)
+        accounts = _accounts(session, network)
+        _residents(session, network)
         progress.advance(task)
     return accounts
 
@@ -81,9 +80,8 @@ def _pick(network: Network, role: NetworkRole, primary: bool) -> Membership:
     return network.memberships[0]
 
 
-def _accounts(session: Session) -> list[DemoAccount]:
+def _accounts(session: Session, network: Network) -> list[DemoAccount]:
     """One account per role; passwords are new on every run and shown only now."""
-    network = _demo_network(session)
     lead = _pick(network, NetworkRole.LEAD, primary=False).institution
     primary = _pick(network, NetworkRole.MEMBER, primary=True).institution
     plan = [
@@ -118,9 +116,8 @@ def _accounts(session: Session) -> list[DemoAccount]:
     return accounts
 
 
-def _residents(session: Session) -> None:
+def _residents(session: Session, network: Network) -> None:
     """A handful of synthetic residents at the family doctor's unit (IDs are generated, valid)."""
-    network = _demo_network(session)
     unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
     samples = [
         ("张建国", "19580312", "1", "13905790001", ["hypertension"]),

@@ -54,10 +54,6 @@ def get(name: str) -> Profile:
     raise NotFound(f"no policy profile named {name!r}; known: {', '.join(names()) or 'none'}")
 
 
-def clear_cache() -> None:
-    _cache.clear()
-
-
 def resolve(profile: Profile, when: date) -> dict[str, Any]:
     """The profile as in force on `when`: every parameter resolved, with citations."""
     params: dict[str, Any] = {}

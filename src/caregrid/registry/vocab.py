@@ -29,16 +29,6 @@ class Category(StrEnum):
     UNKNOWN = "unknown"
 
 
-PRIMARY_CARE_CATEGORIES = frozenset(
-    {
-        Category.COMMUNITY_HEALTH_CENTER,
-        Category.TOWNSHIP_HEALTH_CENTER,
-        Category.COMMUNITY_HEALTH_STATION,
-        Category.VILLAGE_CLINIC,
-    }
-)
-
-
 class NetworkKind(StrEnum):
     URBAN_GROUP = "urban_group"
     COUNTY_COMMUNITY = "county_community"
