@@ -36,3 +36,8 @@ def frozen(at: datetime) -> Iterator[None]:
         yield
     finally:
         _override = previous
+
+
+def local(moment: datetime) -> datetime:
+    """A moment in the deployment's timezone (slot release days are local days)."""
+    return moment.astimezone(ZoneInfo(get_settings().timezone))

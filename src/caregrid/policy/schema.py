@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -64,6 +65,10 @@ class Parameter(Cited):
     def _value_or_phases(self) -> Parameter:
         if (self.value is None) == (self.phases is None):
             raise ValueError("give exactly one of `value` or `phases`")
+        if self.unit == "ratio":
+            values = [self.value] if self.phases is None else [p.value for p in self.phases]
+            for value in values:
+                as_ratio(value)
         if self.phases is not None:
             if not self.phases:
                 raise ValueError("`phases` must not be empty")
@@ -82,12 +87,54 @@ class Parameter(Cited):
                 current = phase.value
         return current
 
+    def ratio_at(self, when: date) -> Fraction | None:
+        """A ratio parameter as an exact fraction ("1/3" stays exactly one third)."""
+        value = self.at(when)
+        return None if value is None else as_ratio(value)
+
     def next_phase(self, when: date) -> Phase | None:
         """The first phase that takes effect after `when`, if any."""
         for phase in self.phases or []:
             if phase.effective > when:
                 return phase
         return None
+
+
+def as_ratio(value: object) -> Fraction:
+    """A share written as a number from 0 to 1 (`0.25`) or an exact fraction (`"1/3"`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"a ratio must be a number from 0 to 1 or a fraction 'a/b', not {value!r}")
+    try:
+        ratio = Fraction(value) if isinstance(value, str) else Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{value!r} is not a ratio: write 0.25 or 1/3") from None
+    if not 0 <= ratio <= 1:
+        raise ValueError(f"a ratio must lie between 0 and 1, got {value!r}")
+    return ratio
+
+
+CatalogKind = Literal[
+    "member_first_visit",
+    "lead_down_referral",
+    "keep_in_city",
+    "tier_city",
+    "tier_district",
+    "tier_county",
+    "tier_township",
+]
+
+
+class CatalogSpec(Cited):
+    """A disease catalog (B2, B8): a shipped or deployment CSV file, or entries inline."""
+
+    file: str | None = None
+    entries: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _file_or_entries(self) -> CatalogSpec:
+        if (self.file is None) == (self.entries is None):
+            raise ValueError("give exactly one of `file` or `entries`")
+        return self
 
 
 class MinGrids(Cited):
@@ -150,6 +197,7 @@ class Profile(_Strict):
     sources: list[Source] = Field(min_length=1)
     structure: Structure = Field(default_factory=Structure)
     parameters: dict[str, Parameter] = Field(default_factory=dict)
+    catalogs: dict[CatalogKind, CatalogSpec] = Field(default_factory=dict)
 
     @field_validator("parameters")
     @classmethod
@@ -163,3 +211,8 @@ class Profile(_Strict):
         """Resolve a parameter for a date; None when the profile does not set it."""
         entry = self.parameters.get(key)
         return None if entry is None else entry.at(when)
+
+    def ratio(self, key: str, when: date) -> Fraction | None:
+        """A ratio parameter in force on `when`, exactly; None when not set or not yet in force."""
+        entry = self.parameters.get(key)
+        return None if entry is None else entry.ratio_at(when)

@@ -9,6 +9,7 @@ from typing import Any
 
 from caregrid import yamlio
 from caregrid.errors import InvalidInput, NotFound, Problem
+from caregrid.policy import catalogs
 from caregrid.policy.schema import Profile
 
 _cache: dict[str, Profile] = {}
@@ -31,6 +32,14 @@ def load_file(path: Path) -> Profile:
     profile = yamlio.validate(Profile, located)
     if profile.name != path.stem:
         raise InvalidInput([located.problem(["name"], f"must equal the file name {path.stem!r}")])
+    problems: list[Problem] = []
+    for kind, spec in profile.catalogs.items():
+        try:
+            catalogs.from_spec(kind, spec, profile=profile.name)
+        except (InvalidInput, NotFound) as exc:
+            problems.append(located.problem(["catalogs", kind], exc.detail))
+    if problems:
+        raise InvalidInput(problems)
     return profile
 
 

@@ -290,3 +290,42 @@ def shares_network(session: Session, first_id: int, second_id: int) -> bool:
         )
         != 0
     )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An institution's place in one network: which network, profile, role and tier."""
+
+    network_id: int
+    network_code: str
+    profile: str
+    role: str
+    tier: str
+
+
+def placements(session: Session, institution_id: int) -> list[Placement]:
+    """The networks an institution belongs to, those it leads first."""
+    rows = session.execute(
+        select(Membership, Network)
+        .join(Network, Network.id == Membership.network_id)
+        .where(Membership.institution_id == institution_id)
+        .order_by(Membership.role != NetworkRole.LEAD.value, Network.code)
+    ).all()
+    return [
+        Placement(network.id, network.code, network.profile, membership.role, membership.tier)
+        for membership, network in rows
+    ]
+
+
+def get_department(session: Session, department_id: int) -> Department:
+    department = session.get(Department, department_id)
+    if department is None:
+        raise NotFound(f"no department with id {department_id}")
+    return department
+
+
+def get_network_by_id(session: Session, network_id: int) -> Network:
+    network = session.get(Network, network_id)
+    if network is None:
+        raise NotFound(f"no network with id {network_id}")
+    return network

@@ -18,6 +18,9 @@ class ResidentIn(BaseModel):
     address_division_code: str
     registered_institution_code: str
     tags: list[str] = Field(default_factory=list)
+    signed_until: date | None = Field(
+        default=None, description="last day of the resident's family-doctor signing (B4 hook)"
+    )
 
 
 class ResidentOut(BaseModel):
@@ -32,5 +35,6 @@ class ResidentOut(BaseModel):
     grid: str | None
     registered_institution_code: str
     key_populations: list[str]
+    signed_until: date | None = None
     masked: bool
     access_basis: str

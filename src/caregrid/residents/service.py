@@ -52,6 +52,15 @@ def key_populations(resident: Resident, when: date) -> list[str]:
     return sorted(tags)
 
 
+def is_signed(session: Session, resident_id: int, on: date) -> bool:
+    """Is the resident signed with a family doctor on `on`? The green channel's hook (B4).
+
+    Reads `signed_until` until family-doctor contracts exist; the contracts will answer here.
+    """
+    until = session.scalar(select(Resident.signed_until).where(Resident.id == resident_id))
+    return until is not None and until >= on
+
+
 def registered_institution_id(session: Session, resident_id: int) -> int | None:
     return session.scalar(
         select(Resident.registered_institution_id).where(Resident.id == resident_id)
@@ -115,6 +124,7 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
         registered_institution_id=institution.id,
         created_at=clock.now(),
         tags=[ResidentTag(tag=t) for t in sorted(set(data.tags))],
+        signed_until=data.signed_until,
     )
     session.add(resident)
     session.flush()
@@ -147,6 +157,7 @@ def _view(session: Session, resident: Resident, grant: access.PatientAccess) -> 
         grid=registry.grid_code_for_division(session, resident.address_division_code),
         registered_institution_code=institution.code if institution else "",
         key_populations=key_populations(resident, today),
+        signed_until=resident.signed_until,
         masked=not grant.unmasked,
         access_basis=grant.basis,
     )
@@ -203,3 +214,11 @@ def list_visible(
             detail={"ids": [v.id for v in views]},
         )
     return views
+
+
+def name_of(session: Session, resident_id: int) -> str:
+    """The resident's name, for screens that already passed the access check."""
+    name = session.scalar(select(Resident.name).where(Resident.id == resident_id))
+    if name is None:
+        raise NotFound(f"no resident with id {resident_id}")
+    return name

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session
+from tests.world import NOW, World, build
+
+from caregrid import clock
+
+
+@pytest.fixture
+def world(session: Session) -> Iterator[World]:
+    with clock.frozen(NOW):
+        yield build(session)
