@@ -127,3 +127,29 @@ def test_closed_loop_through_the_api(client: TestClient, session: Session, world
         "close",
     ]
     assert all(e["actor"] for e in parent["events"])
+
+    office = bearer(session, world.office)
+    november = _ok(
+        client.get("/api/networks/jh-rmyy-wucheng/referral-measures?month=2026-11", headers=office)
+    )
+    lead = next(r for r in november if r["institution_code"] == "jh-rmyy")
+    assert lead["received"] == {"up": 1}
+    assert lead["sent"] == {"down": 1}
+    assert lead["closed_loop"] == {"numerator": 1, "denominator": 1, "value": 1.0}
+    assert lead["median_answer_hours"] == 0.0
+    community = next(r for r in november if r["institution_code"] == "jh-wc-chengdong")
+    assert community["received"] == {"down": 1} and community["sent"] == {"up": 1}
+
+    december = _ok(
+        client.get("/api/networks/jh-rmyy-wucheng/referral-measures?month=2026-12", headers=office)
+    )
+    lead = next(r for r in december if r["institution_code"] == "jh-rmyy")
+    assert lead["reserved_slots"]["numerator"] == 10
+    assert lead["reserved_slots"]["denominator"] == 30
+    assert lead["slot_target"] == "1/3" and lead["slot_target_met"] is True
+    assert lead["reserved_used"]["numerator"] == 1
+
+    own = _ok(
+        client.get("/api/networks/jh-rmyy-wucheng/referral-measures?month=2026-11", headers=doctor)
+    )
+    assert [r["institution_code"] for r in own] == ["jh-wc-chengdong"]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from caregrid.auth import audit
 from caregrid.auth.roles import Principal
-from caregrid.referral import catalogs
+from caregrid.referral import catalogs, measures
 from caregrid.referral import service as referrals
 from caregrid.referral.models import Referral
 from caregrid.referral.schemas import (
@@ -18,6 +18,8 @@ from caregrid.referral.schemas import (
     DiagnosisCheck,
     DownReferralIn,
     FollowUpIn,
+    MonthMeasureOut,
+    RatioOut,
     ReferralIn,
     ReferralOut,
     TransitionIn,
@@ -173,3 +175,42 @@ async def replace_catalog(
         requirement=found.requirement,
         entries=[CatalogEntryOut.model_validate(e, from_attributes=True) for e in found.entries],
     )
+
+
+def _ratio(ratio: measures.Ratio) -> RatioOut:
+    return RatioOut(numerator=ratio.numerator, denominator=ratio.denominator, value=ratio.value)
+
+
+def measure_out(row: measures.InstitutionMonth) -> MonthMeasureOut:
+    return MonthMeasureOut(
+        institution_code=row.institution_code,
+        institution_name=row.institution_name,
+        sent=row.sent,
+        received=row.received,
+        by_state=row.by_state,
+        median_answer_hours=row.median_answer_hours,
+        overdue=row.overdue,
+        closed_loop=_ratio(row.closed_loop),
+        reserved_slots=_ratio(row.reserved_slots),
+        slot_target=str(row.slot_target) if row.slot_target is not None else None,
+        slot_target_met=row.slot_target_met,
+        reserved_used=_ratio(row.reserved_used),
+        cancelled_bookings=row.cancelled_bookings,
+        no_shows=row.no_shows,
+        reserved_beds=_ratio(row.reserved_beds),
+        bed_target=str(row.bed_target) if row.bed_target is not None else None,
+        bed_target_met=row.bed_target_met,
+    )
+
+
+@router.get("/networks/{code}/referral-measures", response_model=list[MonthMeasureOut])
+def referral_measures(
+    code: str,
+    session: DB,
+    user: User,
+    month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-12"])],
+) -> list[MonthMeasureOut]:
+    """Per member and month: referrals by direction and state, answer time, closed loops,
+    reserved slots and beds against the profile's target. A member sees only its own row."""
+    rows = measures.network_month(session, user, network_code=code, month=month)
+    return [measure_out(r) for r in rows]

@@ -168,3 +168,31 @@ class DiagnosisCheck(BaseModel):
     title: str | None
     message: str | None
     hits: list[CatalogHint]
+
+
+class RatioOut(BaseModel):
+    numerator: int
+    denominator: int
+    value: float | None
+
+
+class MonthMeasureOut(BaseModel):
+    """One institution's month: referrals (B9) and reserved capacity (C1, C2)."""
+
+    institution_code: str
+    institution_name: str
+    sent: dict[str, int]
+    received: dict[str, int]
+    by_state: dict[str, int]
+    median_answer_hours: float | None
+    overdue: int
+    closed_loop: RatioOut
+    reserved_slots: RatioOut
+    slot_target: str | None
+    slot_target_met: bool | None
+    reserved_used: RatioOut
+    cancelled_bookings: int
+    no_shows: int
+    reserved_beds: RatioOut
+    bed_target: str | None
+    bed_target_met: bool | None

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -686,3 +686,58 @@ def bed_label(session: Session, stay: BedStay) -> str:
     bed = session.get(Bed, stay.bed_id)
     assert bed is not None
     return bed.label
+
+
+@dataclass(frozen=True)
+class MonthCapacity:
+    """What an institution opened in a month's sessions and how members used it (C1, C2)."""
+
+    slots: int
+    reserved_slots: int
+    reserved_used_by_members: int
+    cancelled: int
+    no_shows: int
+    beds: int
+    reserved_beds: int
+
+
+def month_capacity(
+    session: Session, *, institution_id: int, start: datetime, end: datetime
+) -> MonthCapacity:
+    in_month = (
+        select(Slot.id, Slot.reserved)
+        .join(ClinicSession, ClinicSession.id == Slot.session_id)
+        .where(
+            ClinicSession.institution_id == institution_id,
+            ClinicSession.starts_at >= start,
+            ClinicSession.starts_at < end,
+        )
+        .subquery()
+    )
+    slots = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((in_month.c.reserved, 1), else_=0)), 0))
+    ).one()
+    statuses = session.execute(
+        select(
+            Booking.status, Booking.pool, Booking.booked_by_institution_id, in_month.c.reserved
+        ).join(in_month, in_month.c.id == Booking.slot_id)
+    ).all()
+    members_used = sum(
+        1
+        for status, pool, booker, reserved in statuses
+        if reserved and pool == "reserved" and status != "cancelled" and booker != institution_id
+    )
+    beds = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((Bed.reserved, 1), else_=0)), 0)).where(
+            Bed.institution_id == institution_id
+        )
+    ).one()
+    return MonthCapacity(
+        slots=int(slots[0]),
+        reserved_slots=int(slots[1]),
+        reserved_used_by_members=members_used,
+        cancelled=sum(1 for s in statuses if s[0] == "cancelled"),
+        no_shows=sum(1 for s in statuses if s[0] == "no_show"),
+        beds=int(beds[0]),
+        reserved_beds=int(beds[1]),
+    )
