@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+
 from tests.conftest import bearer
 from tests.world import World
 
@@ -91,7 +92,8 @@ def test_closed_loop_through_the_api(client: TestClient, session: Session, world
                 "version": arrived["version"],
                 "reason": "血压已控制，回社区管理",
                 "clinical_summary": "住院调整用药后血压 132/84 mmHg。",
-                "discharge_summary": "出院诊断：原发性高血压3级（很高危）。出院带药：氨氯地平5mg qd。",
+                "discharge_summary": "出院诊断：原发性高血压3级（很高危）。"
+                "出院带药：氨氯地平5mg qd。",
                 "follow_up_plan": "两周内社区随访血压；一月后心内科复诊。",
             },
         ),

@@ -597,6 +597,7 @@ def _move(
         purpose="referral",
         detail={"referral": referral.id, "from": previous, "to": target},
     )
+    _follow_through(session, principal, referral, action)
 
 
 def transition(
@@ -636,19 +637,24 @@ def transition(
             requirement="B5",
         )
     _move(session, principal, referral, action, version=version, note=note)
+    return referral
+
+
+def _follow_through(
+    session: Session, principal: Principal, referral: Referral, action: Action
+) -> None:
+    """What a state change does to the referral's slot and bed: an accepted referral holding
+    one is scheduled; arrival admits to the reserved bed, completion discharges (freeing it),
+    cancelling releases both."""
+    stay = scheduling.live_stay_for_referral(session, referral.id)
     if action == Action.ACCEPT:
         _schedule_if_booked(session, principal, referral)
-    if action == Action.ARRIVE:
-        stay = scheduling.live_stay_for_referral(session, referral.id)
-        if stay is not None and stay.status == "reserved":
-            scheduling.move_stay(session, principal, stay_id=stay.id, status="admitted")
-    if action == Action.COMPLETE:
-        stay = scheduling.live_stay_for_referral(session, referral.id)
-        if stay is not None and stay.status == "admitted":
-            scheduling.move_stay(session, principal, stay_id=stay.id, status="discharged")
-    if action == Action.CANCEL:
+    elif action == Action.ARRIVE and stay is not None and stay.status == "reserved":
+        scheduling.move_stay(session, principal, stay_id=stay.id, status="admitted")
+    elif action == Action.COMPLETE and stay is not None and stay.status == "admitted":
+        scheduling.move_stay(session, principal, stay_id=stay.id, status="discharged")
+    elif action == Action.CANCEL:
         _release(session, principal, referral)
-    return referral
 
 
 def _schedule_if_booked(session: Session, principal: Principal, referral: Referral) -> None:
@@ -735,7 +741,6 @@ def decide_outward(
     _event(session, principal, referral, label, referral.state, referral.state, note)
     if not approve:
         _move(session, principal, referral, Action.CANCEL, version=referral.version, note=note)
-        _release(session, principal, referral)
     else:
         session.flush()
     return referral
