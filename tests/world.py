@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
-from tests.conftest import make_principal
 
 from caregrid.auth.roles import SYSTEM, Principal, Role
 from caregrid.registry import service as registry
 from caregrid.residents import national_id
 from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentIn
+from tests.conftest import make_principal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Monday morning in Jinhua; tests move from here.

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.world import NOW, World, build
 
 from caregrid import clock
+from tests.world import NOW, World, build
 
 
 @pytest.fixture
