@@ -157,3 +157,23 @@ def test_audit_verify_names_the_altered_row(
     broken = run(database, "audit", "verify")
     assert broken.returncode == 1
     assert "broken at row 3" in broken.stderr
+
+
+def test_catalog_import_lists_bad_rows_and_keeps_the_old_catalog(
+    database: str, tmp_path: Path, demo: subprocess.CompletedProcess[str]
+) -> None:
+    bad = tmp_path / "keep.csv"
+    bad.write_text("entry,name_zh,name_en,basis\nI21,心梗,,ours\nK94,坏码,,ours\n", "utf-8")
+    refused = run(database, "catalog", "import", "jh-rmyy-wucheng", "keep_in_city", str(bad))
+    assert refused.returncode == 2 and "keep.csv:3: entry" in refused.stderr
+    assert (
+        "profile jinhua: keep-in-city.csv"
+        in run(database, "catalog", "show", "jh-rmyy-wucheng").stdout
+    )
+    bad.write_text("entry,name_zh,name_en,basis\nI21,心梗,,ours\n", "utf-8")
+    done = run(database, "catalog", "import", "jh-rmyy-wucheng", "keep_in_city", str(bad))
+    assert done.returncode == 0 and "1 entries" in done.stdout
+    assert (
+        "network jh-rmyy-wucheng: keep.csv"
+        in run(database, "catalog", "show", "jh-rmyy-wucheng").stdout
+    )

@@ -30,7 +30,9 @@ from caregrid.db.session import get_engine, session_scope
 from caregrid.errors import DomainError, InvalidInput
 from caregrid.policy import service as policy
 from caregrid.privacy import install_log_masking
+from caregrid.referral import catalogs as referral_catalogs
 from caregrid.registry import checks, importer
+from caregrid.registry import service as registry_service
 
 app = typer.Typer(help="CareGrid: integrated medical networks.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -38,12 +40,14 @@ policy_app = typer.Typer(help="Policy profiles.", no_args_is_help=True)
 registry_app = typer.Typer(help="Grids, networks and institutions.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Networks' disease catalogs (B2).", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (policy_app, "policy"),
     (registry_app, "registry"),
     (audit_app, "audit"),
     (user_app, "user"),
+    (catalog_app, "catalog"),
 ):
     app.add_typer(sub, name=name)
 
@@ -196,6 +200,43 @@ def registry_check(
     for r in results:
         table.add_row(r.network, r.requirement, f"[{colours[r.status]}]{r.status}[/]", r.detail)
     out.print(table)
+
+
+@catalog_app.command("import")
+def catalog_import(
+    network: Annotated[str, typer.Argument(help="network code, e.g. jh-rmyy-wucheng")],
+    kind: Annotated[str, typer.Argument(help="member_first_visit, keep_in_city, tier_county …")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Replace one of a network's catalogs with a CSV (entry,name_zh,name_en,basis): all rows
+    or none; every bad row is listed with its line."""
+    with failing_cleanly(), session_scope() as session:
+        found = referral_catalogs.replace(
+            session,
+            SYSTEM,
+            network_code=network,
+            kind=kind,
+            csv_text=file.read_text(encoding="utf-8"),
+            file=file.name,
+        )
+    out.print(f"{network} {kind}: {len(found.entries)} entries from {file.name}")
+
+
+@catalog_app.command("show")
+def catalog_show(network: Annotated[str, typer.Argument(help="network code")]) -> None:
+    """Every catalog of a network and where it comes from (its CSV or its profile)."""
+    with failing_cleanly(), session_scope() as session:
+        found = referral_catalogs.all_catalogs(
+            session, registry_service.get_network(session, network).id
+        )
+    for cat in found:
+        out.print(f"{cat.kind} ({cat.requirement}): {cat.origin}", markup=False, highlight=False)
+        table = Table()
+        for column in ("entry", "name_zh", "name_en", "basis"):
+            table.add_column(column)
+        for entry in cat.entries:
+            table.add_row(entry.entry, entry.name_zh, entry.name_en, entry.basis)
+        out.print(table)
 
 
 @audit_app.command("verify")
