@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from rich.progress import Progress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caregrid import clock
 from caregrid.auth import service as auth
 from caregrid.auth.roles import SYSTEM, Role
 from caregrid.db.migrate import upgrade
@@ -23,6 +25,7 @@ from caregrid.residents import national_id
 from caregrid.residents import service as residents
 from caregrid.residents.models import Resident
 from caregrid.residents.schemas import ResidentIn
+from caregrid.scheduling import service as scheduling
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
         network = _demo_network(session)
         accounts = _accounts(session, network)
         _residents(session, network)
+        _clinics(session, network)
         progress.advance(task)
     return accounts
 
@@ -141,5 +145,44 @@ def _residents(session: Session, network: Network) -> None:
                 address_division_code=area,
                 registered_institution_code=unit.code,
                 tags=tags,
+                # the first two are signed with a family doctor (the green channel, B4)
+                signed_until=clock.today() + timedelta(days=365) if tags[:1] else None,
             ),
         )
+
+
+DEMO_DEPARTMENTS = (
+    ("cardiology", "心血管内科", "Cardiology"),
+    ("neurology", "神经内科", "Neurology"),
+)
+
+
+def _clinics(session: Session, network: Network) -> None:
+    """The lead's cardiology and neurology: a morning session each weekday of the next two
+    weeks (the profile reserves its share) and a cardiology bed pool."""
+    lead = _pick(network, NetworkRole.LEAD, primary=False).institution
+    existing = {d.code: d for d in registry.departments(session, lead.id)}
+    for code, name_zh, name_en in DEMO_DEPARTMENTS:
+        department = existing.get(code) or registry.create_department(
+            session, SYSTEM, institution_code=lead.code, code=code, name_zh=name_zh,
+            name_en=name_en,
+        )  # fmt: skip
+        today = clock.today()
+        zone = clock.local(clock.now()).tzinfo
+        for offset in range(1, 15):
+            day = today + timedelta(days=offset)
+            if day.weekday() >= 5:
+                continue
+            starts = datetime.combine(day, time(8, 0), zone)
+            if scheduling.sessions(
+                session, department_id=department.id, start=starts, end=starts + timedelta(hours=4)
+            ):
+                continue
+            scheduling.publish_session(
+                session, SYSTEM, department_id=department.id, starts_at=starts,
+                ends_at=starts + timedelta(hours=3, minutes=45), capacity=30,
+            )  # fmt: skip
+        if code == "cardiology" and not scheduling.bed_board(
+            session, SYSTEM, department_id=department.id
+        ):
+            scheduling.create_bed_pool(session, SYSTEM, department_id=department.id, total=40)
