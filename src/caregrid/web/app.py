@@ -13,11 +13,13 @@ from caregrid import __version__
 from caregrid.auth import api as auth_api
 from caregrid.privacy import install_log_masking
 from caregrid.referral import api as referral_api
+from caregrid.referral import pages as referral_pages
 from caregrid.registry import api as registry_api
 from caregrid.registry import pages as registry_pages
 from caregrid.residents import api as residents_api
 from caregrid.residents import pages as residents_pages
 from caregrid.scheduling import api as scheduling_api
+from caregrid.scheduling import pages as scheduling_pages
 from caregrid.web import pages, problems
 
 STATIC = Path(__file__).parent / "static"
@@ -40,6 +42,8 @@ ROUTERS = (
     pages.router,
     registry_pages.router,
     residents_pages.router,
+    referral_pages.router,
+    scheduling_pages.router,
     registry_api.router,
     residents_api.router,
     referral_api.router,

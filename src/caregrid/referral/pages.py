@@ -1,0 +1,666 @@
+"""HTML pages of referrals: the unit's lists, the referral form with its reserved-slot picker,
+one referral with its timeline and action forms, and a network's monthly measures.
+
+Thin: every rule lives in `referral.service` (and `scheduling.service`); a page collects the
+form, calls the service in a savepoint and redirects (Post/Redirect/Get), or shows the
+service's refusal next to the form it came from, naming the requirement a rule carries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth import audit
+from caregrid.auth.roles import Principal, Role
+from caregrid.errors import DomainError, InvalidInput, RuleViolation, Unauthenticated
+from caregrid.policy.catalogs import KIND_LABELS
+from caregrid.policy.requirements import requirement_catalog
+from caregrid.referral import measures
+from caregrid.referral import service as referrals
+from caregrid.referral.schemas import (
+    DecisionIn,
+    DiagnosisCheck,
+    DownReferralIn,
+    FollowUpIn,
+    ReferralIn,
+    ReferralOut,
+    TransitionIn,
+)
+from caregrid.referral.vocab import Action, Direction, RejectionReason, State, Urgency
+from caregrid.registry import service as registry
+from caregrid.registry.vocab import TIER_ORDER, Tier
+from caregrid.residents import service as residents
+from caregrid.scheduling import service as scheduling
+from caregrid.web.deps import DB, User, locale_of
+from caregrid.web.i18n import pick
+from caregrid.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+SLOT_DAYS = 14
+T = TypeVar("T")
+
+
+# --- helpers shared by the pages -------------------------------------------------------------
+
+
+def local_time(moment: datetime | None) -> str:
+    """A stored instant as the deployment's local wall time (Asia/Shanghai by default)."""
+    return clock.local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@dataclass(frozen=True)
+class FormError:
+    """A refusal shown next to the form that caused it."""
+
+    form: str
+    status: int
+    title: str
+    detail: str
+    requirement: str | None = None
+    requirement_text: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def domain_form_error(form: str, exc: DomainError) -> FormError:
+    requirement = exc.requirement if isinstance(exc, RuleViolation) else None
+    return FormError(
+        form=form,
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        requirement=requirement,
+        requirement_text=requirement_catalog().get(requirement) if requirement else None,
+        fields={p.field: p.message for p in exc.problems} if isinstance(exc, InvalidInput) else {},
+    )
+
+
+def validation_form_error(form: str, exc: ValidationError) -> FormError:
+    fields = {".".join(str(p) for p in e["loc"]) or "form": e["msg"] for e in exc.errors()}
+    return FormError(
+        form=form,
+        status=422,
+        title="Invalid input",
+        detail="; ".join(f"{k}: {v}" for k, v in fields.items()),
+        fields=fields,
+    )
+
+
+def attempt(session: Session, work: Callable[[], T]) -> T:
+    """Run a service call in a savepoint: a refusal leaves nothing half-written behind, so the
+    page can show it and the request still commits what came before (the audit of the read)."""
+    with session.begin_nested():
+        return work()
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class SlotDay:
+    """One clinic session and the slots of it open to a unit now."""
+
+    starts_at: datetime
+    ends_at: datetime
+    session_id: int
+    slots: list[scheduling.SlotView]
+
+
+def open_slots(
+    session: Session, principal: Principal, department_id: int, days: int = SLOT_DAYS
+) -> list[SlotDay]:
+    """The department's slots of the next `days` days that the principal's unit may book now."""
+    out = []
+    for day in scheduling.calendar(session, principal, department_id=department_id, days=days):
+        views = [
+            v
+            for v in scheduling.slot_views(session, principal, day.session)
+            if v.availability == scheduling.Availability.OPEN
+        ]
+        if views:
+            out.append(SlotDay(day.session.starts_at, day.session.ends_at, day.session.id, views))
+    return out
+
+
+def _audit_list(session: Session, user: Principal, ids: list[int], purpose: str) -> None:
+    if ids:
+        audit.record(
+            session,
+            user,
+            action="referral.list",
+            subject_type="referral",
+            subject_id=None,
+            purpose=purpose,
+            detail={"referrals": ids[:200]},
+        )
+
+
+def _network_codes(session: Session, user: Principal, locale: str) -> list[tuple[str, str]]:
+    """The networks whose measures the user may open: the office's own, the unit's networks."""
+    found: dict[str, str] = {}
+    if user.has(Role.NETWORK_ADMIN) and user.network_id is not None:
+        net = registry.get_network_by_id(session, user.network_id)
+        found[net.code] = pick(locale, net.name_zh, net.name_en)
+    if user.institution_id is not None:
+        for place in registry.placements(session, user.institution_id):
+            if place.network_code not in found:
+                net = registry.get_network(session, place.network_code)
+                found[net.code] = pick(locale, net.name_zh, net.name_en)
+    return list(found.items())
+
+
+def _catalog_kind_names(locale: str) -> dict[str, str]:
+    return {kind: pick(locale, zh, en) for kind, (zh, en) in KIND_LABELS.items()}
+
+
+# --- the unit's lists ------------------------------------------------------------------------
+
+
+@router.get("/referrals", response_class=HTMLResponse)
+def referral_lists(request: Request, session: DB, user: User) -> Response:
+    inbox = referrals.inbox(session, user)
+    awaiting = referrals.awaiting_slot(session, user)
+    outbox = referrals.outbox(session, user)
+    approvals = referrals.pending_approvals(session, user)
+    seen: dict[int, ReferralOut] = {}
+    for row in [*inbox, *awaiting, *outbox, *approvals]:
+        if row.id not in seen:
+            seen[row.id] = referrals.view(session, user, row)
+    _audit_list(session, user, list(seen), "referral lists page")
+    return render(
+        request,
+        "referral/list.html",
+        user,
+        inbox=[seen[r.id] for r in inbox],
+        awaiting=[seen[r.id] for r in awaiting],
+        outbox=[seen[r.id] for r in outbox],
+        approvals=[seen[r.id] for r in approvals],
+        is_office=user.has(Role.NETWORK_ADMIN) and user.network_id is not None,
+        can_refer=user.has(*referrals.CLINICAL) and user.institution_id is not None,
+        networks=_network_codes(session, user, locale_of(request)),
+        when=local_time,
+    )
+
+
+# --- the referral form -----------------------------------------------------------------------
+
+
+class ReferralForm(BaseModel):
+    """The referral form as sent (strings as typed; the service's schema validates them)."""
+
+    resident_id: str = ""
+    to: str = ""
+    to_other: str = ""
+    department_id: str = ""
+    from_department_id: str = ""
+    diagnosis_code: str = ""
+    reason: str = ""
+    urgency: str = Urgency.ROUTINE.value
+    clinical_summary: str = ""
+    attachments: str = ""
+    justification: str = ""
+    patient_choice_reason: str = ""
+    consent: bool = False
+    admission_requested: bool = False
+    slot_id: str = ""
+
+    @property
+    def target(self) -> str:
+        return self.to_other.strip() or self.to.strip()
+
+    def referral_in(self) -> ReferralIn:
+        """ReferralIn from the form; raises pydantic's ValidationError on malformed fields."""
+        return ReferralIn.model_validate(
+            {
+                "resident_id": self.resident_id,
+                "to_institution_code": self.target,
+                "to_department_id": self.department_id or None,
+                "from_department_id": self.from_department_id or None,
+                "diagnosis_code": self.diagnosis_code.strip(),
+                "reason": self.reason.strip(),
+                "urgency": self.urgency,
+                "clinical_summary": self.clinical_summary.strip(),
+                "attachments": [a.strip() for a in self.attachments.splitlines() if a.strip()],
+                "consent": self.consent,
+                "admission_requested": self.admission_requested,
+                "justification": self.justification.strip() or None,
+                "patient_choice_reason": self.patient_choice_reason.strip() or None,
+                "slot_id": self.slot_id or None,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A receiving institution offered in the form (a member of one of the user's networks)."""
+
+    code: str
+    name_zh: str
+    name_en: str | None
+    role: str
+    tier: str
+
+
+def _candidates(
+    session: Session, user: Principal, locale: str
+) -> list[tuple[str, str, list[Candidate]]]:
+    """(network code, name, members) for each network of the user's institution."""
+    if user.institution_id is None:
+        return []
+    out = []
+    for place in registry.placements(session, user.institution_id):
+        net = registry.get_network(session, place.network_code)
+        members = [m for m in net.memberships if m.institution_id != user.institution_id]
+        members.sort(key=lambda m: (TIER_ORDER.index(Tier(m.tier)), m.role, m.institution.code))
+        out.append(
+            (
+                net.code,
+                pick(locale, net.name_zh, net.name_en),
+                [
+                    Candidate(
+                        m.institution.code,
+                        m.institution.name_zh,
+                        m.institution.name_en,
+                        m.role,
+                        m.tier,
+                    )
+                    for m in members
+                ],
+            )
+        )
+    return out
+
+
+def _route_network(session: Session, user: Principal, target_id: int | None) -> int | None:
+    """The network whose catalogs apply, as the diagnosis-check API decides it."""
+    if user.institution_id is None:
+        return None
+    if target_id is not None and target_id != user.institution_id:
+        return referrals.route(session, user.institution_id, target_id).network_id
+    places = registry.placements(session, user.institution_id)
+    return places[0].network_id if places else None
+
+
+def _justify_kinds(session: Session, user: Principal, target_id: int | None) -> list[str]:
+    """Catalog kinds whose diseases ask for a justification when this unit refers them up."""
+    if user.institution_id is None:
+        return []
+    if target_id is not None and target_id != user.institution_id:
+        tier = referrals.route(session, user.institution_id, target_id).from_tier
+    else:
+        places = registry.placements(session, user.institution_id)
+        tier = places[0].tier if places else None
+    return list(referrals.TIER_CATALOGS.get(tier or "", ()))
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    form: ReferralForm,
+    error: FormError | None = None,
+) -> Response:
+    target = registry.get_institution(session, form.target) if form.target else None
+    target_id = target.id if target else None
+    departments = registry.departments(session, target.id) if target else []
+    department_id = _int(form.department_id)
+    department = next((d for d in departments if d.id == department_id), None)
+    check: DiagnosisCheck | None = None
+    if form.diagnosis_code.strip():
+        check = referrals.check_diagnosis(
+            session, _route_network(session, user, target_id), form.diagnosis_code.strip()
+        )
+    return render(
+        request,
+        "referral/new.html",
+        user,
+        status=error.status if error else 200,
+        form=form,
+        error=error,
+        patients=residents.list_visible(session, user, purpose="referral form"),
+        networks=_candidates(session, user, locale_of(request)),
+        target=target,
+        departments=departments,
+        department=department,
+        own_departments=(
+            registry.departments(session, user.institution_id) if user.institution_id else []
+        ),
+        slot_days=open_slots(session, user, department.id) if department else [],
+        slot_window=SLOT_DAYS,
+        check=check,
+        justify_kinds=_justify_kinds(session, user, target_id),
+        kind_names=_catalog_kind_names(locale_of(request)),
+        urgencies=[u.value for u in Urgency],
+        when=local_time,
+    )
+
+
+@router.get("/referrals/new", response_class=HTMLResponse)
+def referral_form(
+    request: Request, session: DB, user: User, form: Annotated[ReferralForm, Query()]
+) -> Response:
+    """The form; choosing the institution and department (a GET of the same form) shows the
+    department's open slots for the user's unit."""
+    return _form_page(request, session, user, form)
+
+
+@router.post("/referrals/new", response_class=HTMLResponse)
+def send_referral(
+    request: Request, session: DB, user: User, form: Annotated[ReferralForm, Form()]
+) -> Response:
+    """Create, submit and book the chosen slot in one step, then show the referral."""
+    try:
+        data = form.referral_in()
+    except ValidationError as exc:
+        return _form_page(request, session, user, form, validation_form_error("referral", exc))
+    try:
+        referral = attempt(session, lambda: referrals.create(session, user, data))
+    except Unauthenticated:
+        raise
+    except DomainError as exc:
+        return _form_page(request, session, user, form, domain_form_error("referral", exc))
+    return RedirectResponse(f"/referrals/{referral.id}", status_code=303)
+
+
+# --- one referral ----------------------------------------------------------------------------
+
+
+SIMPLE_ACTIONS = (Action.ACCEPT, Action.ARRIVE, Action.COMPLETE, Action.CLOSE, Action.CANCEL)
+
+
+def _detail_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    referral_id: int,
+    error: FormError | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    referral = referrals.get(session, referral_id)
+    referrals.require_read(session, user, referral, "referral page")
+    out = referrals.view(session, user, referral)
+    at_receiver = user.institution_id is not None and user.institution_id == (
+        referral.to_institution_id
+    )
+    clinical = user.has(*referrals.CLINICAL)
+    allowed = set(out.allowed_actions)
+    department_id = out.receiver.department_id
+    can_schedule = (
+        Action.SCHEDULE in allowed and department_id is not None and out.booking_id is None
+    )
+    # The receiving department offers the sending unit's slots: list what that unit may book
+    # (read only; the booking itself goes through the service with the real user).
+    sender_view = dataclasses.replace(user, institution_id=referral.from_institution_id)
+    catalog_kind, _, catalog_entry = (out.catalog_hit or "").partition(": ")
+    return render(
+        request,
+        "referral/detail.html",
+        user,
+        status=error.status if error else 200,
+        r=out,
+        error=error,
+        values=values or {},
+        actions=[a.value for a in SIMPLE_ACTIONS if a in allowed],
+        can_reject=Action.REJECT in allowed,
+        can_schedule=can_schedule,
+        schedule_days=(
+            open_slots(session, sender_view, department_id)
+            if can_schedule and department_id is not None
+            else []
+        ),
+        slot_window=SLOT_DAYS,
+        can_refer_down=(
+            clinical
+            and at_receiver
+            and out.direction == Direction.UP
+            and out.state in (State.ARRIVED, State.COMPLETED)
+            and not out.child_ids
+        ),
+        can_follow_up=(
+            clinical
+            and at_receiver
+            and out.direction == Direction.DOWN
+            and out.acknowledged_at is not None
+            and out.state in (State.ACCEPTED, State.ARRIVED)
+        ),
+        can_decide=(
+            user.has(Role.NETWORK_ADMIN)
+            and user.network_id is not None
+            and user.network_id == referral.network_id
+            and out.approval == "pending"
+        ),
+        rejection_reasons=[r.value for r in RejectionReason],
+        catalog_kind=catalog_kind,
+        catalog_entry=catalog_entry,
+        kind_names=_catalog_kind_names(locale_of(request)),
+        when=local_time,
+    )
+
+
+@router.get("/referrals/{referral_id}", response_class=HTMLResponse)
+def referral_page(referral_id: int, request: Request, session: DB, user: User) -> Response:
+    return _detail_page(request, session, user, referral_id)
+
+
+class TransitionForm(BaseModel):
+    action: str = ""
+    version: str = ""
+    note: str = ""
+    rejection_code: str = ""
+    slot_id: str = ""
+
+
+def _form_name(action: str) -> str:
+    return action if action in (Action.REJECT, Action.SCHEDULE) else "action"
+
+
+@router.post("/referrals/{referral_id}/transitions", response_class=HTMLResponse)
+def transition(
+    referral_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[TransitionForm, Form()],
+) -> Response:
+    """One action of the state machine (accept, reject with a coded reason, schedule a slot,
+    arrive, complete, close, cancel) with the version the page showed."""
+    name = _form_name(form.action)
+    try:
+        data = TransitionIn.model_validate(
+            {
+                "action": form.action,
+                "version": form.version,
+                "note": form.note.strip() or None,
+                "rejection_code": form.rejection_code or None,
+                "slot_id": form.slot_id or None,
+            }
+        )
+    except ValidationError as exc:
+        error = validation_form_error(name, exc)
+        return _detail_page(request, session, user, referral_id, error, form.model_dump())
+    try:
+        attempt(
+            session,
+            lambda: referrals.transition(
+                session,
+                user,
+                referral_id,
+                action=data.action,
+                version=data.version,
+                note=data.note,
+                rejection_code=data.rejection_code,
+                slot_id=data.slot_id,
+            ),
+        )
+    except Unauthenticated:
+        raise
+    except DomainError as exc:
+        error = domain_form_error(name, exc)
+        return _detail_page(request, session, user, referral_id, error, form.model_dump())
+    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+class ReferDownForm(BaseModel):
+    version: str = ""
+    to_institution_code: str = ""
+    diagnosis_code: str = ""
+    reason: str = ""
+    clinical_summary: str = ""
+    discharge_summary: str = ""
+    follow_up_plan: str = ""
+
+
+@router.post("/referrals/{referral_id}/refer-down", response_class=HTMLResponse)
+def refer_down(
+    referral_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[ReferDownForm, Form()],
+) -> Response:
+    """Discharge the patient of an up referral and refer him down with the discharge summary
+    and the follow-up plan (B5); shows the new downward referral."""
+    try:
+        data = DownReferralIn.model_validate(
+            {
+                "version": form.version,
+                "to_institution_code": form.to_institution_code.strip() or None,
+                "diagnosis_code": form.diagnosis_code.strip() or None,
+                "reason": form.reason.strip(),
+                "clinical_summary": form.clinical_summary.strip(),
+                "discharge_summary": form.discharge_summary.strip() or None,
+                "follow_up_plan": form.follow_up_plan.strip() or None,
+            }
+        )
+    except ValidationError as exc:
+        error = validation_form_error("refer_down", exc)
+        return _detail_page(request, session, user, referral_id, error, form.model_dump())
+    try:
+        child = attempt(
+            session,
+            lambda: referrals.refer_down(session, user, parent_id=referral_id, data=data),
+        )
+    except Unauthenticated:
+        raise
+    except DomainError as exc:
+        error = domain_form_error("refer_down", exc)
+        return _detail_page(request, session, user, referral_id, error, form.model_dump())
+    return RedirectResponse(f"/referrals/{child.id}", status_code=303)
+
+
+class FollowUpForm(BaseModel):
+    version: str = ""
+    note: str = ""
+
+
+@router.post("/referrals/{referral_id}/follow-up", response_class=HTMLResponse)
+def follow_up(
+    referral_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[FollowUpForm, Form()],
+) -> Response:
+    """The first follow-up of a patient referred down: closes the loop (B5, F6)."""
+    try:
+        data = FollowUpIn.model_validate({"version": form.version, "note": form.note.strip()})
+    except ValidationError as exc:
+        error = validation_form_error("follow_up", exc)
+        return _detail_page(request, session, user, referral_id, error, form.model_dump())
+    try:
+        attempt(
+            session,
+            lambda: referrals.record_follow_up(
+                session, user, referral_id, version=data.version, note=data.note
+            ),
+        )
+    except Unauthenticated:
+        raise
+    except DomainError as exc:
+        error = domain_form_error("follow_up", exc)
+        return _detail_page(request, session, user, referral_id, error, form.model_dump())
+    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+class DecisionForm(BaseModel):
+    version: str = ""
+    approve: str = ""
+    note: str = ""
+
+
+@router.post("/referrals/{referral_id}/decision", response_class=HTMLResponse)
+def decision(
+    referral_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[DecisionForm, Form()],
+) -> Response:
+    """The network office approves or refuses an outward keep-in-city referral (B2)."""
+    try:
+        data = DecisionIn.model_validate(
+            {"version": form.version, "approve": form.approve, "note": form.note.strip() or None}
+        )
+    except ValidationError as exc:
+        error = validation_form_error("decision", exc)
+        return _detail_page(request, session, user, referral_id, error, form.model_dump())
+    try:
+        attempt(
+            session,
+            lambda: referrals.decide_outward(
+                session,
+                user,
+                referral_id,
+                version=data.version,
+                approve=data.approve,
+                note=data.note,
+            ),
+        )
+    except Unauthenticated:
+        raise
+    except DomainError as exc:
+        error = domain_form_error("decision", exc)
+        return _detail_page(request, session, user, referral_id, error, form.model_dump())
+    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+# --- the network's monthly measures ----------------------------------------------------------
+
+
+@router.get("/networks/{code}/referral-measures", response_class=HTMLResponse)
+def referral_measures(
+    code: str,
+    request: Request,
+    session: DB,
+    user: User,
+    month: Annotated[str | None, Query(max_length=7)] = None,
+) -> Response:
+    """Per member and month: referrals by direction and state, answer time, overdue, closed
+    loops, reserved slots and beds against the profile's targets (B9, C1, C2)."""
+    network = registry.get_network(session, code)
+    chosen = month or clock.today().strftime("%Y-%m")
+    rows = measures.network_month(session, user, network_code=code, month=chosen)
+    return render(
+        request,
+        "referral/measures.html",
+        user,
+        network=network,
+        month=chosen,
+        rows=rows,
+        directions=[d.value for d in Direction],
+        states=[s.value for s in State],
+    )
