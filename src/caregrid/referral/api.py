@@ -80,14 +80,10 @@ def diagnosis_check(
     to: Annotated[str | None, Query(description="receiving institution code")] = None,
 ) -> DiagnosisCheck:
     """Validate an ICD-10 code and list the catalogs of the network that hold it."""
-    network_id = None
-    if user.institution_id is not None:
-        target = registry.get_institution(session, to) if to else None
-        if target is not None and target.id != user.institution_id:
-            network_id = referrals.route(session, user.institution_id, target.id).network_id
-        else:
-            places = registry.placements(session, user.institution_id)
-            network_id = places[0].network_id if places else None
+    target = registry.get_institution(session, to) if to else None
+    network_id, _ = referrals.catalog_context(
+        session, user.institution_id, target.id if target else None
+    )
     return referrals.check_diagnosis(session, network_id, code)
 
 

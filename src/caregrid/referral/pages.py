@@ -285,28 +285,6 @@ def _candidates(
     return out
 
 
-def _route_network(session: Session, user: Principal, target_id: int | None) -> int | None:
-    """The network whose catalogs apply, as the diagnosis-check API decides it."""
-    if user.institution_id is None:
-        return None
-    if target_id is not None and target_id != user.institution_id:
-        return referrals.route(session, user.institution_id, target_id).network_id
-    places = registry.placements(session, user.institution_id)
-    return places[0].network_id if places else None
-
-
-def _justify_kinds(session: Session, user: Principal, target_id: int | None) -> list[str]:
-    """Catalog kinds whose diseases ask for a justification when this unit refers them up."""
-    if user.institution_id is None:
-        return []
-    if target_id is not None and target_id != user.institution_id:
-        tier = referrals.route(session, user.institution_id, target_id).from_tier
-    else:
-        places = registry.placements(session, user.institution_id)
-        tier = places[0].tier if places else None
-    return list(referrals.TIER_CATALOGS.get(tier or "", ()))
-
-
 def _form_page(
     request: Request,
     session: Session,
@@ -319,11 +297,10 @@ def _form_page(
     departments = registry.departments(session, target.id) if target else []
     department_id = _int(form.department_id)
     department = next((d for d in departments if d.id == department_id), None)
+    network_id, justify_kinds = referrals.catalog_context(session, user.institution_id, target_id)
     check: DiagnosisCheck | None = None
     if form.diagnosis_code.strip():
-        check = referrals.check_diagnosis(
-            session, _route_network(session, user, target_id), form.diagnosis_code.strip()
-        )
+        check = referrals.check_diagnosis(session, network_id, form.diagnosis_code.strip())
     return render(
         request,
         "referral/new.html",
@@ -342,7 +319,7 @@ def _form_page(
         slot_days=open_slots(session, user, department.id) if department else [],
         slot_window=SLOT_DAYS,
         check=check,
-        justify_kinds=_justify_kinds(session, user, target_id),
+        justify_kinds=justify_kinds,
         kind_names=_catalog_kind_names(locale_of(request)),
         urgencies=[u.value for u in Urgency],
         when=local_time,

@@ -247,6 +247,23 @@ def route(session: Session, from_id: int, to_id: int) -> Route:
     return Route(Direction.OUTWARD, home.network_id if home else None, home.tier if home else None)
 
 
+def catalog_context(
+    session: Session, institution_id: int | None, target_id: int | None
+) -> tuple[int | None, list[CatalogKind]]:
+    """For a referral from this institution (to `target_id` when known): the network whose
+    catalogs apply, and the catalog kinds whose diseases ask for a justification to go up."""
+    if institution_id is None:
+        return None, []
+    if target_id is not None and target_id != institution_id:
+        found = route(session, institution_id, target_id)
+        network_id, tier = found.network_id, found.from_tier
+    else:
+        places = registry.placements(session, institution_id)
+        network_id = places[0].network_id if places else None
+        tier = places[0].tier if places else None
+    return network_id, list(TIER_CATALOGS.get(tier or "", ()))
+
+
 def check_diagnosis(session: Session, network_id: int | None, code: str) -> DiagnosisCheck:
     """Is the code ICD-10, and which of the network's catalogs hold it (the form's hints)."""
     try:
