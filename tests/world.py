@@ -7,8 +7,9 @@ grid's group. Every account is real (auth service) and the clock is pinned.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -69,12 +70,19 @@ def build(session: Session, tag: str = "") -> World:
         lead_admin=account("rmyy-admin", Role.INSTITUTION_ADMIN, "jh-rmyy"),
         office=account("office", Role.NETWORK_ADMIN, None, "jh-rmyy-wucheng"),
         other_grid_doctor=account("dr-zhao", Role.CLINICIAN, "jh-jd-duohu"),
-        patient=_resident(session, doctor, "张建国", nid("19580312", f"01{len(tag) % 10}"), True),
-        unsigned_patient=_resident(
-            session, doctor, "李秀兰", nid("19600101", f"02{len(tag) % 10}"), False
-        ),
+        patient=_resident(session, doctor, "张建国", _unique_nid(tag, 0), True),
+        unsigned_patient=_resident(session, doctor, "李秀兰", _unique_nid(tag, 1), False),
     )
     return world
+
+
+def _unique_nid(tag: str, which: int) -> str:
+    """A valid national ID that differs between worlds built with different tags."""
+    if not tag:
+        return nid("19580312" if which == 0 else "19600101", f"01{which}")
+    spread = zlib.crc32(f"{tag}/{which}".encode())
+    birth = date(1950, 1, 1) + timedelta(days=spread % 7300)
+    return nid(birth.strftime("%Y%m%d"), f"{spread // 7300 % 1000:03d}")
 
 
 def _resident(session: Session, by: Principal, name: str, value: str, signed: bool) -> int:

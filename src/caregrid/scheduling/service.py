@@ -379,14 +379,19 @@ def book_any(
     now = clock.now()
     member = is_member_unit(session, institution_id, clinic.institution_id)
     live = exists().where(and_(Booking.slot_id == Slot.id, Booking.status != "cancelled"))
-    query = (
-        select(Slot)
-        .where(Slot.session_id == clinic.id, Slot.starts_at > now, ~live)
-        .order_by(Slot.reserved.desc() if member else Slot.reserved, Slot.position)
-        .limit(8)
-        .with_for_update(skip_locked=True, of=Slot)
-    )
-    for slot in session.scalars(query):
+    tried: list[int] = []
+    while True:
+        # One row at a time: locking several would hide them all from concurrent bookers.
+        slot = session.scalar(
+            select(Slot)
+            .where(Slot.session_id == clinic.id, Slot.starts_at > now, ~live, Slot.id.not_in(tried))
+            .order_by(Slot.reserved.desc() if member else Slot.reserved, Slot.position)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Slot)
+        )
+        if slot is None:
+            break
+        tried.append(slot.id)
         view = _availability(slot, clinic, taken=False, member=member, now=now)
         if view.availability != Availability.OPEN:
             continue
