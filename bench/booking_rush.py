@@ -1,0 +1,890 @@
+"""Booking rush: concurrent HTTP clients race for the reserved slots of a lead hospital.
+
+Starts the real app (uvicorn, in a subprocess) on PostgreSQL, publishes sessions holding
+exactly --slots reserved slots at the lead of the Jinhua urban group (jh-rmyy) that are open
+to its member community centres now, and lets --clients concurrent HTTP clients (asyncio +
+httpx, one keep-alive connection each, a bearer token each) from three member centres race for
+them until none is left. Afterwards SQL counts the live bookings per slot: `overbooked` must
+be 0. Then the same booking transaction is issued directly to PostgreSQL (psycopg, no HTTP, no
+ORM) from as many connections as the server allows, on a fresh set of slots: that is
+`sql_ceiling_per_s`, and `http_to_sql_ratio` is what the HTTP stack keeps of it.
+
+Everything is set up through the real services on a scratch database (caregrid_bench,
+dropped and recreated each run). Prints its figures, the machine, and one final JSON line.
+
+    .venv/bin/python bench/booking_rush.py [--clients 200] [--slots 1000] [--workers 2]
+                                           [--endpoint slot|session] [--time-cap 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import multiprocessing
+import os
+import platform
+import random
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import psycopg
+from psycopg.types.json import Json
+
+if TYPE_CHECKING:
+    from caregrid.auth.roles import Principal
+
+DB_NAME = "caregrid_bench"
+PG = "postgresql://postgres@127.0.0.1:5432"
+SA_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
+LEAD = "jh-rmyy"
+# Member community centres of the lead's urban group (jh-rmyy-wucheng) and their divisions.
+CENTRES = {
+    "jh-wc-chengdong": "330702-chengdong",
+    "jh-wc-chengzhong": "330702-chengzhong",
+    "jh-wc-chengxi": "330702-chengxi",
+}
+SESSION_CAPACITY = 200  # slots per published session (the service allows up to 500)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def configure(workdir: Path) -> None:
+    """CAREGRID_* settings for this process and the server it starts (before any import)."""
+    os.environ.update(
+        {
+            "CAREGRID_DATABASE_URL": SA_URL,
+            "CAREGRID_ENVIRONMENT": "test",  # cheap argon2 for account creation
+            "CAREGRID_ARGON2_TIME_COST": "1",
+            "CAREGRID_ARGON2_MEMORY_KIB": "1024",
+            "CAREGRID_DATA_DIR": str(workdir),
+        }
+    )
+
+
+def recreate_database() -> int:
+    """Drop and create the scratch database; returns PostgreSQL's max_connections."""
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+        row = conn.execute("SHOW max_connections").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# --- the world: layout, department, accounts, tokens, residents, sessions -----------------
+
+
+@dataclass
+class Booker:
+    username: str
+    user_id: int
+    institution_id: int
+    residents: list[int]
+
+
+@dataclass
+class World:
+    department_id: int
+    lead_id: int
+    lead_admin: Principal
+    bookers: list[Booker]
+    clients: list[tuple[Booker, str]]  # one (account, bearer token) per client
+
+
+def build_world(clients: int, residents: int) -> World:
+    from caregrid.auth import service as auth
+    from caregrid.auth.roles import SYSTEM, Role
+    from caregrid.cli.demo import shipped_layouts
+    from caregrid.db.migrate import upgrade
+    from caregrid.db.session import get_engine, session_scope
+    from caregrid.registry import importer
+    from caregrid.registry import service as registry
+    from caregrid.residents import national_id
+    from caregrid.residents import service as resident_service
+    from caregrid.residents.schemas import ResidentIn
+
+    upgrade(get_engine())
+    jinhua = next(p for p in shipped_layouts() if p.stem == "jinhua")
+    with session_scope() as session:
+        importer.apply(session, importer.load(jinhua), actor=SYSTEM, purpose="benchmark")
+
+    def account(session: Any, username: str, role: Role, institution_id: int) -> Any:
+        return auth.create_user(
+            session,
+            SYSTEM,
+            username=username,
+            display_name=username,
+            password="correct horse battery staple",
+            roles={role},
+            institution_id=institution_id,
+            network_id=None,
+        )
+
+    with session_scope() as session:
+        lead_id = registry.require_institution(session, LEAD).id
+        department = registry.create_department(
+            session, SYSTEM, institution_code=LEAD, code="card", name_zh="心血管内科"
+        )
+        lead_admin = auth.principal_of(
+            account(session, "rmyy-admin", Role.INSTITUTION_ADMIN, lead_id)
+        )
+        bookers: list[Booker] = []
+        born = datetime(1940, 1, 1).date()
+        per_centre = max(1, residents // len(CENTRES))
+        for c, (code, division) in enumerate(CENTRES.items()):
+            centre_id = registry.require_institution(session, code).id
+            users = [
+                account(session, f"fd-{code}", Role.FAMILY_DOCTOR, centre_id),
+                account(session, f"dr-{code}", Role.CLINICIAN, centre_id),
+            ]
+            people = []
+            for i in range(per_centre):
+                body = f"330702{born + timedelta(days=c * per_centre + i):%Y%m%d}{c:02d}{i % 2 + 1}"
+                people.append(
+                    resident_service.create(
+                        session,
+                        auth.principal_of(users[0]),
+                        ResidentIn(
+                            national_id=body + national_id.check_digit(body),
+                            name=f"居民{c}-{i}",
+                            address_division_code=division,
+                            registered_institution_code=code,
+                        ),
+                    ).id
+                )
+            bookers += [Booker(u.username, u.id, centre_id, people) for u in users]
+        pairs: list[tuple[Booker, str]] = []
+        for i in range(clients):
+            booker = bookers[i % len(bookers)]
+            user = auth.get_by_username(session, booker.username)
+            assert user is not None
+            pairs.append((booker, auth.issue_token(session, user, kind="api", hours=2)))
+    return World(department.id, lead_id, lead_admin, bookers, pairs)
+
+
+def publish(world: World, slots: int, phase: int) -> dict[int, list[int]]:
+    """Sessions holding exactly `slots` reserved slots, open to member units now.
+
+    Starts 2..n days ahead (the Jinhua profile opens reserved slots to members 14 days ahead at
+    local midnight, and returns them to the public pool 24 h before the start); each phase gets
+    its own hours so that the phases never share a slot.
+    """
+    from caregrid.db.session import session_scope
+    from caregrid.scheduling import service as scheduling
+
+    today = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    out: dict[int, list[int]] = {}
+    with session_scope() as session:
+        day = 0
+        while slots > 0:
+            capacity = min(SESSION_CAPACITY, slots)
+            starts = today + timedelta(days=2 + day, hours=7 + 2 * phase)
+            clinic = scheduling.publish_session(
+                session,
+                world.lead_admin,
+                department_id=world.department_id,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                capacity=capacity,
+                reserved_count=capacity,
+            )
+            out[clinic.id] = [s.id for s in clinic.slots]
+            slots -= capacity
+            day += 1
+    return out
+
+
+# --- CPU accounting (where the two cores went) -----------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user+system CPU seconds) of a process, None when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _pids_named(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def cpu_snapshot(server_pid: int | None) -> dict[str, float]:
+    """CPU seconds so far of the bench (with its client processes), the server (with its
+    workers) and PostgreSQL (every backend alive now)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    bench, server, me = own.ru_utime + own.ru_stime, 0.0, os.getpid()
+    for entry in Path("/proc").iterdir():
+        stat = _proc_stat(int(entry.name)) if entry.name.isdigit() else None
+        if stat is None:
+            continue
+        if server_pid is not None and server_pid in (int(entry.name), stat[0]):
+            server += stat[1]
+        elif stat[0] == me:
+            bench += stat[1]
+    postgres = sum(stat[1] for pid in _pids_named("postgres") if (stat := _proc_stat(pid)))
+    return {"bench": bench, "server": server, "postgres": postgres}
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    # Backends that exited during the phase took their CPU time with them: a lower bound.
+    return {k: round(max(0.0, after[k] - before[k]), 2) for k in before}
+
+
+# --- the HTTP race ------------------------------------------------------------------------
+
+
+@dataclass
+class Race:
+    booked: int = 0
+    conflicts: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)
+    conflict_ms: list[float] = field(default_factory=list)
+    wall_s: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+    waits: dict[str, object] = field(default_factory=dict)
+
+
+class OpenSlots:
+    """The slots not yet known to be taken: what a client sees when it refreshes the list."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = list(ids)
+        self.at = {s: i for i, s in enumerate(self.ids)}
+
+    def pick(self) -> int | None:
+        return random.choice(self.ids) if self.ids else None
+
+    def discard(self, slot_id: int) -> None:
+        i = self.at.pop(slot_id, None)
+        if i is None:
+            return
+        last = self.ids.pop()
+        if i < len(self.ids):
+            self.ids[i] = last
+            self.at[last] = i
+
+
+async def http_race(
+    base_url: str,
+    clients: list[tuple[Booker, str]],
+    sessions: dict[int, list[int]],
+    endpoint: str,
+    time_cap: float,
+    server_pid: int,
+) -> Race:
+    """Every client books until no slot is left (or the time cap); one connection each."""
+    total = sum(len(v) for v in sessions.values())
+    race = Race()
+    open_slots = OpenSlots([s for ids in sessions.values() for s in ids])
+    exhausted: set[int] = set()  # sessions whose server-side booking answered 409
+    limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
+        # Open every keep-alive connection before the start (not part of the race).
+        await asyncio.gather(*(http.get("/healthz") for _ in clients))
+        start = asyncio.Event()
+        deadline = 0.0
+
+        async def client(booker: Booker, token: str) -> None:
+            headers = {"Authorization": f"Bearer {token}"}
+            slot = 0
+            await start.wait()
+            while race.booked < total and time.perf_counter() < deadline:
+                if sum(race.errors.values()) > 10 * total:
+                    return
+                if endpoint == "slot":
+                    picked = open_slots.pick()
+                    if picked is None:
+                        return
+                    slot = picked
+                    url = f"/api/slots/{slot}/bookings"
+                else:
+                    candidates = [s for s in sessions if s not in exhausted]
+                    if not candidates:
+                        # Every session said "none left for you now"; bookings still in flight
+                        # elsewhere may yet roll back, so look again shortly.
+                        await asyncio.sleep(0.05)
+                        exhausted.clear()
+                        continue
+                    url = f"/api/sessions/{random.choice(candidates)}/bookings"
+                body = {"resident_id": random.choice(booker.residents)}
+                t0 = time.perf_counter()
+                try:
+                    response = await http.post(url, json=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    race.errors[type(exc).__name__] += 1
+                    continue
+                ms = (time.perf_counter() - t0) * 1000
+                if response.status_code == 201:
+                    race.booked += 1
+                    race.latencies_ms.append(ms)
+                    if endpoint == "slot":
+                        open_slots.discard(slot)
+                elif response.status_code == 409:
+                    race.conflicts += 1
+                    race.conflict_ms.append(ms)
+                    if endpoint == "slot":
+                        open_slots.discard(slot)
+                    else:
+                        exhausted.add(int(url.split("/")[3]))
+                else:
+                    race.errors[f"HTTP {response.status_code}"] += 1
+
+        tasks = [asyncio.create_task(client(b, t)) for b, t in clients]
+        await asyncio.sleep(0.2)
+        before = cpu_snapshot(server_pid)
+        with Sampler() as sampler:
+            t0 = time.perf_counter()
+            deadline = t0 + time_cap
+            start.set()
+            await asyncio.gather(*tasks)
+            race.wall_s = time.perf_counter() - t0
+        race.cpu = cpu_delta(before, cpu_snapshot(server_pid))
+        race.waits = sampler.summary()
+    return race
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(port: int, workers: int, logfile: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "uvicorn", "caregrid.web.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    with logfile.open("wb") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"server exited ({server.returncode}); see {logfile}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.terminate()
+    raise SystemExit(f"server did not answer /healthz within 60 s; see {logfile}")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+# --- the SQL ceiling: the same transaction, straight to PostgreSQL --------------------------
+
+# The statements the HTTP request's unit of work issues (traced from the app through
+# SQLAlchemy's before_cursor_execute; deps.current_principal, then scheduling.book or
+# scheduling.book_any, then audit.record), in the same order and round trips.
+TOKEN = (
+    "SELECT id, token_hash, user_id, kind, label, created_at, expires_at, revoked "
+    "FROM auth_token WHERE token_hash = %s AND kind = 'api'"
+)
+USER = (
+    "SELECT id, username, display_name, password_hash, institution_id, network_id, active, "
+    "created_at FROM app_user WHERE id = %s"
+)
+ROLES = "SELECT user_id, role FROM user_role WHERE user_id IN (%s)"
+SLOT = "SELECT id, session_id, position, starts_at, reserved FROM slot WHERE id = %s"
+HOME = "SELECT registered_institution_id FROM resident WHERE id = %s"
+CLINIC = (
+    "SELECT id, institution_id, department_id, practitioner_id, starts_at, ends_at, capacity, "
+    "reserved_count, reserved_share_target, opens_to_members_at, returns_to_public_at, "
+    "published_at, published_by FROM clinic_session WHERE id = %s"
+)
+MEMBER = (
+    "SELECT count(*) FROM membership WHERE institution_id = %s AND network_id IN "
+    "(SELECT network_id FROM membership WHERE institution_id = %s)"
+)
+LIVE = "SELECT slot_id FROM booking WHERE slot_id IN (%s) AND status != 'cancelled'"
+NEXT_FREE = (
+    "SELECT id, session_id, position, starts_at, reserved FROM slot WHERE session_id = %s "
+    "AND starts_at > %s AND NOT (EXISTS (SELECT * FROM booking WHERE booking.slot_id = slot.id "
+    "AND booking.status != 'cancelled')) AND (slot.id <> ALL(%s)) "
+    "ORDER BY reserved DESC, position LIMIT 1 FOR UPDATE OF slot SKIP LOCKED"
+)
+INSERT_BOOKING = (
+    "INSERT INTO booking (slot_id, resident_id, referral_id, booked_by, booked_by_institution_id,"
+    " pool, status, created_at, updated_at) VALUES (%s, %s, NULL, %s, %s, %s, 'booked', %s, %s) "
+    "RETURNING id"
+)
+HEAD = "SELECT id, seq, hash, note FROM audit_head WHERE id = 1 FOR UPDATE"
+INSERT_AUDIT = (
+    "INSERT INTO audit_log (seq, at, actor, actor_id, action, subject_type, subject_id, purpose,"
+    " detail, prev_hash, hash) VALUES (%s, %s, %s, %s, 'booking.create', 'resident', %s, "
+    "'booking', %s::json, %s, %s)"
+)
+UPDATE_HEAD = "UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1"
+
+
+class Taken(Exception):
+    """The slot (or every slot of the session) went to someone else: HTTP 409."""
+
+
+def sql_booking(
+    conn: psycopg.Connection[Any], token: str, resident_id: int, target: int, endpoint: str
+) -> int:
+    """One booking, as the service does it; returns the slot id. Raises Taken on a lost race."""
+    from caregrid.auth.audit import entry_hash
+    from caregrid.auth.models import AuditEntry
+
+    now = datetime.now(UTC)
+    with conn.transaction():
+        cur = conn.cursor()
+        row = cur.execute(TOKEN, (hashlib.sha256(token.encode()).hexdigest(),)).fetchone()
+        assert row is not None and not row[7] and (row[6] is None or row[6] > now)
+        user = cur.execute(USER, (row[2],)).fetchone()
+        assert user is not None and user[6]
+        cur.execute(ROLES, (user[0],)).fetchall()
+        username, user_id, institution_id = user[1], user[0], user[4]
+        if endpoint == "slot":
+            slot = cur.execute(SLOT, (target,)).fetchone()
+            assert slot is not None
+            home = cur.execute(HOME, (resident_id,)).fetchone()
+            assert home is not None and home[0] == institution_id  # care relationship
+            clinic = cur.execute(CLINIC, (slot[1],)).fetchone()
+            assert clinic is not None
+            member = cur.execute(MEMBER, (clinic[1], institution_id)).fetchone()
+            assert member is not None and member[0] > 0
+            if cur.execute(LIVE, (slot[0],)).fetchone() is not None or slot[3] <= now:
+                raise Taken
+            candidates = [slot[0]]
+        else:
+            clinic = cur.execute(CLINIC, (target,)).fetchone()
+            assert clinic is not None
+            home = cur.execute(HOME, (resident_id,)).fetchone()
+            assert home is not None and home[0] == institution_id
+            member = cur.execute(MEMBER, (clinic[1], institution_id)).fetchone()
+            assert member is not None and member[0] > 0
+            candidates = []
+        tried: list[int] = []
+        while True:
+            if endpoint == "session":
+                free = cur.execute(NEXT_FREE, (target, now, tried)).fetchone()
+                if free is None:
+                    raise Taken
+                tried.append(free[0])
+                candidates = [free[0]]
+            if not candidates:
+                raise Taken
+            slot_id: int = candidates.pop()
+            stamp = datetime.now(UTC)
+            try:
+                with conn.transaction():  # the service's SAVEPOINT around the insert
+                    cur.execute(
+                        INSERT_BOOKING,
+                        (slot_id, resident_id, username, institution_id, "reserved", stamp, stamp),
+                    )
+            except psycopg.errors.UniqueViolation:
+                continue
+            head = cur.execute(HEAD).fetchone()
+            assert head is not None
+            detail = {"slot": slot_id, "pool": "reserved", "referral": None}
+            entry = AuditEntry(
+                seq=head[1] + 1,
+                at=datetime.now(UTC),
+                actor=username,
+                actor_id=user_id,
+                action="booking.create",
+                subject_type="resident",
+                subject_id=str(resident_id),
+                purpose="booking",
+                detail=detail,
+                prev_hash=head[2],
+            )
+            digest = entry_hash(entry)
+            cur.execute(
+                INSERT_AUDIT,
+                (entry.seq, entry.at, username, user_id, str(resident_id), Json(detail), head[2],
+                 digest),
+            )  # fmt: skip
+            cur.execute(UPDATE_HEAD, (entry.seq, digest))
+            return slot_id
+
+
+@dataclass
+class Shared:
+    """What the ceiling's worker processes share: slots and sessions known taken, the count."""
+
+    slot_ids: list[int]
+    session_ids: list[int]
+    taken: Any  # multiprocessing Array of 0/1 per slot id
+    exhausted: Any  # multiprocessing Array of 0/1 per session
+    booked: Any  # multiprocessing Value
+    deadline: Any  # multiprocessing Value: perf_counter() at which to stop
+
+
+def _sql_worker(
+    shared: Shared, booker: Booker, token: str, endpoint: str, ready: Any, out: Any
+) -> None:
+    """One client process with one connection: book until nothing is left; report figures."""
+    random.seed()
+    total = len(shared.slot_ids)
+    position = {s: i for i, s in enumerate(shared.slot_ids)}
+    race = Race()
+    with psycopg.connect(f"{PG}/{DB_NAME}") as conn:
+        ready.wait()
+        while shared.booked.value < total and time.perf_counter() < shared.deadline.value:
+            if sum(race.errors.values()) > total:
+                break
+            if endpoint == "slot":
+                free = [
+                    i for i in random.sample(range(total), min(total, 32)) if not shared.taken[i]
+                ]
+                if not free:
+                    free = [i for i in range(total) if not shared.taken[i]]
+                    if not free:
+                        break
+                target = shared.slot_ids[random.choice(free)]
+            else:
+                open_ = [i for i in range(len(shared.session_ids)) if not shared.exhausted[i]]
+                if not open_:
+                    time.sleep(0.05)  # in-flight bookings elsewhere may yet roll back
+                    for i in range(len(shared.session_ids)):
+                        shared.exhausted[i] = 0
+                    continue
+                target = shared.session_ids[random.choice(open_)]
+            t0 = time.perf_counter()
+            try:
+                slot_id = sql_booking(
+                    conn, token, random.choice(booker.residents), target, endpoint
+                )
+            except Taken:
+                race.conflicts += 1
+                race.conflict_ms.append((time.perf_counter() - t0) * 1000)
+                if endpoint == "slot":
+                    shared.taken[position[target]] = 1
+                else:
+                    shared.exhausted[shared.session_ids.index(target)] = 1
+                continue
+            except Exception as exc:  # counted and reported
+                race.errors[type(exc).__name__] += 1
+                continue
+            race.latencies_ms.append((time.perf_counter() - t0) * 1000)
+            race.booked += 1
+            shared.taken[position[slot_id]] = 1
+            with shared.booked.get_lock():
+                shared.booked.value += 1
+    out.put(race)
+
+
+def sql_race(
+    clients: list[tuple[Booker, str]],
+    sessions: dict[int, list[int]],
+    endpoint: str,
+    connections: int,
+    time_cap: float,
+) -> Race:
+    """`connections` client processes (forked: no shared GIL), one PostgreSQL connection each,
+    book until no slot is left."""
+    ctx = multiprocessing.get_context("fork")
+    slot_ids = [s for ids in sessions.values() for s in ids]
+    shared = Shared(
+        slot_ids=slot_ids,
+        session_ids=list(sessions),
+        taken=ctx.Array("b", len(slot_ids), lock=False),
+        exhausted=ctx.Array("b", len(sessions), lock=False),
+        booked=ctx.Value("i", 0),
+        deadline=ctx.Value("d", 0.0, lock=False),
+    )
+    ready = ctx.Barrier(connections + 1)
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=_sql_worker,
+            args=(shared, *clients[i % len(clients)], endpoint, ready, out),
+            daemon=True,
+        )
+        for i in range(connections)
+    ]
+    for proc in procs:
+        proc.start()
+    before = cpu_snapshot(None)
+    with Sampler() as sampler:
+        t0 = time.perf_counter()
+        shared.deadline.value = t0 + time_cap
+        ready.wait(timeout=120)
+        parts = [out.get(timeout=time_cap + 60) for _ in procs]
+        wall = time.perf_counter() - t0
+    after = cpu_snapshot(None)
+    for proc in procs:
+        proc.join(timeout=10)
+    race = Race(wall_s=wall, cpu=cpu_delta(before, after), waits=sampler.summary())
+    for part in parts:
+        race.booked += part.booked
+        race.conflicts += part.conflicts
+        race.errors.update(part.errors)
+        race.latencies_ms += part.latencies_ms
+        race.conflict_ms += part.conflict_ms
+    return race
+
+
+# --- what PostgreSQL's backends were doing ----------------------------------------------------
+
+SAMPLE = (
+    "SELECT pid, state, coalesce(wait_event_type, ''), coalesce(wait_event, ''), "
+    "CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) ELSE '{}'::int[] END "
+    "FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend' "
+    "AND pid <> pg_backend_pid()"
+)
+
+
+def _kind(state: str, wait_type: str, wait: str) -> str:
+    if state == "idle":
+        return "idle (between transactions)"
+    if state.startswith("idle in transaction"):
+        return "idle in transaction (waiting for the app)"
+    if wait_type == "Lock":
+        return f"waiting for a lock ({wait})"
+    if wait_type in ("IO", "LWLock") and wait.startswith("WAL"):
+        return f"writing WAL ({wait})"
+    if wait_type:
+        return f"{wait_type}:{wait}"
+    return "running"
+
+
+class Sampler:
+    """Samples pg_stat_activity every 20 ms in a thread: how the benchmark's backends spend
+    their time, and what the backend that others wait for (the lock holder) was doing."""
+
+    def __init__(self) -> None:
+        self.backends: Counter[str] = Counter()
+        self.holders: Counter[str] = Counter()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            while not self._stop.wait(0.02):
+                rows = conn.execute(SAMPLE, (DB_NAME,)).fetchall()
+                kinds = {pid: _kind(state or "", wt, w) for pid, state, wt, w, _ in rows}
+                blockers = {b for *_, blocking in rows for b in blocking}
+                self.samples += 1
+                self.backends.update(kinds.values())
+                self.holders.update(kinds[b] for b in blockers if b in kinds)
+
+    def summary(self) -> dict[str, object]:
+        def share(counter: Counter[str]) -> dict[str, float]:
+            total = sum(counter.values()) or 1
+            return {k: round(100 * v / total, 1) for k, v in counter.most_common(6)}
+
+        return {
+            "samples": self.samples,
+            "backends_pct": share(self.backends),
+            "lock_holder_pct": share(self.holders),
+        }
+
+
+# --- checks and figures ---------------------------------------------------------------------
+
+
+def verify(slot_ids: list[int]) -> tuple[int, int]:
+    """(live bookings on these slots, extra live bookings on any slot: must be 0)."""
+    with psycopg.connect(f"{PG}/{DB_NAME}") as conn:
+        live = conn.execute(
+            "SELECT count(*) FROM booking WHERE status <> 'cancelled' AND slot_id = ANY(%s)",
+            (slot_ids,),
+        ).fetchone()
+        extra = conn.execute(
+            "SELECT coalesce(sum(n - 1), 0) FROM (SELECT slot_id, count(*) AS n FROM booking "
+            "WHERE status <> 'cancelled' GROUP BY slot_id HAVING count(*) > 1) AS twice"
+        ).fetchone()
+    assert live is not None and extra is not None
+    return int(live[0]), int(extra[0])
+
+
+def audit_chain_ok() -> tuple[bool, int]:
+    from caregrid.auth import audit
+    from caregrid.db.session import session_scope
+
+    with session_scope() as session:
+        result = audit.verify(session)
+    return result.ok, result.rows
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def describe(name: str, race: Race, live: int) -> str:
+    rate = race.booked / race.wall_s if race.wall_s else 0.0
+    errors = ", ".join(f"{k} x{v}" for k, v in race.errors.items()) or "none"
+    ms = race.latencies_ms
+    return "\n".join(
+        [
+            f"{name}: {race.booked} booked ({live} live in the database), {race.conflicts} "
+            f"lost races (409), errors: {errors}",
+            f"  {race.wall_s:.2f} s wall, {rate:.1f} bookings/s; latency of a booking: p50 "
+            f"{percentile(ms, 50):.1f} ms, p90 {percentile(ms, 90):.1f} ms, p99 "
+            f"{percentile(ms, 99):.1f} ms, max {max(ms, default=0):.1f} ms; of a 409: p50 "
+            f"{percentile(race.conflict_ms, 50):.1f} ms",
+            f"  CPU seconds meanwhile: {race.cpu} "
+            f"(available: {(os.cpu_count() or 1) * race.wall_s:.1f})",
+            f"  PostgreSQL backends (% of {race.waits.get('samples')} samples): "
+            f"{race.waits.get('backends_pct')}",
+            f"  the backend others waited for was: {race.waits.get('lock_holder_pct')}",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--slots", type=int, default=1000)
+    parser.add_argument("--residents", type=int, default=999, help="spread over 3 centres")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--endpoint",
+        choices=("slot", "session"),
+        default="session",
+        help="slot: POST /api/slots/{id}/bookings on a random slot not yet known taken;\n"
+        "session: POST /api/sessions/{id}/bookings (server picks, SKIP LOCKED)",
+    )
+    parser.add_argument("--warmup", type=int, default=400, help="slots booked before the race")
+    parser.add_argument("--time-cap", type=float, default=120.0, help="seconds per race")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="caregrid-rush-"))
+    configure(workdir)
+    max_connections = recreate_database()
+    t0 = time.perf_counter()
+    world = build_world(args.clients, args.residents)
+    warm = publish(world, args.warmup, phase=0) if args.warmup else {}
+    rush = publish(world, args.slots, phase=1)
+    ceiling_slots = publish(world, args.slots, phase=2)
+    setup_s = time.perf_counter() - t0
+    from caregrid.db.session import get_engine
+
+    get_engine().dispose()  # the bench holds no connection during the races
+
+    port = free_port()
+    server = start_server(port, args.workers, workdir / "server.log")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        if warm:
+            asyncio.run(http_race(base, world.clients, warm, args.endpoint, 60, server.pid))
+        race = asyncio.run(
+            http_race(base, world.clients, rush, args.endpoint, args.time_cap, server.pid)
+        )
+    finally:
+        stop_server(server)
+    rush_ids = [s for ids in rush.values() for s in ids]
+    bookings, overbooked = verify(rush_ids)
+
+    connections = min(args.clients, max_connections - 10)
+    ceiling = sql_race(world.clients, ceiling_slots, args.endpoint, connections, args.time_cap)
+    ceiling_live, ceiling_over = verify([s for ids in ceiling_slots.values() for s in ids])
+    chain_ok, chain_rows = audit_chain_ok()
+
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
+        f"python={platform.python_version()} db=postgresql"
+    )
+    with psycopg.connect(f"{PG}/postgres") as conn:
+        version = conn.execute("SHOW server_version").fetchone()
+        sync = conn.execute("SHOW synchronous_commit").fetchone()
+    print(
+        f"postgresql {version[0] if version else '?'} synchronous_commit="
+        f"{sync[0] if sync else '?'} max_connections={max_connections}"
+    )
+    endpoint = (
+        "POST /api/slots/{id}/bookings" if args.endpoint == "slot"
+        else "POST /api/sessions/{id}/bookings"
+    )  # fmt: skip
+    print(
+        f"setup: {len(world.bookers)} accounts at {len(CENTRES)} member centres, "
+        f"{sum(len(b.residents) for b in world.bookers) // 2} residents, {args.clients} tokens, "
+        f"{args.slots} reserved slots in {len(rush)} sessions at {LEAD}: {setup_s:.1f} s"
+    )
+    print(
+        f"HTTP: uvicorn --workers {args.workers} (no access log), {args.clients} clients "
+        f"(httpx, one keep-alive connection each), {endpoint}; "
+        f"warm-up of {args.warmup} bookings first"
+    )
+    print(describe("HTTP race", race, bookings))
+    print(
+        f"SQL ceiling: the same statements and round trips per booking with psycopg, no HTTP and "
+        f"no ORM, {connections} connections (max_connections {max_connections} - 10)"
+    )
+    print(describe("SQL race", ceiling, ceiling_live))
+    print(f"overbooked: {overbooked}; audit chain intact: {chain_ok} ({chain_rows} rows)")
+    rate = race.booked / race.wall_s if race.wall_s else 0.0
+    sql_rate = ceiling.booked / ceiling.wall_s if ceiling.wall_s else 0.0
+    result = {
+        "bookings": bookings,
+        "overbooked": overbooked,
+        "bookings_per_s": round(rate, 1),
+        "p50_ms": round(percentile(race.latencies_ms, 50), 1),
+        "p99_ms": round(percentile(race.latencies_ms, 99), 1),
+        "sql_ceiling_per_s": round(sql_rate, 1),
+        "http_to_sql_ratio": round(rate / sql_rate, 3) if sql_rate else None,
+        "clients": args.clients,
+        "slots": args.slots,
+        "endpoint": endpoint,
+        "workers": args.workers,
+        "errors": sum(race.errors.values()),
+        "conflicts": race.conflicts,
+        "wall_s": round(race.wall_s, 2),
+        "sql_connections": connections,
+        "sql_p50_ms": round(percentile(ceiling.latencies_ms, 50), 1),
+        "sql_p99_ms": round(percentile(ceiling.latencies_ms, 99), 1),
+        "sql_overbooked": ceiling_over,
+        "audit_chain_ok": chain_ok,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
