@@ -307,7 +307,11 @@ async def http_race(
     limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
         # Open every keep-alive connection before the start (not part of the race).
-        await asyncio.gather(*(http.get("/healthz") for _ in clients))
+        opened = await asyncio.gather(
+            *(http.get("/healthz") for _ in clients), return_exceptions=True
+        )
+        for failed in [o for o in opened if isinstance(o, BaseException)]:
+            race.errors[f"connect: {type(failed).__name__}"] += 1
         start = asyncio.Event()
         deadline = 0.0
 
