@@ -54,7 +54,9 @@ def build(session: Session, tag: str = "") -> World:
         session, SYSTEM, institution_code="jh-zxyy", code=f"neuro{tag}", name_zh="神经内科"
     )
 
-    def account(name: str, role: Role, institution: str | None, network: str | None = None):
+    def account(
+        name: str, role: Role, institution: str | None, network: str | None = None
+    ) -> Principal:
         return make_principal(
             session, f"{name}{tag}", role, institution=institution, network=network
         )

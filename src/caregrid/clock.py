@@ -31,7 +31,8 @@ def frozen(at: datetime) -> Iterator[None]:
     if at.tzinfo is None:
         raise ValueError("frozen() needs a timezone-aware datetime")
     previous = _override
-    _override = lambda: at  # noqa: E731
+    pinned = at.astimezone(UTC)  # now() promises UTC, whatever zone the caller wrote
+    _override = lambda: pinned  # noqa: E731
     try:
         yield
     finally:

@@ -1,34 +1,111 @@
-"""Many clients, one slot: exactly one wins, on SQLite and on PostgreSQL. Each client is its own
-connection and unit of work (`session_scope`), as concurrent requests are."""
+"""Concurrent clients on SQLite and on PostgreSQL: many clients, one slot, exactly one wins;
+`book_any` fills each slot of a session once; two conflicting answers to one referral version,
+exactly one applies.
+
+Each client is its own thread, connection and unit of work (`session_scope`), as concurrent
+requests are, so the setup is committed (the rolled-back `session` fixture is invisible to
+other connections and is not used here) and removed again afterwards. Every loser must get
+`Conflict`, never a driver error ("database is locked", a unique violation, a stale row).
+"""
 
 from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
-from datetime import timedelta
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, timedelta
+from typing import TypeVar
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, or_, select
 
 from caregrid import clock
+from caregrid.auth import audit
+from caregrid.auth.models import AuditEntry, AuthToken, User, UserRole
+from caregrid.auth.roles import Principal
 from caregrid.db.session import session_scope
 from caregrid.errors import Conflict
+from caregrid.referral import service as referrals
+from caregrid.referral.models import Referral, ReferralEvent
+from caregrid.referral.schemas import ReferralIn
+from caregrid.referral.vocab import TRANSITIONS, Action, RejectionReason
+from caregrid.registry.models import Department
+from caregrid.residents.models import Resident, ResidentTag
 from caregrid.scheduling import service as scheduling
-from caregrid.scheduling.models import Booking
+from caregrid.scheduling.models import BedStay, Booking, ClinicSession, Slot
 from tests.world import NOW, World, build
 
-CLIENTS = 12
+T = TypeVar("T")
+
+CLIENTS = 16  # racing for one slot (more than the pool's 5 + 10 connections: some queue)
+CAPACITY = 5  # slots of the session `book_any` fills, with 3 * CAPACITY clients
+RACE_SECONDS = 30.0  # bound on a whole race; a race takes well under a second
+
+# The clock is pinned to tests.world.NOW given in UTC, as `clock.now()` is in production: the
+# rows written here are committed, and audit_log.at keeps no offset on SQLite, so a +08:00
+# "now" would read back eight hours off and the audit chain would no longer verify.
+UTC_NOW = NOW.astimezone(UTC)
+
+
+# --- committed setup, removed afterwards ----------------------------------------------------
 
 
 @pytest.fixture
-def committed_world(engine: Engine) -> World:
-    with clock.frozen(NOW), session_scope() as session:
-        return build(session, tag=f"-{secrets.token_hex(3)}")
+def committed_world(engine: Engine) -> Iterator[World]:
+    """The Jinhua slice with a unique tag, committed; everything it led to is deleted after."""
+    with clock.frozen(UTC_NOW), session_scope() as session:
+        world = build(session, tag=f"-cc{secrets.token_hex(3)}")
+    try:
+        yield world
+    finally:
+        _remove(world)
+
+
+def _principals(world: World) -> list[Principal]:
+    return [
+        world.community_doctor,
+        world.community_admin,
+        world.cardiologist,
+        world.lead_admin,
+        world.office,
+        world.other_grid_doctor,
+    ]
+
+
+def _remove(world: World) -> None:
+    """Delete the world's rows and what the tests made from them. The audit log is append-only
+    (a trigger refuses DELETE); its entries stay, as they would in production."""
+    departments = [world.cardiology, world.neurology_zxyy]
+    residents = [world.patient, world.unsigned_patient]
+    usernames = [p.username for p in _principals(world)]
+    clinics = select(ClinicSession.id).where(ClinicSession.department_id.in_(departments))
+    slots = select(Slot.id).where(Slot.session_id.in_(clinics))
+    referral_ids = select(Referral.id).where(Referral.resident_id.in_(residents))
+    users = select(User.id).where(User.username.in_(usernames))
+    with session_scope() as session:
+        for statement in (
+            delete(Booking).where(
+                or_(Booking.resident_id.in_(residents), Booking.slot_id.in_(slots))
+            ),
+            delete(BedStay).where(BedStay.resident_id.in_(residents)),
+            delete(ReferralEvent).where(ReferralEvent.referral_id.in_(referral_ids)),
+            delete(Referral).where(Referral.resident_id.in_(residents)),
+            delete(Slot).where(Slot.session_id.in_(clinics)),
+            delete(ClinicSession).where(ClinicSession.department_id.in_(departments)),
+            delete(ResidentTag).where(ResidentTag.resident_id.in_(residents)),
+            delete(Resident).where(Resident.id.in_(residents)),
+            delete(AuthToken).where(AuthToken.user_id.in_(users)),
+            delete(UserRole).where(UserRole.user_id.in_(users)),
+            delete(User).where(User.username.in_(usernames)),
+            delete(Department).where(Department.id.in_(departments)),
+        ):
+            session.execute(statement)
 
 
 def _publish(world: World, capacity: int) -> tuple[int, list[int]]:
-    with clock.frozen(NOW), session_scope() as session:
+    """A cardiology session of reserved slots only, every one open to the community doctor."""
+    with clock.frozen(UTC_NOW), session_scope() as session:
         clinic = scheduling.publish_session(
             session,
             world.lead_admin,
@@ -38,47 +115,92 @@ def _publish(world: World, capacity: int) -> tuple[int, list[int]]:
             capacity=capacity,
             reserved_count=capacity,
         )
+        views = scheduling.slot_views(session, world.community_doctor, clinic)
+        assert [(v.pool, v.availability) for v in views] == [("reserved", "open")] * capacity
         return clinic.id, [s.id for s in clinic.slots]
 
 
-def _race(attempt: Callable[[], int]) -> tuple[list[int], list[BaseException]]:
-    """Start CLIENTS threads together; collect what each returned or raised."""
-    barrier = threading.Barrier(CLIENTS)
-    won: list[int] = []
-    lost: list[BaseException] = []
+# --- racing -------------------------------------------------------------------------------
+
+
+def race(attempts: Sequence[Callable[[], T]]) -> list[T | BaseException]:
+    """Run each attempt in its own thread, all released together by a barrier; what each
+    returned or raised, in the order of `attempts`. Fails if a client is still running after
+    RACE_SECONDS."""
+    barrier = threading.Barrier(len(attempts))
+    results: dict[int, T | BaseException] = {}
     lock = threading.Lock()
 
-    def client() -> None:
-        barrier.wait(timeout=10)
+    def client(index: int, attempt: Callable[[], T]) -> None:
+        outcome: T | BaseException
         try:
-            result = attempt()
-        except BaseException as exc:
-            with lock:
-                lost.append(exc)
-        else:
-            with lock:
-                won.append(result)
+            barrier.wait(timeout=RACE_SECONDS)
+            outcome = attempt()
+        except BaseException as exc:  # reported to the test, which names it
+            outcome = exc
+        with lock:
+            results[index] = outcome
 
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    with clock.frozen(NOW):
+    threads = [
+        threading.Thread(target=client, args=(i, a), name=f"client-{i}", daemon=True)
+        for i, a in enumerate(attempts)
+    ]
+    deadline = time.monotonic() + RACE_SECONDS
+    with clock.frozen(UTC_NOW):  # process-wide: the clients' threads see the same "now"
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    return won, lost
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threads if t.is_alive()]
+    assert not stuck, f"still running after {RACE_SECONDS}s: {stuck}"
+    return [results[i] for i in range(len(attempts))]
 
 
-def _live(slot_ids: list[int]) -> int:
+def winners(results: Sequence[T | BaseException]) -> list[T]:
+    return [r for r in results if not isinstance(r, BaseException)]
+
+
+def assert_all_conflicts(results: Sequence[object], expected: int) -> None:
+    """Exactly `expected` attempts failed, each with Conflict (nothing else may leak)."""
+    failures = [r for r in results if isinstance(r, BaseException)]
+    others = [f"{type(e).__module__}.{type(e).__name__}: {e}" for e in failures]
+    assert all(isinstance(e, Conflict) for e in failures), others
+    assert len(failures) == expected, others
+
+
+def _bookings(slot_ids: list[int]) -> dict[int, list[int]]:
+    """slot id -> ids of every booking of it, live or not, as committed."""
+    found: dict[int, list[int]] = {}
     with session_scope() as session:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(Booking)
-                .where(Booking.slot_id.in_(slot_ids), Booking.status != "cancelled")
-            )
-            or 0
+        rows = session.execute(
+            select(Booking.slot_id, Booking.id, Booking.status)
+            .where(Booking.slot_id.in_(slot_ids))
+            .order_by(Booking.id)
+        ).all()
+    for slot_id, booking_id, status in rows:
+        assert status == "booked", (booking_id, status)
+        found.setdefault(slot_id, []).append(booking_id)
+    return found
+
+
+def _audited(principal: Principal, action: str) -> int:
+    with session_scope() as session:
+        count = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.actor == principal.username, AuditEntry.action == action)
         )
+    return count or 0
+
+
+def _assert_audit_chain_intact() -> None:
+    """Concurrent writers append to one hash chain; it must still verify."""
+    with session_scope() as session:
+        result = audit.verify(session)
+    assert result.ok, result
+
+
+# --- bookings -------------------------------------------------------------------------------
 
 
 def test_many_clients_one_slot_exactly_one_wins(committed_world: World) -> None:
@@ -91,23 +213,188 @@ def test_many_clients_one_slot_exactly_one_wins(committed_world: World) -> None:
                 session, world.community_doctor, slot_id=slot_id, resident_id=world.patient
             ).id
 
-    won, lost = _race(attempt)
-    assert len(won) == 1
-    assert len(lost) == CLIENTS - 1 and all(isinstance(e, Conflict) for e in lost), lost
-    assert _live([slot_id]) == 1
+    results = race([attempt] * CLIENTS)
+
+    won = winners(results)
+    assert len(won) == 1, results
+    assert_all_conflicts(results, CLIENTS - 1)
+    assert _bookings([slot_id]) == {slot_id: won}
+    assert _audited(world.community_doctor, "booking.create") == 1  # the losers wrote nothing
+    _assert_audit_chain_intact()
 
 
 def test_book_any_fills_each_slot_once(committed_world: World) -> None:
     world = committed_world
-    session_id, slot_ids = _publish(world, capacity=4)
+    session_id, slot_ids = _publish(world, capacity=CAPACITY)
 
-    def attempt() -> int:
+    def attempt() -> tuple[int, int]:
         with session_scope() as session:
-            return scheduling.book_any(
+            booking = scheduling.book_any(
                 session, world.community_doctor, session_id=session_id, resident_id=world.patient
-            ).slot_id
+            )
+            return booking.slot_id, booking.id
 
-    won, lost = _race(attempt)
-    assert sorted(won) == sorted(slot_ids)
-    assert all(isinstance(e, Conflict) for e in lost), lost
-    assert _live(slot_ids) == 4
+    results = race([attempt] * (3 * CAPACITY))
+
+    won = winners(results)
+    assert sorted(slot for slot, _ in won) == sorted(slot_ids), results  # each slot once
+    assert_all_conflicts(results, 2 * CAPACITY)
+    assert _bookings(slot_ids) == {slot: [booking] for slot, booking in won}
+    assert _audited(world.community_doctor, "booking.create") == CAPACITY
+    _assert_audit_chain_intact()
+
+
+# --- a referral's optimistic lock -----------------------------------------------------------
+
+# What each winning action adds to the timeline: each event is one change of state, and each
+# change of state advances the version by one. An accepted referral that holds a slot is
+# scheduled in the same unit of work.
+STEPS: dict[tuple[Action, bool], list[str]] = {
+    (Action.ACCEPT, False): ["accept"],
+    (Action.ACCEPT, True): ["accept", "schedule"],
+    (Action.CANCEL, False): ["cancel"],
+    (Action.CANCEL, True): ["cancel"],
+    (Action.REJECT, False): ["reject"],
+}
+
+
+def _submitted_referral(world: World, *, with_slot: bool) -> int:
+    """An up referral from the community centre to cardiology, submitted (and committed),
+    holding a reserved slot if asked."""
+    slot_id = _publish(world, capacity=1)[1][0] if with_slot else None
+    with clock.frozen(UTC_NOW), session_scope() as session:
+        referral = referrals.create(
+            session,
+            world.community_doctor,
+            ReferralIn(
+                resident_id=world.patient,
+                to_institution_code="jh-rmyy",
+                to_department_id=world.cardiology,
+                diagnosis_code="I21.0",
+                reason="胸痛",
+                clinical_summary="急性前壁心肌梗死，溶栓后转诊",
+                consent=True,
+                slot_id=slot_id,
+            ),
+        )
+        assert referral.state == "submitted"
+        return referral.id
+
+
+def _snapshot(referral_id: int) -> tuple[str, int, list[str]]:
+    """State, version and timeline actions, as committed."""
+    with session_scope() as session:
+        referral = referrals.get(session, referral_id)
+        return referral.state, referral.version, [e.action for e in referral.events]
+
+
+def _has_live_booking(referral_id: int) -> bool:
+    with session_scope() as session:
+        return scheduling.live_booking_for_referral(session, referral_id) is not None
+
+
+def _answer(
+    world: World,
+    referral_id: int,
+    action: Action,
+    version: int,
+    *,
+    loaded: threading.Barrier | None = None,
+) -> Callable[[], str]:
+    """One client's answer to the referral at the version it saw; returns the new state.
+    With `loaded`, the client loads the referral and waits there for the other client before
+    writing, so both hold the same version in memory when they write."""
+    principal = {
+        Action.ACCEPT: world.cardiologist,  # the receiving department
+        Action.REJECT: world.lead_admin,  # the receiving hospital's admin
+        Action.CANCEL: world.community_doctor,  # the sender
+    }[action]
+
+    def run() -> str:
+        with session_scope() as session:
+            if loaded is not None:
+                referrals.get(session, referral_id)
+                loaded.wait(timeout=RACE_SECONDS)
+            referral = referrals.transition(
+                session,
+                principal,
+                referral_id,
+                action=action,
+                version=version,
+                rejection_code=RejectionReason.NO_CAPACITY if action == Action.REJECT else None,
+            )
+            return referral.state
+
+    return run
+
+
+def _assert_one_answer_applied(
+    referral_id: int,
+    actions: tuple[Action, Action],
+    results: list[str | BaseException],
+    before: tuple[str, int, list[str]],
+    *,
+    with_slot: bool,
+) -> Action:
+    """Exactly one action applied, entirely; the other left no trace. Returns the winner."""
+    won = [a for a, r in zip(actions, results, strict=True) if not isinstance(r, BaseException)]
+    assert len(won) == 1, results
+    assert_all_conflicts(results, 1)
+    winner = won[0]
+    steps = STEPS[winner, with_slot]
+    state, version, events = _snapshot(referral_id)
+    assert state == TRANSITIONS[Action(steps[-1])][1]
+    assert results[actions.index(winner)] == state
+    assert events == before[2] + steps  # one of the two answers, never both
+    assert version == before[1] + len(steps)  # one version per change
+    if with_slot:  # cancelling released the slot; accepting kept (and scheduled) it
+        assert _has_live_booking(referral_id) == (winner == Action.ACCEPT)
+    return winner
+
+
+@pytest.mark.parametrize(
+    ("actions", "with_slot"),
+    [
+        ((Action.ACCEPT, Action.CANCEL), False),
+        ((Action.ACCEPT, Action.CANCEL), True),
+        ((Action.ACCEPT, Action.REJECT), False),
+    ],
+    ids=["accept-vs-cancel", "accept-vs-cancel-holding-a-slot", "accept-vs-reject"],
+)
+def test_two_answers_to_one_referral_version_exactly_one_applies(
+    committed_world: World, actions: tuple[Action, Action], with_slot: bool
+) -> None:
+    world = committed_world
+    referral_id = _submitted_referral(world, with_slot=with_slot)
+    before = _snapshot(referral_id)
+    assert before[0] == "submitted"
+
+    results = race([_answer(world, referral_id, a, before[1]) for a in actions])
+
+    _assert_one_answer_applied(referral_id, actions, results, before, with_slot=with_slot)
+    _assert_audit_chain_intact()
+
+
+def test_both_clients_loaded_the_referral_before_either_writes(
+    committed_world: World, engine: Engine
+) -> None:
+    """The database's version check (version_id_col), not only the service's: both clients
+    hold version v in memory when they write; the second UPDATE matches no row."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip(
+            "SQLite units of work take the write lock at BEGIN IMMEDIATE: a second client "
+            "cannot load the referral until the first commits, so it sees the new version "
+            "(the test above covers that)"
+        )
+    world = committed_world
+    referral_id = _submitted_referral(world, with_slot=False)
+    before = _snapshot(referral_id)
+    actions = (Action.ACCEPT, Action.CANCEL)
+    loaded = threading.Barrier(len(actions))
+
+    results = race([_answer(world, referral_id, a, before[1], loaded=loaded) for a in actions])
+
+    _assert_one_answer_applied(referral_id, actions, results, before, with_slot=False)
+    (lost,) = [r for r in results if isinstance(r, Conflict)]
+    assert "changed by someone else at the same moment" in lost.detail
+    _assert_audit_chain_intact()

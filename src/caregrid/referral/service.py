@@ -598,12 +598,13 @@ def _move(
             referral.acknowledged_at = now
     if target == State.CLOSED:
         referral.closed_at = now
+    referral_id = referral.id  # a failed flush expires the instance: no reading it after
     _event(session, principal, referral, action, previous, target, note)
     try:
         session.flush()
     except StaleDataError:
         raise Conflict(
-            f"referral {referral.id} was changed by someone else at the same moment; reload"
+            f"referral {referral_id} was changed by someone else at the same moment; reload"
         ) from None
     audit.record(
         session,

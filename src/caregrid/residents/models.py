@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, String
+from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caregrid.db.base import Base
+from caregrid.db.types import UtcDateTime
 
 
 class Resident(Base):
@@ -20,7 +21,7 @@ class Resident(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     address_division_code: Mapped[str] = mapped_column(ForeignKey("division.code"))
     registered_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # The green channel's signing hook (B4) until family-doctor contracts exist: the last day
     # the resident's family-doctor signing is valid, or None when not signed.
     signed_until: Mapped[date | None] = mapped_column(Date)
