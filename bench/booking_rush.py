@@ -1,32 +1,40 @@
 """Booking rush: concurrent HTTP clients race for the reserved slots of a lead hospital.
 
-Starts the real app (uvicorn, in a subprocess) on PostgreSQL, publishes sessions holding
-exactly --slots reserved slots at the lead of the Jinhua urban group (jh-rmyy) that are open
-to its member community centres now, and lets --clients concurrent HTTP clients (asyncio +
-httpx, one keep-alive connection each, a bearer token each) from three member centres race for
-them until none is left. Afterwards SQL counts the live bookings per slot: `overbooked` must
-be 0. Then the same booking transaction is issued directly to PostgreSQL (psycopg, no HTTP, no
-ORM) from as many connections as the server allows, on a fresh set of slots: that is
-`sql_ceiling_per_s`, and `http_to_sql_ratio` is what the HTTP stack keeps of it.
+Starts the real app (uvicorn in a subprocess) on PostgreSQL, publishes sessions holding exactly
+--slots reserved slots at the lead of the Jinhua urban group (jh-rmyy), open to its member
+community centres now, and lets --clients concurrent HTTP clients (asyncio, one keep-alive
+connection and bearer token each, accounts at three member centres) book them until none is
+left or the time cap passes. SQL then counts live bookings per slot: `overbooked` must be 0.
 
-Everything is set up through the real services on a scratch database (caregrid_bench,
-dropped and recreated each run). Prints its figures, the machine, and one final JSON line.
+`sql_ceiling_per_s`: the statements and round trips of one booking request, sent straight to
+PostgreSQL with psycopg (no HTTP, no ORM) from as many connections as the clients, or as the
+server allows (max_connections - 10), on a fresh set of slots; `http_to_sql_ratio` is what the
+HTTP stack keeps of it. Smaller SQL races (--sql-sweep) show how the rate depends on the number
+of connections. Everything is set up through the real services on a scratch database
+(caregrid_bench, dropped and recreated each run); the audit chain is verified at the end.
+
+Prints its figures, the machine, where the CPU went and what PostgreSQL's backends were doing,
+then one final JSON line. Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth).
 
     .venv/bin/python bench/booking_rush.py [--clients 200] [--slots 1000] [--workers 2]
-                                           [--endpoint slot|session] [--time-cap 120]
+        [--endpoint session|slot] [--time-cap 120] [--sql-sweep 2,8] [--app module:factory]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import hashlib
 import json
 import multiprocessing
 import os
 import platform
 import random
+import re
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -248,7 +256,10 @@ def cpu_snapshot(server_pid: int | None) -> dict[str, float]:
         elif stat[0] == me:
             bench += stat[1]
     postgres = sum(stat[1] for pid in _pids_named("postgres") if (stat := _proc_stat(pid)))
-    return {"bench": bench, "server": server, "postgres": postgres}
+    # The whole machine (other services included): user, nice, system, irq, softirq, steal.
+    jiffies = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    machine = sum(int(jiffies[i]) for i in (0, 1, 2, 5, 6, 7)) / TICK
+    return {"bench": bench, "server": server, "postgres": postgres, "machine": machine}
 
 
 def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -291,8 +302,53 @@ class OpenSlots:
             self.at[last] = i
 
 
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection with the least client work per request.
+
+    (httpx.AsyncClient with 200 pooled connections spent about 20 ms of client CPU per booking
+    on a 2-core machine, taken from the cores the server needs; this spends under 1 ms.)
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def request(self, method: str, path: str, token: str | None, body: bytes) -> int:
+        """Send one request; return the status code (the body is read and dropped)."""
+        if self.streams is None:
+            self.streams = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = self.streams
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        writer.write(
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{auth}"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+            status = int(head[9:12])
+            length = re.search(r"\r\ncontent-length: *(\d+)", head)
+            if length is not None:
+                await reader.readexactly(int(length.group(1)))
+            elif "transfer-encoding: chunked" in head:
+                while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+                    await reader.readexactly(size + 2)
+                await reader.readuntil(b"\r\n")
+            if "\r\nconnection: close" in head:
+                self.close()
+            return status
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+            self.streams = None
+
+
 async def http_race(
-    base_url: str,
+    port: int,
     clients: list[tuple[Booker, str]],
     sessions: dict[int, list[int]],
     endpoint: str,
@@ -304,73 +360,84 @@ async def http_race(
     race = Race()
     open_slots = OpenSlots([s for ids in sessions.values() for s in ids])
     exhausted: set[int] = set()  # sessions whose server-side booking answered 409
-    limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
-        # Open every keep-alive connection before the start (not part of the race).
-        opened = await asyncio.gather(
-            *(http.get("/healthz") for _ in clients), return_exceptions=True
-        )
-        for failed in [o for o in opened if isinstance(o, BaseException)]:
-            race.errors[f"connect: {type(failed).__name__}"] += 1
-        start = asyncio.Event()
-        deadline = 0.0
+    connections = [HttpConnection(port) for _ in clients]
+    # Open every keep-alive connection before the start (not part of the race).
+    opened = await asyncio.gather(
+        *(asyncio.wait_for(c.request("GET", "/healthz", None, b""), 60) for c in connections),
+        return_exceptions=True,
+    )
+    for failed in [o for o in opened if isinstance(o, BaseException)]:
+        race.errors[f"connect: {type(failed).__name__}"] += 1
+    start = asyncio.Event()
+    deadline = 0.0
 
-        async def client(booker: Booker, token: str) -> None:
-            headers = {"Authorization": f"Bearer {token}"}
-            slot = 0
-            await start.wait()
-            while race.booked < total and time.perf_counter() < deadline:
-                if sum(race.errors.values()) > 10 * total:
+    async def client(connection: HttpConnection, booker: Booker, token: str) -> None:
+        slot = 0
+        await start.wait()
+        while race.booked < total and time.perf_counter() < deadline:
+            if sum(race.errors.values()) > 10 * total:
+                return
+            if endpoint == "slot":
+                picked = open_slots.pick()
+                if picked is None:
                     return
-                if endpoint == "slot":
-                    picked = open_slots.pick()
-                    if picked is None:
-                        return
-                    slot = picked
-                    url = f"/api/slots/{slot}/bookings"
-                else:
-                    candidates = [s for s in sessions if s not in exhausted]
-                    if not candidates:
-                        # Every session said "none left for you now"; bookings still in flight
-                        # elsewhere may yet roll back, so look again shortly.
-                        await asyncio.sleep(0.05)
-                        exhausted.clear()
-                        continue
-                    url = f"/api/sessions/{random.choice(candidates)}/bookings"
-                body = {"resident_id": random.choice(booker.residents)}
-                t0 = time.perf_counter()
-                try:
-                    response = await http.post(url, json=body, headers=headers)
-                except httpx.HTTPError as exc:
-                    race.errors[type(exc).__name__] += 1
+                slot = picked
+                path = f"/api/slots/{slot}/bookings"
+            else:
+                candidates = [s for s in sessions if s not in exhausted]
+                if not candidates:
+                    # Every session said "none left for you now"; bookings still in flight
+                    # elsewhere may yet roll back, so look again shortly.
+                    await asyncio.sleep(0.05)
+                    exhausted.clear()
                     continue
-                ms = (time.perf_counter() - t0) * 1000
-                if response.status_code == 201:
-                    race.booked += 1
-                    race.latencies_ms.append(ms)
-                    if endpoint == "slot":
-                        open_slots.discard(slot)
-                elif response.status_code == 409:
-                    race.conflicts += 1
-                    race.conflict_ms.append(ms)
-                    if endpoint == "slot":
-                        open_slots.discard(slot)
-                    else:
-                        exhausted.add(int(url.split("/")[3]))
-                else:
-                    race.errors[f"HTTP {response.status_code}"] += 1
-
-        tasks = [asyncio.create_task(client(b, t)) for b, t in clients]
-        await asyncio.sleep(0.2)
-        before = cpu_snapshot(server_pid)
-        with Sampler() as sampler:
+                path = f"/api/sessions/{random.choice(candidates)}/bookings"
+            body = json.dumps({"resident_id": random.choice(booker.residents)}).encode()
             t0 = time.perf_counter()
-            deadline = t0 + time_cap
-            start.set()
-            await asyncio.gather(*tasks)
-            race.wall_s = time.perf_counter() - t0
-        race.cpu = cpu_delta(before, cpu_snapshot(server_pid))
-        race.waits = sampler.summary()
+            try:
+                # A request may outlive the cap by 5 s at most (then it counts as an error).
+                wait = min(60.0, max(1.0, deadline + 5 - t0))
+                status = await asyncio.wait_for(connection.request("POST", path, token, body), wait)
+            except (
+                TimeoutError,
+                OSError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                ValueError,
+            ) as exc:
+                race.errors[type(exc).__name__] += 1
+                continue
+            ms = (time.perf_counter() - t0) * 1000
+            if status == 201:
+                race.booked += 1
+                race.latencies_ms.append(ms)
+                if endpoint == "slot":
+                    open_slots.discard(slot)
+            elif status == 409:
+                race.conflicts += 1
+                race.conflict_ms.append(ms)
+                if endpoint == "slot":
+                    open_slots.discard(slot)
+                else:
+                    exhausted.add(int(path.split("/")[3]))
+            else:
+                race.errors[f"HTTP {status}"] += 1
+
+    tasks = [
+        asyncio.create_task(client(c, b, t)) for c, (b, t) in zip(connections, clients, strict=True)
+    ]
+    await asyncio.sleep(0.2)
+    before = cpu_snapshot(server_pid)
+    with Sampler() as sampler:
+        t0 = time.perf_counter()
+        deadline = t0 + time_cap
+        start.set()
+        await asyncio.gather(*tasks)
+        race.wall_s = time.perf_counter() - t0
+    race.cpu = cpu_delta(before, cpu_snapshot(server_pid))
+    race.waits = sampler.summary()
+    for connection in connections:
+        connection.close()
     return race
 
 
@@ -381,14 +448,17 @@ def free_port() -> int:
         return port
 
 
-def start_server(port: int, workers: int, logfile: Path) -> subprocess.Popen[bytes]:
+def start_server(port: int, workers: int, app: str, logfile: Path) -> subprocess.Popen[bytes]:
+    """uvicorn in its own process group (so that stopping it reaches its workers too)."""
     command = [
-        sys.executable, "-m", "uvicorn", "caregrid.web.app:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", app, "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
     with logfile.open("wb") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
+        server = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=os.environ, start_new_session=True
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -399,17 +469,52 @@ def start_server(port: int, workers: int, logfile: Path) -> subprocess.Popen[byt
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    server.terminate()
+    stop_server(server)
     raise SystemExit(f"server did not answer /healthz within 60 s; see {logfile}")
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    """Stop uvicorn and its workers (SIGKILL when requests hang), then wait until PostgreSQL
+    has let go of their backends (those stuck on a lock end when the holder's client dies)."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            server.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig == signal.SIGTERM:
+            time.sleep(0.5)  # workers leave after the supervisor; make sure they did
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+        break
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        for _ in range(100):
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (DB_NAME,)
+            ).fetchone()
+            if row is None or row[0] == 0:
+                return
+            time.sleep(0.1)
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (DB_NAME,)
+        )
+
+
+def server_log_digest(logfile: Path) -> list[str]:
+    """The most frequent exceptions the server logged (the last line of each traceback)."""
+    counts: Counter[str] = Counter()
+    lines = logfile.read_text(errors="replace").splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            j = i + 1
+            while j < len(lines) and (lines[j].startswith(" ") or not lines[j].strip()):
+                j += 1
+            if j < len(lines):
+                counts[lines[j].split(" (Background on this error")[0][:160]] += 1
+    return [f"{n} x {text}" for text, n in counts.most_common(3)]
 
 
 # --- the SQL ceiling: the same transaction, straight to PostgreSQL --------------------------
@@ -472,6 +577,7 @@ def sql_booking(
     now = datetime.now(UTC)
     with conn.transaction():
         cur = conn.cursor()
+        cur.execute("SELECT 1")  # the pool's pre-ping on checkout (pool_pre_ping=True)
         row = cur.execute(TOKEN, (hashlib.sha256(token.encode()).hexdigest(),)).fetchone()
         assert row is not None and not row[7] and (row[6] is None or row[6] > now)
         user = cur.execute(USER, (row[2],)).fetchone()
@@ -555,58 +661,64 @@ class Shared:
     deadline: Any  # multiprocessing Value: perf_counter() at which to stop
 
 
-def _sql_worker(
-    shared: Shared, booker: Booker, token: str, endpoint: str, ready: Any, out: Any
-) -> None:
+def _sql_worker(shared: Shared, booker: Booker, token: str, endpoint: str, sync: Any) -> None:
     """One client process with one connection: book until nothing is left; report figures."""
+    ready, go, out, done = sync
     random.seed()
     total = len(shared.slot_ids)
     position = {s: i for i, s in enumerate(shared.slot_ids)}
     race = Race()
-    with psycopg.connect(f"{PG}/{DB_NAME}") as conn:
-        ready.wait()
-        while shared.booked.value < total and time.perf_counter() < shared.deadline.value:
-            if sum(race.errors.values()) > total:
-                break
-            if endpoint == "slot":
-                free = [
-                    i for i in random.sample(range(total), min(total, 32)) if not shared.taken[i]
-                ]
+    conn: psycopg.Connection[Any] | None = None
+    try:
+        conn = psycopg.connect(f"{PG}/{DB_NAME}")
+    except psycopg.Error as exc:
+        race.errors[f"connect: {type(exc).__name__}"] += 1
+    try:
+        ready.wait(timeout=120)
+    except threading.BrokenBarrierError:
+        race.errors["start: BrokenBarrierError"] += 1
+    go.wait(timeout=120)
+    while conn is not None and shared.booked.value < total:
+        if time.perf_counter() >= shared.deadline.value or sum(race.errors.values()) > total:
+            break
+        if endpoint == "slot":
+            free = [i for i in random.sample(range(total), min(total, 32)) if not shared.taken[i]]
+            if not free:
+                free = [i for i in range(total) if not shared.taken[i]]
                 if not free:
-                    free = [i for i in range(total) if not shared.taken[i]]
-                    if not free:
-                        break
-                target = shared.slot_ids[random.choice(free)]
+                    break
+            target = shared.slot_ids[random.choice(free)]
+        else:
+            open_ = [i for i in range(len(shared.session_ids)) if not shared.exhausted[i]]
+            if not open_:
+                time.sleep(0.05)  # in-flight bookings elsewhere may yet roll back
+                for i in range(len(shared.session_ids)):
+                    shared.exhausted[i] = 0
+                continue
+            target = shared.session_ids[random.choice(open_)]
+        t0 = time.perf_counter()
+        try:
+            slot_id = sql_booking(conn, token, random.choice(booker.residents), target, endpoint)
+        except Taken:
+            race.conflicts += 1
+            race.conflict_ms.append((time.perf_counter() - t0) * 1000)
+            if endpoint == "slot":
+                shared.taken[position[target]] = 1
             else:
-                open_ = [i for i in range(len(shared.session_ids)) if not shared.exhausted[i]]
-                if not open_:
-                    time.sleep(0.05)  # in-flight bookings elsewhere may yet roll back
-                    for i in range(len(shared.session_ids)):
-                        shared.exhausted[i] = 0
-                    continue
-                target = shared.session_ids[random.choice(open_)]
-            t0 = time.perf_counter()
-            try:
-                slot_id = sql_booking(
-                    conn, token, random.choice(booker.residents), target, endpoint
-                )
-            except Taken:
-                race.conflicts += 1
-                race.conflict_ms.append((time.perf_counter() - t0) * 1000)
-                if endpoint == "slot":
-                    shared.taken[position[target]] = 1
-                else:
-                    shared.exhausted[shared.session_ids.index(target)] = 1
-                continue
-            except Exception as exc:  # counted and reported
-                race.errors[type(exc).__name__] += 1
-                continue
-            race.latencies_ms.append((time.perf_counter() - t0) * 1000)
-            race.booked += 1
-            shared.taken[position[slot_id]] = 1
-            with shared.booked.get_lock():
-                shared.booked.value += 1
+                shared.exhausted[shared.session_ids.index(target)] = 1
+            continue
+        except Exception as exc:  # counted and reported
+            race.errors[type(exc).__name__] += 1
+            continue
+        race.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        race.booked += 1
+        shared.taken[position[slot_id]] = 1
+        with shared.booked.get_lock():
+            shared.booked.value += 1
     out.put(race)
+    done.wait(timeout=600)  # keep the backend (and its CPU time) until the parent's snapshot
+    if conn is not None:
+        conn.close()
 
 
 def sql_race(
@@ -616,8 +728,8 @@ def sql_race(
     connections: int,
     time_cap: float,
 ) -> Race:
-    """`connections` client processes (forked: no shared GIL), one PostgreSQL connection each,
-    book until no slot is left."""
+    """`connections` client processes (forked, so no shared GIL), one PostgreSQL connection
+    each, book until no slot is left. The clock starts once every connection is open."""
     ctx = multiprocessing.get_context("fork")
     slot_ids = [s for ids in sessions.values() for s in ids]
     shared = Shared(
@@ -628,26 +740,30 @@ def sql_race(
         booked=ctx.Value("i", 0),
         deadline=ctx.Value("d", 0.0, lock=False),
     )
-    ready = ctx.Barrier(connections + 1)
-    out = ctx.Queue()
+    ready, go, out, done = ctx.Barrier(connections + 1), ctx.Event(), ctx.Queue(), ctx.Event()
+    gc.freeze()  # children would otherwise copy every page their collector touches
     procs = [
         ctx.Process(
             target=_sql_worker,
-            args=(shared, *clients[i % len(clients)], endpoint, ready, out),
+            args=(shared, *clients[i % len(clients)], endpoint, (ready, go, out, done)),
             daemon=True,
         )
         for i in range(connections)
     ]
     for proc in procs:
         proc.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        ready.wait(timeout=120)
     before = cpu_snapshot(None)
     with Sampler() as sampler:
         t0 = time.perf_counter()
         shared.deadline.value = t0 + time_cap
-        ready.wait(timeout=120)
-        parts = [out.get(timeout=time_cap + 60) for _ in procs]
+        go.set()
+        parts = [out.get(timeout=time_cap + 180) for _ in procs]
         wall = time.perf_counter() - t0
     after = cpu_snapshot(None)
+    done.set()
+    gc.unfreeze()
     for proc in procs:
         proc.join(timeout=10)
     race = Race(wall_s=wall, cpu=cpu_delta(before, after), waits=sampler.summary())
@@ -663,8 +779,7 @@ def sql_race(
 # --- what PostgreSQL's backends were doing ----------------------------------------------------
 
 SAMPLE = (
-    "SELECT pid, state, coalesce(wait_event_type, ''), coalesce(wait_event, ''), "
-    "CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) ELSE '{}'::int[] END "
+    "SELECT state, coalesce(wait_event_type, ''), coalesce(wait_event, '') "
     "FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend' "
     "AND pid <> pg_backend_pid()"
 )
@@ -676,8 +791,8 @@ def _kind(state: str, wait_type: str, wait: str) -> str:
     if state.startswith("idle in transaction"):
         return "idle in transaction (waiting for the app)"
     if wait_type == "Lock":
-        return f"waiting for a lock ({wait})"
-    if wait_type in ("IO", "LWLock") and wait.startswith("WAL"):
+        return f"waiting for a row lock ({wait})"
+    if wait.startswith("WAL"):
         return f"writing WAL ({wait})"
     if wait_type:
         return f"{wait_type}:{wait}"
@@ -685,12 +800,12 @@ def _kind(state: str, wait_type: str, wait: str) -> str:
 
 
 class Sampler:
-    """Samples pg_stat_activity every 20 ms in a thread: how the benchmark's backends spend
-    their time, and what the backend that others wait for (the lock holder) was doing."""
+    """Samples pg_stat_activity every 50 ms in a thread: what the benchmark's backends are
+    doing. (pg_blocking_pids would name the lock holder, but it takes every lock-manager
+    partition and slowed the race it watched.)"""
 
     def __init__(self) -> None:
         self.backends: Counter[str] = Counter()
-        self.holders: Counter[str] = Counter()
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -705,23 +820,16 @@ class Sampler:
 
     def _run(self) -> None:
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            while not self._stop.wait(0.02):
+            while not self._stop.wait(0.05):
                 rows = conn.execute(SAMPLE, (DB_NAME,)).fetchall()
-                kinds = {pid: _kind(state or "", wt, w) for pid, state, wt, w, _ in rows}
-                blockers = {b for *_, blocking in rows for b in blocking}
                 self.samples += 1
-                self.backends.update(kinds.values())
-                self.holders.update(kinds[b] for b in blockers if b in kinds)
+                self.backends.update(_kind(state or "", wt, w) for state, wt, w in rows)
 
     def summary(self) -> dict[str, object]:
-        def share(counter: Counter[str]) -> dict[str, float]:
-            total = sum(counter.values()) or 1
-            return {k: round(100 * v / total, 1) for k, v in counter.most_common(6)}
-
+        total = sum(self.backends.values()) or 1
         return {
             "samples": self.samples,
-            "backends_pct": share(self.backends),
-            "lock_holder_pct": share(self.holders),
+            "backends_pct": {k: round(100 * v / total, 1) for k, v in self.backends.most_common(6)},
         }
 
 
@@ -776,7 +884,6 @@ def describe(name: str, race: Race, live: int) -> str:
             f"(available: {(os.cpu_count() or 1) * race.wall_s:.1f})",
             f"  PostgreSQL backends (% of {race.waits.get('samples')} samples): "
             f"{race.waits.get('backends_pct')}",
-            f"  the backend others waited for was: {race.waits.get('lock_holder_pct')}",
         ]
     )
 
@@ -794,42 +901,60 @@ def main() -> None:
         choices=("slot", "session"),
         default="session",
         help="slot: POST /api/slots/{id}/bookings on a random slot not yet known taken;\n"
-        "session: POST /api/sessions/{id}/bookings (server picks, SKIP LOCKED)",
+        "session: POST /api/sessions/{id}/bookings (the server picks, SKIP LOCKED)",
     )
-    parser.add_argument("--warmup", type=int, default=400, help="slots booked before the race")
+    parser.add_argument(
+        "--app",
+        default="caregrid.web.app:create_app",
+        help="the ASGI app factory uvicorn starts (to try a variant of the app)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=200, help="slots booked by 20 clients before the race"
+    )
     parser.add_argument("--time-cap", type=float, default=120.0, help="seconds per race")
+    parser.add_argument(
+        "--sql-sweep",
+        default="2,8",
+        help="further SQL races with these numbers of connections ('' for none)",
+    )
     args = parser.parse_args()
+    sweep = [int(n) for n in args.sql_sweep.split(",") if n.strip()]
 
     workdir = Path(tempfile.mkdtemp(prefix="caregrid-rush-"))
     configure(workdir)
     max_connections = recreate_database()
+    connections = min(args.clients, max_connections - 10)
     t0 = time.perf_counter()
     world = build_world(args.clients, args.residents)
     warm = publish(world, args.warmup, phase=0) if args.warmup else {}
     rush = publish(world, args.slots, phase=1)
     ceiling_slots = publish(world, args.slots, phase=2)
+    sweep_slots = [publish(world, args.slots, phase=3 + i) for i in range(len(sweep))]
     setup_s = time.perf_counter() - t0
     from caregrid.db.session import get_engine
 
     get_engine().dispose()  # the bench holds no connection during the races
 
     port = free_port()
-    server = start_server(port, args.workers, workdir / "server.log")
+    logfile = workdir / "server.log"
+    server = start_server(port, args.workers, args.app, logfile)
     try:
-        base = f"http://127.0.0.1:{port}"
-        if warm:
-            asyncio.run(http_race(base, world.clients, warm, args.endpoint, 60, server.pid))
+        if warm:  # compiled-statement caches, prepared statements, worker threads
+            warmers = world.clients[: min(20, len(world.clients))]
+            asyncio.run(http_race(port, warmers, warm, args.endpoint, 30, server.pid))
         race = asyncio.run(
-            http_race(base, world.clients, rush, args.endpoint, args.time_cap, server.pid)
+            http_race(port, world.clients, rush, args.endpoint, args.time_cap, server.pid)
         )
     finally:
         stop_server(server)
-    rush_ids = [s for ids in rush.values() for s in ids]
-    bookings, overbooked = verify(rush_ids)
+    bookings, overbooked = verify([s for ids in rush.values() for s in ids])
 
-    connections = min(args.clients, max_connections - 10)
     ceiling = sql_race(world.clients, ceiling_slots, args.endpoint, connections, args.time_cap)
     ceiling_live, ceiling_over = verify([s for ids in ceiling_slots.values() for s in ids])
+    swept = [
+        (n, sql_race(world.clients, slots, args.endpoint, n, args.time_cap))
+        for n, slots in zip(sweep, sweep_slots, strict=True)
+    ]
     chain_ok, chain_rows = audit_chain_ok()
 
     print(
@@ -853,25 +978,38 @@ def main() -> None:
         f"{args.slots} reserved slots in {len(rush)} sessions at {LEAD}: {setup_s:.1f} s"
     )
     print(
-        f"HTTP: uvicorn --workers {args.workers} (no access log), {args.clients} clients "
-        f"(httpx, one keep-alive connection each), {endpoint}; "
-        f"warm-up of {args.warmup} bookings first"
+        f"HTTP: {args.app} under uvicorn --workers {args.workers} (no access log); "
+        f"{args.clients} clients, one keep-alive connection and bearer token each, {endpoint}; "
+        f"{args.warmup} bookings by 20 clients first to warm up; time cap {args.time_cap:.0f} s"
     )
     print(describe("HTTP race", race, bookings))
+    for line in server_log_digest(logfile):
+        print(f"  server log: {line}")
     print(
-        f"SQL ceiling: the same statements and round trips per booking with psycopg, no HTTP and "
-        f"no ORM, {connections} connections (max_connections {max_connections} - 10)"
+        f"SQL ceiling: the statements and round trips of one booking request (pool pre-ping, "
+        f"token, user, roles, booking checks, savepoint insert, audit head lock, audit insert, "
+        f"head update, commit) sent with psycopg, no HTTP and no ORM, from {connections} "
+        f"client processes with a connection each (max_connections {max_connections} - 10)"
     )
     print(describe("SQL race", ceiling, ceiling_live))
+    for n, other in swept:
+        rate_n = other.booked / other.wall_s if other.wall_s else 0.0
+        print(
+            f"SQL race with {n} connections: {other.booked} booked, {rate_n:.1f} bookings/s, "
+            f"p50 {percentile(other.latencies_ms, 50):.1f} ms, "
+            f"p99 {percentile(other.latencies_ms, 99):.1f} ms"
+        )
     print(f"overbooked: {overbooked}; audit chain intact: {chain_ok} ({chain_rows} rows)")
     rate = race.booked / race.wall_s if race.wall_s else 0.0
     sql_rate = ceiling.booked / ceiling.wall_s if ceiling.wall_s else 0.0
+    p99 = percentile(race.latencies_ms, 99)
+    best = max([(sql_rate, connections)] + [(o.booked / o.wall_s, n) for n, o in swept if o.wall_s])
     result = {
         "bookings": bookings,
         "overbooked": overbooked,
         "bookings_per_s": round(rate, 1),
         "p50_ms": round(percentile(race.latencies_ms, 50), 1),
-        "p99_ms": round(percentile(race.latencies_ms, 99), 1),
+        "p99_ms": round(p99, 1),
         "sql_ceiling_per_s": round(sql_rate, 1),
         "http_to_sql_ratio": round(rate / sql_rate, 3) if sql_rate else None,
         "clients": args.clients,
@@ -879,13 +1017,19 @@ def main() -> None:
         "endpoint": endpoint,
         "workers": args.workers,
         "errors": sum(race.errors.values()),
-        "conflicts": race.conflicts,
+        "errors_by_kind": dict(race.errors),
+        "lost_races_409": race.conflicts,
+        "http_booked_201": race.booked,
         "wall_s": round(race.wall_s, 2),
+        "time_capped": race.wall_s >= args.time_cap,
         "sql_connections": connections,
         "sql_p50_ms": round(percentile(ceiling.latencies_ms, 50), 1),
         "sql_p99_ms": round(percentile(ceiling.latencies_ms, 99), 1),
         "sql_overbooked": ceiling_over,
+        "sql_best_per_s": round(best[0], 1),
+        "sql_best_connections": best[1],
         "audit_chain_ok": chain_ok,
+        "aim_met": rate >= 500 and 0 < p99 < 200 and overbooked == 0,
     }
     print(json.dumps(result))
 

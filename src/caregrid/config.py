@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "caregrid-demo-secret-not-for-production"
@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # argon2id cost (RFC 9106 second recommendation: t=3, m=64 MiB); tests lower it for speed.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # Connections per process; the web app admits no more concurrent requests than this.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    # How long a request may wait for admission before it gets 503 and Retry-After.
+    admission_wait_seconds: float = Field(default=30.0, gt=0)
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -10,6 +10,7 @@ other connections and is not used here) and removed again afterwards. Every lose
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 import time
@@ -17,13 +18,16 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, timedelta
 from typing import TypeVar
 
+import httpx
 import pytest
+from anyio import to_thread
 from sqlalchemy import Engine, delete, func, or_, select
 
 from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.models import AuditEntry, AuthToken, User, UserRole
 from caregrid.auth.roles import Principal
+from caregrid.config import get_settings
 from caregrid.db.session import session_scope
 from caregrid.errors import Conflict
 from caregrid.referral import service as referrals
@@ -34,11 +38,13 @@ from caregrid.registry.models import Department
 from caregrid.residents.models import Resident, ResidentTag
 from caregrid.scheduling import service as scheduling
 from caregrid.scheduling.models import BedStay, Booking, ClinicSession, Slot
+from caregrid.web.app import create_app
+from tests.conftest import bearer
 from tests.world import NOW, World, build
 
 T = TypeVar("T")
 
-CLIENTS = 16  # racing for one slot (more than the pool's 5 + 10 connections: some queue)
+CLIENTS = 16  # racing for one slot (more than the pool's connections: some queue)
 CAPACITY = 5  # slots of the session `book_any` fills, with 3 * CAPACITY clients
 RACE_SECONDS = 30.0  # bound on a whole race; a race takes well under a second
 
@@ -241,6 +247,40 @@ def test_book_any_fills_each_slot_once(committed_world: World) -> None:
     assert_all_conflicts(results, 2 * CAPACITY)
     assert _bookings(slot_ids) == {slot: [booking] for slot, booking in won}
     assert _audited(world.community_doctor, "booking.create") == CAPACITY
+    _assert_audit_chain_intact()
+
+
+def test_a_burst_larger_than_the_thread_pool_through_the_app_books_every_slot(
+    committed_world: World,
+) -> None:
+    """Three times as many concurrent booking requests as the pool has connections, through the
+    real app, with fewer worker threads than connections. Without the admission gate, requests
+    holding a connection wait for a thread while every thread waits for a connection, until
+    the pool times out with 500s; with it, every request is booked."""
+    world = committed_world
+    pool = get_settings().db_pool_size
+    count = 3 * pool
+    session_id, slot_ids = _publish(world, capacity=count)
+    with clock.frozen(UTC_NOW), session_scope() as session:
+        headers = bearer(session, world.community_doctor)
+
+    async def burst() -> list[httpx.Response]:
+        to_thread.current_default_thread_limiter().total_tokens = max(2, pool // 2)
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://caregrid", headers=headers, timeout=RACE_SECONDS
+        ) as client:
+            url = f"/api/sessions/{session_id}/bookings"
+            body = {"resident_id": world.patient}
+            return await asyncio.gather(*(client.post(url, json=body) for _ in range(count)))
+
+    with clock.frozen(UTC_NOW):
+        responses = asyncio.run(asyncio.wait_for(burst(), timeout=RACE_SECONDS))
+
+    assert [r.status_code for r in responses] == [201] * count, {r.text for r in responses}
+    booked = sorted(r.json()["slot_id"] for r in responses)
+    assert booked == sorted(slot_ids)
+    assert _bookings(slot_ids) == {r.json()["slot_id"]: [r.json()["id"]] for r in responses}
     _assert_audit_chain_intact()
 
 

@@ -38,16 +38,24 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite files get WAL, foreign keys and a busy timeout."""
+    """Create an engine; SQLite files get WAL, foreign keys and a busy timeout.
+
+    The pool is fixed at `db_pool_size` with no overflow: the web app's admission gate lets in
+    exactly that many requests, so a request never waits for a connection.
+    """
+    settings = get_settings()
+    pool: dict[str, Any] = {"pool_size": settings.db_pool_size, "max_overflow": 0}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        else:
+            pool = {}  # one in-memory database per connection: SQLAlchemy's own pool
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 @lru_cache

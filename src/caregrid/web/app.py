@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from caregrid import __version__
 from caregrid.auth import api as auth_api
+from caregrid.config import get_settings
 from caregrid.privacy import install_log_masking
 from caregrid.referral import api as referral_api
 from caregrid.referral import pages as referral_pages
@@ -21,6 +22,7 @@ from caregrid.residents import pages as residents_pages
 from caregrid.scheduling import api as scheduling_api
 from caregrid.scheduling import pages as scheduling_pages
 from caregrid.web import pages, problems
+from caregrid.web.admission import AdmissionGate
 
 STATIC = Path(__file__).parent / "static"
 
@@ -78,4 +80,8 @@ def create_app() -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    settings = get_settings()
+    app.add_middleware(
+        AdmissionGate, limit=settings.db_pool_size, wait_seconds=settings.admission_wait_seconds
+    )
     return app
