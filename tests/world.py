@@ -12,13 +12,33 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from caregrid import clock
+from caregrid.auth.models import AuthToken, User, UserRole
 from caregrid.auth.roles import SYSTEM, Principal, Role
+from caregrid.chronic.models import Enrolment
+from caregrid.chronic.models import Visit as ChronicVisit
+from caregrid.db.session import session_scope
+from caregrid.familydoctor import service as familydoctor
+from caregrid.familydoctor.models import (
+    Contract,
+    ContractItem,
+    ServiceDelivery,
+    Team,
+    TeamMember,
+)
+from caregrid.familydoctor.schemas import ConsentIn, ContractIn, MemberIn, TeamIn
+from caregrid.familydoctor.vocab import ConsentMethod, TeamRole
+from caregrid.referral.models import Referral, ReferralEvent
 from caregrid.registry import service as registry
+from caregrid.registry.models import Department, Practitioner
 from caregrid.residents import national_id
 from caregrid.residents import service as residents
+from caregrid.residents.models import Resident, ResidentTag
 from caregrid.residents.schemas import ResidentIn
+from caregrid.scheduling.models import BedStay, Booking, ClinicSession, Slot
 from tests.conftest import make_principal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -43,6 +63,9 @@ class World:
     other_grid_doctor: Principal
     patient: int
     unsigned_patient: int
+    team: int
+    gp_code: str
+    tag: str
 
 
 def build(session: Session, tag: str = "") -> World:
@@ -63,6 +86,21 @@ def build(session: Session, tag: str = "") -> World:
 
     community = "jh-wc-chengdong"
     doctor = account("dr-wang", Role.FAMILY_DOCTOR, community)
+    team = _team(session, tag)
+    patient = _resident(session, doctor, "张建国", _unique_nid(tag, 0))
+    with clock.frozen(NOW):
+        familydoctor.sign(
+            session,
+            SYSTEM,
+            ContractIn(
+                resident_id=patient,
+                team_code=team.code,
+                doctor_code=f"gp-wang{tag}",
+                packages=["basic"],
+                starts_on=NOW.date(),
+                consent=ConsentIn(method=ConsentMethod.WRITTEN, signatory="张建国"),
+            ),
+        )
     world = World(
         cardiology=cardiology.id,
         neurology_zxyy=neurology.id,
@@ -72,8 +110,11 @@ def build(session: Session, tag: str = "") -> World:
         lead_admin=account("rmyy-admin", Role.INSTITUTION_ADMIN, "jh-rmyy"),
         office=account("office", Role.NETWORK_ADMIN, None, "jh-rmyy-wucheng"),
         other_grid_doctor=account("dr-zhao", Role.CLINICIAN, "jh-jd-duohu"),
-        patient=_resident(session, doctor, "张建国", _unique_nid(tag, 0), True),
-        unsigned_patient=_resident(session, doctor, "李秀兰", _unique_nid(tag, 1), False),
+        patient=patient,
+        unsigned_patient=_resident(session, doctor, "李秀兰", _unique_nid(tag, 1)),
+        team=team.id,
+        gp_code=f"gp-wang{tag}",
+        tag=tag,
     )
     return world
 
@@ -87,7 +128,37 @@ def _unique_nid(tag: str, which: int) -> str:
     return nid(birth.strftime("%Y%m%d"), f"{spread // 7300 % 1000:03d}")
 
 
-def _resident(session: Session, by: Principal, name: str, value: str, signed: bool) -> int:
+def _team(session: Session, tag: str) -> Team:
+    """A family-doctor team at the community centre with a cardiologist from the lead (E1)."""
+    staff = [
+        ("gp-wang", "王医生", "intermediate", "jh-wc-chengdong", TeamRole.GENERAL_PRACTITIONER),
+        ("nurse-chen", "陈护士", "junior", "jh-wc-chengdong", TeamRole.NURSE),
+        ("ph-zhou", "周医生", "intermediate", "jh-wc-chengdong", TeamRole.PUBLIC_HEALTH),
+        ("card-sun", "孙主任", "associate_senior", "jh-rmyy", TeamRole.SPECIALIST),
+    ]
+    for code, name, title, home, _ in staff:
+        registry.create_practitioner(
+            session,
+            SYSTEM,
+            code=f"{code}{tag}",
+            name=name,
+            title_level=title,
+            home_institution_code=home,
+        )
+    return familydoctor.create_team(
+        session,
+        SYSTEM,
+        TeamIn(
+            code=f"chengdong-1{tag}",
+            name="城东家庭医生团队一",
+            institution_code="jh-wc-chengdong",
+            network_code="jh-rmyy-wucheng",
+            members=[MemberIn(practitioner_code=f"{c}{tag}", role=r) for c, _, _, _, r in staff],
+        ),
+    )
+
+
+def _resident(session: Session, by: Principal, name: str, value: str) -> int:
     resident = residents.create(
         session,
         by,
@@ -96,7 +167,52 @@ def _resident(session: Session, by: Principal, name: str, value: str, signed: bo
             name=name,
             address_division_code="330702-chengdong",
             registered_institution_code="jh-wc-chengdong",
-            signed_until=(NOW + timedelta(days=365)).date() if signed else None,
         ),
     )
     return resident.id
+
+
+def remove(world: World) -> None:
+    """Delete a committed world and everything made from it (tests that commit, since the
+    live server or concurrent clients cannot see a rolled-back session). The append-only
+    audit log keeps its entries, as it would in production."""
+    patients = [world.patient, world.unsigned_patient]
+    departments = [world.cardiology, world.neurology_zxyy]
+    tag = world.tag
+    staff = [f"{code}{tag}" for code in ("gp-wang", "nurse-chen", "ph-zhou", "card-sun")]
+    referral_ids = select(Referral.id).where(Referral.resident_id.in_(patients))
+    clinics = select(ClinicSession.id).where(ClinicSession.department_id.in_(departments))
+    contracts = select(Contract.id).where(Contract.resident_id.in_(patients))
+    users = select(User.id).where(User.username.like(f"%{tag}"))
+    with session_scope() as session:
+        for statement in (
+            delete(ChronicVisit).where(ChronicVisit.resident_id.in_(patients)),
+            delete(Enrolment).where(Enrolment.resident_id.in_(patients)),
+            delete(ServiceDelivery).where(ServiceDelivery.resident_id.in_(patients)),
+            delete(ContractItem).where(ContractItem.contract_id.in_(contracts)),
+            update(Contract).where(Contract.resident_id.in_(patients)).values(renewed_from_id=None),
+            delete(Contract).where(Contract.resident_id.in_(patients)),
+            delete(TeamMember).where(TeamMember.team_id == world.team),
+            delete(Team).where(Team.id == world.team),
+            delete(Practitioner).where(Practitioner.code.in_(staff)),
+            delete(Booking).where(
+                or_(
+                    Booking.resident_id.in_(patients),
+                    Booking.referral_id.in_(referral_ids),
+                    Booking.slot_id.in_(select(Slot.id).where(Slot.session_id.in_(clinics))),
+                )
+            ),
+            delete(BedStay).where(BedStay.resident_id.in_(patients)),
+            delete(ReferralEvent).where(ReferralEvent.referral_id.in_(referral_ids)),
+            update(Referral).where(Referral.resident_id.in_(patients)).values(parent_id=None),
+            delete(Referral).where(Referral.resident_id.in_(patients)),
+            delete(Slot).where(Slot.session_id.in_(clinics)),
+            delete(ClinicSession).where(ClinicSession.department_id.in_(departments)),
+            delete(Department).where(Department.id.in_(departments)),
+            delete(ResidentTag).where(ResidentTag.resident_id.in_(patients)),
+            delete(Resident).where(Resident.id.in_(patients)),
+            delete(AuthToken).where(AuthToken.user_id.in_(users)),
+            delete(UserRole).where(UserRole.user_id.in_(users)),
+            delete(User).where(User.username.like(f"%{tag}")),
+        ):
+            session.execute(statement)

@@ -25,20 +25,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.world import World, build
+from tests.world import World, build, remove
 
 from caregrid import clock
-from caregrid.auth.models import AuthToken, User, UserRole
 from caregrid.referral import service as referrals
-from caregrid.referral.models import Referral, ReferralEvent
 from caregrid.referral.schemas import ReferralIn
 from caregrid.referral.vocab import Urgency
-from caregrid.registry.models import Department
-from caregrid.residents.models import Resident
 from caregrid.scheduling import service as scheduling
-from caregrid.scheduling.models import BedStay, Booking, ClinicSession, Slot
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LiveServer
@@ -57,33 +52,6 @@ class Story:
 
     def user(self, name: str) -> str:
         return f"{name}{self.tag}"
-
-
-def _cleanup(engine: Engine, world: World, tag: str) -> None:
-    """Remove what the story committed (the append-only audit log keeps its entries)."""
-    patients = [world.patient, world.unsigned_patient]
-    departments = [world.cardiology, world.neurology_zxyy]
-    with Session(engine) as session:
-        ids = list(session.scalars(select(Referral.id).where(Referral.resident_id.in_(patients))))
-        session.execute(
-            delete(Booking).where(
-                or_(Booking.resident_id.in_(patients), Booking.referral_id.in_(ids))
-            )
-        )
-        session.execute(delete(BedStay).where(BedStay.resident_id.in_(patients)))
-        session.execute(delete(ReferralEvent).where(ReferralEvent.referral_id.in_(ids)))
-        session.execute(update(Referral).where(Referral.id.in_(ids)).values(parent_id=None))
-        session.execute(delete(Referral).where(Referral.id.in_(ids)))
-        clinics = select(ClinicSession.id).where(ClinicSession.department_id.in_(departments))
-        session.execute(delete(Slot).where(Slot.session_id.in_(clinics)))
-        session.execute(delete(ClinicSession).where(ClinicSession.department_id.in_(departments)))
-        session.execute(delete(Department).where(Department.id.in_(departments)))
-        session.execute(delete(Resident).where(Resident.id.in_(patients)))
-        users = select(User.id).where(User.username.like(f"%{tag}"))
-        session.execute(delete(AuthToken).where(AuthToken.user_id.in_(users)))
-        session.execute(delete(UserRole).where(UserRole.user_id.in_(users)))
-        session.execute(delete(User).where(User.username.like(f"%{tag}")))
-        session.commit()
 
 
 @pytest.fixture
@@ -124,7 +92,7 @@ def story(engine: Engine, live_server: LiveServer) -> Iterator[Story]:
     try:
         yield made
     finally:
-        _cleanup(engine, world, tag)
+        remove(world)
 
 
 def _sign_in(page: Page, base: str, username: str, target: str = "/referrals") -> None:

@@ -21,26 +21,23 @@ from typing import TypeVar
 import httpx
 import pytest
 from anyio import to_thread
-from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy import Engine, func, select
 
 from caregrid import clock
 from caregrid.auth import audit
-from caregrid.auth.models import AuditEntry, AuthToken, User, UserRole
+from caregrid.auth.models import AuditEntry
 from caregrid.auth.roles import Principal
 from caregrid.config import get_settings
 from caregrid.db.session import session_scope
 from caregrid.errors import Conflict
 from caregrid.referral import service as referrals
-from caregrid.referral.models import Referral, ReferralEvent
 from caregrid.referral.schemas import ReferralIn
 from caregrid.referral.vocab import TRANSITIONS, Action, RejectionReason
-from caregrid.registry.models import Department
-from caregrid.residents.models import Resident, ResidentTag
 from caregrid.scheduling import service as scheduling
-from caregrid.scheduling.models import BedStay, Booking, ClinicSession, Slot
+from caregrid.scheduling.models import Booking
 from caregrid.web.app import create_app
 from tests.conftest import bearer
-from tests.world import NOW, World, build
+from tests.world import NOW, World, build, remove
 
 T = TypeVar("T")
 
@@ -65,7 +62,7 @@ def committed_world(engine: Engine) -> Iterator[World]:
     try:
         yield world
     finally:
-        _remove(world)
+        remove(world)
 
 
 def _principals(world: World) -> list[Principal]:
@@ -77,36 +74,6 @@ def _principals(world: World) -> list[Principal]:
         world.office,
         world.other_grid_doctor,
     ]
-
-
-def _remove(world: World) -> None:
-    """Delete the world's rows and what the tests made from them. The audit log is append-only
-    (a trigger refuses DELETE); its entries stay, as they would in production."""
-    departments = [world.cardiology, world.neurology_zxyy]
-    residents = [world.patient, world.unsigned_patient]
-    usernames = [p.username for p in _principals(world)]
-    clinics = select(ClinicSession.id).where(ClinicSession.department_id.in_(departments))
-    slots = select(Slot.id).where(Slot.session_id.in_(clinics))
-    referral_ids = select(Referral.id).where(Referral.resident_id.in_(residents))
-    users = select(User.id).where(User.username.in_(usernames))
-    with session_scope() as session:
-        for statement in (
-            delete(Booking).where(
-                or_(Booking.resident_id.in_(residents), Booking.slot_id.in_(slots))
-            ),
-            delete(BedStay).where(BedStay.resident_id.in_(residents)),
-            delete(ReferralEvent).where(ReferralEvent.referral_id.in_(referral_ids)),
-            delete(Referral).where(Referral.resident_id.in_(residents)),
-            delete(Slot).where(Slot.session_id.in_(clinics)),
-            delete(ClinicSession).where(ClinicSession.department_id.in_(departments)),
-            delete(ResidentTag).where(ResidentTag.resident_id.in_(residents)),
-            delete(Resident).where(Resident.id.in_(residents)),
-            delete(AuthToken).where(AuthToken.user_id.in_(users)),
-            delete(UserRole).where(UserRole.user_id.in_(users)),
-            delete(User).where(User.username.in_(usernames)),
-            delete(Department).where(Department.id.in_(departments)),
-        ):
-            session.execute(statement)
 
 
 def _publish(world: World, capacity: int) -> tuple[int, list[int]]:

@@ -64,13 +64,16 @@ class PatientAccess:
 def care_relationship(session: Session, institution_id: int, resident_id: int) -> str | None:
     """The first relationship linking an institution to a resident, or None.
 
-    Later domains (contract, encounter) add their relationships here.
+    Later domains (encounter) add their relationships here.
     """
+    from caregrid.familydoctor.service import has_contract_with
     from caregrid.referral.service import has_referral_between
     from caregrid.residents.service import registered_institution_id
 
     if registered_institution_id(session, resident_id) == institution_id:
         return "registered_at_institution"
+    if has_contract_with(session, institution_id, resident_id):
+        return "contract"
     if has_referral_between(session, institution_id, resident_id):
         return "referral"
     return None

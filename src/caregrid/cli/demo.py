@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
@@ -15,8 +16,14 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth import service as auth
 from caregrid.auth.roles import SYSTEM, Role
+from caregrid.chronic import service as chronic
+from caregrid.chronic.schemas import EnrolIn, FollowUpIn, ReadingIn
+from caregrid.chronic.standard import Condition
 from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
+from caregrid.familydoctor import service as familydoctor
+from caregrid.familydoctor.schemas import ConsentIn, ContractIn, MemberIn, TeamIn
+from caregrid.familydoctor.vocab import ConsentMethod, TeamRole
 from caregrid.registry import importer
 from caregrid.registry import service as registry
 from caregrid.registry.models import Membership, Network
@@ -61,6 +68,7 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
         network = _demo_network(session)
         accounts = _accounts(session, network)
         _residents(session, network)
+        _family_doctors(session, network)
         _clinics(session, network)
         progress.advance(task)
     return accounts
@@ -145,8 +153,95 @@ def _residents(session: Session, network: Network) -> None:
                 address_division_code=area,
                 registered_institution_code=unit.code,
                 tags=tags,
-                # the first two are signed with a family doctor (the green channel, B4)
-                signed_until=clock.today() + timedelta(days=365) if tags[:1] else None,
+            ),
+        )
+
+
+DEMO_TEAM = (
+    # code, name, title, at the lead?, team role
+    ("demo-gp", "王全科", "intermediate", False, TeamRole.GENERAL_PRACTITIONER),
+    ("demo-nurse", "陈护士", "junior", False, TeamRole.NURSE),
+    ("demo-ph", "周公卫", "intermediate", False, TeamRole.PUBLIC_HEALTH),
+    ("demo-cardio", "孙主任", "associate_senior", True, TeamRole.SPECIALIST),
+)
+
+
+def _family_doctors(session: Session, network: Network) -> None:
+    """A team at the family doctor's unit with a cardiologist from the lead (E1); the two
+    chronic patients signed, enrolled and followed up: one overdue, one due this week."""
+    unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    lead = _pick(network, NetworkRole.LEAD, primary=False).institution
+    if familydoctor.team_by_code(session, "demo-team-1") is not None:
+        return
+    for code, name, title, at_lead, _ in DEMO_TEAM:
+        if registry.get_practitioner(session, code) is None:
+            home = lead.code if at_lead else unit.code
+            registry.create_practitioner(
+                session, SYSTEM, code=code, name=name, title_level=title, home_institution_code=home
+            )
+    team = familydoctor.create_team(
+        session,
+        SYSTEM,
+        TeamIn(
+            code="demo-team-1",
+            name=f"{unit.name_zh}家庭医生团队",
+            institution_code=unit.code,
+            network_code=network.code,
+            members=[MemberIn(practitioner_code=c, role=r) for c, _, _, _, r in DEMO_TEAM],
+        ),
+    )
+    user = auth.get_by_username(session, "family-doctor")
+    assert user is not None
+    doctor = auth.principal_of(user)
+    today = clock.today()
+    plan = [
+        (
+            "张建国",
+            ["basic", "elderly", "hypertension"],
+            Condition.HYPERTENSION,
+            ReadingIn(sbp=138, dbp=86),
+        ),
+        (
+            "李秀英",
+            ["basic", "hypertension", "diabetes"],
+            Condition.DIABETES,
+            ReadingIn(fpg=Decimal("7.8")),
+        ),
+    ]
+    for name, packages, condition, reading in plan:
+        resident = session.scalar(
+            select(Resident).where(
+                Resident.name == name, Resident.registered_institution_id == unit.id
+            )
+        )
+        if resident is None:
+            continue
+        familydoctor.sign(
+            session,
+            doctor,
+            ContractIn(
+                resident_id=resident.id,
+                team_code=team.code,
+                doctor_code="demo-gp",
+                packages=packages,
+                consent=ConsentIn(method=ConsentMethod.WRITTEN, signatory=name),
+            ),
+        )
+        chronic.enrol(
+            session,
+            doctor,
+            EnrolIn(
+                resident_id=resident.id,
+                condition=condition,
+                confirmed_on=today - timedelta(days=100),
+            ),
+        )
+        visited = today - timedelta(days=95 if condition == Condition.HYPERTENSION else 10)
+        chronic.record_follow_up(
+            session,
+            doctor,
+            FollowUpIn(
+                resident_id=resident.id, condition=condition, visited_on=visited, reading=reading
             ),
         )
 

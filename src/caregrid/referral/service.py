@@ -20,6 +20,7 @@ from caregrid import clock
 from caregrid.auth import access, audit
 from caregrid.auth.roles import SYSTEM, Principal, Role
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
+from caregrid.familydoctor import service as familydoctor
 from caregrid.policy import icd10
 from caregrid.policy import service as policy
 from caregrid.policy.schema import CatalogKind, Profile
@@ -193,10 +194,25 @@ def outbox(session: Session, principal: Principal, *, limit: int = 200) -> list[
     )
 
 
+def open_down_referrals(
+    session: Session, institution_id: int, *, resident_id: int | None = None
+) -> list[Referral]:
+    """Downward referrals to an institution whose loop is still open (B5, F6): the family
+    doctors' worklist shows them until the first follow-up closes them."""
+    query = select(Referral).where(
+        Referral.direction == Direction.DOWN,
+        Referral.to_institution_id == institution_id,
+        Referral.state.in_([State.SUBMITTED, State.ACCEPTED, State.SCHEDULED, State.ARRIVED]),
+    )
+    if resident_id is not None:
+        query = query.where(Referral.resident_id == resident_id)
+    return list(session.scalars(query.order_by(Referral.submitted_at, Referral.id)))
+
+
 def awaiting_slot(session: Session, principal: Principal) -> list[Referral]:
     """Referrals to the principal's institution that hold no slot or bed yet: the list the
-    department works down by offering slots (issue text: about a quarter of referrals abroad
-    hit "no slot available")."""
+    department works down by offering slots (national referral services abroad see about a
+    quarter of referrals hit "no slot available")."""
     waiting = [r for r in inbox(session, principal) if r.state in (State.SUBMITTED, State.ACCEPTED)]
     booked = scheduling.booked_referral_ids(session, [r.id for r in waiting])
     return [r for r in waiting if r.id not in booked]
@@ -308,7 +324,7 @@ def green_channel(session: Session, resident_id: int, sender: Institution, direc
     return (
         direction == Direction.UP
         and sender.level == Level.PRIMARY
-        and residents.is_signed(session, resident_id, clock.today())
+        and familydoctor.is_signed(session, resident_id, clock.today())
     )
 
 

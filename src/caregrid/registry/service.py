@@ -329,3 +329,25 @@ def get_network_by_id(session: Session, network_id: int) -> Network:
     if network is None:
         raise NotFound(f"no network with id {network_id}")
     return network
+
+
+def get_practitioner(session: Session, code: str) -> Practitioner | None:
+    return session.scalar(select(Practitioner).where(Practitioner.code == code))
+
+
+def get_practitioner_by_id(session: Session, practitioner_id: int) -> Practitioner:
+    person = session.get(Practitioner, practitioner_id)
+    if person is None:
+        raise NotFound(f"no practitioner with id {practitioner_id}")
+    return person
+
+
+def lead_of(session: Session, network_id: int) -> Institution | None:
+    """The network's (first) lead institution."""
+    return session.scalar(
+        select(Institution)
+        .join(Membership, Membership.institution_id == Institution.id)
+        .where(Membership.network_id == network_id, Membership.role == NetworkRole.LEAD.value)
+        .order_by(Membership.position, Institution.code)
+        .limit(1)
+    )

@@ -22,9 +22,6 @@ class Resident(Base):
     address_division_code: Mapped[str] = mapped_column(ForeignKey("division.code"))
     registered_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # The green channel's signing hook (B4) until family-doctor contracts exist: the last day
-    # the resident's family-doctor signing is valid, or None when not signed.
-    signed_until: Mapped[date | None] = mapped_column(Date)
     tags: Mapped[list[ResidentTag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
 

@@ -18,9 +18,6 @@ class ResidentIn(BaseModel):
     address_division_code: str
     registered_institution_code: str
     tags: list[str] = Field(default_factory=list)
-    signed_until: date | None = Field(
-        default=None, description="last day of the resident's family-doctor signing (B4 hook)"
-    )
 
 
 class ResidentOut(BaseModel):
@@ -35,6 +32,6 @@ class ResidentOut(BaseModel):
     grid: str | None
     registered_institution_code: str
     key_populations: list[str]
-    signed_until: date | None = None
+    signed: bool = False
     masked: bool
     access_basis: str

@@ -52,15 +52,6 @@ def key_populations(resident: Resident, when: date) -> list[str]:
     return sorted(tags)
 
 
-def is_signed(session: Session, resident_id: int, on: date) -> bool:
-    """Is the resident signed with a family doctor on `on`? The green channel's hook (B4).
-
-    Reads `signed_until` until family-doctor contracts exist; the contracts will answer here.
-    """
-    until = session.scalar(select(Resident.signed_until).where(Resident.id == resident_id))
-    return until is not None and until >= on
-
-
 def registered_institution_id(session: Session, resident_id: int) -> int | None:
     return session.scalar(
         select(Resident.registered_institution_id).where(Resident.id == resident_id)
@@ -124,7 +115,6 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
         registered_institution_id=institution.id,
         created_at=clock.now(),
         tags=[ResidentTag(tag=t) for t in sorted(set(data.tags))],
-        signed_until=data.signed_until,
     )
     session.add(resident)
     session.flush()
@@ -141,6 +131,8 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
 
 
 def _view(session: Session, resident: Resident, grant: access.PatientAccess) -> ResidentOut:
+    from caregrid.familydoctor import service as familydoctor  # contracts build on residents
+
     today = clock.today()
     institution = registry.get_institution_by_id(session, resident.registered_institution_id)
     return ResidentOut(
@@ -157,7 +149,7 @@ def _view(session: Session, resident: Resident, grant: access.PatientAccess) -> 
         grid=registry.grid_code_for_division(session, resident.address_division_code),
         registered_institution_code=institution.code if institution else "",
         key_populations=key_populations(resident, today),
-        signed_until=resident.signed_until,
+        signed=familydoctor.is_signed(session, resident.id, today),
         masked=not grant.unmasked,
         access_basis=grant.basis,
     )
@@ -222,3 +214,15 @@ def name_of(session: Session, resident_id: int) -> str:
     if name is None:
         raise NotFound(f"no resident with id {resident_id}")
     return name
+
+
+def declare_tag(session: Session, resident_id: int, tag: str) -> None:
+    """Add a declared key-population tag (e.g. a confirmed hypertension patient, F2)."""
+    if tag not in key_population_catalog()["declared"]:
+        raise ValueError(f"{tag!r} is not a declared key population")
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound(f"no resident with id {resident_id}")
+    if all(t.tag != tag for t in resident.tags):
+        resident.tags.append(ResidentTag(tag=tag))
+        session.flush()

@@ -11,7 +11,9 @@ from fastapi.staticfiles import StaticFiles
 
 from caregrid import __version__
 from caregrid.auth import api as auth_api
+from caregrid.chronic import api as chronic_api
 from caregrid.config import get_settings
+from caregrid.familydoctor import api as familydoctor_api
 from caregrid.privacy import install_log_masking
 from caregrid.referral import api as referral_api
 from caregrid.referral import pages as referral_pages
@@ -50,6 +52,8 @@ ROUTERS = (
     residents_api.router,
     referral_api.router,
     scheduling_api.router,
+    familydoctor_api.router,
+    chronic_api.router,
     auth_api.router,
 )
 

@@ -1,0 +1,341 @@
+"""The decision rules of the National Basic Public Health Service Standard, 3rd edition, for
+hypertension and type 2 diabetes (F1): pure functions over readings, with every threshold
+read from data/standards/nbphs-3.yaml. Glucose and temperature are Decimals, so 7.0 and
+16.7 compare exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from caregrid import yamlio
+from caregrid.errors import Problem
+
+
+class Condition(StrEnum):
+    HYPERTENSION = "hypertension"
+    DIABETES = "diabetes"
+
+
+class Assessment(StrEnum):
+    CONTROLLED = "controlled"
+    UNCONTROLLED = "uncontrolled"
+    DANGER = "danger"
+
+
+class Action(StrEnum):
+    NEXT_ROUTINE = "next_routine"  # controlled: the next routine follow-up
+    ADJUST_MEDICATION = "adjust_medication"  # first uncontrolled or side effects
+    REFER = "refer"  # uncontrolled twice, intolerable side effects, new or worse complication
+    URGENT_REFER = "urgent_refer"  # danger values or symptoms
+
+
+@dataclass(frozen=True)
+class Reading:
+    sbp: int | None = None  # mmHg
+    dbp: int | None = None
+    fpg: Decimal | None = None  # fasting plasma glucose, mmol/L
+    heart_rate: int | None = None  # beats per minute
+    temperature: Decimal | None = None  # °C
+    symptoms: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What the doctor records at one face-to-face follow-up."""
+
+    on: date
+    reading: Reading
+    side_effects: bool = False
+    side_effects_intolerable: bool = False
+    new_or_worse_complication: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    assessment: Assessment
+    action: Action
+    next_due: date  # always set: no patient is left without a next due date
+    reasons: tuple[str, ...]
+
+
+# --- the data file ---------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cited(_Strict):
+    value: int
+    source: str
+
+
+class Thresholds(_Strict):
+    """Any reading at or beyond one of the set thresholds meets the rule."""
+
+    sbp_at_least: int | None = None
+    dbp_at_least: int | None = None
+    fpg_at_least: Decimal | None = None
+    fpg_at_most: Decimal | None = None
+    heart_rate_above: int | None = None
+    temperature_above: Decimal | None = None
+    source: str
+
+
+class Targets(_Strict):
+    """Controlled when every set target is met."""
+
+    sbp_below: int | None = None
+    dbp_below: int | None = None
+    fpg_below: Decimal | None = None
+    source: str
+
+
+class Screening(_Strict):
+    min_age: Cited
+    suspect: Thresholds
+    confirmation_readings: Cited
+    confirm_follow_days: Cited
+
+
+class Symptom(_Strict):
+    code: str
+    zh: str
+    en: str
+
+
+class Symptoms(_Strict):
+    source: str
+    list: list[Symptom]
+
+
+class ConditionRules(_Strict):
+    screening: Screening
+    danger: Thresholds
+    controlled: Targets
+    symptoms: Symptoms
+
+
+class FollowUp(_Strict):
+    min_per_year: Cited
+    routine_days: Cited
+    adjust_days: Cited
+    referral_days: Cited
+
+
+class Plausible(_Strict):
+    sbp: tuple[int, int]
+    dbp: tuple[int, int]
+    fpg: tuple[Decimal, Decimal]
+    heart_rate: tuple[int, int]
+    temperature: tuple[Decimal, Decimal]
+
+
+class Standard(_Strict):
+    format: Literal["caregrid-standard/1"]
+    name: str
+    title_zh: str
+    title_en: str
+    follow_up: FollowUp
+    conditions: dict[Condition, ConditionRules]
+    plausible: Plausible
+
+    def rules(self, condition: Condition) -> ConditionRules:
+        return self.conditions[condition]
+
+    def check_reading(self, condition: Condition, reading: Reading) -> list[Problem]:
+        """Input check: what the condition needs, within plausible ranges, known symptoms."""
+        problems: list[Problem] = []
+        needed = ("sbp", "dbp") if condition == Condition.HYPERTENSION else ("fpg",)
+        for name in needed:
+            if getattr(reading, name) is None:
+                problems.append(Problem(name, f"a {condition} reading needs {name}"))
+        units = {
+            "sbp": "mmHg",
+            "dbp": "mmHg",
+            "fpg": "mmol/L",
+            "heart_rate": "/min",
+            "temperature": "°C",
+        }
+        for name, unit in units.items():
+            value = getattr(reading, name)
+            low, high = getattr(self.plausible, name)
+            if value is not None and not low <= value <= high:
+                problems.append(Problem(name, f"{value} {unit} is outside {low}–{high} {unit}"))
+        if reading.sbp is not None and reading.dbp is not None and reading.sbp <= reading.dbp:
+            problems.append(
+                Problem("sbp", f"systolic {reading.sbp} must exceed diastolic {reading.dbp}")
+            )
+        known = {s.code for s in self.rules(condition).symptoms.list}
+        for code in sorted(reading.symptoms - known):
+            problems.append(Problem("symptoms", f"unknown danger symptom {code!r} for {condition}"))
+        return problems
+
+    def _beyond(self, rule: Thresholds, reading: Reading, label: str) -> list[str]:
+        hits: list[str] = []
+        if (
+            rule.sbp_at_least is not None
+            and reading.sbp is not None
+            and reading.sbp >= rule.sbp_at_least
+        ):
+            hits.append(f"SBP {reading.sbp} ≥ {rule.sbp_at_least} mmHg ({label})")
+        if (
+            rule.dbp_at_least is not None
+            and reading.dbp is not None
+            and reading.dbp >= rule.dbp_at_least
+        ):
+            hits.append(f"DBP {reading.dbp} ≥ {rule.dbp_at_least} mmHg ({label})")
+        if (
+            rule.fpg_at_least is not None
+            and reading.fpg is not None
+            and reading.fpg >= rule.fpg_at_least
+        ):
+            hits.append(f"fasting glucose {reading.fpg} ≥ {rule.fpg_at_least} mmol/L ({label})")
+        if (
+            rule.fpg_at_most is not None
+            and reading.fpg is not None
+            and reading.fpg <= rule.fpg_at_most
+        ):
+            hits.append(f"fasting glucose {reading.fpg} ≤ {rule.fpg_at_most} mmol/L ({label})")
+        if (
+            rule.heart_rate_above is not None
+            and reading.heart_rate is not None
+            and reading.heart_rate > rule.heart_rate_above
+        ):
+            hits.append(f"heart rate {reading.heart_rate} > {rule.heart_rate_above}/min ({label})")
+        if (
+            rule.temperature_above is not None
+            and reading.temperature is not None
+            and reading.temperature > rule.temperature_above
+        ):
+            hits.append(
+                f"temperature {reading.temperature} > {rule.temperature_above} °C ({label})"
+            )
+        return hits
+
+    def _dangers(self, condition: Condition, reading: Reading) -> list[str]:
+        rules = self.rules(condition)
+        hits = self._beyond(rules.danger, reading, "danger")
+        names = {s.code: s.en for s in rules.symptoms.list}
+        hits.extend(
+            f"{names[code]} (danger symptom)" for code in sorted(reading.symptoms) if code in names
+        )
+        return hits
+
+    def _misses(self, condition: Condition, reading: Reading) -> list[str]:
+        target = self.rules(condition).controlled
+        misses: list[str] = []
+        if (
+            target.sbp_below is not None
+            and reading.sbp is not None
+            and reading.sbp >= target.sbp_below
+        ):
+            misses.append(f"SBP {reading.sbp} ≥ {target.sbp_below} mmHg (not controlled)")
+        if (
+            target.dbp_below is not None
+            and reading.dbp is not None
+            and reading.dbp >= target.dbp_below
+        ):
+            misses.append(f"DBP {reading.dbp} ≥ {target.dbp_below} mmHg (not controlled)")
+        if (
+            target.fpg_below is not None
+            and reading.fpg is not None
+            and reading.fpg >= target.fpg_below
+        ):
+            misses.append(
+                f"fasting glucose {reading.fpg} ≥ {target.fpg_below} mmol/L (not controlled)"
+            )
+        return misses
+
+    def assess(self, condition: Condition, reading: Reading) -> Assessment:
+        if self._dangers(condition, reading):
+            return Assessment.DANGER
+        if self._misses(condition, reading):
+            return Assessment.UNCONTROLLED
+        return Assessment.CONTROLLED
+
+    def is_controlled_for_measure(self, condition: Condition, reading: Reading) -> bool:
+        """The control-rate indicators' test (CD2, CD5): at target, whatever else happened."""
+        return not self._misses(condition, reading)
+
+    def decide(self, condition: Condition, visit: Visit, previous: Assessment | None) -> Decision:
+        """The standard's decision at a follow-up, given the previous follow-up's assessment
+        (a previous danger counts as not controlled)."""
+        days = self.follow_up
+        dangers = self._dangers(condition, visit.reading)
+        misses = self._misses(condition, visit.reading)
+        if dangers:
+            return self._decision(
+                Assessment.DANGER, Action.URGENT_REFER, visit, days.referral_days, dangers
+            )
+        assessment = Assessment.UNCONTROLLED if misses else Assessment.CONTROLLED
+        reasons = list(misses)
+        if visit.side_effects_intolerable:
+            reasons.append("drug side effects hard to control")
+        if visit.new_or_worse_complication:
+            reasons.append("new or worse complication")
+        again = misses and previous in (Assessment.UNCONTROLLED, Assessment.DANGER)
+        if again:
+            reasons.append("not controlled twice in a row")
+        if again or visit.side_effects_intolerable or visit.new_or_worse_complication:
+            return self._decision(assessment, Action.REFER, visit, days.referral_days, reasons)
+        if misses or visit.side_effects:
+            if visit.side_effects:
+                reasons.append("drug side effects")
+            return self._decision(
+                assessment, Action.ADJUST_MEDICATION, visit, days.adjust_days, reasons
+            )
+        return self._decision(
+            assessment,
+            Action.NEXT_ROUTINE,
+            visit,
+            days.routine_days,
+            ["controlled, no new complication"],
+        )
+
+    @staticmethod
+    def _decision(
+        assessment: Assessment, action: Action, visit: Visit, days: Cited, reasons: list[str]
+    ) -> Decision:
+        return Decision(assessment, action, visit.on + timedelta(days=days.value), tuple(reasons))
+
+    def is_suspected(self, condition: Condition, reading: Reading) -> bool:
+        return bool(self._beyond(self.rules(condition).screening.suspect, reading, "raised"))
+
+    def confirmation_readings(self, condition: Condition) -> int:
+        return self.rules(condition).screening.confirmation_readings.value
+
+    def confirm_follow_days(self, condition: Condition) -> int:
+        return self.rules(condition).screening.confirm_follow_days.value
+
+    def screening_min_age(self, condition: Condition) -> int:
+        return self.rules(condition).screening.min_age.value
+
+    def min_follow_ups_per_year(self) -> int:
+        return self.follow_up.min_per_year.value
+
+    def symptoms(self, condition: Condition) -> list[tuple[str, str, str]]:
+        return [(s.code, s.zh, s.en) for s in self.rules(condition).symptoms.list]
+
+
+def load_standard(path: Path | None = None) -> Standard:
+    """The shipped standard (cached), or one from a file; InvalidInput names bad fields."""
+    if path is None:
+        return _shipped()
+    return yamlio.validate(Standard, yamlio.load_file(path))
+
+
+@lru_cache
+def _shipped() -> Standard:
+    text = resources.files("caregrid.data").joinpath("standards/nbphs-3.yaml").read_text("utf-8")
+    return yamlio.validate(Standard, yamlio.load_text(text, "data/standards/nbphs-3.yaml"))

@@ -1,0 +1,1 @@
+"""Family-doctor teams, service packages, contracts and their fulfilment (E1-E6)."""
