@@ -799,7 +799,7 @@ def progress(session: Session, contract: Contract, on: date) -> list[ItemProgres
                 ServiceDelivery.item_id.is_not(None),
             )
             .group_by(ServiceDelivery.item_id)
-        ).tuples()
+        ).all()
     )
     return [
         ItemProgress(
