@@ -32,6 +32,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
+    from tests.world import World
+
 from caregrid.auth import service as auth  # noqa: E402
 from caregrid.auth.roles import SYSTEM, Principal, Role  # noqa: E402
 from caregrid.cli.demo import shipped_layouts  # noqa: E402
@@ -131,3 +133,22 @@ def bearer(session: Session, principal: Principal) -> dict[str, str]:
     user = auth.get_by_username(session, principal.username)
     assert user is not None
     return {"Authorization": f"Bearer {auth.issue_token(session, user, kind='api', hours=1)}"}
+
+
+@pytest.fixture
+def committed_world(engine: Engine) -> Iterator[World]:
+    """The Jinhua slice (tests.world) with a unique tag, committed for racing clients or a
+    live server; everything it led to is deleted afterwards."""
+    import secrets
+
+    from caregrid import clock
+    from caregrid.db.session import session_scope
+    from tests.races import UTC_NOW
+    from tests.world import build, remove
+
+    with clock.frozen(UTC_NOW), session_scope() as session:
+        world = build(session, tag=f"-cc{secrets.token_hex(3)}")
+    try:
+        yield world
+    finally:
+        remove(world)

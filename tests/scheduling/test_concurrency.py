@@ -11,12 +11,9 @@ other connections and is not used here) and removed again afterwards. Every lose
 from __future__ import annotations
 
 import asyncio
-import secrets
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, timedelta
-from typing import TypeVar
+from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -24,7 +21,6 @@ from anyio import to_thread
 from sqlalchemy import Engine, func, select
 
 from caregrid import clock
-from caregrid.auth import audit
 from caregrid.auth.models import AuditEntry
 from caregrid.auth.roles import Principal
 from caregrid.config import get_settings
@@ -37,43 +33,19 @@ from caregrid.scheduling import service as scheduling
 from caregrid.scheduling.models import Booking
 from caregrid.web.app import create_app
 from tests.conftest import bearer
-from tests.world import NOW, World, build, remove
+from tests.races import (
+    RACE_SECONDS,
+    UTC_NOW,
+    assert_all_conflicts,
+    assert_audit_chain_intact,
+    race,
+    winners,
+)
+from tests.world import NOW, World
 
-T = TypeVar("T")
 
 CLIENTS = 16  # racing for one slot (more than the pool's connections: some queue)
 CAPACITY = 5  # slots of the session `book_any` fills, with 3 * CAPACITY clients
-RACE_SECONDS = 30.0  # bound on a whole race; a race takes well under a second
-
-# The clock is pinned to tests.world.NOW given in UTC, as `clock.now()` is in production: the
-# rows written here are committed, and audit_log.at keeps no offset on SQLite, so a +08:00
-# "now" would read back eight hours off and the audit chain would no longer verify.
-UTC_NOW = NOW.astimezone(UTC)
-
-
-# --- committed setup, removed afterwards ----------------------------------------------------
-
-
-@pytest.fixture
-def committed_world(engine: Engine) -> Iterator[World]:
-    """The Jinhua slice with a unique tag, committed; everything it led to is deleted after."""
-    with clock.frozen(UTC_NOW), session_scope() as session:
-        world = build(session, tag=f"-cc{secrets.token_hex(3)}")
-    try:
-        yield world
-    finally:
-        remove(world)
-
-
-def _principals(world: World) -> list[Principal]:
-    return [
-        world.community_doctor,
-        world.community_admin,
-        world.cardiologist,
-        world.lead_admin,
-        world.office,
-        world.other_grid_doctor,
-    ]
 
 
 def _publish(world: World, capacity: int) -> tuple[int, list[int]]:
@@ -91,54 +63,6 @@ def _publish(world: World, capacity: int) -> tuple[int, list[int]]:
         views = scheduling.slot_views(session, world.community_doctor, clinic)
         assert [(v.pool, v.availability) for v in views] == [("reserved", "open")] * capacity
         return clinic.id, [s.id for s in clinic.slots]
-
-
-# --- racing -------------------------------------------------------------------------------
-
-
-def race(attempts: Sequence[Callable[[], T]]) -> list[T | BaseException]:
-    """Run each attempt in its own thread, all released together by a barrier; what each
-    returned or raised, in the order of `attempts`. Fails if a client is still running after
-    RACE_SECONDS."""
-    barrier = threading.Barrier(len(attempts))
-    results: dict[int, T | BaseException] = {}
-    lock = threading.Lock()
-
-    def client(index: int, attempt: Callable[[], T]) -> None:
-        outcome: T | BaseException
-        try:
-            barrier.wait(timeout=RACE_SECONDS)
-            outcome = attempt()
-        except BaseException as exc:  # reported to the test, which names it
-            outcome = exc
-        with lock:
-            results[index] = outcome
-
-    threads = [
-        threading.Thread(target=client, args=(i, a), name=f"client-{i}", daemon=True)
-        for i, a in enumerate(attempts)
-    ]
-    deadline = time.monotonic() + RACE_SECONDS
-    with clock.frozen(UTC_NOW):  # process-wide: the clients' threads see the same "now"
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
-    stuck = [t.name for t in threads if t.is_alive()]
-    assert not stuck, f"still running after {RACE_SECONDS}s: {stuck}"
-    return [results[i] for i in range(len(attempts))]
-
-
-def winners(results: Sequence[T | BaseException]) -> list[T]:
-    return [r for r in results if not isinstance(r, BaseException)]
-
-
-def assert_all_conflicts(results: Sequence[object], expected: int) -> None:
-    """Exactly `expected` attempts failed, each with Conflict (nothing else may leak)."""
-    failures = [r for r in results if isinstance(r, BaseException)]
-    others = [f"{type(e).__module__}.{type(e).__name__}: {e}" for e in failures]
-    assert all(isinstance(e, Conflict) for e in failures), others
-    assert len(failures) == expected, others
 
 
 def _bookings(slot_ids: list[int]) -> dict[int, list[int]]:
@@ -166,13 +90,6 @@ def _audited(principal: Principal, action: str) -> int:
     return count or 0
 
 
-def _assert_audit_chain_intact() -> None:
-    """Concurrent writers append to one hash chain; it must still verify."""
-    with session_scope() as session:
-        result = audit.verify(session)
-    assert result.ok, result
-
-
 # --- bookings -------------------------------------------------------------------------------
 
 
@@ -193,7 +110,7 @@ def test_many_clients_one_slot_exactly_one_wins(committed_world: World) -> None:
     assert_all_conflicts(results, CLIENTS - 1)
     assert _bookings([slot_id]) == {slot_id: won}
     assert _audited(world.community_doctor, "booking.create") == 1  # the losers wrote nothing
-    _assert_audit_chain_intact()
+    assert_audit_chain_intact()
 
 
 def test_book_any_fills_each_slot_once(committed_world: World) -> None:
@@ -214,7 +131,7 @@ def test_book_any_fills_each_slot_once(committed_world: World) -> None:
     assert_all_conflicts(results, 2 * CAPACITY)
     assert _bookings(slot_ids) == {slot: [booking] for slot, booking in won}
     assert _audited(world.community_doctor, "booking.create") == CAPACITY
-    _assert_audit_chain_intact()
+    assert_audit_chain_intact()
 
 
 def test_a_burst_larger_than_the_thread_pool_through_the_app_books_every_slot(
@@ -248,7 +165,7 @@ def test_a_burst_larger_than_the_thread_pool_through_the_app_books_every_slot(
     booked = sorted(r.json()["slot_id"] for r in responses)
     assert booked == sorted(slot_ids)
     assert _bookings(slot_ids) == {r.json()["slot_id"]: [r.json()["id"]] for r in responses}
-    _assert_audit_chain_intact()
+    assert_audit_chain_intact()
 
 
 # --- a referral's optimistic lock -----------------------------------------------------------
@@ -379,7 +296,7 @@ def test_two_answers_to_one_referral_version_exactly_one_applies(
     results = race([_answer(world, referral_id, a, before[1]) for a in actions])
 
     _assert_one_answer_applied(referral_id, actions, results, before, with_slot=with_slot)
-    _assert_audit_chain_intact()
+    assert_audit_chain_intact()
 
 
 def test_both_clients_loaded_the_referral_before_either_writes(
@@ -404,4 +321,4 @@ def test_both_clients_loaded_the_referral_before_either_writes(
     _assert_one_answer_applied(referral_id, actions, results, before, with_slot=False)
     (lost,) = [r for r in results if isinstance(r, Conflict)]
     assert "changed by someone else at the same moment" in lost.detail
-    _assert_audit_chain_intact()
+    assert_audit_chain_intact()
