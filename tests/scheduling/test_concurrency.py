@@ -43,7 +43,6 @@ from tests.races import (
 )
 from tests.world import NOW, World
 
-
 CLIENTS = 16  # racing for one slot (more than the pool's connections: some queue)
 CAPACITY = 5  # slots of the session `book_any` fills, with 3 * CAPACITY clients
 
