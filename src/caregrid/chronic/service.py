@@ -178,7 +178,7 @@ def record_screening(session: Session, principal: Principal, data: ScreeningIn) 
             for v in _visits(session, current.id)
             if v.kind in (VisitKind.SCREENING, VisitKind.CONFIRMATION)
             and v.visited_on >= (current.suspected_on or on)
-            and standard.is_suspected(condition, _as_reading(v))
+            and standard.is_suspected(condition, reading_of(v))
         }
         if len(raised_days) >= standard.confirmation_readings(condition):
             _confirm(session, current, ConfirmedBy.READINGS, on)
@@ -250,7 +250,8 @@ def _visits(session: Session, enrolment_id: int) -> list[Visit]:
     )
 
 
-def _as_reading(visit: Visit) -> std.Reading:
+def reading_of(visit: Visit) -> std.Reading:
+    """A stored visit's reading, as the standard reads it."""
     return std.Reading(
         sbp=visit.sbp,
         dbp=visit.dbp,
@@ -524,4 +525,42 @@ def _audit(
         subject_id=resident_id,
         purpose="chronic care",
         detail=detail,
+    )
+
+
+# --- for the measures ------------------------------------------------------------------------
+
+
+def managed(session: Session, institution_ids: set[int], on: date) -> list[Enrolment]:
+    """Patients under management on `on` at these institutions (confirmed by then)."""
+    return list(
+        session.scalars(
+            select(Enrolment)
+            .where(
+                Enrolment.institution_id.in_(institution_ids),
+                Enrolment.status == EnrolmentStatus.CONFIRMED,
+                Enrolment.confirmed_on <= on,
+            )
+            .order_by(Enrolment.id)
+        )
+    )
+
+
+def follow_ups(session: Session, enrolment_id: int) -> list[Visit]:
+    """An enrolment's face-to-face follow-ups, oldest first."""
+    return [v for v in _visits(session, enrolment_id) if v.kind == VisitKind.FOLLOW_UP]
+
+
+def visit_institutions(
+    session: Session, institution_ids: set[int], start: date, end: date
+) -> list[int]:
+    """The institution of every hypertension or diabetes visit in [start, end] (CD7)."""
+    return list(
+        session.scalars(
+            select(Visit.institution_id).where(
+                Visit.institution_id.in_(institution_ids),
+                Visit.visited_on >= start,
+                Visit.visited_on <= end,
+            )
+        )
     )

@@ -7,14 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
+from caregrid import clock
 from caregrid.auth import access
+from caregrid.familydoctor import measures
 from caregrid.familydoctor import service as familydoctor
+from caregrid.familydoctor.rates import Rate
 from caregrid.familydoctor.schemas import (
     ContractIn,
     ContractOut,
     DeliveryIn,
     DeliveryOut,
+    MeasureRowOut,
+    MeasuresOut,
     MembersIn,
+    RateOut,
     RenewIn,
     TeamIn,
     TeamOut,
@@ -118,3 +124,55 @@ def terminate(contract_id: int, body: TerminateIn, session: DB, user: User) -> C
 @router.post("/deliveries", response_model=DeliveryOut, status_code=201)
 def record_delivery(body: DeliveryIn, session: DB, user: User) -> DeliveryOut:
     return DeliveryOut.model_validate(familydoctor.record_delivery(session, user, body))
+
+
+def rate_out(rate: Rate) -> RateOut:
+    return RateOut(
+        numerator=rate.numerator,
+        denominator=rate.denominator,
+        value=rate.value,
+        target=float(rate.target) if rate.target is not None else None,
+        meets_target=rate.meets_target,
+    )
+
+
+def measures_out(found: measures.NetworkYear) -> MeasuresOut:
+    target = found.down_referral_growth_target
+    return MeasuresOut(
+        network_code=found.network_code,
+        year=found.year,
+        as_of=found.as_of,
+        rows=[
+            MeasureRowOut(
+                institution_code=row.institution_code,
+                institution_name=row.institution_name,
+                signing=rate_out(row.signing),
+                key_population_signing=rate_out(row.key_population_signing),
+                by_key_population={
+                    k: rate_out(v) for k, v in sorted(row.by_key_population.items())
+                },
+                fulfilment=rate_out(row.fulfilment),
+                appointment_keeping=rate_out(row.appointment_keeping),
+                standardised={k: rate_out(v) for k, v in row.standardised.items()},
+                controlled={k: rate_out(v) for k, v in row.controlled.items()},
+                primary_visits=rate_out(row.primary_visits),
+            )
+            for row in found.rows
+        ],
+        down_referrals=found.down_referrals,
+        down_referrals_last_year=found.down_referrals_last_year,
+        down_referral_growth=found.down_referral_growth,
+        down_referral_growth_target=float(target) if target is not None else None,
+    )
+
+
+@router.get("/networks/{code}/family-doctor-measures", response_model=MeasuresOut)
+def family_doctor_measures(
+    code: str,
+    session: DB,
+    user: User,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> MeasuresOut:
+    """Signing, fulfilment, standardised management and control rates for a year (E5, F3, B9)."""
+    chosen = year if year is not None else clock.today().year
+    return measures_out(measures.network_year(session, user, code, chosen))

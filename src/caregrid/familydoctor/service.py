@@ -383,6 +383,12 @@ def team_contracts(
     return list(session.scalars(query.order_by(Contract.id)))
 
 
+def contracts_in_force(session: Session, network_id: int, on: date) -> list[Contract]:
+    return list(
+        session.scalars(valid_on(on).where(Contract.network_id == network_id).order_by(Contract.id))
+    )
+
+
 def has_contract_with(session: Session, institution_id: int, resident_id: int) -> bool:
     """A care relationship: the resident's contract today is with a team based at, or with
     a member from, this institution."""

@@ -895,3 +895,24 @@ def view(session: Session, principal: Principal, referral: Referral) -> Referral
             for e in referral.events
         ],
     )
+
+
+def count_down_referrals(
+    session: Session,
+    *,
+    from_institution_ids: set[int],
+    diagnosis_prefixes: tuple[str, ...],
+    start: datetime,
+    end: datetime,
+) -> int:
+    """Downward referrals sent by these institutions in [start, end) whose diagnosis starts
+    with one of the prefixes (B9: the lead's down-referrals of chronic patients)."""
+    rows = session.scalars(
+        select(Referral.diagnosis_code).where(
+            Referral.direction == Direction.DOWN,
+            Referral.from_institution_id.in_(from_institution_ids),
+            Referral.submitted_at >= start,
+            Referral.submitted_at < end,
+        )
+    )
+    return sum(1 for code in rows if code.upper().startswith(diagnosis_prefixes))

@@ -226,3 +226,14 @@ def declare_tag(session: Session, resident_id: int, tag: str) -> None:
     if all(t.tag != tag for t in resident.tags):
         resident.tags.append(ResidentTag(tag=tag))
         session.flush()
+
+
+def registered_at(session: Session, institution_ids: set[int]) -> list[Resident]:
+    """Residents registered at these institutions: the denominators of signing rates."""
+    return list(
+        session.scalars(
+            select(Resident)
+            .where(Resident.registered_institution_id.in_(institution_ids))
+            .order_by(Resident.id)
+        )
+    )
