@@ -9,10 +9,9 @@ service's refusal next to the form it came from, naming the requirement a rule c
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,9 +21,8 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import Principal, Role
-from caregrid.errors import DomainError, InvalidInput, RuleViolation, Unauthenticated
+from caregrid.errors import DomainError, Unauthenticated
 from caregrid.policy.catalogs import KIND_LABELS
-from caregrid.policy.requirements import requirement_catalog
 from caregrid.referral import measures
 from caregrid.referral import service as referrals
 from caregrid.referral.schemas import (
@@ -42,13 +40,13 @@ from caregrid.registry.vocab import TIER_ORDER, Tier
 from caregrid.residents import service as residents
 from caregrid.scheduling import service as scheduling
 from caregrid.web.deps import DB, User, locale_of
+from caregrid.web.forms import FormError, attempt, domain_form_error, validation_form_error
 from caregrid.web.i18n import pick
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
 SLOT_DAYS = 14
-T = TypeVar("T")
 
 
 # --- helpers shared by the pages -------------------------------------------------------------
@@ -57,50 +55,6 @@ T = TypeVar("T")
 def local_time(moment: datetime | None) -> str:
     """A stored instant as the deployment's local wall time (Asia/Shanghai by default)."""
     return clock.local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-@dataclass(frozen=True)
-class FormError:
-    """A refusal shown next to the form that caused it."""
-
-    form: str
-    status: int
-    title: str
-    detail: str
-    requirement: str | None = None
-    requirement_text: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)
-
-
-def domain_form_error(form: str, exc: DomainError) -> FormError:
-    requirement = exc.requirement if isinstance(exc, RuleViolation) else None
-    return FormError(
-        form=form,
-        status=exc.status,
-        title=exc.title,
-        detail=exc.detail,
-        requirement=requirement,
-        requirement_text=requirement_catalog().get(requirement) if requirement else None,
-        fields={p.field: p.message for p in exc.problems} if isinstance(exc, InvalidInput) else {},
-    )
-
-
-def validation_form_error(form: str, exc: ValidationError) -> FormError:
-    fields = {".".join(str(p) for p in e["loc"]) or "form": e["msg"] for e in exc.errors()}
-    return FormError(
-        form=form,
-        status=422,
-        title="Invalid input",
-        detail="; ".join(f"{k}: {v}" for k, v in fields.items()),
-        fields=fields,
-    )
-
-
-def attempt(session: Session, work: Callable[[], T]) -> T:
-    """Run a service call in a savepoint: a refusal leaves nothing half-written behind, so the
-    page can show it and the request still commits what came before (the audit of the read)."""
-    with session.begin_nested():
-        return work()
 
 
 def _int(value: str | None) -> int | None:

@@ -1,0 +1,60 @@
+"""Helpers of HTML forms shared by the domain pages: a refusal shown next to its form, and a
+service call in a savepoint so a refusal leaves nothing half-written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from caregrid.errors import DomainError, InvalidInput, RuleViolation
+from caregrid.policy.requirements import requirement_catalog
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FormError:
+    """A refusal shown next to the form that caused it."""
+
+    form: str
+    status: int
+    title: str
+    detail: str
+    requirement: str | None = None
+    requirement_text: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def domain_form_error(form: str, exc: DomainError) -> FormError:
+    requirement = exc.requirement if isinstance(exc, RuleViolation) else None
+    return FormError(
+        form=form,
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        requirement=requirement,
+        requirement_text=requirement_catalog().get(requirement) if requirement else None,
+        fields={p.field: p.message for p in exc.problems} if isinstance(exc, InvalidInput) else {},
+    )
+
+
+def validation_form_error(form: str, exc: ValidationError) -> FormError:
+    fields = {".".join(str(p) for p in e["loc"]) or "form": e["msg"] for e in exc.errors()}
+    return FormError(
+        form=form,
+        status=422,
+        title="Invalid input",
+        detail="; ".join(f"{k}: {v}" for k, v in fields.items()),
+        fields=fields,
+    )
+
+
+def attempt(session: Session, work: Callable[[], T]) -> T:
+    """Run a service call in a savepoint: a refusal leaves nothing half-written behind, so the
+    page can show it and the request still commits what came before (the audit of the read)."""
+    with session.begin_nested():
+        return work()
