@@ -237,3 +237,11 @@ def registered_at(session: Session, institution_ids: set[int]) -> list[Resident]
             .order_by(Resident.id)
         )
     )
+
+
+def record(session: Session, resident_id: int) -> Resident:
+    """The stored resident, for rules that read age, sex and tags (callers check access)."""
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound(f"no resident with id {resident_id}")
+    return resident

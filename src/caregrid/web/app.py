@@ -12,8 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from caregrid import __version__
 from caregrid.auth import api as auth_api
 from caregrid.chronic import api as chronic_api
+from caregrid.chronic import pages as chronic_pages
 from caregrid.config import get_settings
 from caregrid.familydoctor import api as familydoctor_api
+from caregrid.familydoctor import pages as familydoctor_pages
 from caregrid.privacy import install_log_masking
 from caregrid.referral import api as referral_api
 from caregrid.referral import pages as referral_pages
@@ -48,6 +50,8 @@ ROUTERS = (
     residents_pages.router,
     referral_pages.router,
     scheduling_pages.router,
+    familydoctor_pages.router,
+    chronic_pages.router,
     registry_api.router,
     residents_api.router,
     referral_api.router,
