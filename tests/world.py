@@ -172,11 +172,12 @@ def _resident(session: Session, by: Principal, name: str, value: str) -> int:
     return resident.id
 
 
-def remove(world: World) -> None:
+def remove(world: World, *, also: list[int] | None = None) -> None:
     """Delete a committed world and everything made from it (tests that commit, since the
     live server or concurrent clients cannot see a rolled-back session). The append-only
-    audit log keeps its entries, as it would in production."""
-    patients = [world.patient, world.unsigned_patient]
+    audit log keeps its entries, as it would in production. `also`: more residents the test
+    made."""
+    patients = [world.patient, world.unsigned_patient, *(also or [])]
     departments = [world.cardiology, world.neurology_zxyy]
     tag = world.tag
     staff = [f"{code}{tag}" for code in ("gp-wang", "nurse-chen", "ph-zhou", "card-sun")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import socket
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -121,3 +122,20 @@ def page(browser: Browser) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+WORLD_PASSWORD = "correct horse battery"  # tests.conftest.make_principal, in tests.world
+
+
+def sign_in(page: Page, base: str, username: str, target: str = "/referrals") -> None:
+    """Through the login form, landing on `target`."""
+    page.goto(f"{base}/login?next={target}")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(WORLD_PASSWORD)
+    page.locator("form[action='/login'] button[type=submit]").click()
+    expect(page).to_have_url(f"{base}{target}")
+
+
+def sign_out(page: Page, base: str) -> None:
+    page.locator("form[action='/logout'] button").click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/login"))

@@ -27,6 +27,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from tests.e2e.conftest import sign_in, sign_out
 from tests.world import World, build, remove
 
 from caregrid import clock
@@ -38,7 +39,6 @@ from caregrid.scheduling import service as scheduling
 if TYPE_CHECKING:
     from tests.e2e.conftest import LiveServer
 
-PASSWORD = "correct horse battery"  # tests.conftest.make_principal, used by tests.world.build
 SCREENSHOT = Path("/tmp/caregrid-referral-timeline.png")
 
 
@@ -95,19 +95,6 @@ def story(engine: Engine, live_server: LiveServer) -> Iterator[Story]:
         remove(world)
 
 
-def _sign_in(page: Page, base: str, username: str, target: str = "/referrals") -> None:
-    page.goto(f"{base}/login?next={target}")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form[action='/login'] button[type=submit]").click()
-    expect(page).to_have_url(f"{base}{target}")
-
-
-def _sign_out(page: Page, base: str) -> None:
-    page.locator("form[action='/logout'] button").click()
-    expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/login"))
-
-
 @pytest.mark.e2e
 def test_refer_up_book_treat_refer_down_follow_up(
     page: Page, live_server: LiveServer, story: Story
@@ -116,7 +103,7 @@ def test_refer_up_book_treat_refer_down_follow_up(
     world = story.world
 
     # --- the community doctor writes the referral, books a reserved slot, sends it --------
-    _sign_in(page, base, story.user("dr-wang"), "/referrals/new")
+    sign_in(page, base, story.user("dr-wang"), "/referrals/new")
     expect(page.locator("h1")).to_have_text("新建转诊")
     page.locator("#resident_id").select_option(str(world.patient))
     page.locator("#to").select_option("jh-rmyy")
@@ -152,10 +139,10 @@ def test_refer_up_book_treat_refer_down_follow_up(
     expect(page.locator("#slot")).to_have_text(f"{story.slot_day} {slot_time}")
     expect(page.locator("#green-channel")).to_have_text("是")
     expect(page.locator("#catalog-hit")).to_contain_text("成员单位首诊病种目录")
-    _sign_out(page, base)
+    sign_out(page, base)
 
     # --- the lead's cardiologist: inbox (green channel first), accept, receive, refer down -
-    _sign_in(page, base, story.user("dr-li"))
+    sign_in(page, base, story.user("dr-li"))
     rows = page.locator("#inbox-table tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("绿色通道")
@@ -185,10 +172,10 @@ def test_refer_up_book_treat_refer_down_follow_up(
     expect(page.locator(".summary-line .direction")).to_have_text("下转")
     expect(page.locator("#discharge-summary")).to_contain_text("氨氯地平5mg qd")
     expect(page.locator("#follow-up-plan")).to_have_text("两周内社区随访血压；一月后心内科复诊。")
-    _sign_out(page, base)
+    sign_out(page, base)
 
     # --- back at the community centre: acknowledge, first follow-up, the loop closes ------
-    _sign_in(page, base, story.user("dr-wang"))
+    sign_in(page, base, story.user("dr-wang"))
     inbox = page.locator("#inbox-table tbody tr")
     expect(inbox).to_have_count(1)
     inbox.first.locator("a").first.click()
@@ -223,10 +210,10 @@ def test_refer_up_book_treat_refer_down_follow_up(
     expect(timeline.nth(3)).to_contain_text(story.user("dr-li"))
     expect(timeline.nth(8)).to_contain_text("已闭环")
     page.screenshot(path=str(SCREENSHOT), full_page=True)
-    _sign_out(page, base)
+    sign_out(page, base)
 
     # --- the network office: the month's referrals by direction, the lead's slot share -----
-    _sign_in(page, base, story.user("office"))
+    sign_in(page, base, story.user("office"))
     page.locator("a.measures-link[href='/networks/jh-rmyy-wucheng/referral-measures']").click()
     expect(page.locator("h1")).to_have_text("转诊月度统计")
     this_month = clock.today().strftime("%Y-%m")
