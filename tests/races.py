@@ -7,11 +7,12 @@ afterwards. Every loser must get `Conflict`, never a driver error.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from caregrid import clock
 from caregrid.auth import audit
@@ -79,3 +80,24 @@ def assert_audit_chain_intact() -> None:
     with session_scope() as session:
         result = audit.verify(session)
     assert result.ok, result
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion in a fresh event loop on its own thread: Playwright's sync
+    API (the browser tests) leaves a loop running on the main thread, where asyncio.run fails."""
+    box: list[T] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            box.append(asyncio.run(make()))
+        except BaseException as exc:  # re-raised in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="event-loop", daemon=True)
+    thread.start()
+    thread.join(timeout=RACE_SECONDS)
+    assert not thread.is_alive(), f"still running after {RACE_SECONDS}s"
+    if errors:
+        raise errors[0]
+    return box[0]

@@ -9,6 +9,7 @@ import json
 import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
+from tests.races import run_async
 
 from caregrid.web.admission import AdmissionGate
 
@@ -47,7 +48,7 @@ def test_a_request_beyond_the_limit_waits_then_gets_503_and_the_place_frees_up()
             assert (await client.get("/next")).status_code == 200
             assert served == ["/static/app.css", "/hold", "/next"]
 
-    asyncio.run(scenario())
+    run_async(scenario)
 
 
 def test_a_limit_below_one_is_refused() -> None:
