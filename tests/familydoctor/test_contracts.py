@@ -334,6 +334,11 @@ def test_deliveries_match_package_items_and_count_against_what_is_due(
             2,
             0,
         )
+        # Per team: delivered items count only up to what is due (none yet), so 0 of 0.
+        team = familydoctor.team_fulfilment(session, world.team, half_way.date())
+        assert (team.delivered, team.due) == (0, 0)
+        team = familydoctor.team_fulfilment(session, world.team, contract.ends_on)
+        assert (team.delivered, team.due) == (1, 3)  # education 1 of 1; record, referral 0 of 1
         with pytest.raises(InvalidInput) as refused:
             familydoctor.record_delivery(
                 session,

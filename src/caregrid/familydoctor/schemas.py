@@ -49,6 +49,13 @@ class TeamCheckOut(BaseModel):
     detail: str
 
 
+class FulfilmentOut(BaseModel):
+    """Package items delivered (capped at due) and due so far (E5)."""
+
+    delivered: int
+    due: int
+
+
 class TeamOut(BaseModel):
     id: int
     code: str
@@ -59,6 +66,7 @@ class TeamOut(BaseModel):
     checks: list[TeamCheckOut]
     panel: int
     panel_max: int | None
+    fulfilment: FulfilmentOut
 
 
 class ConsentIn(BaseModel):

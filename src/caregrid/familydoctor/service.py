@@ -33,6 +33,7 @@ from caregrid.familydoctor.schemas import (
     ContractItemOut,
     ContractOut,
     DeliveryIn,
+    FulfilmentOut,
     MemberIn,
     MemberOut,
     TeamCheckOut,
@@ -243,6 +244,17 @@ def _people(session: Session, team: Team) -> dict[int, Practitioner]:
     }
 
 
+def team_fulfilment(session: Session, team_id: int, on: date) -> FulfilmentOut:
+    """E5 per team: items delivered (capped at what is due) over items due, across the
+    team's contracts in force on `on`."""
+    delivered = due = 0
+    for contract in team_contracts(session, team_id, on):
+        for step in progress(session, contract, on):
+            delivered += min(step.delivered, step.due)
+            due += step.due
+    return FulfilmentOut(delivered=delivered, due=due)
+
+
 def team_view(session: Session, team: Team) -> TeamOut:
     people = _people(session, team)
     institution = registry.get_institution_by_id(session, team.institution_id)
@@ -267,6 +279,7 @@ def team_view(session: Session, team: Team) -> TeamOut:
         ],
         checks=team_checks(session, team),
         panel=panel(session, team_id=team.id, on=clock.today()),
+        fulfilment=team_fulfilment(session, team.id, clock.today()),
         panel_max=team_panel_max(session, team, clock.today()),
     )
 
