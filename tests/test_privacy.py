@@ -137,12 +137,36 @@ def test_filter_leaves_longer_digit_runs_alone(
     assert stream.getvalue() == message + "\n"
 
 
-def test_filter_replaces_msg_and_clears_args() -> None:
+def test_filter_masks_string_args_and_keeps_them_for_formatters() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "id %s", (NATIONAL_ID,), None)
     assert MaskingLogFilter().filter(record) is True
-    assert record.msg == "id 330702********0021"
-    assert record.args == ()
+    assert record.args == ("330702********0021",)
     assert record.getMessage() == "id 330702********0021"
+
+
+def test_filter_drops_args_it_cannot_mask_one_by_one() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "tel %d", (13812345678,), None)
+    assert MaskingLogFilter().filter(record) is True
+    assert (record.msg, record.args) == ("tel 138****5678", ())
+
+
+def test_uvicorn_access_lines_format_and_are_masked() -> None:
+    """uvicorn's access formatter unpacks exactly five args; a masked query must not break it."""
+    from uvicorn.logging import AccessFormatter
+
+    path = f"/residents?national_id={NATIONAL_ID}"
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", path, "1.1", 200),
+        None,
+    )
+    assert MaskingLogFilter().filter(record) is True
+    line = AccessFormatter("%(message)s", use_colors=False).format(record)
+    assert "330702********0021" in line and NATIONAL_ID not in line and "200" in line
 
 
 def test_filter_survives_bad_args_without_leaking() -> None:

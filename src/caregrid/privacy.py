@@ -76,26 +76,45 @@ def mask_text(text: str) -> str:
 class MaskingLogFilter(logging.Filter):
     """Rewrite each record so that no handler can emit an unmasked ID or phone.
 
-    The final message is formatted here and the args dropped, so the identifiers cannot come
-    back through a formatter. Exception and stack text is masked too (an exception message may
-    quote the value that failed); it is pre-rendered with the standard traceback format.
-    Never drops a record.
+    When masking each string argument masks the whole message, the masked arguments stay (a
+    formatter may need them: uvicorn's access log unpacks five). Otherwise the final message is
+    formatted here and the args dropped, so the identifiers cannot come back through a
+    formatter (an ID or phone passed as a number, say). Exception and stack text is masked too
+    (an exception message may quote the value that failed); it is pre-rendered with the
+    standard traceback format. Never drops a record.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:
-            # Bad %-args must not turn a log call into a crash, nor leak args via handleError.
-            message = f"{record.msg} (unformattable log args: {record.args!r})"
-        record.msg = mask_text(message)
-        record.args = ()
+        if not self._mask_args(record):
+            try:
+                message = record.getMessage()
+            except Exception:
+                # Bad %-args must not turn a log call into a crash, nor leak args via handleError.
+                message = f"{record.msg} (unformattable log args: {record.args!r})"
+            record.msg = mask_text(message)
+            record.args = ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = mask_text(record.exc_text)
         if record.stack_info:
             record.stack_info = mask_text(record.stack_info)
+        return True
+
+    @staticmethod
+    def _mask_args(record: logging.LogRecord) -> bool:
+        """Mask a tuple of args in place if that leaves nothing unmasked in the message."""
+        if not isinstance(record.args, tuple) or not record.args or not isinstance(record.msg, str):
+            return False
+        template = mask_text(record.msg)
+        args = tuple(mask_text(a) if isinstance(a, str) else a for a in record.args)
+        try:
+            message = template % args
+        except Exception:
+            return False
+        if mask_text(message) != message:
+            return False
+        record.msg, record.args = template, args
         return True
 
 
