@@ -159,6 +159,8 @@ def test_the_api_and_who_sees_which_rows(
         assert row["signing"]["numerator"] == 1 and row["signing"]["target"] == 0.4
         member = client.get(url, headers=bearer(session, world.community_doctor))
         assert [r["institution_code"] for r in member.json()["rows"]] == ["jh-wc-chengdong"]
+        outsider = client.get(url, headers=bearer(session, world.other_grid_doctor))
+        assert outsider.status_code == 403
         assert office.json()["down_referral_growth_target"] == 0.1
         assert (
             client.get(

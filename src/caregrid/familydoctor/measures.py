@@ -93,12 +93,14 @@ def network_year(
     session: Session, principal: Principal, network_code: str, year: int
 ) -> NetworkYear:
     network = registry.get_network(session, network_code)
+    members = access.network_institution_ids(session, network.id)
     own = _visible_institution(principal, network.id)
+    if own is not None and own not in members:
+        raise Forbidden(f"your institution is not a member of {network.code}")
     as_of = min(clock.today(), date(year, 12, 31))
     start = date(year, 1, 1)
     profile = policy.get(network.profile)
     standard = load_standard()
-    members = access.network_institution_ids(session, network.id)
     institutions = {i: registry.get_institution_by_id(session, i) for i in members}
     rows: dict[int, Row] = {
         i: Row(inst.code, inst.name_zh)
