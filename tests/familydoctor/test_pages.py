@@ -95,7 +95,7 @@ def test_signing_refuses_an_ineligible_package_with_its_reason_and_saves_nothing
 
 def _follow_up(
     client: TestClient, headers: dict[str, str], world: World, sbp: int, dbp: int, on: str
-) -> str:
+) -> tuple[str, str]:
     page = client.post(
         "/chronic/follow-up",
         data={
@@ -108,7 +108,8 @@ def _follow_up(
         headers=headers,
     )
     assert page.status_code == 200, page.text
-    return page.text
+    assert re.search(r"/chronic/follow-ups/\d+$", str(page.url)), page.url
+    return str(page.url), page.text
 
 
 def test_follow_ups_show_the_decision_and_then_a_prefilled_referral(
@@ -130,13 +131,15 @@ def test_follow_ups_show_the_decision_and_then_a_prefilled_referral(
             headers=headers,
         )
         assert form.status_code == 200 and "胸闷" in form.text
-        first = _follow_up(
+        _, first = _follow_up(
             client, headers, world, 162, 98, (TODAY - timedelta(days=14)).isoformat()
         )
         assert "控制不满意" in first and "调整用药" in first
         assert f'id="next-due">{TODAY.isoformat()}<' in first  # exactly two weeks later
         assert 'id="refer-up"' not in first
-        second = _follow_up(client, headers, world, 158, 96, TODAY.isoformat())
+        url, second = _follow_up(client, headers, world, 158, 96, TODAY.isoformat())
+        assert client.get(url, headers=headers).text == second  # reloading records nothing
+        assert len(chronic.timeline(session, world.community_doctor, world.patient)) == 2
         link = re.search(r'id="refer-up" href="([^"]+)"', second)
         assert link, second
         query = parse_qs(urlparse(link.group(1).replace("&amp;", "&")).query)

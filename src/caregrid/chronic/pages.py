@@ -125,12 +125,31 @@ def record_follow_up(
     except DomainError as exc:
         error = domain_form_error("follow-up", exc)
         return _form_page(request, session, user, resident_id, condition, values, error)
+    closed = ",".join(str(r) for r in result.closed_referrals)
+    suffix = f"?closed={closed}" if closed else ""
+    return RedirectResponse(f"/chronic/follow-ups/{result.visit.id}{suffix}", status_code=303)
+
+
+@router.get("/chronic/follow-ups/{visit_id}", response_class=HTMLResponse)
+def follow_up_page(
+    visit_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    closed: Annotated[str, Query()] = "",
+) -> Response:
+    """The standard's decision on a recorded follow-up (Post/Redirect/Get: reloading it
+    records nothing twice)."""
+    result = chronic.follow_up_result(session, user, visit_id)
+    closed_ids = [int(c) for c in closed.split(",") if c.isdigit()]
     return render(
         request,
         "chronic/result.html",
         user,
-        resident=residents.get(session, user, resident_id, purpose="chronic follow-up"),
-        result=result,
+        resident=residents.get(
+            session, user, result.visit.resident_id, purpose="chronic follow-up"
+        ),
+        result=result.model_copy(update={"closed_referrals": closed_ids}),
         referral_link=referral_link(result.proposal) if result.proposal else None,
     )
 

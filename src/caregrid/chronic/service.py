@@ -363,6 +363,41 @@ def record_follow_up(session: Session, principal: Principal, data: FollowUpIn) -
     )
 
 
+def follow_up_result(session: Session, principal: Principal, visit_id: int) -> FollowUpOut:
+    """A recorded follow-up with the standard's reasons and proposal, as shown after saving
+    it (the decision is stored; the reasons follow from the stored reading and the previous
+    follow-up's assessment, which the standard's rule depends on alone)."""
+    visit = session.get(Visit, visit_id)
+    if visit is None or visit.kind != VisitKind.FOLLOW_UP or visit.enrolment_id is None:
+        raise NotFound(f"no follow-up with id {visit_id}")
+    access.patient_access(session, principal, visit.resident_id)
+    earlier = [
+        v
+        for v in follow_ups(session, visit.enrolment_id)
+        if (v.visited_on, v.id) < (visit.visited_on, visit.id)
+    ]
+    previous = earlier[-1].assessment if earlier else None
+    decision = std.load_standard().decide(
+        std.Condition(visit.condition),
+        std.Visit(
+            on=visit.visited_on,
+            reading=reading_of(visit),
+            side_effects=visit.side_effects,
+            side_effects_intolerable=visit.side_effects_intolerable,
+            new_or_worse_complication=visit.new_or_worse_complication,
+        ),
+        std.Assessment(previous) if previous else None,
+    )
+    return FollowUpOut(
+        visit=VisitOut.model_validate(visit),
+        reasons=list(decision.reasons),
+        proposal=proposal(session, visit.institution_id, visit)
+        if visit.action in REFERRING
+        else None,
+        closed_referrals=[],
+    )
+
+
 def proposal(session: Session, institution_id: int, visit: Visit) -> ReferralProposal:
     """The up-referral the standard asks for, prefilled: to the lead of the unit's network,
     urgent for danger values, green channel when the patient is signed (B4)."""
