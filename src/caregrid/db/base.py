@@ -22,6 +22,7 @@ def import_all_models() -> None:
     """Import every domain's models so Base.metadata is complete (Alembic, tests)."""
     from caregrid.auth import models as _auth  # noqa: F401
     from caregrid.chronic import models as _chronic  # noqa: F401
+    from caregrid.diagnostics import models as _diagnostics  # noqa: F401
     from caregrid.familydoctor import models as _familydoctor  # noqa: F401
     from caregrid.referral import models as _referral  # noqa: F401
     from caregrid.registry import models as _registry  # noqa: F401

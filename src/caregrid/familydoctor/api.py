@@ -11,7 +11,6 @@ from caregrid import clock
 from caregrid.auth import access
 from caregrid.familydoctor import measures
 from caregrid.familydoctor import service as familydoctor
-from caregrid.familydoctor.rates import Rate
 from caregrid.familydoctor.schemas import (
     ContractIn,
     ContractOut,
@@ -26,6 +25,7 @@ from caregrid.familydoctor.schemas import (
     TeamOut,
     TerminateIn,
 )
+from caregrid.rates import Rate
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
 

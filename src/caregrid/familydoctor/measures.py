@@ -36,8 +36,8 @@ from caregrid.chronic.vocab import MEASURE_ICD_PREFIXES
 from caregrid.config import get_settings
 from caregrid.errors import Forbidden
 from caregrid.familydoctor import service as familydoctor
-from caregrid.familydoctor.rates import Rate
 from caregrid.policy import service as policy
+from caregrid.rates import Rate
 from caregrid.referral import service as referrals
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import Level

@@ -351,3 +351,8 @@ def lead_of(session: Session, network_id: int) -> Institution | None:
         .order_by(Membership.position, Institution.code)
         .limit(1)
     )
+
+
+def province_of(session: Session, institution: Institution) -> str | None:
+    """The province of the institution's city, as the layout names it."""
+    return session.scalar(select(City.province_zh).where(City.id == institution.city_id))

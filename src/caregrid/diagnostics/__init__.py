@@ -1,0 +1,1 @@
+"""Shared diagnostic centres, orders and reports, and mutual recognition of results (D1-D4)."""
