@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from pydantic import BaseModel
+
 
 @dataclass
 class Rate:
@@ -29,4 +31,22 @@ class Rate:
     def plus(self, other: Rate) -> Rate:
         return Rate(
             self.numerator + other.numerator, self.denominator + other.denominator, self.target
+        )
+
+
+class RateOut(BaseModel):
+    numerator: int
+    denominator: int
+    value: float | None
+    target: float | None
+    meets_target: bool | None
+
+    @classmethod
+    def of(cls, rate: Rate) -> RateOut:
+        return cls(
+            numerator=rate.numerator,
+            denominator=rate.denominator,
+            value=rate.value,
+            target=float(rate.target) if rate.target is not None else None,
+            meets_target=rate.meets_target,
         )

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -27,7 +28,7 @@ from caregrid.diagnostics.schemas import (
 from caregrid.diagnostics.vocab import CentreKind, OrderState, RepeatReason
 from caregrid.errors import Forbidden, InvalidInput, RuleViolation
 from caregrid.registry import service as registry
-from tests.conftest import make_principal
+from tests.conftest import bearer, make_principal
 from tests.world import NOW, SHANGHAI, World, build
 
 DAY0 = NOW.date()
@@ -298,3 +299,60 @@ def test_bad_reports_are_refused_and_nothing_is_stored(session: Session, world: 
         assert result.acquired_at_id == registry.require_institution(session, "jh-wc-chengdong").id
         assert result.performed_at_id == registry.require_institution(session, "jh-rmyy").id
         assert [e.state for e in xray.events] == ["ordered", "acquired", "reported"]
+
+
+def test_the_api_offers_a_prior_result_and_measures_it(
+    session: Session, world: World, client: TestClient
+) -> None:
+    """The story: lipids and a chest X-ray done for the community centre; the cardiologist
+    reuses the lipids and repeats the X-ray with a coded reason."""
+    with clock.frozen(NOW):
+        lipids = _lipids_at_day0(session, world)
+        xray = diagnostics.place_order(
+            session,
+            world.community_doctor,
+            OrderIn(resident_id=world.patient, item_code="chest_xray", acquired_at_member=True),
+        )
+        diagnostics.advance(session, world.community_doctor, xray.id, OrderState.ACQUIRED)
+        film = diagnostics.report(
+            session, world.cardiologist, xray.id, ReportIn(findings="未见异常")
+        )
+    later = NOW + timedelta(days=14)
+    with clock.frozen(later):
+        headers = bearer(session, world.cardiologist)  # a token valid at that time
+        panel = client.post(
+            "/api/orders",
+            json={"resident_id": world.patient, "item_code": "lipid_panel"},
+            headers=headers,
+        ).json()
+        assert [o["result"]["id"] for o in panel["offers"]] == [lipids]
+        assert panel["offers"][0]["result"]["conclusion"] is None
+        reused = client.post(
+            f"/api/orders/{panel['id']}/recognise", json={"result_id": lipids}, headers=headers
+        )
+        assert reused.status_code == 200 and reused.json()["state"] == "recognised"
+        chest = client.post(
+            "/api/orders",
+            json={"resident_id": world.patient, "item_code": "chest_xray"},
+            headers=headers,
+        ).json()
+        repeated = client.post(
+            f"/api/orders/{chest['id']}/repeat",
+            json={"prior_result_id": film.id, "reason": "condition_changed"},
+            headers=headers,
+        )
+        assert repeated.status_code == 200 and repeated.json()["state"] == "ordered"
+        bad = client.post(
+            f"/api/orders/{chest['id']}/repeat",
+            json={"prior_result_id": film.id, "reason": "because"},
+            headers=headers,
+        )
+        assert bad.status_code == 422
+        office = bearer(session, world.office)
+        measured = client.get(
+            "/api/networks/jh-rmyy-wucheng/recognition-measures?year=2026", headers=office
+        ).json()
+    assert measured["recognition_rate"]["numerator"] == 1
+    assert measured["recognition_rate"]["denominator"] == 2
+    assert measured["repeats_by_reason"] == {"condition_changed": 1}
+    assert Decimal(measured["cost_avoided_cny"]) == Decimal("40.00")

@@ -19,13 +19,12 @@ from caregrid.familydoctor.schemas import (
     MeasureRowOut,
     MeasuresOut,
     MembersIn,
-    RateOut,
     RenewIn,
     TeamIn,
     TeamOut,
     TerminateIn,
 )
-from caregrid.rates import Rate
+from caregrid.rates import RateOut
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
 
@@ -126,16 +125,6 @@ def record_delivery(body: DeliveryIn, session: DB, user: User) -> DeliveryOut:
     return DeliveryOut.model_validate(familydoctor.record_delivery(session, user, body))
 
 
-def rate_out(rate: Rate) -> RateOut:
-    return RateOut(
-        numerator=rate.numerator,
-        denominator=rate.denominator,
-        value=rate.value,
-        target=float(rate.target) if rate.target is not None else None,
-        meets_target=rate.meets_target,
-    )
-
-
 def measures_out(found: measures.NetworkYear) -> MeasuresOut:
     target = found.down_referral_growth_target
     return MeasuresOut(
@@ -146,16 +135,16 @@ def measures_out(found: measures.NetworkYear) -> MeasuresOut:
             MeasureRowOut(
                 institution_code=row.institution_code,
                 institution_name=row.institution_name,
-                signing=rate_out(row.signing),
-                key_population_signing=rate_out(row.key_population_signing),
+                signing=RateOut.of(row.signing),
+                key_population_signing=RateOut.of(row.key_population_signing),
                 by_key_population={
-                    k: rate_out(v) for k, v in sorted(row.by_key_population.items())
+                    k: RateOut.of(v) for k, v in sorted(row.by_key_population.items())
                 },
-                fulfilment=rate_out(row.fulfilment),
-                appointment_keeping=rate_out(row.appointment_keeping),
-                standardised={k: rate_out(v) for k, v in row.standardised.items()},
-                controlled={k: rate_out(v) for k, v in row.controlled.items()},
-                primary_visits=rate_out(row.primary_visits),
+                fulfilment=RateOut.of(row.fulfilment),
+                appointment_keeping=RateOut.of(row.appointment_keeping),
+                standardised={k: RateOut.of(v) for k, v in row.standardised.items()},
+                controlled={k: RateOut.of(v) for k, v in row.controlled.items()},
+                primary_visits=RateOut.of(row.primary_visits),
             )
             for row in found.rows
         ],

@@ -14,6 +14,7 @@ from caregrid.familydoctor.vocab import (
     TeamRole,
     TerminationReason,
 )
+from caregrid.rates import RateOut
 
 
 class MemberIn(BaseModel):
@@ -150,14 +151,6 @@ class DeliveryOut(BaseModel):
     kind: str
     delivered_on: date
     recorded_by: str
-
-
-class RateOut(BaseModel):
-    numerator: int
-    denominator: int
-    value: float | None
-    target: float | None
-    meets_target: bool | None
 
 
 class MeasureRowOut(BaseModel):

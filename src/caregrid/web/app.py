@@ -14,6 +14,7 @@ from caregrid.auth import api as auth_api
 from caregrid.chronic import api as chronic_api
 from caregrid.chronic import pages as chronic_pages
 from caregrid.config import get_settings
+from caregrid.diagnostics import api as diagnostics_api
 from caregrid.familydoctor import api as familydoctor_api
 from caregrid.familydoctor import pages as familydoctor_pages
 from caregrid.privacy import install_log_masking
@@ -58,6 +59,7 @@ ROUTERS = (
     scheduling_api.router,
     familydoctor_api.router,
     chronic_api.router,
+    diagnostics_api.router,
     auth_api.router,
 )
 

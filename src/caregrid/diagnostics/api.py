@@ -1,0 +1,138 @@
+"""REST API of shared centres, orders, reports and mutual recognition (D1-D3)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from caregrid.auth import access
+from caregrid.auth.roles import Role
+from caregrid.config import get_settings
+from caregrid.diagnostics import measures
+from caregrid.diagnostics import service as diagnostics
+from caregrid.diagnostics.schemas import CentreIn, OrderIn, OrderOut, RepeatIn, ReportIn, ResultOut
+from caregrid.diagnostics.vocab import OrderState
+from caregrid.errors import Forbidden
+from caregrid.rates import RateOut
+from caregrid.registry import service as registry
+from caregrid.web.deps import DB, User
+
+router = APIRouter(prefix="/api", tags=["diagnostics"])
+
+
+class CentreOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    institution_id: int
+    items: dict[str, int]  # item code -> promised turnaround hours
+    members: list[int]
+
+
+class AdvanceIn(BaseModel):
+    to: OrderState
+
+
+class ReuseIn(BaseModel):
+    result_id: int
+
+
+class TurnaroundOut(BaseModel):
+    centre: str
+    reports: int
+    within_promise: int
+    median_hours: float | None
+
+
+class RecognitionMeasuresOut(BaseModel):
+    network_code: str
+    year: int
+    recognition_rate: RateOut
+    repeats_by_reason: dict[str, int]
+    cost_avoided_cny: Decimal
+    turnaround: list[TurnaroundOut]
+
+
+@router.post("/centres", response_model=CentreOut, status_code=201)
+def create_centre(body: CentreIn, session: DB, user: User) -> CentreOut:
+    centre = diagnostics.create_centre(session, user, body)
+    return CentreOut(
+        id=centre.id,
+        kind=centre.kind,
+        name=centre.name,
+        institution_id=centre.institution_id,
+        items={i.item_code: i.turnaround_hours for i in centre.items},
+        members=[m.institution_id for m in centre.members],
+    )
+
+
+@router.post("/orders", response_model=OrderOut, status_code=201)
+def place_order(body: OrderIn, session: DB, user: User) -> OrderOut:
+    """Order an item; valid prior results in scope come back as `offers`."""
+    return diagnostics.order_view(session, diagnostics.place_order(session, user, body))
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut)
+def get_order(order_id: int, session: DB, user: User) -> OrderOut:
+    order = diagnostics.get_order(session, order_id)
+    access.patient_access(session, user, order.resident_id)
+    return diagnostics.order_view(session, order)
+
+
+@router.post("/orders/{order_id}/advance", response_model=OrderOut)
+def advance(order_id: int, body: AdvanceIn, session: DB, user: User) -> OrderOut:
+    return diagnostics.order_view(session, diagnostics.advance(session, user, order_id, body.to))
+
+
+@router.post("/orders/{order_id}/report", response_model=ResultOut, status_code=201)
+def report(order_id: int, body: ReportIn, session: DB, user: User) -> ResultOut:
+    result = diagnostics.report(session, user, order_id, body)
+    return diagnostics.result_view(session, result, own=True)
+
+
+@router.post("/orders/{order_id}/recognise", response_model=OrderOut)
+def recognise(order_id: int, body: ReuseIn, session: DB, user: User) -> OrderOut:
+    """Reuse a valid prior result (D3)."""
+    return diagnostics.order_view(
+        session, diagnostics.recognise(session, user, order_id, body.result_id)
+    )
+
+
+@router.post("/orders/{order_id}/repeat", response_model=OrderOut)
+def repeat(order_id: int, body: RepeatIn, session: DB, user: User) -> OrderOut:
+    """Repeat despite a valid prior result, with one of the six coded reasons (D3)."""
+    return diagnostics.order_view(session, diagnostics.repeat(session, user, order_id, body))
+
+
+@router.get("/networks/{code}/recognition-measures", response_model=RecognitionMeasuresOut)
+def recognition_measures(
+    code: str,
+    session: DB,
+    user: User,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+) -> RecognitionMeasuresOut:
+    network = registry.get_network(session, code)
+    if not (
+        user.has(Role.REGULATOR) or (user.has(Role.NETWORK_ADMIN) and user.network_id == network.id)
+    ):
+        raise Forbidden("these measures are for the network's office and the commission")
+    zone = ZoneInfo(get_settings().timezone)
+    found = measures.network_period(
+        session,
+        code,
+        datetime.combine(date(year, 1, 1), time.min, zone),
+        datetime.combine(date(year + 1, 1, 1), time.min, zone),
+    )
+    return RecognitionMeasuresOut(
+        network_code=found.network_code,
+        year=year,
+        recognition_rate=RateOut.of(found.rate),
+        repeats_by_reason=found.repeats_by_reason,
+        cost_avoided_cny=found.cost_avoided_cny,
+        turnaround=[TurnaroundOut(**t.__dict__) for t in found.turnaround],
+    )
