@@ -260,17 +260,9 @@ def advance(session: Session, principal: Principal, order_id: int, to: OrderStat
     return order
 
 
-def report(session: Session, principal: Principal, order_id: int, data: ReportIn) -> Result:
-    """A signed report by one of the centre's qualified readers: every component of a test
-    with the item's unit, or the findings of an examination."""
-    order = get_order(session, order_id)
-    centre = session.get(Centre, order.centre_id)
-    assert centre is not None
-    if principal.username not in {r.username for r in centre.readers} and not principal.system:
-        raise Forbidden(f"{principal.username} is not a qualified reader of {centre.name}")
-    if order.state not in (OrderState.ACQUIRED, OrderState.SCHEDULED, OrderState.ORDERED):
-        raise Conflict(f"order {order.id} is {order.state}; it cannot be reported")
-    wanted = item(order.item_code)
+def _checked(wanted: catalogs.Item, data: ReportIn) -> tuple[date, list[ResultValue]]:
+    """A report's date and values checked against the item: every component once, in the
+    item's unit, flagged against its range; an examination states its findings."""
     observed_on = data.observed_on or clock.today()
     problems: list[Problem] = []
     if observed_on > clock.today():
@@ -310,6 +302,47 @@ def report(session: Session, principal: Principal, order_id: int, data: ReportIn
         problems.append(Problem("findings", "an examination report states its findings"))
     if problems:
         raise InvalidInput(problems)
+    return observed_on, values
+
+
+def record_external(
+    session: Session, principal: Principal, *, resident_id: int, item_code: str, data: ReportIn
+) -> Result:
+    """A result sent by a member's own system (LIS, PACS), issued by that member: eligible for
+    recognition under the same rules as any other."""
+    if principal.institution_id is None:
+        raise Forbidden("external results are sent for an institution")
+    wanted = item(item_code)
+    observed_on, values = _checked(wanted, data)
+    result = Result(
+        resident_id=resident_id,
+        item_code=wanted.code,
+        performed_at_id=principal.institution_id,
+        observed_on=observed_on,
+        findings=data.findings,
+        conclusion=data.conclusion,
+        reported_by=principal.username,
+        reported_at=clock.now(),
+        values=values,
+    )
+    session.add(result)
+    session.flush()
+    _audit(session, principal, "result.external", "resident", resident_id, {"result": result.id})
+    return result
+
+
+def report(session: Session, principal: Principal, order_id: int, data: ReportIn) -> Result:
+    """A signed report by one of the centre's qualified readers: every component of a test
+    with the item's unit, or the findings of an examination."""
+    order = get_order(session, order_id)
+    centre = session.get(Centre, order.centre_id)
+    assert centre is not None
+    if principal.username not in {r.username for r in centre.readers} and not principal.system:
+        raise Forbidden(f"{principal.username} is not a qualified reader of {centre.name}")
+    if order.state not in (OrderState.ACQUIRED, OrderState.SCHEDULED, OrderState.ORDERED):
+        raise Conflict(f"order {order.id} is {order.state}; it cannot be reported")
+    wanted = item(order.item_code)
+    observed_on, values = _checked(wanted, data)
     result = Result(
         resident_id=order.resident_id,
         item_code=wanted.code,

@@ -245,3 +245,7 @@ def record(session: Session, resident_id: int) -> Resident:
     if resident is None:
         raise NotFound(f"no resident with id {resident_id}")
     return resident
+
+
+def id_by_national_id(session: Session, value: str) -> int | None:
+    return session.scalar(select(Resident.id).where(Resident.national_id == value))

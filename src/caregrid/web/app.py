@@ -17,6 +17,7 @@ from caregrid.config import get_settings
 from caregrid.diagnostics import api as diagnostics_api
 from caregrid.familydoctor import api as familydoctor_api
 from caregrid.familydoctor import pages as familydoctor_pages
+from caregrid.interop import api as interop_api
 from caregrid.privacy import install_log_masking
 from caregrid.referral import api as referral_api
 from caregrid.referral import pages as referral_pages
@@ -60,6 +61,7 @@ ROUTERS = (
     familydoctor_api.router,
     chronic_api.router,
     diagnostics_api.router,
+    interop_api.router,
     auth_api.router,
 )
 
