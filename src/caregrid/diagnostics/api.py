@@ -13,8 +13,9 @@ from pydantic import BaseModel
 from caregrid.auth import access
 from caregrid.auth.roles import Role
 from caregrid.config import get_settings
-from caregrid.diagnostics import measures
+from caregrid.diagnostics import measures, supply, teleconsult
 from caregrid.diagnostics import service as diagnostics
+from caregrid.diagnostics.models import SterileSupply, Teleconsultation
 from caregrid.diagnostics.schemas import CentreIn, OrderIn, OrderOut, RepeatIn, ReportIn, ResultOut
 from caregrid.diagnostics.vocab import OrderState
 from caregrid.errors import Forbidden
@@ -136,3 +137,101 @@ def recognition_measures(
         cost_avoided_cny=found.cost_avoided_cny,
         turnaround=[TurnaroundOut(**t.__dict__) for t in found.turnaround],
     )
+
+
+# --- teleconsultation (D4) and sterilisation supply ------------------------------------------
+
+
+class ConsultIn(BaseModel):
+    resident_id: int
+    to_institution_code: str
+    to_department_id: int
+    question: str
+    expert_code: str | None = None
+
+
+class ConsultScheduleIn(BaseModel):
+    at: datetime
+    meeting_link: str
+
+
+class ConsultAnswerIn(BaseModel):
+    opinion: str
+
+
+class ConsultOut(BaseModel):
+    model_config = {"from_attributes": True}
+    id: int
+    resident_id: int
+    state: str
+    question: str
+    requested_at: datetime
+    scheduled_for: datetime | None
+    meeting_link: str | None
+    opinion: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+
+
+class SupplyIn(BaseModel):
+    package: str
+    quantity: int
+
+
+class DispatchIn(BaseModel):
+    due_back_on: date
+
+
+class SupplyOut(BaseModel):
+    model_config = {"from_attributes": True}
+    id: int
+    package: str
+    quantity: int
+    state: str
+    due_back_on: date | None
+
+
+@router.post("/teleconsultations", response_model=ConsultOut, status_code=201)
+def request_consult(body: ConsultIn, session: DB, user: User) -> Teleconsultation:
+    return teleconsult.request(session, user, **body.model_dump())
+
+
+@router.get("/teleconsultations/inbox", response_model=list[ConsultOut])
+def consult_inbox(session: DB, user: User) -> list[Teleconsultation]:
+    return teleconsult.inbox(session, user)
+
+
+@router.post("/teleconsultations/{consult_id}/schedule", response_model=ConsultOut)
+def schedule_consult(
+    consult_id: int, body: ConsultScheduleIn, session: DB, user: User
+) -> Teleconsultation:
+    return teleconsult.schedule(
+        session, user, consult_id, at=body.at, meeting_link=body.meeting_link
+    )
+
+
+@router.post("/teleconsultations/{consult_id}/answer", response_model=ConsultOut)
+def answer_consult(
+    consult_id: int, body: ConsultAnswerIn, session: DB, user: User
+) -> Teleconsultation:
+    return teleconsult.answer(session, user, consult_id, opinion=body.opinion)
+
+
+@router.post("/teleconsultations/{consult_id}/close", response_model=ConsultOut)
+def close_consult(consult_id: int, session: DB, user: User) -> Teleconsultation:
+    return teleconsult.close(session, user, consult_id)
+
+
+@router.post("/sterile-supplies", response_model=SupplyOut, status_code=201)
+def request_supply(body: SupplyIn, session: DB, user: User) -> SterileSupply:
+    return supply.request(session, user, package=body.package, quantity=body.quantity)
+
+
+@router.post("/sterile-supplies/{supply_id}/dispatch", response_model=SupplyOut)
+def dispatch_supply(supply_id: int, body: DispatchIn, session: DB, user: User) -> SterileSupply:
+    return supply.dispatch(session, user, supply_id, due_back_on=body.due_back_on)
+
+
+@router.post("/sterile-supplies/{supply_id}/return", response_model=SupplyOut)
+def return_supply(supply_id: int, session: DB, user: User) -> SterileSupply:
+    return supply.record_return(session, user, supply_id)

@@ -153,3 +153,43 @@ class Recognition(Base):
     price_cny: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     decided_by: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Teleconsultation(Base):
+    """A member department asks a lead department, or a named expert there, for an opinion
+    (D4); scheduled with a meeting link and answered in writing."""
+
+    __tablename__ = "teleconsultation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    from_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    to_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    to_department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id"))
+    question: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    meeting_link: Mapped[str | None] = mapped_column(String(500))
+    opinion: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SterileSupply(Base):
+    """Instrument packages a member requests from the sterilisation supply centre (D1)."""
+
+    __tablename__ = "sterile_supply"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("diagnostic_centre.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    package: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    due_back_on: Mapped[date | None] = mapped_column(Date)
+    returned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -21,7 +21,9 @@ class CentreIn(BaseModel):
     institution_code: str
     name: str = Field(min_length=1, max_length=200)
     members: list[str] | None = Field(default=None, description="all the network if omitted")
-    items: list[CentreItemIn] = Field(min_length=1)
+    items: list[CentreItemIn] = Field(
+        default_factory=list, description="what it offers (a sterilisation centre offers none)"
+    )
     readers: list[str] = Field(default_factory=list, description="usernames qualified to sign")
 
 

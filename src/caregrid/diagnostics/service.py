@@ -44,6 +44,7 @@ from caregrid.diagnostics.schemas import (
     ValueOut,
 )
 from caregrid.diagnostics.vocab import (
+    CentreKind,
     ItemKind,
     OrderState,
     RecognitionDirection,
@@ -103,6 +104,8 @@ def create_centre(session: Session, principal: Principal, data: CentreIn) -> Cen
                     f"items.{i}.item_code", f"{listed.code} is done at a {listed.centre} centre"
                 )
             )
+    if not data.items and data.kind != CentreKind.STERILISATION:
+        problems.append(Problem("items", f"a {data.kind} centre offers at least one item"))
     if problems:
         raise InvalidInput(problems)
     assert runner is not None

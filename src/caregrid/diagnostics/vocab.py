@@ -54,3 +54,22 @@ class RecognitionDirection(StrEnum):
 
     SAME_OR_HIGHER = "same_or_higher"
     ANY = "any"
+
+
+class ConsultState(StrEnum):
+    """A teleconsultation (D4): requested -> scheduled -> answered -> closed."""
+
+    REQUESTED = "requested"
+    SCHEDULED = "scheduled"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class SupplyState(StrEnum):
+    """A sterile instrument package: requested -> dispatched -> returned."""
+
+    REQUESTED = "requested"
+    DISPATCHED = "dispatched"
+    RETURNED = "returned"
