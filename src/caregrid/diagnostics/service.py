@@ -574,3 +574,61 @@ def _audit(
         purpose="diagnostics",
         detail=detail,
     )
+
+
+def centre_of(session: Session, centre_id: int) -> Centre:
+    centre = session.get(Centre, centre_id)
+    if centre is None:
+        raise NotFound(f"no centre with id {centre_id}")
+    return centre
+
+
+def queue(session: Session, principal: Principal, centre_id: int) -> list[Order]:
+    """The centre's open orders, oldest first: its staff's work queue."""
+    centre = centre_of(session, centre_id)
+    if principal.institution_id != centre.institution_id and not principal.system:
+        raise Forbidden("a centre's queue is for its staff")
+    return list(
+        session.scalars(
+            select(Order)
+            .where(
+                Order.centre_id == centre.id,
+                Order.state.in_([OrderState.ORDERED, OrderState.SCHEDULED, OrderState.ACQUIRED]),
+            )
+            .order_by(Order.ordered_at, Order.id)
+        )
+    )
+
+
+def centres_run_by(session: Session, institution_id: int) -> list[Centre]:
+    return list(
+        session.scalars(
+            select(Centre).where(Centre.institution_id == institution_id).order_by(Centre.kind)
+        )
+    )
+
+
+def orderable(session: Session, institution_id: int) -> list[catalogs.Item]:
+    """Catalog items some centre serving the institution offers."""
+    codes = set(
+        session.scalars(
+            select(CentreItem.item_code)
+            .join(CentreMember, CentreMember.centre_id == CentreItem.centre_id)
+            .where(CentreMember.institution_id == institution_id)
+        )
+    )
+    return [i for i in catalogs.starter().items if i.code in codes]
+
+
+def results_of(session: Session, principal: Principal, resident_id: int) -> list[ResultOut]:
+    """A patient's results across the network, newest first; conclusions only for their own
+    institution."""
+    access.patient_access(session, principal, resident_id)
+    rows = session.scalars(
+        select(Result)
+        .where(Result.resident_id == resident_id)
+        .order_by(Result.observed_on.desc(), Result.id.desc())
+    )
+    return [
+        result_view(session, r, own=r.performed_at_id == principal.institution_id) for r in rows
+    ]

@@ -15,6 +15,7 @@ from caregrid.chronic import api as chronic_api
 from caregrid.chronic import pages as chronic_pages
 from caregrid.config import get_settings
 from caregrid.diagnostics import api as diagnostics_api
+from caregrid.diagnostics import pages as diagnostics_pages
 from caregrid.familydoctor import api as familydoctor_api
 from caregrid.familydoctor import pages as familydoctor_pages
 from caregrid.interop import api as interop_api
@@ -54,6 +55,7 @@ ROUTERS = (
     scheduling_pages.router,
     familydoctor_pages.router,
     chronic_pages.router,
+    diagnostics_pages.router,
     registry_api.router,
     residents_api.router,
     referral_api.router,

@@ -136,6 +136,18 @@ VOCAB_EN = {
     "screening": "Screening",
     "confirmation": "Repeat measurement",
     "follow_up": "Follow-up",
+    "ordered": "Ordered",
+    "scheduled": "Scheduled",
+    "acquired": "Acquired",
+    "reported": "Reported",
+    "delivered": "Delivered",
+    "recognised": "Recognised (reused)",
+    "cancelled": "Cancelled",
+    "condition_changed": "The condition changed",
+    "fast_changing": "The value changes fast",
+    "critical_for_treatment": "Critical for the treatment",
+    "emergency": "Emergency",
+    "medico_legal": "Medico-legal or assessment",
 }
 
 

@@ -1,0 +1,208 @@
+"""HTML pages of shared diagnostics: the order form, an order with its recognition offer
+(reuse, or repeat with a coded reason) and report form, a centre's work queue, and a patient's
+results across the network. Thin: the rules live in `diagnostics.service`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from caregrid.auth.roles import Principal
+from caregrid.diagnostics import service as diagnostics
+from caregrid.diagnostics.schemas import OrderIn, RepeatIn, ReportIn, ValueIn
+from caregrid.diagnostics.vocab import OrderState, RepeatReason
+from caregrid.errors import DomainError, InvalidInput, Problem, Unauthenticated
+from caregrid.residents import service as residents
+from caregrid.web.deps import DB, User
+from caregrid.web.forms import FormError, attempt, domain_form_error
+from caregrid.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/orders/new", response_class=HTMLResponse)
+def order_form(
+    request: Request, session: DB, user: User, resident_id: Annotated[int, Query()]
+) -> Response:
+    resident = residents.get(session, user, resident_id, purpose="diagnostic order")
+    items = diagnostics.orderable(session, user.institution_id) if user.institution_id else []
+    return render(request, "diagnostics/new.html", user, resident=resident, items=items)
+
+
+@router.post("/orders/new", response_class=HTMLResponse)
+def place_order(
+    session: DB,
+    user: User,
+    resident_id: Annotated[int, Form()],
+    item_code: Annotated[str, Form()],
+    acquired_at_member: Annotated[bool, Form()] = False,
+) -> Response:
+    order = diagnostics.place_order(
+        session,
+        user,
+        OrderIn(
+            resident_id=resident_id, item_code=item_code, acquired_at_member=acquired_at_member
+        ),
+    )
+    return RedirectResponse(f"/orders/{order.id}", status_code=303)
+
+
+def _order_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    order_id: int,
+    error: FormError | None = None,
+) -> Response:
+    order = diagnostics.get_order(session, order_id)
+    view = diagnostics.order_view(session, order)
+    centre = diagnostics.centre_of(session, order.centre_id)
+    result = None
+    if order.result_id is not None:
+        result = next(
+            (
+                r
+                for r in diagnostics.results_of(session, user, order.resident_id)
+                if r.id == order.result_id
+            ),
+            None,
+        )
+    return render(
+        request,
+        "diagnostics/order.html",
+        user,
+        status=error.status if error else 200,
+        order=view,
+        item=diagnostics.item(order.item_code),
+        centre=centre,
+        result=result,
+        error=error,
+        reasons=list(RepeatReason),
+        ordering=user.institution_id == order.ordering_institution_id,
+        reading=user.username in {r.username for r in centre.readers},
+        at_centre=user.institution_id == centre.institution_id,
+    )
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+def order_page(order_id: int, request: Request, session: DB, user: User) -> Response:
+    return _order_page(request, session, user, order_id)
+
+
+def _act(
+    request: Request,
+    session: Session,
+    user: Principal,
+    order_id: int,
+    form: str,
+    work: Callable[[], object],
+) -> Response:
+    try:
+        attempt(session, work)
+    except Unauthenticated:
+        raise
+    except DomainError as exc:
+        return _order_page(request, session, user, order_id, domain_form_error(form, exc))
+    return RedirectResponse(f"/orders/{order_id}", status_code=303)
+
+
+@router.post("/orders/{order_id}/recognise", response_class=HTMLResponse)
+def recognise(
+    order_id: int, request: Request, session: DB, user: User, result_id: Annotated[int, Form()]
+) -> Response:
+    return _act(
+        request,
+        session,
+        user,
+        order_id,
+        "recognition",
+        lambda: diagnostics.recognise(session, user, order_id, result_id),
+    )
+
+
+@router.post("/orders/{order_id}/repeat", response_class=HTMLResponse)
+def repeat(
+    order_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    prior_result_id: Annotated[int, Form()],
+    reason: Annotated[RepeatReason, Form()],
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    data = RepeatIn(prior_result_id=prior_result_id, reason=reason, text=text or None)
+    return _act(
+        request,
+        session,
+        user,
+        order_id,
+        "recognition",
+        lambda: diagnostics.repeat(session, user, order_id, data),
+    )
+
+
+@router.post("/orders/{order_id}/advance", response_class=HTMLResponse)
+def advance(
+    order_id: int, request: Request, session: DB, user: User, to: Annotated[OrderState, Form()]
+) -> Response:
+    return _act(
+        request,
+        session,
+        user,
+        order_id,
+        "advance",
+        lambda: diagnostics.advance(session, user, order_id, to),
+    )
+
+
+@router.post("/orders/{order_id}/report", response_class=HTMLResponse)
+async def report(order_id: int, request: Request, session: DB, user: User) -> Response:
+    """Values arrive as `value.<component>`; units are the item's own."""
+    form = await request.form()
+    wanted = diagnostics.item(diagnostics.get_order(session, order_id).item_code)
+    values: list[ValueIn] = []
+    problems: list[Problem] = []
+    for component in wanted.components:
+        raw = str(form.get(f"value.{component.code}", "")).strip()
+        try:
+            values.append(
+                ValueIn(component=component.code, value=Decimal(raw), unit=component.unit)
+            )
+        except InvalidOperation:
+            problems.append(Problem(f"value.{component.code}", f"{raw!r} is not a number"))
+    data = ReportIn(
+        values=values,
+        findings=str(form.get("findings", "")) or None,
+        conclusion=str(form.get("conclusion", "")) or None,
+    )
+    if problems:
+        return _order_page(
+            request, session, user, order_id, domain_form_error("report", InvalidInput(problems))
+        )
+    return _act(
+        request,
+        session,
+        user,
+        order_id,
+        "report",
+        lambda: diagnostics.report(session, user, order_id, data),
+    )
+
+
+@router.get("/centres/{centre_id}/queue", response_class=HTMLResponse)
+def centre_queue(centre_id: int, request: Request, session: DB, user: User) -> Response:
+    centre = diagnostics.centre_of(session, centre_id)
+    orders = diagnostics.queue(session, user, centre_id)
+    return render(request, "diagnostics/queue.html", user, centre=centre, orders=orders)
+
+
+@router.get("/residents/{resident_id}/results", response_class=HTMLResponse)
+def resident_results(resident_id: int, request: Request, session: DB, user: User) -> Response:
+    resident = residents.get(session, user, resident_id, purpose="results across the network")
+    results = diagnostics.results_of(session, user, resident_id)
+    return render(request, "diagnostics/results.html", user, resident=resident, results=results)

@@ -1,0 +1,115 @@
+"""Diagnostics pages over HTTP: the order page offers a valid prior result and records a reuse
+or a coded repeat; the centre's reader signs a report from its form; the centre's queue and a
+patient's results across the network; zh-CN labels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth.roles import SYSTEM, Principal
+from caregrid.diagnostics import service as diagnostics
+from caregrid.diagnostics.schemas import CentreIn, CentreItemIn
+from caregrid.diagnostics.vocab import CentreKind
+from tests.conftest import bearer
+from tests.world import NOW, World, build
+
+
+@pytest.fixture
+def world(session: Session) -> Iterator[World]:
+    with clock.frozen(NOW):
+        world = build(session)
+        diagnostics.create_centre(
+            session,
+            SYSTEM,
+            CentreIn(
+                network_code="jh-rmyy-wucheng",
+                kind=CentreKind.LABORATORY,
+                institution_code="jh-rmyy",
+                name="检验中心",
+                items=[CentreItemIn(item_code="lipid_panel", turnaround_hours=24)],
+                readers=[world.cardiologist.username],
+            ),
+        )
+        diagnostics.record_quality_assessment(
+            session,
+            SYSTEM,
+            institution_code="jh-rmyy",
+            category="chemistry",
+            valid_from=date(2026, 1, 1),
+            valid_until=date(2026, 12, 31),
+            scheme="EQA",
+        )
+        yield world
+
+
+def _as(session: Session, who: Principal) -> dict[str, str]:
+    return {**bearer(session, who), "Accept": "text/html"}
+
+
+def _order(client: TestClient, headers: dict[str, str], resident: int) -> str:
+    placed = client.post(
+        "/orders/new", data={"resident_id": resident, "item_code": "lipid_panel"}, headers=headers
+    )
+    assert placed.status_code == 200 and re.search(r"/orders/\d+$", str(placed.url))
+    return str(placed.url)
+
+
+def test_order_report_then_reuse_or_repeat_from_the_pages(
+    client: TestClient, session: Session, world: World
+) -> None:
+    member, lead = _as(session, world.community_doctor), _as(session, world.cardiologist)
+    with clock.frozen(NOW):
+        form = client.get(f"/orders/new?resident_id={world.patient}", headers=member)
+        assert form.status_code == 200 and "血脂四项" in form.text
+        first = _order(client, member, world.patient)
+        centre_id = diagnostics.centres_run_by(session, world.cardiologist.institution_id or 0)[
+            0
+        ].id
+        queue = client.get(f"/centres/{centre_id}/queue", headers=lead)
+        assert queue.status_code == 200 and first.rsplit("/", 1)[1] in queue.text
+        values = {"value.tc": "6.1", "value.tg": "1.5", "value.ldl": "x", "value.hdl": "1.2"}
+        refused = client.post(f"{first}/report", data=values, headers=lead)
+        assert refused.status_code == 422 and "is not a number" in refused.text
+        signed = client.post(
+            f"{first}/report",
+            data={**values, "value.ldl": "3.9", "conclusion": "高胆固醇血症"},
+            headers=lead,
+        )
+        assert (
+            signed.status_code == 200
+            and 'id="result"' in signed.text
+            and "高胆固醇血症" in signed.text
+        )
+    with clock.frozen(NOW + timedelta(days=14)):
+        lead = _as(session, world.cardiologist)
+        second = _order(client, lead, world.patient)
+        page = client.get(second, headers=lead).text
+        assert 'id="offers"' in page and "有效期至" in page and "高胆固醇血症" not in page
+        result_id = re.search(r'class="offer" data-result="(\d+)"', page)
+        assert result_id
+        reused = client.post(
+            f"{second}/recognise", data={"result_id": result_id.group(1)}, headers=lead
+        )
+        assert 'id="order-state" class="status">已互认（沿用）' in reused.text
+        third = _order(client, lead, world.patient)
+        refused = client.post(
+            f"{third}/repeat",
+            data={"prior_result_id": result_id.group(1), "reason": "other"},
+            headers=lead,
+        )
+        assert refused.status_code == 422 and "say why" in refused.text
+        repeated = client.post(
+            f"{third}/repeat",
+            data={"prior_result_id": result_id.group(1), "reason": "condition_changed"},
+            headers=lead,
+        )
+        assert repeated.status_code == 200 and 'id="offers"' in repeated.text  # still ordered
+        results = client.get(f"/residents/{world.patient}/results", headers=lead)
+        assert results.status_code == 200 and results.text.count('data-result="') == 1
