@@ -42,3 +42,12 @@ def frozen(at: datetime) -> Iterator[None]:
 def local(moment: datetime) -> datetime:
     """A moment in the deployment's timezone (slot release days are local days)."""
     return moment.astimezone(ZoneInfo(get_settings().timezone))
+
+
+def local_input(text: str) -> datetime:
+    """A date and time typed in a form (`2026-11-23T14:30`), read in the deployment's
+    timezone unless it carries its own offset."""
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return moment

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth.roles import SYSTEM, Principal
 from caregrid.diagnostics import service as diagnostics
+from caregrid.diagnostics import teleconsult
 from caregrid.diagnostics.schemas import CentreIn, CentreItemIn
 from caregrid.diagnostics.vocab import CentreKind
 from tests.conftest import bearer
@@ -113,3 +114,34 @@ def test_order_report_then_reuse_or_repeat_from_the_pages(
         assert repeated.status_code == 200 and 'id="offers"' in repeated.text  # still ordered
         results = client.get(f"/residents/{world.patient}/results", headers=lead)
         assert results.status_code == 200 and results.text.count('data-result="') == 1
+
+
+def test_the_teleconsultation_page_schedules_answers_and_closes(
+    client: TestClient, session: Session, world: World
+) -> None:
+    with clock.frozen(NOW):
+        consult = teleconsult.request(
+            session,
+            world.community_doctor,
+            resident_id=world.patient,
+            to_institution_code="jh-rmyy",
+            to_department_id=world.cardiology,
+            question="请会诊血压",
+        )
+        member, lead = _as(session, world.community_doctor), _as(session, world.cardiologist)
+        inbox = client.get("/teleconsultations", headers=lead)
+        assert inbox.status_code == 200 and "请会诊血压" in inbox.text and "远程会诊" in inbox.text
+        at = (NOW + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+        client.post(
+            f"/teleconsultations/{consult.id}/schedule",
+            data={"at": at, "meeting_link": "https://meet.example.cn/r"},
+            headers=lead,
+        )
+        assert consult.state == "scheduled" and consult.scheduled_for == NOW + timedelta(hours=2)
+        client.post(
+            f"/teleconsultations/{consult.id}/answer", data={"opinion": "加药"}, headers=lead
+        )
+        sent = client.get("/teleconsultations", headers=member).text
+        assert "加药" in sent and 'class="close"' in sent
+        client.post(f"/teleconsultations/{consult.id}/close", headers=member)
+        assert consult.state == "closed"

@@ -12,8 +12,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.diagnostics import service as diagnostics
+from caregrid.diagnostics import teleconsult
 from caregrid.diagnostics.schemas import OrderIn, RepeatIn, ReportIn, ValueIn
 from caregrid.diagnostics.vocab import OrderState, RepeatReason
 from caregrid.errors import DomainError, InvalidInput, Problem, Unauthenticated
@@ -206,3 +208,45 @@ def resident_results(resident_id: int, request: Request, session: DB, user: User
     resident = residents.get(session, user, resident_id, purpose="results across the network")
     results = diagnostics.results_of(session, user, resident_id)
     return render(request, "diagnostics/results.html", user, resident=resident, results=results)
+
+
+@router.get("/teleconsultations", response_class=HTMLResponse)
+def consult_page(request: Request, session: DB, user: User) -> Response:
+    """Requests to the user's institution (schedule, answer) and those it sent (close)."""
+    return render(
+        request,
+        "diagnostics/teleconsultations.html",
+        user,
+        inbox=teleconsult.inbox(session, user),
+        sent=teleconsult.sent(session, user),
+    )
+
+
+@router.post("/teleconsultations/{consult_id}/schedule", response_class=HTMLResponse)
+def schedule_consult(
+    consult_id: int,
+    session: DB,
+    user: User,
+    at: Annotated[str, Form()],
+    meeting_link: Annotated[str, Form()],
+) -> Response:
+    try:
+        moment = clock.local_input(at)
+    except ValueError as exc:
+        raise InvalidInput([Problem("at", f"{at!r} is not a date and time")]) from exc
+    teleconsult.schedule(session, user, consult_id, at=moment, meeting_link=meeting_link)
+    return RedirectResponse("/teleconsultations", status_code=303)
+
+
+@router.post("/teleconsultations/{consult_id}/answer", response_class=HTMLResponse)
+def answer_consult(
+    consult_id: int, session: DB, user: User, opinion: Annotated[str, Form()]
+) -> Response:
+    teleconsult.answer(session, user, consult_id, opinion=opinion)
+    return RedirectResponse("/teleconsultations", status_code=303)
+
+
+@router.post("/teleconsultations/{consult_id}/close", response_class=HTMLResponse)
+def close_consult(consult_id: int, session: DB, user: User) -> Response:
+    teleconsult.close(session, user, consult_id)
+    return RedirectResponse("/teleconsultations", status_code=303)

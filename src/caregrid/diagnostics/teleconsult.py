@@ -219,3 +219,14 @@ def _audit(session: Session, principal: Principal, action: str, consult: Telecon
         purpose="teleconsultation",
         detail={"teleconsultation": consult.id},
     )
+
+
+def sent(session: Session, principal: Principal) -> list[Teleconsultation]:
+    """Requests the user's institution sent, newest first."""
+    return list(
+        session.scalars(
+            select(Teleconsultation)
+            .where(Teleconsultation.from_institution_id == principal.institution_id)
+            .order_by(Teleconsultation.requested_at.desc())
+        )
+    )

@@ -148,6 +148,10 @@ VOCAB_EN = {
     "critical_for_treatment": "Critical for the treatment",
     "emergency": "Emergency",
     "medico_legal": "Medico-legal or assessment",
+    "requested": "Requested",
+    "answered": "Answered",
+    "closed": "Closed",
+    "declined": "Declined",
 }
 
 
