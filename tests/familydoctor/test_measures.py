@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from caregrid import clock
-from caregrid.auth.roles import SYSTEM
+from caregrid.auth.roles import SYSTEM, Role
 from caregrid.chronic import service as chronic
 from caregrid.chronic.schemas import EnrolIn, FollowUpIn, ReadingIn
 from caregrid.chronic.standard import Condition
@@ -21,10 +21,14 @@ from caregrid.familydoctor import measures
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn
 from caregrid.familydoctor.vocab import ConsentMethod
+from caregrid.referral import service as referrals
+from caregrid.referral.schemas import DownReferralIn, ReferralIn
+from caregrid.referral.vocab import Action
+from caregrid.registry import service as registry
 from caregrid.residents import national_id
 from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentIn
-from tests.conftest import bearer
+from tests.conftest import bearer, make_principal
 from tests.world import NOW, SHANGHAI, World, build
 
 LATE_DECEMBER = datetime(2026, 12, 20, 9, 0, tzinfo=SHANGHAI)
@@ -168,3 +172,99 @@ def test_the_api_and_who_sees_which_rows(
             ).status_code
             == 422
         )
+
+
+def test_a_follow_up_late_in_december_keeps_an_appointment_due_in_january(
+    session: Session, world: World
+) -> None:
+    def follow_up(on: date) -> None:
+        chronic.record_follow_up(
+            session,
+            world.community_doctor,
+            FollowUpIn(
+                resident_id=world.patient,
+                condition=Condition.HYPERTENSION,
+                visited_on=on,
+                reading=ReadingIn(sbp=150, dbp=92),  # uncontrolled: next due within 14 days
+            ),
+        )
+
+    with clock.frozen(datetime(2027, 3, 1, 9, 0, tzinfo=SHANGHAI)):
+        chronic.enrol(
+            session,
+            world.community_doctor,
+            EnrolIn(
+                resident_id=world.patient,
+                condition=Condition.HYPERTENSION,
+                confirmed_on=date(2026, 12, 1),
+            ),
+        )
+        follow_up(date(2026, 12, 25))  # due 2027-01-08
+        follow_up(date(2026, 12, 30))  # made in 2026, keeps it; due 2027-01-13
+        follow_up(date(2027, 1, 20))  # after 01-13: missed
+        row = _row(measures.network_year(session, SYSTEM, NETWORK, 2027), "jh-wc-chengdong")
+    keeping = row.appointment_keeping
+    assert (keeping.numerator, keeping.denominator) == (1, 3)  # 01-08 kept; 01-13 and 02-03 missed
+
+
+def test_down_referrals_count_only_the_networks_own(session: Session, world: World) -> None:
+    """The Central Hospital leads two groups; a patient of a Jindong centre referred up and
+    back down counts for Jindong only."""
+    jindong = registry.get_network(session, "jh-zxyy-jindong")
+    kaifaqu = registry.get_network(session, "jh-zxyy-kaifaqu")
+    lead = registry.lead_of(session, jindong.id)
+    assert lead is not None and lead == registry.lead_of(session, kaifaqu.id)
+    with clock.frozen(NOW):
+        body = "33070319700101123"
+        patient = residents.create(
+            session,
+            world.other_grid_doctor,
+            ResidentIn(
+                national_id=body + national_id.check_digit(body),
+                name="金东居民",
+                address_division_code="330702-chengdong",
+                registered_institution_code="jh-jd-duohu",
+            ),
+        ).id
+        up = referrals.create(
+            session,
+            world.other_grid_doctor,
+            ReferralIn(
+                resident_id=patient,
+                to_institution_code="jh-zxyy",
+                diagnosis_code="I10",
+                reason="uncontrolled",
+                clinical_summary="BP 172/104",
+                consent=True,
+                justification="three drugs, still uncontrolled",
+            ),
+        )
+        specialist = make_principal(session, "dr-zx", Role.CLINICIAN, institution="jh-zxyy")
+        for action in (Action.ACCEPT, Action.ARRIVE):
+            up = referrals.transition(session, specialist, up.id, action=action, version=up.version)
+        referrals.refer_down(
+            session,
+            specialist,
+            parent_id=up.id,
+            data=DownReferralIn(
+                version=up.version,
+                reason="stable",
+                clinical_summary="treated",
+                discharge_summary="two drugs",
+                follow_up_plan="BP in two weeks",
+            ),
+        )
+    start = datetime(2026, 1, 1, tzinfo=SHANGHAI)
+    end = datetime(2027, 1, 1, tzinfo=SHANGHAI)
+    counts = {
+        n.code: referrals.count_down_referrals(
+            session,
+            network_id=n.id,
+            from_institution_ids={lead.id},
+            diagnosis_prefixes=("I10",),
+            start=start,
+            end=end,
+        )
+        for n in (jindong, kaifaqu)
+    }
+    assert counts == {"jh-zxyy-jindong": 1, "jh-zxyy-kaifaqu": 0}

@@ -81,7 +81,8 @@ def _year_start(year: int) -> datetime:
 
 
 def _required_follow_ups(confirmed_on: date, year: int, per_year: int) -> int:
-    """The standard's yearly minimum, pro rata for a patient confirmed during the year."""
+    """The standard's yearly minimum, pro rata by days for a patient confirmed during the year
+    and rounded up (CareGrid's reading: the standard states no rule for part years)."""
     if confirmed_on.year < year:
         return per_year
     days_left = (date(year, 12, 31) - confirmed_on).days + 1
@@ -157,7 +158,8 @@ def network_year(
             due = visit.next_due_on
             if due is None or not start <= due <= as_of:
                 continue
-            kept = any(start <= later.visited_on <= due for later in every[i + 1 :])
+            # the next follow-up keeps it, even one made late in the previous year
+            kept = any(later.visited_on <= due for later in every[i + 1 :])
             row.appointment_keeping.add(kept)
     # CD7
     for visit_institution in chronic.visit_institutions(session, members, start, as_of):
@@ -168,6 +170,7 @@ def network_year(
     leads = {lead.id} if lead is not None else set()
     this = referrals.count_down_referrals(
         session,
+        network_id=network.id,
         from_institution_ids=leads,
         diagnosis_prefixes=MEASURE_ICD_PREFIXES,
         start=_year_start(year),
@@ -175,6 +178,7 @@ def network_year(
     )
     last = referrals.count_down_referrals(
         session,
+        network_id=network.id,
         from_institution_ids=leads,
         diagnosis_prefixes=MEASURE_ICD_PREFIXES,
         start=_year_start(year - 1),
