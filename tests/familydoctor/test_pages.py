@@ -48,6 +48,18 @@ def test_the_roster_shows_members_and_the_e1_checks(
     assert "1 senior-title doctors from secondary-or-higher hospitals" in page
 
 
+def _contract_form(world: World, packages: list[str]) -> dict[str, object]:
+    return {
+        "resident_id": world.unsigned_patient,
+        "team_code": f"chengdong-1{world.tag}",
+        "doctor_code": world.gp_code,
+        "packages": packages,
+        "consent_method": "written",
+        "consent_by": "resident",
+        "signatory": "李秀兰",
+    }
+
+
 def test_signing_refuses_an_ineligible_package_with_its_reason_and_saves_nothing(
     client: TestClient, session: Session, world: World
 ) -> None:
@@ -58,15 +70,7 @@ def test_signing_refuses_an_ineligible_package_with_its_reason_and_saves_nothing
         assert 'data-package="hypertension"' in form.text and "不符合条件" in form.text
         refused = client.post(
             "/contracts/new",
-            data={
-                "resident_id": world.unsigned_patient,
-                "team_code": f"chengdong-1{world.tag}",
-                "doctor_code": world.gp_code,
-                "packages": ["basic", "hypertension"],
-                "consent_method": "written",
-                "consent_by": "resident",
-                "signatory": "李秀兰",
-            },
+            data=_contract_form(world, ["basic", "hypertension"]),
             headers=headers,
             follow_redirects=False,
         )
@@ -75,15 +79,7 @@ def test_signing_refuses_an_ineligible_package_with_its_reason_and_saves_nothing
         assert familydoctor.contracts_of(session, world.unsigned_patient) == []
         signed = client.post(
             "/contracts/new",
-            data={
-                "resident_id": world.unsigned_patient,
-                "team_code": f"chengdong-1{world.tag}",
-                "doctor_code": world.gp_code,
-                "packages": ["basic"],
-                "consent_method": "written",
-                "consent_by": "resident",
-                "signatory": "李秀兰",
-            },
+            data=_contract_form(world, ["basic"]),
             headers=headers,
             follow_redirects=False,
         )

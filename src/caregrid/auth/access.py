@@ -50,6 +50,29 @@ def require_manage_institution(session: Session, principal: Principal, instituti
         raise Forbidden("you may manage only your own institution (or your network's members)")
 
 
+def is_network_office(principal: Principal, network_id: int) -> bool:
+    """The health commission (any network) or this network's own office: who keeps a
+    network's catalogs, menus and centres and sees all of its measures."""
+    return principal.has(Role.REGULATOR) or (
+        principal.has(Role.NETWORK_ADMIN) and principal.network_id == network_id
+    )
+
+
+def require_network_office(principal: Principal, network_id: int, refusal: str) -> None:
+    if not is_network_office(principal, network_id):
+        raise Forbidden(refusal)
+
+
+def measure_scope(principal: Principal, network_id: int, refusal: str) -> int | None:
+    """Whose rows of a network's measures the principal sees: None for every row (the
+    commission, the network's office), else their own institution's."""
+    if is_network_office(principal, network_id):
+        return None
+    if principal.institution_id is None:
+        raise Forbidden(refusal)
+    return principal.institution_id
+
+
 def require_plan_layout(principal: Principal) -> None:
     """Grids, networks and layouts are the health commission's to plan."""
     require_role(principal, Role.REGULATOR)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -295,17 +295,6 @@ def record_follow_up(session: Session, principal: Principal, data: FollowUpIn) -
     previous = last_follow_up(session, row.id)
     floor = max(row.confirmed_on or date.min, previous.visited_on if previous else date.min)
     on = _date(data.visited_on, "visited_on", not_before=floor)
-    decision = std.load_standard().decide(
-        condition,
-        std.Visit(
-            on=on,
-            reading=reading,
-            side_effects=data.side_effects,
-            side_effects_intolerable=data.side_effects_intolerable,
-            new_or_worse_complication=data.new_or_worse_complication,
-        ),
-        std.Assessment(previous.assessment) if previous and previous.assessment else None,
-    )
     visit = _store(
         session,
         principal,
@@ -320,6 +309,7 @@ def record_follow_up(session: Session, principal: Principal, data: FollowUpIn) -
     visit.side_effects = data.side_effects
     visit.side_effects_intolerable = data.side_effects_intolerable
     visit.new_or_worse_complication = data.new_or_worse_complication
+    decision = _decide(visit, previous.assessment if previous else None)
     visit.assessment, visit.action = decision.assessment.value, decision.action.value
     visit.next_due_on = decision.next_due
     session.flush()
@@ -363,6 +353,21 @@ def record_follow_up(session: Session, principal: Principal, data: FollowUpIn) -
     )
 
 
+def _decide(visit: Visit, previous: str | None) -> std.Decision:
+    """The standard's decision on a stored follow-up, given the previous one's assessment."""
+    return std.load_standard().decide(
+        std.Condition(visit.condition),
+        std.Visit(
+            on=visit.visited_on,
+            reading=reading_of(visit),
+            side_effects=visit.side_effects,
+            side_effects_intolerable=visit.side_effects_intolerable,
+            new_or_worse_complication=visit.new_or_worse_complication,
+        ),
+        std.Assessment(previous) if previous else None,
+    )
+
+
 def follow_up_result(session: Session, principal: Principal, visit_id: int) -> FollowUpOut:
     """A recorded follow-up with the standard's reasons and proposal, as shown after saving
     it (the decision is stored; the reasons follow from the stored reading and the previous
@@ -376,18 +381,7 @@ def follow_up_result(session: Session, principal: Principal, visit_id: int) -> F
         for v in follow_ups(session, visit.enrolment_id)
         if (v.visited_on, v.id) < (visit.visited_on, visit.id)
     ]
-    previous = earlier[-1].assessment if earlier else None
-    decision = std.load_standard().decide(
-        std.Condition(visit.condition),
-        std.Visit(
-            on=visit.visited_on,
-            reading=reading_of(visit),
-            side_effects=visit.side_effects,
-            side_effects_intolerable=visit.side_effects_intolerable,
-            new_or_worse_complication=visit.new_or_worse_complication,
-        ),
-        std.Assessment(previous) if previous else None,
-    )
+    decision = _decide(visit, earlier[-1].assessment if earlier else None)
     return FollowUpOut(
         visit=VisitOut.model_validate(visit),
         reasons=list(decision.reasons),
@@ -515,24 +509,28 @@ def worklist(
             add(row.resident_id, "follow_up_overdue", due, row.condition)
         elif due is not None and due <= week_end:
             add(row.resident_id, "follow_up_due", due, row.condition)
+    last_measured = {
+        (resident_id, condition): last
+        for resident_id, condition, last in session.execute(
+            select(Visit.resident_id, Visit.condition, func.max(Visit.visited_on))
+            .where(Visit.resident_id.in_(list(people)))
+            .group_by(Visit.resident_id, Visit.condition)
+        ).all()
+    }
     for condition in std.Condition:
         minimum = standard.screening_min_age(condition)
+        interval = timedelta(days=standard.screening_interval_days(condition))
         for resident_id, person in people.items():
             if (resident_id, condition.value) in enrolled:
                 continue
             if residents.age_on(person.birth_date, today) < minimum:
                 continue
-            last = session.scalar(
-                select(Visit.visited_on)
-                .where(Visit.resident_id == resident_id, Visit.condition == condition.value)
-                .order_by(Visit.visited_on.desc())
-                .limit(1)
-            )
-            if last is None or last <= today - timedelta(days=365):
+            last = last_measured.get((resident_id, condition.value))
+            if last is None or last + interval <= today:
                 add(
                     resident_id,
                     "screening_due",
-                    None if last is None else last + timedelta(days=365),
+                    None if last is None else last + interval,
                     condition.value,
                 )
     for referral in referrals.open_down_referrals(session, team.institution_id):

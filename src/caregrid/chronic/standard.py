@@ -103,6 +103,7 @@ class Targets(_Strict):
 
 class Screening(_Strict):
     min_age: Cited
+    interval_days: Cited
     suspect: Thresholds
     confirmation_readings: Cited
     confirm_follow_days: Cited
@@ -320,6 +321,9 @@ class Standard(_Strict):
 
     def screening_min_age(self, condition: Condition) -> int:
         return self.rules(condition).screening.min_age.value
+
+    def screening_interval_days(self, condition: Condition) -> int:
+        return self.rules(condition).screening.interval_days.value
 
     def min_follow_ups_per_year(self) -> int:
         return self.follow_up.min_per_year.value

@@ -11,14 +11,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from caregrid.auth import access
-from caregrid.auth.roles import Role
 from caregrid.config import get_settings
 from caregrid.diagnostics import measures, supply, teleconsult
 from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.models import SterileSupply, Teleconsultation
 from caregrid.diagnostics.schemas import CentreIn, OrderIn, OrderOut, RepeatIn, ReportIn, ResultOut
 from caregrid.diagnostics.vocab import OrderState
-from caregrid.errors import Forbidden
 from caregrid.rates import RateOut
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
@@ -118,10 +116,9 @@ def recognition_measures(
     year: Annotated[int, Query(ge=2000, le=2100)],
 ) -> RecognitionMeasuresOut:
     network = registry.get_network(session, code)
-    if not (
-        user.has(Role.REGULATOR) or (user.has(Role.NETWORK_ADMIN) and user.network_id == network.id)
-    ):
-        raise Forbidden("these measures are for the network's office and the commission")
+    access.require_network_office(
+        user, network.id, "these measures are for the network's office and the commission"
+    )
     zone = ZoneInfo(get_settings().timezone)
     found = measures.network_period(
         session,

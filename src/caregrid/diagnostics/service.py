@@ -73,11 +73,9 @@ def item(code: str) -> catalogs.Item:
 
 def create_centre(session: Session, principal: Principal, data: CentreIn) -> Centre:
     network = registry.get_network(session, data.network_code)
-    if not (
-        principal.has(Role.REGULATOR)
-        or (principal.has(Role.NETWORK_ADMIN) and principal.network_id == network.id)
-    ):
-        raise Forbidden("shared centres are set up by the network's office")
+    access.require_network_office(
+        principal, network.id, "shared centres are set up by the network's office"
+    )
     members = access.network_institution_ids(session, network.id)
     problems: list[Problem] = []
     runner = registry.get_institution(session, data.institution_code)
@@ -308,19 +306,23 @@ def _checked(wanted: catalogs.Item, data: ReportIn) -> tuple[date, list[ResultVa
     return observed_on, values
 
 
-def record_external(
-    session: Session, principal: Principal, *, resident_id: int, item_code: str, data: ReportIn
+def _signed(
+    session: Session,
+    principal: Principal,
+    wanted: catalogs.Item,
+    data: ReportIn,
+    *,
+    resident_id: int,
+    issuer_id: int,
+    acquired_at_id: int | None = None,
 ) -> Result:
-    """A result sent by a member's own system (LIS, PACS), issued by that member: eligible for
-    recognition under the same rules as any other."""
-    if principal.institution_id is None:
-        raise Forbidden("external results are sent for an institution")
-    wanted = item(item_code)
+    """A result checked against its item and signed by the principal for the issuer."""
     observed_on, values = _checked(wanted, data)
     result = Result(
         resident_id=resident_id,
         item_code=wanted.code,
-        performed_at_id=principal.institution_id,
+        performed_at_id=issuer_id,
+        acquired_at_id=acquired_at_id,
         observed_on=observed_on,
         findings=data.findings,
         conclusion=data.conclusion,
@@ -330,6 +332,24 @@ def record_external(
     )
     session.add(result)
     session.flush()
+    return result
+
+
+def record_external(
+    session: Session, principal: Principal, *, resident_id: int, item_code: str, data: ReportIn
+) -> Result:
+    """A result sent by a member's own system (LIS, PACS), issued by that member: eligible for
+    recognition under the same rules as any other."""
+    if principal.institution_id is None:
+        raise Forbidden("external results are sent for an institution")
+    result = _signed(
+        session,
+        principal,
+        item(item_code),
+        data,
+        resident_id=resident_id,
+        issuer_id=principal.institution_id,
+    )
     _audit(session, principal, "result.external", "resident", resident_id, {"result": result.id})
     return result
 
@@ -344,22 +364,15 @@ def report(session: Session, principal: Principal, order_id: int, data: ReportIn
         raise Forbidden(f"{principal.username} is not a qualified reader of {centre.name}")
     if order.state not in (OrderState.ACQUIRED, OrderState.SCHEDULED, OrderState.ORDERED):
         raise Conflict(f"order {order.id} is {order.state}; it cannot be reported")
-    wanted = item(order.item_code)
-    observed_on, values = _checked(wanted, data)
-    result = Result(
+    result = _signed(
+        session,
+        principal,
+        item(order.item_code),
+        data,
         resident_id=order.resident_id,
-        item_code=wanted.code,
-        performed_at_id=centre.institution_id,
+        issuer_id=centre.institution_id,
         acquired_at_id=order.ordering_institution_id if order.acquired_at_member else None,
-        observed_on=observed_on,
-        findings=data.findings,
-        conclusion=data.conclusion,
-        reported_by=principal.username,
-        reported_at=clock.now(),
-        values=values,
     )
-    session.add(result)
-    session.flush()
     order.result_id = result.id
     order.reported_at = result.reported_at
     _event(order, OrderState.REPORTED, principal)

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth import access
-from caregrid.auth.roles import Principal, Role
+from caregrid.auth.roles import Principal
 from caregrid.chronic import service as chronic
 from caregrid.chronic.standard import Condition, load_standard
 from caregrid.chronic.vocab import MEASURE_ICD_PREFIXES
@@ -95,7 +95,11 @@ def network_year(
 ) -> NetworkYear:
     network = registry.get_network(session, network_code)
     members = access.network_institution_ids(session, network.id)
-    own = _visible_institution(principal, network.id)
+    own = access.measure_scope(
+        principal,
+        network.id,
+        "these measures are for the network's office, its members and the commission",
+    )
     if own is not None and own not in members:
         raise Forbidden(f"your institution is not a member of {network.code}")
     as_of = min(clock.today(), date(year, 12, 31))
@@ -122,9 +126,10 @@ def network_year(
             row.controlled[condition] = Rate()
 
     # FD1, FD2
+    signed_ids = familydoctor.signed_resident_ids(session, as_of)
     for person in residents.registered_at(session, members):
         row = rows[person.registered_institution_id]
-        signed = familydoctor.is_signed(session, person.id, as_of)
+        signed = person.id in signed_ids
         row.signing.add(signed)
         tags = residents.key_populations(person, as_of)
         if tags:
@@ -132,18 +137,16 @@ def network_year(
         for tag in tags:
             row.by_key_population.setdefault(tag, Rate(target=targets["key"])).add(signed)
     # FD3
-    for contract in familydoctor.contracts_in_force(session, network.id, as_of):
-        team = familydoctor.get_team(session, contract.team_id)
-        for step in familydoctor.progress(session, contract, as_of):
-            rows[team.institution_id].fulfilment.numerator += min(step.delivered, step.due)
-            rows[team.institution_id].fulfilment.denominator += step.due
+    for team in familydoctor.teams(session, network_id=network.id):
+        done = familydoctor.team_fulfilment(session, team.id, as_of)
+        rows[team.institution_id].fulfilment.numerator += done.delivered
+        rows[team.institution_id].fulfilment.denominator += done.due
     # CD1, CD2, CD4, CD5, appointment keeping
     for enrolment in chronic.managed(session, members, as_of):
         row = rows[enrolment.institution_id]
         condition = Condition(enrolment.condition)
-        visits = [
-            v for v in chronic.follow_ups(session, enrolment.id) if start <= v.visited_on <= as_of
-        ]
+        every = chronic.follow_ups(session, enrolment.id)
+        visits = [v for v in every if start <= v.visited_on <= as_of]
         assert enrolment.confirmed_on is not None
         required = _required_follow_ups(
             enrolment.confirmed_on, year, standard.min_follow_ups_per_year()
@@ -153,7 +156,6 @@ def network_year(
             bool(visits)
             and standard.is_controlled_for_measure(condition, chronic.reading_of(visits[-1]))
         )
-        every = chronic.follow_ups(session, enrolment.id)
         for i, visit in enumerate(every):
             due = visit.next_due_on
             if due is None or not start <= due <= as_of:
@@ -216,16 +218,3 @@ def _total(rows: list[Row]) -> Row:
                 total.controlled.get(condition, Rate())
             )
     return total
-
-
-def _visible_institution(principal: Principal, network_id: int) -> int | None:
-    """None: every row (regulator, the network's office); else the one institution's row."""
-    if principal.system or principal.has(Role.REGULATOR):
-        return None
-    if principal.has(Role.NETWORK_ADMIN) and principal.network_id == network_id:
-        return None
-    if principal.institution_id is None:
-        raise Forbidden(
-            "these measures are for the network's office, its members and the commission"
-        )
-    return principal.institution_id

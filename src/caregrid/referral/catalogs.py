@@ -7,9 +7,9 @@ from typing import get_args
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from caregrid.auth import audit
-from caregrid.auth.roles import Principal, Role
-from caregrid.errors import Forbidden, InvalidInput, Problem
+from caregrid.auth import access, audit
+from caregrid.auth.roles import Principal
+from caregrid.errors import InvalidInput, Problem
 from caregrid.policy import catalogs
 from caregrid.policy import service as policy
 from caregrid.policy.catalogs import Catalog, CatalogEntry
@@ -58,11 +58,11 @@ def replace(
 ) -> Catalog:
     """Replace one of a network's catalogs with a CSV: all rows or none (row-level errors)."""
     network = registry.get_network(session, network_code)
-    if not (
-        principal.has(Role.REGULATOR)
-        or (principal.has(Role.NETWORK_ADMIN) and principal.network_id == network.id)
-    ):
-        raise Forbidden("a network's catalogs are kept by its office or the health commission")
+    access.require_network_office(
+        principal,
+        network.id,
+        "a network's catalogs are kept by its office or the health commission",
+    )
     checked_kind = kind_or_problem(kind)
     entries = catalogs.parse_csv(csv_text, file=file)
     session.execute(

@@ -17,9 +17,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
-from caregrid.auth.roles import Principal, Role
+from caregrid.auth import access
+from caregrid.auth.roles import Principal
 from caregrid.config import get_settings
-from caregrid.errors import Forbidden, InvalidInput, Problem
+from caregrid.errors import InvalidInput, Problem
 from caregrid.referral import service as referrals
 from caregrid.referral.models import Referral
 from caregrid.referral.vocab import Direction, State
@@ -89,13 +90,12 @@ class InstitutionMonth:
 
 def _allowed(session: Session, principal: Principal, network_id: int) -> set[int] | None:
     """Institutions whose figures the principal may see (None: the whole network)."""
-    if principal.system or principal.has(Role.REGULATOR):
-        return None
-    if principal.has(Role.NETWORK_ADMIN) and principal.network_id == network_id:
-        return None
-    if principal.institution_id is not None:
-        return {principal.institution_id}
-    raise Forbidden("the network's measures are for its office, the commission and its members")
+    own = access.measure_scope(
+        principal,
+        network_id,
+        "the network's measures are for its office, the commission and its members",
+    )
+    return None if own is None else {own}
 
 
 def network_month(
