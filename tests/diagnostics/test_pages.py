@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -145,3 +145,75 @@ def test_the_teleconsultation_page_schedules_answers_and_closes(
         assert "加药" in sent and 'class="close"' in sent
         client.post(f"/teleconsultations/{consult.id}/close", headers=member)
         assert consult.state == "closed"
+
+
+def test_the_supply_desk_dispatches_lists_overdue_and_records_returns(
+    client: TestClient, session: Session, world: World
+) -> None:
+    with clock.frozen(NOW):
+        diagnostics.create_centre(
+            session,
+            SYSTEM,
+            CentreIn(
+                network_code="jh-rmyy-wucheng",
+                kind=CentreKind.STERILISATION,
+                institution_code="jh-rmyy",
+                name="消毒供应中心",
+            ),
+        )
+        member, lead = _as(session, world.community_doctor), _as(session, world.cardiologist)
+        centres = client.get("/centres", headers=member).text
+        assert 'data-kind="sterilisation"' in centres and 'data-kind="laboratory"' in centres
+        refused = client.post(
+            "/sterile-supplies/new", data={"package": "换药包", "quantity": 0}, headers=member
+        )
+        assert refused.status_code == 422 and "0 is not between 1 and 1000" in refused.text
+        assert 'data-supply="' not in refused.text  # nothing stored
+        client.post(
+            "/sterile-supplies/new", data={"package": "换药包", "quantity": 10}, headers=member
+        )
+        desk = client.get("/sterile-supplies", headers=lead).text
+        found = re.search(r'data-supply="(\d+)" data-state="requested"', desk)
+        assert found and "换药包" in desk
+        supply_id = found.group(1)
+        past = client.post(
+            f"/sterile-supplies/{supply_id}/dispatch",
+            data={"due_back_on": (NOW.date() - timedelta(days=1)).isoformat()},
+            headers=lead,
+        )
+        assert past.status_code == 422 and "is in the past" in past.text
+        due = NOW.date() + timedelta(days=7)
+        client.post(
+            f"/sterile-supplies/{supply_id}/dispatch",
+            data={"due_back_on": due.isoformat()},
+            headers=lead,
+        )
+        assert 'data-state="dispatched"' in client.get("/sterile-supplies", headers=member).text
+    with clock.frozen(datetime.combine(due, NOW.timetz())):
+        member, lead = _as(session, world.community_doctor), _as(session, world.cardiologist)
+        on_the_day = client.get("/sterile-supplies", headers=lead).text
+        assert 'data-state="dispatched"' in on_the_day and 'class="overdue"' not in on_the_day
+    with clock.frozen(datetime.combine(due + timedelta(days=1), NOW.timetz())):
+        member, lead = _as(session, world.community_doctor), _as(session, world.cardiologist)
+        late = client.get("/sterile-supplies", headers=lead).text
+        assert 'class="overdue"' in late and "逾期未回收" in late
+        client.post(f"/sterile-supplies/{supply_id}/return", headers=lead)
+        assert 'data-supply="' not in client.get("/sterile-supplies", headers=lead).text
+        mine = client.get("/sterile-supplies", headers=member).text
+        assert 'data-state="returned"' in mine
+
+
+def test_the_measures_page_is_the_offices_and_reads_the_profile_target(
+    client: TestClient, session: Session, world: World
+) -> None:
+    with clock.frozen(NOW):
+        page = client.get(
+            "/networks/jh-rmyy-wucheng/diagnostics-measures", headers=_as(session, world.office)
+        )
+        assert page.status_code == 200 and "检查检验结果互认率" in page.text
+        assert 'id="turnaround"' in page.text and 'data-centre="检验中心"' in page.text
+        member = client.get(
+            "/networks/jh-rmyy-wucheng/diagnostics-measures",
+            headers=_as(session, world.community_doctor),
+        )
+        assert member.status_code == 403

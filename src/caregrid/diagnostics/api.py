@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from caregrid.auth import access
-from caregrid.config import get_settings
 from caregrid.diagnostics import measures, supply, teleconsult
 from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.models import SterileSupply, Teleconsultation
 from caregrid.diagnostics.schemas import CentreIn, OrderIn, OrderOut, RepeatIn, ReportIn, ResultOut
 from caregrid.diagnostics.vocab import OrderState
 from caregrid.rates import RateOut
-from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
 
 router = APIRouter(prefix="/api", tags=["diagnostics"])
@@ -115,17 +112,7 @@ def recognition_measures(
     user: User,
     year: Annotated[int, Query(ge=2000, le=2100)],
 ) -> RecognitionMeasuresOut:
-    network = registry.get_network(session, code)
-    access.require_network_office(
-        user, network.id, "these measures are for the network's office and the commission"
-    )
-    zone = ZoneInfo(get_settings().timezone)
-    found = measures.network_period(
-        session,
-        code,
-        datetime.combine(date(year, 1, 1), time.min, zone),
-        datetime.combine(date(year + 1, 1, 1), time.min, zone),
-    )
+    found = measures.network_year(session, user, code, year)
     return RecognitionMeasuresOut(
         network_code=found.network_code,
         year=year,

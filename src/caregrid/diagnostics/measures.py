@@ -10,13 +10,17 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caregrid.auth import access
+from caregrid.auth.roles import Principal
+from caregrid.config import get_settings
 from caregrid.diagnostics.models import Centre, Order, Recognition
 from caregrid.diagnostics.vocab import OrderState
 from caregrid.policy import service as policy
@@ -35,10 +39,29 @@ class CentreTurnaround:
 @dataclass
 class Recognitions:
     network_code: str
+    year: int
     rate: Rate
     repeats_by_reason: dict[str, int] = field(default_factory=dict)
     cost_avoided_cny: Decimal = Decimal(0)
     turnaround: list[CentreTurnaround] = field(default_factory=list)
+
+
+def network_year(
+    session: Session, principal: Principal, network_code: str, year: int
+) -> Recognitions:
+    """A calendar year in the deployment's timezone, for the network's office and the
+    commission only: the figures span every member."""
+    network = registry.get_network(session, network_code)
+    access.require_network_office(
+        principal, network.id, "these measures are for the network's office and the commission"
+    )
+    zone = ZoneInfo(get_settings().timezone)
+    return network_period(
+        session,
+        network_code,
+        datetime.combine(date(year, 1, 1), time.min, zone),
+        datetime.combine(date(year + 1, 1, 1), time.min, zone),
+    )
 
 
 def network_period(
@@ -66,7 +89,9 @@ def network_period(
             avoided += price
         elif reason:
             reasons[reason] += 1
-    found = Recognitions(network.code, rate, dict(sorted(reasons.items())), avoided)
+    found = Recognitions(
+        network.code, start.year, rate, dict(sorted(reasons.items())), avoided
+    )
     for centre in centres:
         promised = {i.item_code: i.turnaround_hours for i in centre.items}
         hours: list[float] = []

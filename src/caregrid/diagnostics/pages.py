@@ -5,6 +5,7 @@ results across the network. Thin: the rules live in `diagnostics.service`."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -14,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import Principal
+from caregrid.diagnostics import measures, supply, teleconsult
 from caregrid.diagnostics import service as diagnostics
-from caregrid.diagnostics import teleconsult
 from caregrid.diagnostics.schemas import OrderIn, RepeatIn, ReportIn, ValueIn
-from caregrid.diagnostics.vocab import OrderState, RepeatReason
+from caregrid.diagnostics.vocab import CentreKind, OrderState, RepeatReason
 from caregrid.errors import DomainError, InvalidInput, Problem, Unauthenticated
 from caregrid.residents import service as residents
 from caregrid.web.deps import DB, User
@@ -97,6 +98,23 @@ def order_page(order_id: int, request: Request, session: DB, user: User) -> Resp
 
 
 def _act(
+    session: Session,
+    refused: Callable[[FormError], Response],
+    done: str,
+    form: str,
+    work: Callable[[], object],
+) -> Response:
+    """Run a service call from a form: back to `done`, or the page again with the refusal."""
+    try:
+        attempt(session, work)
+    except Unauthenticated:
+        raise
+    except DomainError as exc:
+        return refused(domain_form_error(form, exc))
+    return RedirectResponse(done, status_code=303)
+
+
+def _on_order(
     request: Request,
     session: Session,
     user: Principal,
@@ -104,20 +122,20 @@ def _act(
     form: str,
     work: Callable[[], object],
 ) -> Response:
-    try:
-        attempt(session, work)
-    except Unauthenticated:
-        raise
-    except DomainError as exc:
-        return _order_page(request, session, user, order_id, domain_form_error(form, exc))
-    return RedirectResponse(f"/orders/{order_id}", status_code=303)
+    return _act(
+        session,
+        lambda error: _order_page(request, session, user, order_id, error),
+        f"/orders/{order_id}",
+        form,
+        work,
+    )
 
 
 @router.post("/orders/{order_id}/recognise", response_class=HTMLResponse)
 def recognise(
     order_id: int, request: Request, session: DB, user: User, result_id: Annotated[int, Form()]
 ) -> Response:
-    return _act(
+    return _on_order(
         request,
         session,
         user,
@@ -138,7 +156,7 @@ def repeat(
     text: Annotated[str, Form()] = "",
 ) -> Response:
     data = RepeatIn(prior_result_id=prior_result_id, reason=reason, text=text or None)
-    return _act(
+    return _on_order(
         request,
         session,
         user,
@@ -152,7 +170,7 @@ def repeat(
 def advance(
     order_id: int, request: Request, session: DB, user: User, to: Annotated[OrderState, Form()]
 ) -> Response:
-    return _act(
+    return _on_order(
         request,
         session,
         user,
@@ -186,7 +204,7 @@ async def report(order_id: int, request: Request, session: DB, user: User) -> Re
         return _order_page(
             request, session, user, order_id, domain_form_error("report", InvalidInput(problems))
         )
-    return _act(
+    return _on_order(
         request,
         session,
         user,
@@ -250,3 +268,115 @@ def answer_consult(
 def close_consult(consult_id: int, session: DB, user: User) -> Response:
     teleconsult.close(session, user, consult_id)
     return RedirectResponse("/teleconsultations", status_code=303)
+
+
+@router.get("/centres", response_class=HTMLResponse)
+def centres_page(request: Request, session: DB, user: User) -> Response:
+    """The centres the user's institution runs (their queues) and those that serve it."""
+    own = user.institution_id
+    return render(
+        request,
+        "diagnostics/centres.html",
+        user,
+        running=diagnostics.centres_run_by(session, own) if own else [],
+        serving=diagnostics.centres_serving(session, own) if own else [],
+        items=diagnostics.item,
+    )
+
+
+def _supply_page(
+    request: Request, session: Session, user: Principal, error: FormError | None = None
+) -> Response:
+    own = user.institution_id
+    desks = [
+        (centre, supply.open_at(session, centre.id))
+        for centre in (diagnostics.centres_run_by(session, own) if own else [])
+        if centre.kind == CentreKind.STERILISATION
+    ]
+    return render(
+        request,
+        "diagnostics/supply.html",
+        user,
+        status=error.status if error else 200,
+        error=error,
+        served=supply.serves(session, own) if own else False,
+        mine=supply.of_institution(session, own) if own else [],
+        desks=desks,
+        today=clock.today(),
+    )
+
+
+@router.get("/sterile-supplies", response_class=HTMLResponse)
+def supply_page(request: Request, session: DB, user: User) -> Response:
+    return _supply_page(request, session, user)
+
+
+def _on_supply(
+    request: Request, session: Session, user: Principal, form: str, work: Callable[[], object]
+) -> Response:
+    return _act(
+        session,
+        lambda error: _supply_page(request, session, user, error),
+        "/sterile-supplies",
+        form,
+        work,
+    )
+
+
+@router.post("/sterile-supplies/new", response_class=HTMLResponse)
+def request_supply(
+    request: Request,
+    session: DB,
+    user: User,
+    package: Annotated[str, Form()],
+    quantity: Annotated[int, Form()],
+) -> Response:
+    return _on_supply(
+        request,
+        session,
+        user,
+        "request",
+        lambda: supply.request(session, user, package=package, quantity=quantity),
+    )
+
+
+@router.post("/sterile-supplies/{supply_id}/dispatch", response_class=HTMLResponse)
+def dispatch_supply(
+    supply_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    due_back_on: Annotated[date, Form()],
+) -> Response:
+    return _on_supply(
+        request,
+        session,
+        user,
+        f"supply-{supply_id}",
+        lambda: supply.dispatch(session, user, supply_id, due_back_on=due_back_on),
+    )
+
+
+@router.post("/sterile-supplies/{supply_id}/return", response_class=HTMLResponse)
+def return_supply(supply_id: int, request: Request, session: DB, user: User) -> Response:
+    return _on_supply(
+        request,
+        session,
+        user,
+        f"supply-{supply_id}",
+        lambda: supply.record_return(session, user, supply_id),
+    )
+
+
+@router.get("/networks/{code}/diagnostics-measures", response_class=HTMLResponse)
+def measures_page(
+    code: str,
+    request: Request,
+    session: DB,
+    user: User,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> Response:
+    """Recognition rate, repeats by reason, cost avoided and turnaround per centre (D2, D3)."""
+    chosen = year if year is not None else clock.today().year
+    found = measures.network_year(session, user, code, chosen)
+    return render(request, "diagnostics/measures.html", user, found=found, year=chosen)

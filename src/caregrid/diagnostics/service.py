@@ -621,6 +621,17 @@ def centres_run_by(session: Session, institution_id: int) -> list[Centre]:
     )
 
 
+def centres_serving(session: Session, institution_id: int) -> list[Centre]:
+    return list(
+        session.scalars(
+            select(Centre)
+            .join(CentreMember, CentreMember.centre_id == Centre.id)
+            .where(CentreMember.institution_id == institution_id)
+            .order_by(Centre.kind)
+        )
+    )
+
+
 def orderable(session: Session, institution_id: int) -> list[catalogs.Item]:
     """Catalog items some centre serving the institution offers."""
     codes = set(

@@ -115,3 +115,36 @@ def overdue(session: Session, centre_id: int, on: date | None = None) -> list[St
             .order_by(SterileSupply.due_back_on, SterileSupply.id)
         )
     )
+
+
+def of_institution(session: Session, institution_id: int) -> list[SterileSupply]:
+    """What the institution has asked for, newest first."""
+    return list(
+        session.scalars(
+            select(SterileSupply)
+            .where(SterileSupply.institution_id == institution_id)
+            .order_by(SterileSupply.requested_at.desc(), SterileSupply.id.desc())
+        )
+    )
+
+
+def open_at(session: Session, centre_id: int) -> list[SterileSupply]:
+    """The centre's desk: requests to dispatch and packages out, oldest first."""
+    return list(
+        session.scalars(
+            select(SterileSupply)
+            .where(
+                SterileSupply.centre_id == centre_id,
+                SterileSupply.state.in_([SupplyState.REQUESTED, SupplyState.DISPATCHED]),
+            )
+            .order_by(SterileSupply.requested_at, SterileSupply.id)
+        )
+    )
+
+
+def serves(session: Session, institution_id: int) -> bool:
+    try:
+        _centre(session, institution_id)
+    except RuleViolation:
+        return False
+    return True

@@ -148,12 +148,24 @@ VOCAB_EN = {
     "critical_for_treatment": "Critical for the treatment",
     "emergency": "Emergency",
     "medico_legal": "Medico-legal or assessment",
+    "repeat_reason.other": "Other (explain)",
     "requested": "Requested",
     "answered": "Answered",
     "closed": "Closed",
     "declined": "Declined",
+    "laboratory": "Laboratory centre",
+    "imaging": "Imaging centre",
+    "ecg": "ECG centre",
+    "pathology": "Pathology centre",
+    "sterilisation": "Sterilisation supply centre",
+    "dispatched": "Dispatched",
+    "returned": "Returned",
 }
 
 
-def vocab_label(code: str) -> str:
+def vocab_label(code: str, kind: str | None = None) -> str:
+    """A code's English label; `kind` picks the meaning of a code two vocabularies share
+    ("other" city, "other" repeat reason)."""
+    if kind is not None and f"{kind}.{code}" in VOCAB_EN:
+        return VOCAB_EN[f"{kind}.{code}"]
     return VOCAB_EN.get(code, code)

@@ -33,7 +33,7 @@ def render(
         locale=locale,
         _=gettext,
         name=lambda zh, en: pick(locale, zh, en),
-        label=lambda code: gettext(vocab_label(code)),
+        label=lambda code, kind=None: gettext(vocab_label(code, kind)),
         **context,
     )
     return HTMLResponse(html, status_code=status)
