@@ -217,3 +217,31 @@ def test_the_measures_page_is_the_offices_and_reads_the_profile_target(
             headers=_as(session, world.community_doctor),
         )
         assert member.status_code == 403
+
+
+def test_the_request_form_asks_a_department_of_the_network_and_names_a_bad_field(
+    client: TestClient, session: Session, world: World
+) -> None:
+    with clock.frozen(NOW):
+        member = _as(session, world.community_doctor)
+        form = client.get(f"/teleconsultations/new?resident_id={world.patient}", headers=member)
+        assert form.status_code == 200 and f'value="{world.cardiology}"' in form.text
+        assert f'value="{world.neurology_zxyy}"' not in form.text  # not of this network
+        empty = client.post(
+            "/teleconsultations/new",
+            data={"resident_id": world.patient, "to_department_id": world.cardiology},
+            headers=member,
+        )
+        assert empty.status_code == 422 and "say what the consultation is about" in empty.text
+        assert teleconsult.sent(session, world.community_doctor) == []
+        sent = client.post(
+            "/teleconsultations/new",
+            data={
+                "resident_id": world.patient,
+                "to_department_id": world.cardiology,
+                "question": "胸痛待查",
+            },
+            headers=member,
+        )
+        assert sent.status_code == 200 and str(sent.url).endswith("/teleconsultations")
+        assert 'data-state="requested"' in sent.text and "胸痛待查" in sent.text

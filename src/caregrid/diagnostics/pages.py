@@ -20,6 +20,7 @@ from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.schemas import OrderIn, RepeatIn, ReportIn, ValueIn
 from caregrid.diagnostics.vocab import CentreKind, OrderState, RepeatReason
 from caregrid.errors import DomainError, InvalidInput, Problem, Unauthenticated
+from caregrid.registry import service as registry
 from caregrid.residents import service as residents
 from caregrid.web.deps import DB, User
 from caregrid.web.forms import FormError, attempt, domain_form_error
@@ -228,46 +229,141 @@ def resident_results(resident_id: int, request: Request, session: DB, user: User
     return render(request, "diagnostics/results.html", user, resident=resident, results=results)
 
 
-@router.get("/teleconsultations", response_class=HTMLResponse)
-def consult_page(request: Request, session: DB, user: User) -> Response:
+def _consult_page(
+    request: Request, session: Session, user: Principal, error: FormError | None = None
+) -> Response:
     """Requests to the user's institution (schedule, answer) and those it sent (close)."""
     return render(
         request,
         "diagnostics/teleconsultations.html",
         user,
+        status=error.status if error else 200,
+        error=error,
         inbox=teleconsult.inbox(session, user),
         sent=teleconsult.sent(session, user),
+    )
+
+
+def _on_consult(
+    request: Request, session: Session, user: Principal, form: str, work: Callable[[], object]
+) -> Response:
+    return _act(
+        session,
+        lambda error: _consult_page(request, session, user, error),
+        "/teleconsultations",
+        form,
+        work,
+    )
+
+
+@router.get("/teleconsultations", response_class=HTMLResponse)
+def consult_page(request: Request, session: DB, user: User) -> Response:
+    return _consult_page(request, session, user)
+
+
+def _consult_form(
+    request: Request,
+    session: Session,
+    user: Principal,
+    resident_id: int,
+    error: FormError | None = None,
+) -> Response:
+    resident = residents.get(session, user, resident_id, purpose="teleconsultation request")
+    own = user.institution_id
+    return render(
+        request,
+        "diagnostics/consult_new.html",
+        user,
+        status=error.status if error else 200,
+        error=error,
+        resident=resident,
+        departments=registry.peer_departments(session, own) if own else [],
+    )
+
+
+@router.get("/teleconsultations/new", response_class=HTMLResponse)
+def consult_form(
+    request: Request, session: DB, user: User, resident_id: Annotated[int, Query()]
+) -> Response:
+    return _consult_form(request, session, user, resident_id)
+
+
+@router.post("/teleconsultations/new", response_class=HTMLResponse)
+def request_consult(
+    request: Request,
+    session: DB,
+    user: User,
+    resident_id: Annotated[int, Form()],
+    to_department_id: Annotated[int, Form()],
+    question: Annotated[str, Form()] = "",
+    expert_code: Annotated[str, Form()] = "",
+) -> Response:
+    """The department names its institution, so the form asks only for the department."""
+    department = registry.get_department(session, to_department_id)
+    receiver = registry.get_institution_by_id(session, department.institution_id)
+    assert receiver is not None
+    return _act(
+        session,
+        lambda error: _consult_form(request, session, user, resident_id, error),
+        "/teleconsultations",
+        "consult",
+        lambda: teleconsult.request(
+            session,
+            user,
+            resident_id=resident_id,
+            to_institution_code=receiver.code,
+            to_department_id=department.id,
+            question=question,
+            expert_code=expert_code.strip() or None,
+        ),
     )
 
 
 @router.post("/teleconsultations/{consult_id}/schedule", response_class=HTMLResponse)
 def schedule_consult(
     consult_id: int,
+    request: Request,
     session: DB,
     user: User,
     at: Annotated[str, Form()],
     meeting_link: Annotated[str, Form()],
 ) -> Response:
-    try:
-        moment = clock.local_input(at)
-    except ValueError as exc:
-        raise InvalidInput([Problem("at", f"{at!r} is not a date and time")]) from exc
-    teleconsult.schedule(session, user, consult_id, at=moment, meeting_link=meeting_link)
-    return RedirectResponse("/teleconsultations", status_code=303)
+    def work() -> object:
+        try:
+            moment = clock.local_input(at)
+        except ValueError as exc:
+            raise InvalidInput([Problem("at", f"{at!r} is not a date and time")]) from exc
+        return teleconsult.schedule(session, user, consult_id, at=moment, meeting_link=meeting_link)
+
+    return _on_consult(request, session, user, f"consult-{consult_id}", work)
 
 
 @router.post("/teleconsultations/{consult_id}/answer", response_class=HTMLResponse)
 def answer_consult(
-    consult_id: int, session: DB, user: User, opinion: Annotated[str, Form()]
+    consult_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    opinion: Annotated[str, Form()] = "",
 ) -> Response:
-    teleconsult.answer(session, user, consult_id, opinion=opinion)
-    return RedirectResponse("/teleconsultations", status_code=303)
+    return _on_consult(
+        request,
+        session,
+        user,
+        f"consult-{consult_id}",
+        lambda: teleconsult.answer(session, user, consult_id, opinion=opinion),
+    )
 
 
 @router.post("/teleconsultations/{consult_id}/close", response_class=HTMLResponse)
-def close_consult(consult_id: int, session: DB, user: User) -> Response:
-    teleconsult.close(session, user, consult_id)
-    return RedirectResponse("/teleconsultations", status_code=303)
+def close_consult(consult_id: int, request: Request, session: DB, user: User) -> Response:
+    return _on_consult(
+        request,
+        session,
+        user,
+        f"consult-{consult_id}",
+        lambda: teleconsult.close(session, user, consult_id),
+    )
 
 
 @router.get("/centres", response_class=HTMLResponse)

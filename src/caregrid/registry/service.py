@@ -292,6 +292,20 @@ def shares_network(session: Session, first_id: int, second_id: int) -> bool:
     )
 
 
+def peer_departments(session: Session, institution_id: int) -> list[tuple[Institution, Department]]:
+    """Departments of the other institutions in the networks the institution belongs to: whom
+    its staff can ask for a teleconsultation (D4)."""
+    mine = select(Membership.network_id).where(Membership.institution_id == institution_id)
+    peers = select(Membership.institution_id).where(Membership.network_id.in_(mine))
+    rows = session.execute(
+        select(Institution, Department)
+        .join(Department, Department.institution_id == Institution.id)
+        .where(Institution.id.in_(peers), Institution.id != institution_id)
+        .order_by(Institution.code, Department.code)
+    )
+    return [(inst, dept) for inst, dept in rows]
+
+
 @dataclass(frozen=True)
 class Placement:
     """An institution's place in one network: which network, profile, role and tier."""
