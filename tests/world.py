@@ -21,6 +21,14 @@ from caregrid.auth.roles import SYSTEM, Principal, Role
 from caregrid.chronic.models import Enrolment
 from caregrid.chronic.models import Visit as ChronicVisit
 from caregrid.db.session import session_scope
+from caregrid.diagnostics.models import (
+    Order,
+    OrderEvent,
+    Recognition,
+    Result,
+    ResultValue,
+    Teleconsultation,
+)
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.models import (
     Contract,
@@ -172,21 +180,31 @@ def _resident(session: Session, by: Principal, name: str, value: str) -> int:
     return resident.id
 
 
-def remove(world: World, *, also: list[int] | None = None) -> None:
+def remove(
+    world: World, *, also: list[int] | None = None, departments: list[int] | None = None
+) -> None:
     """Delete a committed world and everything made from it (tests that commit, since the
     live server or concurrent clients cannot see a rolled-back session). The append-only
     audit log keeps its entries, as it would in production. `also`: more residents the test
-    made."""
+    made; `departments`: more departments it made."""
     patients = [world.patient, world.unsigned_patient, *(also or [])]
-    departments = [world.cardiology, world.neurology_zxyy]
+    departments = [world.cardiology, world.neurology_zxyy, *(departments or [])]
     tag = world.tag
     staff = [f"{code}{tag}" for code in ("gp-wang", "nurse-chen", "ph-zhou", "card-sun")]
     referral_ids = select(Referral.id).where(Referral.resident_id.in_(patients))
     clinics = select(ClinicSession.id).where(ClinicSession.department_id.in_(departments))
     contracts = select(Contract.id).where(Contract.resident_id.in_(patients))
     users = select(User.id).where(User.username.like(f"%{tag}"))
+    orders = select(Order.id).where(Order.resident_id.in_(patients))
+    results = select(Result.id).where(Result.resident_id.in_(patients))
     with session_scope() as session:
         for statement in (
+            delete(Recognition).where(Recognition.order_id.in_(orders)),
+            delete(OrderEvent).where(OrderEvent.order_id.in_(orders)),
+            delete(Order).where(Order.resident_id.in_(patients)),
+            delete(ResultValue).where(ResultValue.result_id.in_(results)),
+            delete(Result).where(Result.resident_id.in_(patients)),
+            delete(Teleconsultation).where(Teleconsultation.resident_id.in_(patients)),
             delete(ChronicVisit).where(ChronicVisit.resident_id.in_(patients)),
             delete(Enrolment).where(Enrolment.resident_id.in_(patients)),
             delete(ServiceDelivery).where(ServiceDelivery.resident_id.in_(patients)),

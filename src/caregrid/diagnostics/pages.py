@@ -226,7 +226,14 @@ def centre_queue(centre_id: int, request: Request, session: DB, user: User) -> R
 def resident_results(resident_id: int, request: Request, session: DB, user: User) -> Response:
     resident = residents.get(session, user, resident_id, purpose="results across the network")
     results = diagnostics.results_of(session, user, resident_id)
-    return render(request, "diagnostics/results.html", user, resident=resident, results=results)
+    return render(
+        request,
+        "diagnostics/results.html",
+        user,
+        resident=resident,
+        results=results,
+        items=diagnostics.item,
+    )
 
 
 def _consult_page(

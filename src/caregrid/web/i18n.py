@@ -149,6 +149,8 @@ VOCAB_EN = {
     "emergency": "Emergency",
     "medico_legal": "Medico-legal or assessment",
     "repeat_reason.other": "Other (explain)",
+    "order_state.delivered": "Report delivered",
+    "order_state.ordered": "Order placed",
     "requested": "Requested",
     "answered": "Answered",
     "closed": "Closed",
