@@ -207,10 +207,29 @@ def test_the_measures_page_is_the_offices_and_reads_the_profile_target(
     client: TestClient, session: Session, world: World
 ) -> None:
     with clock.frozen(NOW):
+        consult = teleconsult.request(
+            session,
+            world.community_doctor,
+            resident_id=world.patient,
+            to_institution_code="jh-rmyy",
+            to_department_id=world.cardiology,
+            question="请会诊",
+        )
+        teleconsult.schedule(
+            session,
+            world.cardiologist,
+            consult.id,
+            at=NOW + timedelta(hours=1),
+            meeting_link="https://meet.example.cn/x",
+        )
+    with clock.frozen(NOW + timedelta(hours=3)):
+        teleconsult.answer(session, world.cardiologist, consult.id, opinion="调整用药")
         page = client.get(
             "/networks/jh-rmyy-wucheng/diagnostics-measures", headers=_as(session, world.office)
         )
         assert page.status_code == 200 and "检查检验结果互认率" in page.text
+        assert re.search(r'data-state="answered"><td>[^<]+</td><td>1</td>', page.text)
+        assert '<td id="consult-response">3.0</td>' in page.text
         assert 'id="turnaround"' in page.text and 'data-centre="检验中心"' in page.text
         member = client.get(
             "/networks/jh-rmyy-wucheng/diagnostics-measures",

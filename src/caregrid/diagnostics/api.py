@@ -52,6 +52,8 @@ class RecognitionMeasuresOut(BaseModel):
     repeats_by_reason: dict[str, int]
     cost_avoided_cny: Decimal
     turnaround: list[TurnaroundOut]
+    teleconsultations_by_state: dict[str, int]
+    teleconsultation_median_response_hours: float | None
 
 
 @router.post("/centres", response_model=CentreOut, status_code=201)
@@ -120,6 +122,8 @@ def recognition_measures(
         repeats_by_reason=found.repeats_by_reason,
         cost_avoided_cny=found.cost_avoided_cny,
         turnaround=[TurnaroundOut(**t.__dict__) for t in found.turnaround],
+        teleconsultations_by_state=found.consults.by_state,
+        teleconsultation_median_response_hours=found.consults.median_response_hours,
     )
 
 

@@ -2,7 +2,8 @@
 
 MR2 recognition rate: orders that reused a valid prior result ÷ orders that had one (reused
 or repeated); MR3 cost avoided: the catalog prices of the reused items; repeats by reason;
-and per centre, the hours from order to signed report against the promised turnaround.
+per centre, the hours from order to signed report against the promised turnaround; and the
+teleconsultations asked of the network's members, by state, with the median response time (D4).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from caregrid.auth import access
 from caregrid.auth.roles import Principal
 from caregrid.config import get_settings
+from caregrid.diagnostics import teleconsult
 from caregrid.diagnostics.models import Centre, Order, Recognition
 from caregrid.diagnostics.vocab import OrderState
 from caregrid.policy import service as policy
@@ -44,6 +46,9 @@ class Recognitions:
     repeats_by_reason: dict[str, int] = field(default_factory=dict)
     cost_avoided_cny: Decimal = Decimal(0)
     turnaround: list[CentreTurnaround] = field(default_factory=list)
+    consults: teleconsult.ConsultCounts = field(
+        default_factory=lambda: teleconsult.ConsultCounts({}, None)
+    )
 
 
 def network_year(
@@ -90,7 +95,14 @@ def network_period(
         elif reason:
             reasons[reason] += 1
     found = Recognitions(
-        network.code, start.year, rate, dict(sorted(reasons.items())), avoided
+        network.code,
+        start.year,
+        rate,
+        dict(sorted(reasons.items())),
+        avoided,
+        consults=teleconsult.counts(
+            session, access.network_institution_ids(session, network.id), start, end
+        ),
     )
     for centre in centres:
         promised = {i.item_code: i.turnaround_hours for i in centre.items}
