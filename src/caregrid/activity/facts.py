@@ -1,0 +1,246 @@
+"""The activity facts member systems send and the workflows record: one declaration per fact,
+read by the importer (validation, natural keys), the operational tables, the Parquet export and
+the indicator engine (which fields a definition may name). docs/activity.md documents them.
+
+Every fact has a date field that places it in a month (the Parquet partition) and a natural
+key: importing the same row twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+
+class Kind(StrEnum):
+    """A field's type, as the importer checks it and Parquet stores it."""
+
+    TEXT = "text"
+    INT = "int"
+    NUMBER = "number"  # decimal amounts and weights, stored as double
+    DATE = "date"
+    BOOL = "bool"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    institution: bool = False  # an institution code that must be in the registry
+    icd10: bool = False  # an ICD-10 code
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Fact:
+    name: str
+    doc: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]
+    date: str  # the field that places a row in its month
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+def _text(name: str, doc: str = "", **kw: object) -> Field:
+    return Field(name, Kind.TEXT, doc=doc, **kw)  # type: ignore[arg-type]
+
+
+ENCOUNTER_KINDS = ("outpatient", "emergency", "admission", "discharge")
+CONDITIONS = ("hypertension", "diabetes")
+
+FACTS: tuple[Fact, ...] = (
+    Fact(
+        "resident",
+        "The resident population register at a date: the denominator of coverage rates.",
+        (
+            _text("patient_id", "the resident's pseudonymous key, the same in every fact"),
+            _text("home_division_code", "the division (township, street) where they live"),
+            Field("birth_date", Kind.DATE),
+            _text("sex", choices=("male", "female")),
+            _text(
+                "key_populations",
+                "codes from key_populations.yaml joined by ';' (elderly, children_0_6, ...)",
+                required=False,
+            ),
+            _text("registered_institution_code", required=False, institution=True),
+            Field("as_of", Kind.DATE, doc="the register's date"),
+        ),
+        key=("patient_id", "as_of"),
+        date="as_of",
+    ),
+    Fact(
+        "encounter",
+        "An outpatient or emergency visit, an admission or a discharge at a member institution.",
+        (
+            _text("encounter_id", "the sending system's id, unique within its institution"),
+            _text("institution_code", institution=True),
+            _text("department_code", required=False),
+            _text("patient_id"),
+            _text("home_division_code", "where the patient lives"),
+            _text("kind", choices=ENCOUNTER_KINDS),
+            Field("date", Kind.DATE, doc="visit, admission or discharge date"),
+            _text("diagnosis_code", "principal diagnosis, ICD-10", icd10=True),
+            _text("other_diagnosis_codes", "more ICD-10 codes joined by ';'", required=False),
+            Field("surgery_level", Kind.INT, required=False, low=1, high=4),
+            Field("drg_weight", Kind.NUMBER, required=False, low=0, high=100),
+            Field("total_cost_cny", Kind.NUMBER, low=0),
+            Field("insurance_paid_cny", Kind.NUMBER, low=0),
+            _text("insured_division_code", "the insurance pool's division", required=False),
+            _text("referral_id", "the referral this encounter answers", required=False),
+        ),
+        key=("institution_code", "encounter_id"),
+        date="date",
+    ),
+    Fact(
+        "referral",
+        "A referral between institutions as the workflow recorded it.",
+        (
+            _text("referral_id"),
+            _text("from_institution_code", institution=True),
+            _text("to_institution_code", required=False, doc="empty when out of the registry"),
+            _text("direction", choices=("up", "down", "lateral")),
+            _text("patient_id"),
+            _text("diagnosis_code", icd10=True),
+            Field("date", Kind.DATE, doc="the day it was sent"),
+            _text("state"),
+            Field("closed_loop", Kind.BOOL, required=False, doc="a down-referral followed up"),
+        ),
+        key=("referral_id",),
+        date="date",
+    ),
+    Fact(
+        "capacity",
+        "Outpatient slots or beds an institution offered on a day, and how many it reserved "
+        "for primary doctors (C1).",
+        (
+            _text("resource", choices=("slot", "bed")),
+            _text("institution_code", institution=True),
+            _text("department_code"),
+            Field("date", Kind.DATE),
+            Field("total", Kind.INT, low=0),
+            Field("reserved", Kind.INT, low=0),
+        ),
+        key=("resource", "institution_code", "department_code", "date"),
+        date="date",
+    ),
+    Fact(
+        "contract",
+        "A family-doctor contract (E2) and the primary institution its team is based at.",
+        (
+            _text("contract_id"),
+            _text("patient_id"),
+            _text("institution_code", institution=True),
+            Field("starts_on", Kind.DATE),
+            Field("ends_on", Kind.DATE),
+        ),
+        key=("contract_id",),
+        date="starts_on",
+    ),
+    Fact(
+        "chronic_follow_up",
+        "A face-to-face follow-up of a managed hypertension or diabetes patient (F1).",
+        (
+            _text("follow_up_id"),
+            _text("patient_id"),
+            _text("condition", choices=CONDITIONS),
+            _text("institution_code", institution=True),
+            Field("date", Kind.DATE),
+            Field("controlled", Kind.BOOL, doc="at target at this visit"),
+        ),
+        key=("follow_up_id",),
+        date="date",
+    ),
+    Fact(
+        "chronic_patient",
+        "A hypertension or diabetes patient under management and the unit managing them.",
+        (
+            _text("patient_id"),
+            _text("condition", choices=CONDITIONS),
+            _text("institution_code", institution=True),
+            Field("managed_from", Kind.DATE),
+        ),
+        key=("patient_id", "condition"),
+        date="managed_from",
+    ),
+    Fact(
+        "recognition",
+        "An order that had a valid prior result: reused or repeated with a coded reason (D3).",
+        (
+            _text("order_id"),
+            _text("institution_code", institution=True, doc="the ordering institution"),
+            _text("item_code"),
+            Field("date", Kind.DATE),
+            _text("decision", choices=("reused", "repeated")),
+            _text("reason", required=False),
+            Field("price_cny", Kind.NUMBER, low=0),
+        ),
+        key=("order_id",),
+        date="date",
+    ),
+    Fact(
+        "public_health_service",
+        "A basic public health service delivered to a resident.",
+        (
+            _text("service_id"),
+            _text("institution_code", institution=True),
+            _text("patient_id"),
+            _text("service_code"),
+            Field("date", Kind.DATE),
+        ),
+        key=("institution_code", "service_id"),
+        date="date",
+    ),
+    Fact(
+        "training",
+        "A staff member's training record (H5).",
+        (
+            _text("record_id"),
+            _text("institution_code", institution=True),
+            _text("staff_id"),
+            _text("course"),
+            Field("date", Kind.DATE),
+            Field("passed", Kind.BOOL),
+        ),
+        key=("institution_code", "record_id"),
+        date="date",
+    ),
+    Fact(
+        "staff",
+        "Staff on a date: profession, title, and a posting from another institution (CC10).",
+        (
+            _text("staff_id"),
+            _text("institution_code", institution=True, doc="where they work on that date"),
+            _text("profession", choices=("doctor", "nurse", "pharmacist", "technician", "other")),
+            _text(
+                "title_level",
+                choices=("junior", "intermediate", "associate_senior", "senior"),
+                required=False,
+            ),
+            Field("tcm", Kind.BOOL, doc="a TCM doctor (F8)"),
+            _text("posted_from_institution_code", required=False, institution=True),
+            Field("posted_months", Kind.INT, required=False, low=0, high=120),
+            Field("as_of", Kind.DATE),
+        ),
+        key=("institution_code", "staff_id", "as_of"),
+        date="as_of",
+    ),
+)
+
+
+@cache
+def fact(name: str) -> Fact:
+    for f in FACTS:
+        if f.name == name:
+            return f
+    raise KeyError(f"no fact {name!r}; known: {', '.join(f.name for f in FACTS)}")
