@@ -20,6 +20,7 @@ class Base(DeclarativeBase):
 
 def import_all_models() -> None:
     """Import every domain's models so Base.metadata is complete (Alembic, tests)."""
+    from caregrid.activity import models as _activity  # noqa: F401
     from caregrid.auth import models as _auth  # noqa: F401
     from caregrid.chronic import models as _chronic  # noqa: F401
     from caregrid.diagnostics import models as _diagnostics  # noqa: F401

@@ -28,6 +28,11 @@ def normalise(code: str) -> str:
     return text
 
 
+def well_formed(code: str) -> bool:
+    """Shaped like an ICD-10 category or subcategory (national extensions included)."""
+    return bool(_SHAPE.match(normalise(code)))
+
+
 def is_who_code(code: str) -> bool:
     """A WHO category or subcategory (not a chapter or block)."""
     text = normalise(code)
