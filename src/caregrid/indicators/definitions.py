@@ -1,0 +1,183 @@
+"""Indicator definitions, declared as data (`data/indicators/*.yaml`) and checked when loaded.
+
+An indicator is a numerator and an optional denominator, each a sum over one fact: `count`
+of rows or `sum` of a number field, filtered by a `where` expression and attributed to the
+institution a field names (`by`). Following DHIS2, numerator and denominator are summed
+separately at every level (institution, network, city) and divided last.
+
+`where` is parsed by SQLGlot and allowed only comparisons, AND/OR/NOT, IN, LIKE, BETWEEN,
+IS NULL, literals and the fact's own fields (plus `institution_level` from the registry), so
+a definition that names an unknown field fails here, not when it is computed, and the same
+expression is written out for DuckDB, PostgreSQL and Spark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import sqlglot
+import yaml
+from sqlglot import exp
+
+from caregrid.activity.facts import Fact, Kind, fact
+
+DIMENSION_FIELDS = ("institution_level",)
+ALLOWED = (
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.Paren,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.In,
+    exp.Like,
+    exp.Between,
+    exp.Is,
+    exp.Null,
+    exp.Boolean,
+    exp.Literal,
+    exp.Column,
+    exp.Identifier,
+    exp.Neg,
+    exp.Tuple,
+)
+
+
+class Evidence(StrEnum):
+    """INDICATORS.md: how sure we are the formula is the official one."""
+
+    VERIFIED = "verified"
+    LIKELY = "likely"
+    OURS = "ours"
+
+
+class DefinitionError(ValueError):
+    """A definition that cannot be computed; the message names the indicator and field."""
+
+
+@dataclass(frozen=True)
+class Side:
+    fact: Fact
+    by: str
+    where: exp.Expr | None
+    sum: str | None  # None: count rows
+
+    def filter_sql(self, dialect: str) -> str:
+        return "TRUE" if self.where is None else self.where.sql(dialect=dialect)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    name_zh: str
+    name_en: str
+    evidence: Evidence
+    requirements: tuple[str, ...]
+    source: str
+    numerator: Side
+    denominator: Side | None
+    factor: int
+    decimals: int
+    direction: str  # up | down | monitor
+    target: str | None  # the policy profile parameter holding the target
+    description: str
+
+
+def _side(indicator: str, part: str, raw: Any) -> Side:
+    where = f"{indicator}.{part}"
+    if not isinstance(raw, dict):
+        raise DefinitionError(f"{where}: a mapping with fact, by, where")
+    unknown = set(raw) - {"fact", "by", "where", "sum", "count"}
+    if unknown:
+        raise DefinitionError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    try:
+        found = fact(str(raw.get("fact")))
+    except KeyError as exc:
+        raise DefinitionError(f"{where}.fact: {exc.args[0]}") from exc
+    by = str(raw.get("by", "institution_code"))
+    field = found.field(by)
+    if field is None or not field.institution:
+        raise DefinitionError(f"{where}.by: {by!r} is not an institution field of {found.name}")
+    total = raw.get("sum")
+    if total is not None:
+        summed = found.field(str(total))
+        if summed is None or summed.kind not in (Kind.INT, Kind.NUMBER):
+            raise DefinitionError(f"{where}.sum: {total!r} is not a number field of {found.name}")
+    expression = None
+    if raw.get("where"):
+        expression = _parse(f"{where}.where", str(raw["where"]), found)
+    return Side(found, by, expression, str(total) if total is not None else None)
+
+
+def _parse(where: str, text: str, found: Fact) -> exp.Expr:
+    try:
+        tree = sqlglot.parse_one(text, dialect="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise DefinitionError(f"{where}: {exc}") from exc
+    for node in tree.walk():
+        if not isinstance(node, ALLOWED):
+            raise DefinitionError(f"{where}: {node.key} is not allowed in a filter")
+        if isinstance(node, exp.Column) and (
+            node.name not in found.names and node.name not in DIMENSION_FIELDS
+        ):
+            raise DefinitionError(f"{where}: {found.name} has no field {node.name!r}")
+    return tree
+
+
+def _indicator(raw: Any) -> Indicator:
+    if not isinstance(raw, dict) or "id" not in raw:
+        raise DefinitionError("an indicator needs an id")
+    ident = str(raw["id"])
+    for key in ("name_zh", "name_en", "evidence", "source", "numerator"):
+        if key not in raw:
+            raise DefinitionError(f"{ident}: {key} is required")
+    try:
+        evidence = Evidence(raw["evidence"])
+    except ValueError as exc:
+        raise DefinitionError(f"{ident}.evidence: one of verified, likely, ours") from exc
+    direction = str(raw.get("direction", "up"))
+    if direction not in ("up", "down", "monitor"):
+        raise DefinitionError(f"{ident}.direction: one of up, down, monitor")
+    denominator = raw.get("denominator")
+    return Indicator(
+        id=ident,
+        name_zh=str(raw["name_zh"]),
+        name_en=str(raw["name_en"]),
+        evidence=evidence,
+        requirements=tuple(str(r) for r in raw.get("requirements", [])),
+        source=str(raw["source"]),
+        numerator=_side(ident, "numerator", raw["numerator"]),
+        denominator=_side(ident, "denominator", denominator) if denominator else None,
+        factor=int(raw.get("factor", 100 if denominator else 1)),
+        decimals=int(raw.get("decimals", 1)),
+        direction=direction,
+        target=str(raw["target"]) if raw.get("target") else None,
+        description=str(raw.get("description", "")),
+    )
+
+
+def parse(text: str) -> tuple[Indicator, ...]:
+    raw = yaml.safe_load(text)
+    if not isinstance(raw, dict) or not isinstance(raw.get("indicators"), list):
+        raise DefinitionError("an indicator file has a list under `indicators`")
+    found = tuple(_indicator(item) for item in raw["indicators"])
+    seen: set[str] = set()
+    for indicator in found:
+        if indicator.id in seen:
+            raise DefinitionError(f"{indicator.id}: declared twice")
+        seen.add(indicator.id)
+    return found
+
+
+@cache
+def shipped() -> tuple[Indicator, ...]:
+    source = resources.files("caregrid.data").joinpath("indicators/core.yaml")
+    return parse(source.read_text(encoding="utf-8"))
