@@ -177,3 +177,40 @@ def test_catalog_import_lists_bad_rows_and_keeps_the_old_catalog(
         "network jh-rmyy-wucheng: keep.csv"
         in run(database, "catalog", "show", "jh-rmyy-wucheng").stdout
     )
+
+
+def test_facts_import_refuses_bad_rows_then_indicators_compute(
+    database: str, demo: subprocess.CompletedProcess[str], tmp_path: Path
+) -> None:
+    header = "resource,institution_code,department_code,date,total,reserved\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        header + "slot,jh-rmyy,card,2025-01-06,300,100\nslot,jh-rmyy,card,2025-02-30,3,x\n"
+    )
+    refused = run(database, "facts", "import", str(bad), "--fact", "capacity", "--period", "2025")
+    assert refused.returncode == 2
+    assert "bad.csv row 3 date: not a date (YYYY-MM-DD)" in refused.stderr
+    assert "bad.csv row 3 reserved: not a whole number" in refused.stderr
+    good = tmp_path / "good.csv"
+    good.write_text(
+        header + "slot,jh-rmyy,card,2025-01-06,300,100\nslot,jh-rmyy,card,2025-01-07,300,99\n"
+    )
+    for _ in range(2):  # the second import changes nothing
+        stored = run(database, "facts", "import", str(good), "--fact", "capacity")
+        assert stored.returncode == 0, stored.stderr
+    assert "2 rows, 0 new or changed" in stored.stdout
+    facts = tmp_path / "facts"
+    assert run(database, "facts", "export", "--out", str(facts)).returncode == 0
+    engines = ["duckdb"] + (["postgres"] if database.startswith("postgresql") else [])
+    for engine in engines:
+        computed = run(
+            database, "indicators", "compute", "--period", "2025-01..2025-03", "--engine", engine,
+            "--facts", str(facts), "--network", "jh-rmyy-wucheng", "--format", "json",
+        )  # fmt: skip
+        assert computed.returncode == 0, computed.stderr
+        rows = json.loads(computed.stdout)
+        assert [(r["indicator"], r["month"], r["numerator"], r["denominator"]) for r in rows] == [
+            ("UG4", "2025-01", 199, 600)
+        ]
+    wrong = run(database, "indicators", "compute", "--period", "2025-1")
+    assert wrong.returncode != 0 and "--period" in wrong.stderr

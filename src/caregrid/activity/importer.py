@@ -36,6 +36,12 @@ PATTERNS = {
     Kind.NUMBER: r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$",
     Kind.DATE: r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
 }
+NOT_A = {
+    Kind.INT: "not a whole number",
+    Kind.NUMBER: "not a number",
+    Kind.DATE: "not a date (YYYY-MM-DD)",
+    Kind.BOOL: "not true or false",
+}
 TRUE, FALSE = ("true", "t", "1", "yes", "y"), ("false", "f", "0", "no", "n")
 CHUNK = 20_000
 Arrow = Any  # an Arrow array or chunked array: pyarrow's stubs do not type compute kernels
@@ -158,7 +164,7 @@ def validate(
         else:
             value = safe
         if f.kind != Kind.TEXT:
-            problems.append((f.name, wrong, f"not a {f.kind.value}"))
+            problems.append((f.name, wrong, NOT_A[f.kind]))
         if f.choices:
             outside = pc.and_(ok, pc.invert(pc.is_in(safe, pa.array(f.choices))))
             problems.append((f.name, outside, f"not one of {', '.join(f.choices)}"))

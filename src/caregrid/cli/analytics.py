@@ -1,0 +1,156 @@
+"""`caregrid facts` (import, export) and `caregrid indicators compute`."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from caregrid.activity.facts import FACTS, fact
+from caregrid.activity.importer import FactsRejected, import_file
+from caregrid.db.session import session_scope
+from caregrid.indicators import service as indicators
+from caregrid.indicators.definitions import shipped
+from caregrid.indicators.engine import Period
+
+facts_app = typer.Typer(help="Activity facts: import and export.", no_args_is_help=True)
+indicators_app = typer.Typer(help="Indicators: compute.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+SHOWN = 50
+DEFAULT_FACTS = Path("var/facts")
+
+
+def _months(text: str) -> Period:
+    """`2025`, `2025-03` or `2025-01..2025-06`."""
+    if re.fullmatch(r"\d{4}", text):
+        return f"{text}-01", f"{text}-12"
+    parts = text.split("..")
+    if len(parts) in (1, 2) and all(re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", p) for p in parts):
+        return parts[0], parts[-1]
+    raise typer.BadParameter(
+        f"{text!r}: a year, a month, or FIRST..LAST months", param_hint="--period"
+    )
+
+
+def _days(period: Period) -> tuple[date, date]:
+    first = date.fromisoformat(f"{period[0]}-01")
+    year, month = map(int, period[1].split("-"))
+    after = date(year + month // 12, month % 12 + 1, 1)
+    return first, date.fromordinal(after.toordinal() - 1)
+
+
+@facts_app.command("import")
+def facts_import(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)],
+    fact_name: Annotated[
+        str, typer.Option("--fact", help=f"one of {', '.join(f.name for f in FACTS)}")
+    ],
+    period: Annotated[
+        str | None, typer.Option(help="refuse rows dated outside it: 2025, 2025-01..2025-06")
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="store good rows; bad ones go to a rejects file")
+    ] = False,
+) -> None:
+    """Import CSV or Parquet fact files, each file all-or-nothing unless --skip-bad."""
+    try:
+        declared = fact(fact_name)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0]), param_hint="--fact") from exc
+    days = _days(_months(period)) if period else None
+    failed = False
+    for path in files:
+        try:
+            with session_scope() as session:
+                report = import_file(session, path, declared, period=days, skip_bad=skip_bad)
+        except FactsRejected as exc:
+            failed = True
+            errors = exc.report.errors
+            err.print(f"[red]{path.name}: {len(errors)} problem(s); nothing stored[/red]")
+            for e in errors[:SHOWN]:
+                err.print(f"  {e.file} row {e.row} {e.column}: {e.reason}", markup=False)
+            if len(errors) > SHOWN:
+                err.print(f"  ... and {len(errors) - SHOWN} more")
+            continue
+        line = f"{path.name}: {report.rows} rows, {report.stored} new or changed"
+        if report.rejects:
+            rejected = len({e.row for e in report.errors})
+            line += f", {rejected} rejected -> {report.rejects}"
+        out.print(line, markup=False)
+    if failed:
+        raise typer.Exit(2)
+
+
+@facts_app.command("export")
+def facts_export(
+    out_dir: Annotated[Path, typer.Option("--out", help="Parquet root")] = DEFAULT_FACTS,
+) -> None:
+    """Write the store's facts as Parquet, partitioned by month, for DuckDB and Spark."""
+    with session_scope() as session:
+        written = indicators.refresh_facts(session, out_dir)
+    for name, rows in written.items():
+        out.print(f"{name}: {rows} rows")
+
+
+@indicators_app.command("compute")
+def indicators_compute(
+    network: Annotated[str | None, typer.Option(help="a network code")] = None,
+    period: Annotated[str, typer.Option(help="2025, or 2025-01..2025-12")] = "",
+    engine: Annotated[str, typer.Option(help="duckdb or postgres")] = "duckdb",
+    facts_dir: Annotated[Path, typer.Option("--facts", help="Parquet root")] = DEFAULT_FACTS,
+    format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Every shipped indicator per month for a network (or every unit), numerator and
+    denominator kept apart."""
+    if engine not in ("duckdb", "postgres"):
+        raise typer.BadParameter(f"{engine!r}: duckdb or postgres", param_hint="--engine")
+    if not period:
+        raise typer.BadParameter("say which months, e.g. 2025-01..2025-12", param_hint="--period")
+    months = _months(period)
+    with session_scope() as session:
+        try:
+            cells = indicators.compute(
+                session,
+                months,
+                using="postgres" if engine == "postgres" else "duckdb",
+                facts_root=facts_dir,
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--engine") from exc
+    if network:
+        cells = [c for c in cells if c.unit == network]
+    names = {i.id: i for i in shipped()}
+    if format == "json":
+        rows = [
+            {
+                "indicator": c.indicator,
+                "month": c.month,
+                "unit": c.unit,
+                "numerator": c.numerator,
+                "denominator": c.denominator,
+                "value": c.value,
+                "evidence": names[c.indicator].evidence.value,
+            }
+            for c in cells
+        ]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    table = Table("indicator", "month", "unit", "numerator", "denominator", "value")
+    for c in cells:
+        value = c.value
+        shown = (
+            ""
+            if value is None
+            else f"{value * names[c.indicator].factor:.{names[c.indicator].decimals}f}"
+        )
+        table.add_row(c.indicator, c.month, c.unit, f"{c.numerator:g}",
+                      "" if c.denominator is None else f"{c.denominator:g}", shown)  # fmt: skip
+    out.print(table)
