@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caregrid.activity.export import export
-from caregrid.activity.facts import fact
+from caregrid.activity.facts import FACTS, fact
 from caregrid.activity.importer import FactsRejected, import_file
 from caregrid.activity.models import TABLES
 
@@ -142,3 +142,11 @@ def test_parquet_imports_like_csv_and_the_export_writes_months(
         "group by month order by month"
     ).fetchall()
     assert rows == [("2025-01", 1, 85.5), ("2025-02", 2, 23000.0)]
+
+
+def test_the_facts_page_names_every_declared_field() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "activity.md").read_text("utf-8")
+    for declared in FACTS:
+        assert f"### `{declared.name}`" in page
+        for name in declared.names:
+            assert f"| {name} |" in page, (declared.name, name)
