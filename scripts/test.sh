@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 UV=${UV:-uv}
 
 scripts/install-chromium.sh
+scripts/install-java.sh
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start

@@ -157,3 +157,11 @@ def test_a_bad_definition_fails_when_loaded(numerator: str, message: str) -> Non
     )
     with pytest.raises(DefinitionError, match=message):
         parse(text)
+
+
+def test_spark_reads_the_same_parquet_and_agrees(session: Session, facts: Path) -> None:
+    period = ("2025-01", "2025-12")
+    on_duckdb = service.compute(session, period, facts_root=facts)
+    on_spark = service.compute(session, period, using="spark", facts_root=facts)
+    assert sorted(on_spark, key=repr) == sorted(on_duckdb, key=repr)
+    assert _at(on_spark, "CC3", "2025-01", NET) == (4, 6)

@@ -1,7 +1,7 @@
 """The indicator engine: one definition, computed per institution and month by DuckDB over the
-Parquet facts (the embedded default) or by PostgreSQL straight on the operational store.
-Both run the same SQL shape; only the fact source, the month expression and the dialect of
-the filter differ. Higher levels sum numerators and denominators separately (DHIS2)."""
+Parquet facts (the embedded default), by Spark over the same Parquet (a province or the
+nation), or by PostgreSQL straight on the operational store. All run the same SQL shape; only
+the fact source, the month expression and the dialect of the filter differ. Higher levels sum numerators and denominators separately (DHIS2)."""
 
 from __future__ import annotations
 
@@ -104,6 +104,46 @@ def duckdb_cells(
             rows[part] = connection.execute(sql, {"first": period[0], "last": period[1]}).fetchall()
         out += _cells(indicator, rows)
     connection.close()
+    return out
+
+
+def spark_cells(
+    root: Path, levels: Mapping[str, str], indicators: Iterable[Indicator], period: Period
+) -> list[Cell]:
+    """The same query on Spark (local mode here; a cluster for a province or the nation)
+    over the same Parquet layout."""
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("caregrid-indicators")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+        .getOrCreate()
+    )
+    spark.createDataFrame(
+        list(levels.items()), "dim_code string, dim_level string"
+    ).createOrReplaceTempView("dim")
+    out: list[Cell] = []
+    for indicator in indicators:
+        rows: dict[str, list[tuple[str, str, float]]] = {}
+        for part, side in _sides(indicator).items():
+            folder = root / side.fact.name
+            if not any(folder.glob("month=*/*.parquet")):
+                rows[part] = []
+                continue
+            spark.read.parquet(str(folder)).createOrReplaceTempView(f"fact_{side.fact.name}")
+            source = (
+                f"(SELECT p.*, d.dim_level AS institution_level FROM fact_{side.fact.name} p "
+                f"LEFT JOIN dim d ON d.dim_code = p.{side.by})"
+            )
+            found = spark.sql(
+                _select(side, source, "spark"), args={"first": period[0], "last": period[1]}
+            ).collect()
+            rows[part] = [(str(r[0]), str(r[1]), float(r[2])) for r in found]
+        out += _cells(indicator, rows)
     return out
 
 

@@ -15,7 +15,7 @@ from caregrid.indicators import engine
 from caregrid.indicators.definitions import Indicator, shipped
 from caregrid.registry.models import City, Institution, Membership, Network
 
-Engine = Literal["duckdb", "postgres"]
+Engine = Literal["duckdb", "postgres", "spark"]
 
 
 def levels(session: Session) -> dict[str, str]:
@@ -57,8 +57,9 @@ def compute(
         cells = engine.postgres_cells(session, chosen, period)
     else:
         if facts_root is None:
-            raise ValueError("the duckdb engine reads a facts directory")
-        cells = engine.duckdb_cells(facts_root, levels(session), chosen, period)
+            raise ValueError(f"the {using} engine reads a facts directory")
+        run = engine.spark_cells if using == "spark" else engine.duckdb_cells
+        cells = run(facts_root, levels(session), chosen, period)
     return cells + engine.roll_up(cells, units(session))
 
 
