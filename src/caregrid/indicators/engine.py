@@ -1,7 +1,8 @@
 """The indicator engine: one definition, computed per institution and month by DuckDB over the
 Parquet facts (the embedded default), by Spark over the same Parquet (a province or the
 nation), or by PostgreSQL straight on the operational store. All run the same SQL shape; only
-the fact source, the month expression and the dialect of the filter differ. Higher levels sum numerators and denominators separately (DHIS2)."""
+the fact source, the month expression and the dialect of the filter differ. Higher levels sum
+numerators and denominators separately (DHIS2)."""
 
 from __future__ import annotations
 
