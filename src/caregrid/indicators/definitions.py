@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -89,6 +90,7 @@ class Indicator:
     direction: str  # up | down | monitor
     target: str | None  # the policy profile parameter holding the target
     description: str
+    target_increase: str | None = None  # the parameter of a "+N points a year" alternative
 
 
 def _side(indicator: str, part: str, raw: Any) -> Side:
@@ -161,10 +163,27 @@ def _indicator(raw: Any) -> Indicator:
         direction=direction,
         target=str(raw["target"]) if raw.get("target") else None,
         description=str(raw.get("description", "")),
+        target_increase=str(raw["target_increase"]) if raw.get("target_increase") else None,
     )
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    indicators: tuple[Indicator, ...]
+    amber_within_points: Fraction
+
+    def get(self, ident: str) -> Indicator:
+        for indicator in self.indicators:
+            if indicator.id == ident:
+                return indicator
+        raise KeyError(ident)
+
+
 def parse(text: str) -> tuple[Indicator, ...]:
+    return parse_catalogue(text).indicators
+
+
+def parse_catalogue(text: str) -> Catalogue:
     raw = yaml.safe_load(text)
     if not isinstance(raw, dict) or not isinstance(raw.get("indicators"), list):
         raise DefinitionError("an indicator file has a list under `indicators`")
@@ -174,10 +193,19 @@ def parse(text: str) -> tuple[Indicator, ...]:
         if indicator.id in seen:
             raise DefinitionError(f"{indicator.id}: declared twice")
         seen.add(indicator.id)
-    return found
+    amber = raw.get("amber_within_points", 0)
+    try:
+        margin = Fraction(str(amber))
+    except ValueError as exc:
+        raise DefinitionError(f"amber_within_points: {amber!r} is not a number") from exc
+    return Catalogue(found, margin)
 
 
 @cache
-def shipped() -> tuple[Indicator, ...]:
+def catalogue() -> Catalogue:
     source = resources.files("caregrid.data").joinpath("indicators/core.yaml")
-    return parse(source.read_text(encoding="utf-8"))
+    return parse_catalogue(source.read_text(encoding="utf-8"))
+
+
+def shipped() -> tuple[Indicator, ...]:
+    return catalogue().indicators

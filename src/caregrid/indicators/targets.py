@@ -1,0 +1,82 @@
+"""A value against the network's profile target at a date (K3, K7): phased targets, goals not
+yet due ("67.5% by the end of 2025"), the "+1 point a year" alternative, and a
+red/amber/green state with the gap.
+
+Green: the target is met (or the yearly increase is). Amber: not met, but within the
+catalogue's `amber_within_points` of it. Red: further off. Grey: no target to compare with.
+Values are exact fractions, so a share of exactly 1/3 meets a 1/3 target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Literal
+
+from caregrid.indicators.definitions import Indicator
+from caregrid.policy.schema import Profile, as_ratio
+
+State = Literal["green", "amber", "red", "grey"]
+
+
+@dataclass(frozen=True)
+class Target:
+    value: Fraction
+    at_least: bool  # the profile's comparison: >= (True) or <=
+    due: date | None  # a goal whose deadline is after the date asked about
+    increase_points: Fraction | None  # the alternative: this many points above last year
+    parameter: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    state: State
+    target: Target | None
+    gap_points: Fraction | None  # value minus target in percentage points; + is better
+    met_by_increase: bool = False
+
+
+def target_for(profile: Profile, indicator: Indicator, on: date) -> Target | None:
+    """The target in force on `on`; failing that, the next phase, marked with its deadline."""
+    if indicator.target is None:
+        return None
+    entry = profile.parameters.get(indicator.target)
+    if entry is None:
+        return None
+    value, due = entry.at(on), None
+    if value is None:
+        upcoming = entry.next_phase(on)
+        if upcoming is None:
+            return None
+        value, due = upcoming.value, upcoming.effective
+    increase = None
+    if indicator.target_increase:
+        extra = profile.parameters.get(indicator.target_increase)
+        raw = None if extra is None else extra.at(due or on)
+        increase = None if raw is None else Fraction(str(raw))
+    return Target(
+        as_ratio(value), entry.comparison != "<=", due, increase, indicator.target
+    )
+
+
+def assess(
+    value: Fraction | None,
+    target: Target | None,
+    amber_within_points: Fraction,
+    previous: Fraction | None = None,
+) -> Assessment:
+    """`previous`: the same indicator a year earlier, for the yearly-increase alternative."""
+    if value is None or target is None:
+        return Assessment("grey", target, None)
+    sign = 1 if target.at_least else -1
+    gap = (value - target.value) * 100 * sign
+    if gap >= 0:
+        return Assessment("green", target, gap)
+    if (
+        target.increase_points is not None
+        and previous is not None
+        and (value - previous) * 100 * sign >= target.increase_points
+    ):
+        return Assessment("green", target, gap, met_by_increase=True)
+    return Assessment("amber" if -gap <= amber_within_points else "red", target, gap)
