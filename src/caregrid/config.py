@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     # How long a request may wait for admission before it gets 503 and Retry-After.
     admission_wait_seconds: float = Field(default=30.0, gt=0)
+    # Indicators: the Parquet facts DuckDB and Spark read (default <data_dir>/facts), the
+    # engine the pages use, and where the npm-installed browser libraries are.
+    facts_dir: Path | None = None
+    indicator_engine: Literal["duckdb", "postgres", "spark"] = "duckdb"
+    vendor_dir: Path = Path(__file__).resolve().parents[2] / "node_modules"
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -45,6 +50,10 @@ class Settings(BaseSettings):
         if self.environment == "production" and not self.database_url:
             raise ValueError("CAREGRID_DATABASE_URL must be set in production")
         return self
+
+    @property
+    def effective_facts_dir(self) -> Path:
+        return self.facts_dir or self.data_dir / "facts"
 
     @property
     def effective_database_url(self) -> str:

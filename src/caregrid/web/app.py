@@ -18,6 +18,7 @@ from caregrid.diagnostics import api as diagnostics_api
 from caregrid.diagnostics import pages as diagnostics_pages
 from caregrid.familydoctor import api as familydoctor_api
 from caregrid.familydoctor import pages as familydoctor_pages
+from caregrid.indicators import pages as indicators_pages
 from caregrid.interop import api as interop_api
 from caregrid.privacy import install_log_masking
 from caregrid.referral import api as referral_api
@@ -56,6 +57,7 @@ ROUTERS = (
     familydoctor_pages.router,
     chronic_pages.router,
     diagnostics_pages.router,
+    indicators_pages.router,
     registry_api.router,
     residents_api.router,
     referral_api.router,
@@ -80,6 +82,9 @@ def create_app() -> FastAPI:
         description="Integrated medical networks: registry, policy, residents.",
     )
     problems.install(app)
+    vendor = get_settings().vendor_dir
+    if vendor.is_dir():  # npm ci: ECharts and the like, served from this machine (no CDN)
+        app.mount("/static/vendor", StaticFiles(directory=vendor), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:
         app.include_router(router)

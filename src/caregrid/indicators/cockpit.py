@@ -1,0 +1,206 @@
+"""The cockpit (驾驶舱, J8): every indicator of a network's profile for a year on one screen,
+with value, target, monthly trend and state; up- and down-referrals by month; referral flows
+between tiers; the members ranked. A member's own view shows its statistics and nothing of
+other members (J9); the commission compares a city's networks side by side."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.activity.facts import fact
+from caregrid.activity.parquet import glob, months
+from caregrid.auth import access
+from caregrid.auth.roles import Principal
+from caregrid.config import get_settings
+from caregrid.errors import Forbidden
+from caregrid.indicators import service
+from caregrid.indicators.definitions import Indicator, catalogue
+from caregrid.indicators.engine import Cell
+from caregrid.indicators.targets import Assessment, assess, target_for
+from caregrid.policy import service as policy
+from caregrid.registry import service as registry
+from caregrid.registry.models import Network
+
+
+@dataclass(frozen=True)
+class Tile:
+    indicator: Indicator
+    numerator: float
+    denominator: float | None
+    assessment: Assessment
+    trend: list[tuple[str, float | None]]  # month, value × factor
+
+    @property
+    def value(self) -> float | None:
+        if self.denominator is None:
+            return self.numerator
+        return None if self.denominator == 0 else self.numerator / self.denominator
+
+    @property
+    def shown(self) -> float | None:
+        value = self.value
+        return None if value is None else round(value * self.indicator.factor, 6)
+
+
+@dataclass(frozen=True)
+class Member:
+    code: str
+    name: str
+    level: str
+    values: dict[str, float | None]  # indicator id -> value × factor
+
+
+@dataclass
+class Cockpit:
+    network: Network
+    year: int
+    unit: str  # the network's code, or a member's on its own view
+    tiles: list[Tile] = field(default_factory=list)
+    referrals: list[tuple[str, float, float]] = field(default_factory=list)  # month, up, down
+    flows: list[tuple[str, str, int]] = field(default_factory=list)  # from tier, to tier, n
+    members: list[Member] = field(default_factory=list)
+    ranked_by: str = "CC3"
+
+
+def facts_root() -> Path:
+    return get_settings().effective_facts_dir
+
+
+def latest_year(root: Path) -> int | None:
+    found = months(root, fact("encounter"))
+    return int(found[-1][:4]) if found else None
+
+
+def _ratio(numerator: float, denominator: float | None) -> Fraction | None:
+    if denominator is None:
+        return None
+    if denominator == 0:
+        return None
+    return Fraction(numerator) / Fraction(denominator)
+
+
+def _sum(cells: list[Cell], indicator: str, unit: str) -> tuple[float, float | None]:
+    mine = [c for c in cells if c.indicator == indicator and c.unit == unit]
+    numerator = sum(c.numerator for c in mine)
+    if not mine or mine[0].denominator is None:
+        return numerator, None
+    return numerator, sum(c.denominator or 0.0 for c in mine)
+
+
+def _tiles(
+    cells: list[Cell], previous: list[Cell], unit: str, network: Network, year: int
+) -> list[Tile]:
+    profile = policy.get(network.profile)
+    book = catalogue()
+    on = min(date(year, 12, 31), clock.today())
+    found = []
+    for indicator in book.indicators:
+        numerator, denominator = _sum(cells, indicator.id, unit)
+        before = _ratio(*_sum(previous, indicator.id, unit))
+        target = target_for(profile, indicator, on)
+        ratio = _ratio(numerator, denominator)
+        trend = [
+            (c.month, None if c.value is None else c.value * indicator.factor)
+            for c in sorted(cells, key=lambda c: c.month)
+            if c.indicator == indicator.id and c.unit == unit
+        ]
+        found.append(
+            Tile(
+                indicator,
+                numerator,
+                denominator,
+                assess(ratio, target, book.amber_within_points, before),
+                trend,
+            )
+        )
+    return found
+
+
+def _flows(
+    root: Path, levels: dict[str, str], members: set[str], year: int
+) -> list[tuple[str, str, int]]:
+    """Referrals sent by the network's members in the year, by sending and receiving level."""
+    referral = fact("referral")
+    if not months(root, referral):
+        return []
+    connection = duckdb.connect()
+    connection.register("dim", pa.table({"code": list(levels), "level": list(levels.values())}))
+    rows = connection.execute(
+        f"SELECT coalesce(a.level, 'outside'), coalesce(b.level, 'outside'), count(*) "
+        f"FROM read_parquet('{glob(root, referral)}', hive_partitioning = true) r "
+        "LEFT JOIN dim a ON a.code = r.from_institution_code "
+        "LEFT JOIN dim b ON b.code = r.to_institution_code "
+        "WHERE r.month BETWEEN $first AND $last AND list_contains($members, "
+        "r.from_institution_code) GROUP BY 1, 2 ORDER BY 3 DESC",
+        {"first": f"{year}-01", "last": f"{year}-12", "members": sorted(members)},
+    ).fetchall()
+    connection.close()
+    return [(str(a), str(b), int(n)) for a, b, n in rows]
+
+
+def build(
+    session: Session, principal: Principal, network_code: str, year: int, member: str | None = None
+) -> Cockpit:
+    """The network's screen, or one member's (its own, for a member's account)."""
+    network = registry.get_network(session, network_code)
+    codes = {
+        i.code
+        for i in (
+            registry.get_institution_by_id(session, m)
+            for m in access.network_institution_ids(session, network.id)
+        )
+        if i is not None
+    }
+    own = access.measure_scope(
+        principal,
+        network.id,
+        "the cockpit is for the network's office, its members and the commission",
+    )
+    if own is not None:
+        mine = registry.get_institution_by_id(session, own)
+        if mine is None or mine.code not in codes:
+            raise Forbidden(f"your institution is not a member of {network.code}")
+        if member is not None and member != mine.code:
+            raise Forbidden("a member sees its own statistics only (J9)")
+        member = mine.code
+    if member is not None and member not in codes:
+        raise Forbidden(f"{member} is not a member of {network.code}")
+    root = facts_root()
+    period = (f"{year}-01", f"{year}-12")
+    cells = service.compute(session, period, facts_root=root)
+    previous = service.compute(session, (f"{year - 1}-01", f"{year - 1}-12"), facts_root=root)
+    unit = member or network.code
+    found = Cockpit(network, year, unit, _tiles(cells, previous, unit, network, year))
+    by_month: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for c in cells:
+        if c.unit == unit and c.indicator in ("CC7", "CC8"):
+            by_month[c.month][0 if c.indicator == "CC7" else 1] += c.numerator
+    found.referrals = [(m, up, down) for m, (up, down) in sorted(by_month.items())]
+    levels = service.levels(session)
+    found.flows = _flows(root, levels, {member} if member else codes, year)
+    if member is None:
+        names = {i.code: i for i in (registry.get_institution(session, c) for c in codes) if i}
+        for code in sorted(codes):
+            values: dict[str, float | None] = {}
+            for indicator in catalogue().indicators:
+                numerator, denominator = _sum(cells, indicator.id, code)
+                ratio = _ratio(numerator, denominator)
+                if ratio is not None:
+                    values[indicator.id] = float(ratio * indicator.factor)
+                else:
+                    values[indicator.id] = numerator if denominator is None else None
+            found.members.append(Member(code, names[code].name_zh, names[code].level, values))
+        key = found.ranked_by
+        found.members.sort(
+            key=lambda m: (m.values.get(key) is None, -(m.values.get(key) or 0), m.code)
+        )
+    return found

@@ -1,0 +1,69 @@
+"""The cockpit pages (J8, J9): a network's one screen, a member's own view, and the
+commission's comparison of a city's networks. Thin: the figures come from `cockpit`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from caregrid import clock
+from caregrid.auth import access
+from caregrid.indicators import cockpit
+from caregrid.indicators.definitions import catalogue
+from caregrid.registry import service as registry
+from caregrid.web.deps import DB, User
+from caregrid.web.render import render
+
+router = APIRouter(include_in_schema=False)
+Year = Annotated[int | None, Query(ge=2000, le=2100)]
+
+
+def _year(year: int | None) -> int:
+    return year or cockpit.latest_year(cockpit.facts_root()) or clock.today().year
+
+
+def _page(request: Request, user: object, screen: cockpit.Cockpit) -> Response:
+    data = {
+        "tiles": [
+            {"id": t.indicator.id, "trend": t.trend, "target": (
+                None if t.assessment.target is None
+                else float(t.assessment.target.value * t.indicator.factor)
+            )}
+            for t in screen.tiles
+        ],
+        "referrals": screen.referrals,
+        "flows": screen.flows,
+    }  # fmt: skip
+    return render(
+        request,
+        "indicators/cockpit.html",
+        user,  # type: ignore[arg-type]
+        screen=screen,
+        data=json.dumps(data, ensure_ascii=False),
+        indicators=catalogue().indicators,
+    )
+
+
+@router.get("/networks/{code}/cockpit", response_class=HTMLResponse)
+def network_cockpit(
+    code: str, request: Request, session: DB, user: User, year: Year = None
+) -> Response:
+    network = registry.get_network(session, code)
+    if not access.is_network_office(user, network.id) and user.institution_id is not None:
+        own = registry.get_institution_by_id(session, user.institution_id)
+        if own is not None:  # a member's account goes to its own view (J9)
+            query = f"?year={year}" if year else ""
+            return RedirectResponse(f"/networks/{code}/cockpit/members/{own.code}{query}", 303)
+    screen = cockpit.build(session, user, code, _year(year))
+    return _page(request, user, screen)
+
+
+@router.get("/networks/{code}/cockpit/members/{member}", response_class=HTMLResponse)
+def member_cockpit(
+    code: str, member: str, request: Request, session: DB, user: User, year: Year = None
+) -> Response:
+    screen = cockpit.build(session, user, code, _year(year), member=member)
+    return _page(request, user, screen)

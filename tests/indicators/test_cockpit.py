@@ -1,0 +1,80 @@
+"""The cockpit over HTTP on the hand-computed set: every indicator with value, target and
+state; referrals by month; members ranked; a member's account sees its own figures and
+nothing of the other members (J9); an outsider is refused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth.roles import Principal
+from caregrid.config import get_settings
+from tests.conftest import bearer
+from tests.indicators.conftest import LEAD, NET, PRIMARY
+from tests.world import NOW, World, build
+
+
+@pytest.fixture
+def world(session: Session, facts: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setenv("CAREGRID_FACTS_DIR", str(facts))
+    get_settings.cache_clear()
+    with clock.frozen(NOW):
+        yield build(session)
+    get_settings.cache_clear()
+
+
+def _get(client: TestClient, session: Session, who: Principal, url: str) -> str:
+    with clock.frozen(NOW):
+        response = client.get(url, headers={**bearer(session, who), "Accept": "text/html"})
+    assert response.status_code == 200, response.text[:300]
+    return response.text
+
+
+def _tile(page: str, indicator: str) -> str:
+    pattern = rf'<div class="tile [^"]*" data-indicator="{indicator}".*?</div>\s*</div>'
+    found = re.search(pattern, page, re.S)
+    assert found, indicator
+    return found.group(0)
+
+
+def test_the_office_sees_every_indicator_with_target_and_state(
+    client: TestClient, session: Session, world: World
+) -> None:
+    page = _get(client, session, world.office, f"/networks/{NET}/cockpit?year=2025")
+    primary = _tile(page, "CC3")  # 5 of 8 visits at primary level; Jinhua: 67.5% by 2025-12-31
+    assert 'data-state="amber"' in primary and ">62.5<" in primary and "5 / 8" in primary
+    assert "-5.0" in primary  # exactly 5 points short: still amber
+    slots = _tile(page, "UG4")
+    assert 'data-state="amber"' in slots and "199 / 600" in slots and "33.3" in slots
+    assert 'data-state="grey"' in _tile(page, "MR2")  # Jinhua sets no recognition target
+    assert "非官方" in _tile(page, "UG4") and "非官方" not in _tile(page, "CC3")
+    month = r'data-month="2025-01"><td>2025-01</td><td class="num">2</td><td class="num">1</td>'
+    assert re.search(month, page)
+    ranked = re.findall(r'<tr data-member="([^"]+)">', page)
+    assert ranked[:1] == [PRIMARY] and LEAD in ranked  # 100% primary share first
+    assert "/static/vendor/echarts/dist/echarts.min.js" in page
+
+
+def test_a_member_sees_its_own_figures_only(
+    client: TestClient, session: Session, world: World
+) -> None:
+    with clock.frozen(NOW):
+        headers = {**bearer(session, world.community_doctor), "Accept": "text/html"}
+        response = client.get(f"/networks/{NET}/cockpit?year=2025", headers=headers)
+    assert str(response.url).endswith(f"/cockpit/members/{PRIMARY}?year=2025")
+    page = response.text
+    assert ">100.0<" in _tile(page, "CC3") and "data-member=" not in page
+    assert LEAD not in page.replace(f"/networks/{NET}", "")
+    with clock.frozen(NOW):
+        other = client.get(f"/networks/{NET}/cockpit/members/{LEAD}?year=2025", headers=headers)
+        outsider = client.get(
+            f"/networks/{NET}/cockpit?year=2025",
+            headers={**bearer(session, world.other_grid_doctor), "Accept": "text/html"},
+        )
+    assert other.status_code == 403 and outsider.status_code == 403
