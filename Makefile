@@ -7,6 +7,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 
 setup: $(UV)
 	$(UV) sync --frozen
+	scripts/install-web-assets.sh
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools
