@@ -4,17 +4,21 @@ nothing of the other members (J9); an outsider is refused."""
 
 from __future__ import annotations
 
+import io
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.config import get_settings
+from caregrid.indicators import exports
 from tests.conftest import bearer
 from tests.indicators.conftest import LEAD, NET, PRIMARY
 from tests.world import NOW, World, build
@@ -78,3 +82,37 @@ def test_a_member_sees_its_own_figures_only(
             headers={**bearer(session, world.other_grid_doctor), "Accept": "text/html"},
         )
     assert other.status_code == 403 and outsider.status_code == 403
+
+
+def _excel_rows(client: TestClient, session: Session, who: Principal) -> list[tuple[object, ...]]:
+    with clock.frozen(NOW):
+        response = client.get(
+            f"/networks/{NET}/indicators.xlsx?year=2025", headers=bearer(session, who)
+        )
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
+    return [tuple(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_the_excel_export_by_member_and_month_leaks_nothing_to_a_member(
+    client: TestClient, session: Session, world: World
+) -> None:
+    rows = _excel_rows(client, session, world.office)
+    assert rows[0][:4] == ("indicator", "name_zh", "name_en", "evidence")
+    cc3 = [(r[4], r[6], r[7], r[8], r[9]) for r in rows if r[0] == "CC3"]
+    assert cc3[:2] == [(NET, "2025-01", 4, 6, 66.7), (NET, "2025-02", 1, 2, 50.0)]
+    assert (LEAD, "2025-01", 0, 2, 0.0) in cc3
+    mine = _excel_rows(client, session, world.community_doctor)
+    assert {r[4] for r in mine[1:]} == {PRIMARY}
+
+
+def test_the_annual_report_prints_to_pdf(
+    client: TestClient, session: Session, world: World, tmp_path: Path
+) -> None:
+    page = _get(client, session, world.office, f"/networks/{NET}/report?year=2025")
+    assert '<tr data-indicator="CC3"><td>CC3</td>' in page and "62.5%" in page
+    assert page.count("<rect") == 4  # up and down in January and February
+    if shutil.which("chromium") is None:
+        pytest.skip("Chromium is not installed")
+    printed = exports.pdf(page, tmp_path / "report.pdf")
+    assert printed.read_bytes()[:5] == b"%PDF-" and printed.stat().st_size > 5000

@@ -15,7 +15,9 @@ from rich.table import Table
 
 from caregrid.activity.facts import FACTS, fact
 from caregrid.activity.importer import FactsRejected, import_file
+from caregrid.auth.roles import SYSTEM
 from caregrid.db.session import session_scope
+from caregrid.indicators import exports
 from caregrid.indicators import service as indicators
 from caregrid.indicators.definitions import shipped
 from caregrid.indicators.engine import Period
@@ -154,3 +156,38 @@ def indicators_compute(
         table.add_row(c.indicator, c.month, c.unit, f"{c.numerator:g}",
                       "" if c.denominator is None else f"{c.denominator:g}", shown)  # fmt: skip
     out.print(table)
+
+
+export_app = typer.Typer(help="Exports: indicators to Excel, the annual report to PDF.")
+
+
+@export_app.command("excel")
+def export_excel(
+    network: Annotated[str, typer.Option(help="a network code")],
+    year: Annotated[int, typer.Option(min=2000, max=2100)],
+    out_file: Annotated[Path, typer.Option("--out", help="the .xlsx to write")],
+) -> None:
+    """Indicators by member and month."""
+    with session_scope() as session:
+        out_file.write_bytes(exports.excel(session, SYSTEM, network, year))
+    out.print(f"wrote {out_file}")
+
+
+@export_app.command("report")
+def export_report(
+    network: Annotated[str, typer.Option(help="a network code")],
+    year: Annotated[int, typer.Option(min=2000, max=2100)],
+    out_file: Annotated[Path, typer.Option("--out", help="the .pdf (or .html) to write")],
+) -> None:
+    """The annual report, printed to PDF by the system's Chromium."""
+    with session_scope() as session:
+        html = exports.report_html(session, SYSTEM, network, year)
+    if out_file.suffix.lower() == ".html":
+        out_file.write_text(html, encoding="utf-8")
+    else:
+        try:
+            exports.pdf(html, out_file)
+        except FileNotFoundError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    out.print(f"wrote {out_file}")

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import SYSTEM
-from caregrid.cli.analytics import facts_app, indicators_app
+from caregrid.cli.analytics import export_app, facts_app, indicators_app
 from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
 from caregrid.errors import DomainError, InvalidInput
@@ -51,6 +51,7 @@ for sub, name in (
     (catalog_app, "catalog"),
     (facts_app, "facts"),
     (indicators_app, "indicators"),
+    (export_app, "export"),
 ):
     app.add_typer(sub, name=name)
 

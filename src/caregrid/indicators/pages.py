@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from caregrid import clock
 from caregrid.auth import access
-from caregrid.indicators import cockpit
+from caregrid.indicators import cockpit, exports
 from caregrid.indicators.definitions import catalogue
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
@@ -67,3 +67,20 @@ def member_cockpit(
 ) -> Response:
     screen = cockpit.build(session, user, code, _year(year), member=member)
     return _page(request, user, screen)
+
+
+@router.get("/networks/{code}/indicators.xlsx")
+def indicators_excel(code: str, session: DB, user: User, year: Year = None) -> Response:
+    """By member and month; a member's account gets its own rows (J9)."""
+    chosen = _year(year)
+    return Response(
+        exports.excel(session, user, code, chosen),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{code}-{chosen}.xlsx"'},
+    )
+
+
+@router.get("/networks/{code}/report", response_class=HTMLResponse)
+def annual_report(code: str, session: DB, user: User, year: Year = None) -> Response:
+    """The printable annual report (the PDF is `caregrid export report`)."""
+    return HTMLResponse(exports.report_html(session, user, code, _year(year)))

@@ -1,0 +1,133 @@
+"""Exports of a network's indicators (J8, J9): an Excel workbook by member and month, and the
+annual report as one self-contained HTML page (inline styles, server-drawn SVG charts) that
+Chromium prints to PDF. A member's account gets its own rows only."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from openpyxl import Workbook
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth import access
+from caregrid.auth.roles import Principal
+from caregrid.errors import Forbidden
+from caregrid.indicators import cockpit, service
+from caregrid.indicators.definitions import catalogue
+from caregrid.registry import service as registry
+
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+
+
+def _visible(session: Session, principal: Principal, network_code: str) -> tuple[set[str], str]:
+    """Institution codes the principal may see in the network, and the network's code."""
+    network = registry.get_network(session, network_code)
+    own = access.measure_scope(
+        principal,
+        network.id,
+        "exports are for the network's office, its members and the commission",
+    )
+    codes = {
+        i.code
+        for i in (
+            registry.get_institution_by_id(session, m)
+            for m in access.network_institution_ids(session, network.id)
+        )
+        if i is not None
+    }
+    if own is None:
+        return codes | {network.code}, network.code
+    mine = registry.get_institution_by_id(session, own)
+    if mine is None or mine.code not in codes:
+        raise Forbidden(f"your institution is not a member of {network.code}")
+    return {mine.code}, network.code
+
+
+def excel(session: Session, principal: Principal, network_code: str, year: int) -> bytes:
+    """One row per indicator, unit (the network, then each member) and month."""
+    visible, network = _visible(session, principal, network_code)
+    cells = service.compute(session, (f"{year}-01", f"{year}-12"), facts_root=cockpit.facts_root())
+    names = {
+        i.code: i.name_zh for i in (registry.get_institution(session, c) for c in visible) if i
+    }
+    book = catalogue()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("指标 indicators")
+    header = [
+        "indicator", "name_zh", "name_en", "evidence", "unit", "unit_name", "month",
+        "numerator", "denominator", "value",
+    ]  # fmt: skip
+    sheet.append(header)
+    order = {i.id: n for n, i in enumerate(book.indicators)}
+    rows = sorted(
+        (c for c in cells if c.unit in visible),
+        key=lambda c: (order[c.indicator], c.unit != network, c.unit, c.month),
+    )
+    for c in rows:
+        indicator = book.get(c.indicator)
+        value = c.value
+        sheet.append(
+            [
+                c.indicator,
+                indicator.name_zh,
+                indicator.name_en,
+                indicator.evidence.value,
+                c.unit,
+                names.get(c.unit, c.unit),
+                c.month,
+                c.numerator,
+                c.denominator,
+                None if value is None else round(value * indicator.factor, indicator.decimals),
+            ]
+        )
+    notes = workbook.create_sheet("说明 notes")
+    notes.append(
+        ["CareGrid", network_code, str(year), f"exported {clock.now():%Y-%m-%d %H:%M} UTC"]
+    )
+    notes.append(["value = numerator / denominator × factor; units are summed apart, then divided"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+_env = Environment(
+    loader=PackageLoader("caregrid.web", "templates"), autoescape=select_autoescape(["html"])
+)
+
+
+def report_html(session: Session, principal: Principal, network_code: str, year: int) -> str:
+    """The annual report: every indicator against its target, the monthly referral chart and
+    the members' table, in one printable page."""
+    screen = cockpit.build(session, principal, network_code, year)
+    peak = max((max(up, down) for _, up, down in screen.referrals), default=0) or 1
+    return _env.get_template("indicators/report.html").render(
+        screen=screen,
+        indicators=catalogue().indicators,
+        peak=peak,
+        generated=clock.now(),
+    )
+
+
+def pdf(html: str, out: Path) -> Path:
+    """Print the report with the system's Chromium (headless, no network)."""
+    browser = next((found for name in CHROMIUM if (found := shutil.which(name))), None)
+    if browser is None:
+        raise FileNotFoundError("a PDF needs Chromium: apt-get install -y chromium")
+    with tempfile.TemporaryDirectory() as folder:
+        page = Path(folder) / "report.html"
+        page.write_text(html, encoding="utf-8")
+        subprocess.run(
+            [
+                browser, "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update",
+                "--no-pdf-header-footer", f"--print-to-pdf={out.resolve()}", page.as_uri(),
+            ],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+    return out
