@@ -16,10 +16,10 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from caregrid import clock
-from caregrid.auth.roles import Principal
+from caregrid.auth.roles import Principal, Role
 from caregrid.config import get_settings
 from caregrid.indicators import exports
-from tests.conftest import bearer
+from tests.conftest import bearer, make_principal
 from tests.indicators.conftest import LEAD, NET, PRIMARY
 from tests.world import NOW, World, build
 
@@ -116,3 +116,21 @@ def test_the_annual_report_prints_to_pdf(
         pytest.skip("Chromium is not installed")
     printed = exports.pdf(page, tmp_path / "report.pdf")
     assert printed.read_bytes()[:5] == b"%PDF-" and printed.stat().st_size > 5000
+
+
+def test_the_commission_compares_the_citys_networks(
+    client: TestClient, session: Session, world: World
+) -> None:
+    with clock.frozen(NOW):
+        regulator = make_principal(session, "commission", Role.REGULATOR)
+    page = _get(client, session, regulator, "/cities/jinhua/comparison?year=2025")
+    row = rf'<tr data-indicator="CC3">.*?<td class="num state-(\w+)" data-network="{NET}"'
+    cell = re.search(row + r"[^>]*>([^<]+)<", page, re.S)
+    assert cell and cell.groups() == ("amber", "62.5")
+    assert 'data-network="jh-zxyy-jindong"' in page  # every network of the city side by side
+    with clock.frozen(NOW):
+        office = client.get(
+            "/cities/jinhua/comparison?year=2025",
+            headers={**bearer(session, world.office), "Accept": "text/html"},
+        )
+    assert office.status_code == 403

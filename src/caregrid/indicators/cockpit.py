@@ -19,9 +19,9 @@ from caregrid import clock
 from caregrid.activity.facts import fact
 from caregrid.activity.parquet import glob, months
 from caregrid.auth import access
-from caregrid.auth.roles import Principal
+from caregrid.auth.roles import Principal, Role
 from caregrid.config import get_settings
-from caregrid.errors import Forbidden
+from caregrid.errors import Forbidden, NotFound
 from caregrid.indicators import service
 from caregrid.indicators.definitions import Indicator, catalogue
 from caregrid.indicators.engine import Cell
@@ -204,3 +204,29 @@ def build(
             key=lambda m: (m.values.get(key) is None, -(m.values.get(key) or 0), m.code)
         )
     return found
+
+
+@dataclass(frozen=True)
+class Comparison:
+    city: str
+    year: int
+    networks: list[Network]
+    tiles: dict[str, list[Tile]]  # network code -> its tiles, in catalogue order
+
+
+def compare(session: Session, principal: Principal, city_code: str, year: int) -> Comparison:
+    """The commission's side-by-side view of a city's networks (K1)."""
+    access.require_role(principal, Role.REGULATOR)
+    city = next((c for c in registry.cities(session) if c.code == city_code), None)
+    if city is None:
+        raise NotFound(f"no city {city_code!r}")
+    networks = [n for grid in city.grids for n in grid.networks]
+    root = facts_root()
+    cells = service.compute(session, (f"{year}-01", f"{year}-12"), facts_root=root)
+    previous = service.compute(session, (f"{year - 1}-01", f"{year - 1}-12"), facts_root=root)
+    return Comparison(
+        city.code,
+        year,
+        networks,
+        {n.code: _tiles(cells, previous, n.code, n, year) for n in networks},
+    )

@@ -84,3 +84,13 @@ def indicators_excel(code: str, session: DB, user: User, year: Year = None) -> R
 def annual_report(code: str, session: DB, user: User, year: Year = None) -> Response:
     """The printable annual report (the PDF is `caregrid export report`)."""
     return HTMLResponse(exports.report_html(session, user, code, _year(year)))
+
+
+@router.get("/cities/{code}/comparison", response_class=HTMLResponse)
+def city_comparison(
+    code: str, request: Request, session: DB, user: User, year: Year = None
+) -> Response:
+    found = cockpit.compare(session, user, code, _year(year))
+    return render(
+        request, "indicators/comparison.html", user, found=found, indicators=catalogue().indicators
+    )

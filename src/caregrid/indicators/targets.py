@@ -55,9 +55,7 @@ def target_for(profile: Profile, indicator: Indicator, on: date) -> Target | Non
         extra = profile.parameters.get(indicator.target_increase)
         raw = None if extra is None else extra.at(due or on)
         increase = None if raw is None else Fraction(str(raw))
-    return Target(
-        as_ratio(value), entry.comparison != "<=", due, increase, indicator.target
-    )
+    return Target(as_ratio(value), entry.comparison != "<=", due, increase, indicator.target)
 
 
 def assess(
