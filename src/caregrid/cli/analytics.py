@@ -17,7 +17,8 @@ from caregrid.activity.facts import FACTS, fact
 from caregrid.activity.importer import FactsRejected, import_file
 from caregrid.auth.roles import SYSTEM
 from caregrid.db.session import session_scope
-from caregrid.indicators import exports
+from caregrid.errors import DomainError
+from caregrid.indicators import evaluation, exports
 from caregrid.indicators import service as indicators
 from caregrid.indicators.definitions import shipped
 from caregrid.indicators.engine import Period
@@ -191,3 +192,31 @@ def export_report(
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
     out.print(f"wrote {out_file}")
+
+
+def evaluate(
+    network: Annotated[str, typer.Option(help="a network code")],
+    period: Annotated[str, typer.Option(help="a half-year: 2025H1 or 2025H2")],
+    format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Run (or refresh) the half-yearly evaluation against the 15 criteria (K8)."""
+    try:
+        with session_scope() as session:
+            found = evaluation.evaluate(session, SYSTEM, network, period)
+            listed = evaluation.criteria(found.criteria)
+            rows = [
+                (c.no, c.dimension, c.name_en, i.automatic or "", i.automatic_detail or "",
+                 i.verdict or "", i.note or "")
+                for c, i in zip(listed, found.items, strict=True)
+            ]  # fmt: skip
+    except DomainError as exc:
+        err.print(f"[red]{exc.title}:[/red] {exc.detail}", highlight=False)
+        raise typer.Exit(2) from exc
+    if format == "json":
+        keys = ("no", "dimension", "criterion", "automatic", "detail", "verdict", "note")
+        sys.stdout.write(json.dumps([dict(zip(keys, r, strict=True)) for r in rows]) + "\n")
+        return
+    table = Table("no", "dimension", "criterion", "automatic", "detail", "verdict", "note")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    out.print(table)

@@ -25,7 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import SYSTEM
-from caregrid.cli.analytics import export_app, facts_app, indicators_app
+from caregrid.cli import synth
+from caregrid.cli.analytics import evaluate, export_app, facts_app, indicators_app
 from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
 from caregrid.errors import DomainError, InvalidInput
@@ -54,9 +55,11 @@ for sub, name in (
     (export_app, "export"),
 ):
     app.add_typer(sub, name=name)
+app.command("synth")(synth.synth)
 
 out = Console()
 err = Console(stderr=True)
+app.command("evaluate")(evaluate)
 
 
 @app.callback()

@@ -621,6 +621,10 @@ def centres_run_by(session: Session, institution_id: int) -> list[Centre]:
     )
 
 
+def centre_kinds(session: Session, network_id: int) -> set[str]:
+    return set(session.scalars(select(Centre.kind).where(Centre.network_id == network_id)))
+
+
 def centres_serving(session: Session, institution_id: int) -> list[Centre]:
     return list(
         session.scalars(

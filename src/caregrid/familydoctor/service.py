@@ -237,6 +237,17 @@ def team_checks(session: Session, team: Team) -> list[TeamCheckOut]:
     return checks
 
 
+def teams_with_hospital_doctors(session: Session, network_id: int) -> int:
+    """Teams of the network with a doctor from a secondary-or-higher hospital (全专结合)."""
+    return sum(
+        1
+        for team in teams(session, network_id=network_id)
+        if any(
+            p.home_institution.level in SECONDARY_OR_HIGHER for p in _people(session, team).values()
+        )
+    )
+
+
 def _people(session: Session, team: Team) -> dict[int, Practitioner]:
     return {
         m.practitioner_id: registry.get_practitioner_by_id(session, m.practitioner_id)

@@ -96,12 +96,13 @@ def _sum(cells: list[Cell], indicator: str, unit: str) -> tuple[float, float | N
     return numerator, sum(c.denominator or 0.0 for c in mine)
 
 
-def _tiles(
-    cells: list[Cell], previous: list[Cell], unit: str, network: Network, year: int
+def tiles(
+    cells: list[Cell], previous: list[Cell], unit: str, network: Network, on: date
 ) -> list[Tile]:
+    """Each indicator for the unit over the cells' months, against its target on `on`;
+    `previous`: the same months a year earlier, for "+N points a year" targets."""
     profile = policy.get(network.profile)
     book = catalogue()
-    on = min(date(year, 12, 31), clock.today())
     found = []
     for indicator in book.indicators:
         numerator, denominator = _sum(cells, indicator.id, unit)
@@ -179,7 +180,8 @@ def build(
     cells = service.compute(session, period, facts_root=root)
     previous = service.compute(session, (f"{year - 1}-01", f"{year - 1}-12"), facts_root=root)
     unit = member or network.code
-    found = Cockpit(network, year, unit, _tiles(cells, previous, unit, network, year))
+    on = min(date(year, 12, 31), clock.today())
+    found = Cockpit(network, year, unit, tiles(cells, previous, unit, network, on))
     by_month: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for c in cells:
         if c.unit == unit and c.indicator in ("CC7", "CC8"):
@@ -228,5 +230,8 @@ def compare(session: Session, principal: Principal, city_code: str, year: int) -
         city.code,
         year,
         networks,
-        {n.code: _tiles(cells, previous, n.code, n, year) for n in networks},
+        {
+            n.code: tiles(cells, previous, n.code, n, min(date(year, 12, 31), clock.today()))
+            for n in networks
+        },
     )

@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth import access
-from caregrid.indicators import cockpit, exports
+from caregrid.auth.roles import Principal, Role
+from caregrid.errors import DomainError, Forbidden, Unauthenticated
+from caregrid.indicators import cockpit, evaluation, exports
 from caregrid.indicators.definitions import catalogue
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
+from caregrid.web.forms import FormError, attempt, domain_form_error
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -94,3 +98,71 @@ def city_comparison(
     return render(
         request, "indicators/comparison.html", user, found=found, indicators=catalogue().indicators
     )
+
+
+def _evaluation_page(
+    request: Request, session: Session, user: Principal, code: str, period: str,
+    error: FormError | None = None,
+) -> Response:  # fmt: skip
+    network = registry.get_network(session, code)
+    access.require_network_office(
+        user, network.id, "evaluations are for the commission and the network's office"
+    )
+    stored = evaluation.stored(session, network.id, period)
+    listed = evaluation.criteria(stored.criteria) if stored else ()
+    return render(
+        request,
+        "indicators/evaluation.html",
+        user,
+        status=error.status if error else 200,
+        error=error,
+        network=network,
+        period=period,
+        rows=list(zip(listed, stored.items, strict=True)) if stored else [],
+        verdicts=evaluation.VERDICTS,
+        can_score=user.has(Role.REGULATOR),
+    )
+
+
+@router.get("/networks/{code}/evaluations/{period}", response_class=HTMLResponse)
+def evaluation_page(code: str, period: str, request: Request, session: DB, user: User) -> Response:
+    return _evaluation_page(request, session, user, code, period)
+
+
+@router.post("/networks/{code}/evaluations/{period}", response_class=HTMLResponse)
+def run_evaluation(code: str, period: str, request: Request, session: DB, user: User) -> Response:
+    """Run the evaluation, or refresh what the data proves; verdicts are kept."""
+    try:
+        attempt(session, lambda: evaluation.evaluate(session, user, code, period))
+    except (Unauthenticated, Forbidden):
+        raise
+    except DomainError as exc:
+        return _evaluation_page(request, session, user, code, period, domain_form_error("run", exc))
+    return RedirectResponse(f"/networks/{code}/evaluations/{period}", status_code=303)
+
+
+@router.post("/networks/{code}/evaluations/{period}/criteria/{no}", response_class=HTMLResponse)
+def score_criterion(
+    code: str,
+    period: str,
+    no: int,
+    request: Request,
+    session: DB,
+    user: User,
+    verdict: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        attempt(
+            session,
+            lambda: evaluation.score(
+                session, user, code, period, criterion=no, verdict=verdict, note=note
+            ),
+        )
+    except (Unauthenticated, Forbidden):
+        raise
+    except DomainError as exc:
+        return _evaluation_page(
+            request, session, user, code, period, domain_form_error(f"criterion-{no}", exc)
+        )
+    return RedirectResponse(f"/networks/{code}/evaluations/{period}#c{no}", status_code=303)
