@@ -39,6 +39,25 @@ REFERRALS = [  # id, from, to, direction, date, state, closed loop
     ("r3", LEAD, PRIMARY, "down", "2025-01-25", "completed", "true"),
     ("r4", LEAD, PRIMARY, "down", "2025-02-10", "completed", "false"),
 ]
+PATIENTS = [  # patient, condition, managed from
+    ("P1", "hypertension", "2024-06-01"),
+    ("P2", "hypertension", "2025-03-01"),
+    ("P3", "diabetes", "2025-01-01"),
+    ("P4", "hypertension", "2026-01-01"),  # after the period: not yet managed
+]
+FOLLOW_UPS = [  # P1: 4 in 2025; P2: 3 in 2025 and one in December 2024; P3: 4
+    *[(f"f1{i}", "P1", "hypertension", d) for i, d in
+      enumerate(["2025-01-10", "2025-04-10", "2025-07-10", "2025-12-31"])],
+    *[(f"f2{i}", "P2", "hypertension", d) for i, d in
+      enumerate(["2024-12-20", "2025-03-10", "2025-06-10", "2025-09-10"])],
+    *[(f"f3{i}", "P3", "diabetes", d) for i, d in
+      enumerate(["2025-01-05", "2025-04-05", "2025-07-05", "2025-10-05"])],
+]  # fmt: skip
+CONTRACTS = [  # valid on 2025-12-31: c1 and c3 (starting that very day); c2 ended
+    ("c1", "P1", "2025-03-01", "2026-02-28"),
+    ("c2", "P2", "2024-01-01", "2024-12-31"),
+    ("c3", "P3", "2025-12-31", "2026-12-30"),
+]
 RECOGNITIONS = [  # id, institution, item, date, decision, reason, price
     ("o1", LEAD, "lipid_panel", "2025-01-15", "reused", "", "40"),
     ("o2", LEAD, "ecg_12", "2025-01-16", "reused", "", "25"),
@@ -83,6 +102,28 @@ def facts(session: Session, tmp_path: Path) -> Path:
             ["order_id", "institution_code", "item_code", "date", "decision", "reason",
              "price_cny"],
             RECOGNITIONS,  # type: ignore[arg-type]
+        ),
+        "chronic_patient": _write(
+            tmp_path / "cp.csv",
+            ["patient_id", "condition", "institution_code", "managed_from"],
+            [(p, c, PRIMARY, d) for p, c, d in PATIENTS],
+        ),
+        "chronic_follow_up": _write(
+            tmp_path / "fu.csv",
+            ["follow_up_id", "patient_id", "condition", "institution_code", "date", "controlled"],
+            [(i, p, c, PRIMARY, d, "true") for i, p, c, d in FOLLOW_UPS],
+        ),
+        "contract": _write(
+            tmp_path / "con.csv",
+            ["contract_id", "patient_id", "institution_code", "starts_on", "ends_on"],
+            [(i, p, PRIMARY, a, b) for i, p, a, b in CONTRACTS],
+        ),
+        "resident": _write(  # five residents registered at the community centre
+            tmp_path / "res.csv",
+            ["patient_id", "home_division_code", "birth_date", "sex", "key_populations",
+             "registered_institution_code", "as_of"],
+            [(f"P{n}", "330702-chengdong", "1950-01-01", "male", "", PRIMARY, "2025-12-31")
+             for n in range(1, 6)],
         ),
     }  # fmt: skip
     for name, path in files.items():

@@ -44,7 +44,12 @@ def test_every_indicator_on_the_hand_computed_set(session: Session, facts: Path)
     assert _at(cells, "MR3", jan, LEAD) == (65, None)
     assert _at(cells, "CC5", jan, NET) == (200, 3400)
     assert Fraction(199, 600) < Fraction(1, 3) <= Fraction(100, 300)  # the slot day edge
-    assert not [c for c in cells if c.month not in (jan, feb)]
+    year = "2025-01..2025-12"  # patient-year indicators: one cell for the whole period
+    assert _at(cells, "CD1", year, PRIMARY) == (1, 2)  # P1's four; P2's fourth was in 2024
+    assert _at(cells, "CD4", year, PRIMARY) == (1, 1)
+    assert _at(cells, "FD1", year, PRIMARY) == (2, 5)  # exactly Jinhua's 40%
+    assert _at(cells, "FD1", year, NET) == (2, 5)
+    assert not [c for c in cells if c.month not in (jan, feb, year)]
 
 
 def test_duckdb_and_postgresql_agree(session: Session, facts: Path) -> None:

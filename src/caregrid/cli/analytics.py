@@ -21,7 +21,7 @@ from caregrid.errors import DomainError
 from caregrid.indicators import evaluation, exports
 from caregrid.indicators import service as indicators
 from caregrid.indicators.definitions import shipped
-from caregrid.indicators.engine import Period
+from caregrid.indicators.engine import Period, days
 
 facts_app = typer.Typer(help="Activity facts: import and export.", no_args_is_help=True)
 indicators_app = typer.Typer(help="Indicators: compute.", no_args_is_help=True)
@@ -44,10 +44,8 @@ def _months(text: str) -> Period:
 
 
 def _days(period: Period) -> tuple[date, date]:
-    first = date.fromisoformat(f"{period[0]}-01")
-    year, month = map(int, period[1].split("-"))
-    after = date(year + month // 12, month % 12 + 1, 1)
-    return first, date.fromordinal(after.toordinal() - 1)
+    first, last = days(period)
+    return date.fromisoformat(first), date.fromisoformat(last)
 
 
 @facts_app.command("import")

@@ -27,6 +27,8 @@ from sqlglot import exp
 from caregrid.activity.facts import Fact, Kind, fact
 
 DIMENSION_FIELDS = ("institution_level",)
+PERIOD_FIELDS = ("period_start", "period_end")  # the first and last day computed over
+AGGREGATES = (exp.Count, exp.Sum, exp.Max, exp.Min, exp.Star)
 ALLOWED = (
     exp.And,
     exp.Or,
@@ -70,9 +72,26 @@ class Side:
     by: str
     where: exp.Expr | None
     sum: str | None  # None: count rows
+    distinct: str | None = None  # count distinct values of this field (patients)...
+    having: exp.Expr | None = None  # ...whose own rows satisfy this, e.g. count(*) >= 4
 
-    def filter_sql(self, dialect: str) -> str:
-        return "TRUE" if self.where is None else self.where.sql(dialect=dialect)
+    def filter_sql(self, dialect: str, days: tuple[str, str] | None = None) -> str:
+        """The filter in the engine's dialect, `period_start` and `period_end` as dates."""
+        if self.where is None:
+            return "TRUE"
+        bound = dict(zip(PERIOD_FIELDS, days or ("", ""), strict=True))
+
+        def fill(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Column) and node.name in PERIOD_FIELDS:
+                if days is None:
+                    raise DefinitionError(f"{node.name} is only known for a year indicator")
+                return exp.cast(exp.Literal.string(bound[node.name]), exp.DataType.build("date"))
+            return node
+
+        return self.where.copy().transform(fill).sql(dialect=dialect)
+
+    def having_sql(self, dialect: str) -> str:
+        return "TRUE" if self.having is None else self.having.sql(dialect=dialect)
 
 
 @dataclass(frozen=True)
@@ -91,13 +110,14 @@ class Indicator:
     target: str | None  # the policy profile parameter holding the target
     description: str
     target_increase: str | None = None  # the parameter of a "+N points a year" alternative
+    period: str = "month"  # month: summed over months; year: computed over the whole period
 
 
 def _side(indicator: str, part: str, raw: Any) -> Side:
     where = f"{indicator}.{part}"
     if not isinstance(raw, dict):
         raise DefinitionError(f"{where}: a mapping with fact, by, where")
-    unknown = set(raw) - {"fact", "by", "where", "sum", "count"}
+    unknown = set(raw) - {"fact", "by", "where", "sum", "count", "distinct", "having"}
     if unknown:
         raise DefinitionError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
     try:
@@ -116,19 +136,37 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
     expression = None
     if raw.get("where"):
         expression = _parse(f"{where}.where", str(raw["where"]), found)
-    return Side(found, by, expression, str(total) if total is not None else None)
+    distinct = raw.get("distinct")
+    if distinct is not None and found.field(str(distinct)) is None:
+        raise DefinitionError(f"{where}.distinct: {found.name} has no field {distinct!r}")
+    having = None
+    if raw.get("having"):
+        if distinct is None:
+            raise DefinitionError(f"{where}.having: needs `distinct`, the rows it groups")
+        having = _parse(f"{where}.having", str(raw["having"]), found, aggregates=True)
+    return Side(
+        found,
+        by,
+        expression,
+        str(total) if total is not None else None,
+        str(distinct) if distinct is not None else None,
+        having,
+    )
 
 
-def _parse(where: str, text: str, found: Fact) -> exp.Expr:
+def _parse(where: str, text: str, found: Fact, *, aggregates: bool = False) -> exp.Expr:
     try:
         tree = sqlglot.parse_one(text, dialect="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise DefinitionError(f"{where}: {exc}") from exc
+    allowed = ALLOWED + AGGREGATES if aggregates else ALLOWED
     for node in tree.walk():
-        if not isinstance(node, ALLOWED):
+        if not isinstance(node, allowed):
             raise DefinitionError(f"{where}: {node.key} is not allowed in a filter")
         if isinstance(node, exp.Column) and (
-            node.name not in found.names and node.name not in DIMENSION_FIELDS
+            node.name not in found.names
+            and node.name not in DIMENSION_FIELDS
+            and node.name not in PERIOD_FIELDS
         ):
             raise DefinitionError(f"{where}: {found.name} has no field {node.name!r}")
     return tree
@@ -149,7 +187,10 @@ def _indicator(raw: Any) -> Indicator:
     if direction not in ("up", "down", "monitor"):
         raise DefinitionError(f"{ident}.direction: one of up, down, monitor")
     denominator = raw.get("denominator")
-    return Indicator(
+    period = str(raw.get("period", "month"))
+    if period not in ("month", "year"):
+        raise DefinitionError(f"{ident}.period: month or year")
+    indicator = Indicator(
         id=ident,
         name_zh=str(raw["name_zh"]),
         name_en=str(raw["name_en"]),
@@ -164,7 +205,20 @@ def _indicator(raw: Any) -> Indicator:
         target=str(raw["target"]) if raw.get("target") else None,
         description=str(raw.get("description", "")),
         target_increase=str(raw["target_increase"]) if raw.get("target_increase") else None,
+        period=period,
     )
+    sides = [indicator.numerator, *([indicator.denominator] if indicator.denominator else [])]
+    if period == "month" and any(side.distinct for side in sides):
+        raise DefinitionError(f"{ident}: distinct counts do not add up over months; period: year")
+    dated = any(
+        isinstance(node, exp.Column) and node.name in PERIOD_FIELDS
+        for side in sides
+        if side.where is not None
+        for node in side.where.walk()
+    )
+    if period == "month" and dated:
+        raise DefinitionError(f"{ident}: period_start and period_end are for period: year")
+    return indicator
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -40,14 +41,44 @@ class Cell:
 Period = tuple[str, str]  # first and last month, YYYY-MM
 
 
-def _select(side: Side, source: str, dialect: str) -> str:
-    """`source` yields the fact's fields plus `month` and `institution_level`."""
+def days(period: Period) -> tuple[str, str]:
+    """The first and last day of a span of months."""
+    year, month = map(int, period[1].split("-"))
+    after = date(year + month // 12, month % 12 + 1, 1)
+    return f"{period[0]}-01", (after - timedelta(days=1)).isoformat()
+
+
+def label(indicator: Indicator, period: Period) -> str | None:
+    """Year indicators have one cell per unit for the whole period, labelled FIRST..LAST."""
+    return f"{period[0]}..{period[1]}" if indicator.period == "year" else None
+
+
+def _select(side: Side, source: str, dialect: str, indicator: Indicator, period: Period) -> str:
+    """`source` yields the fact's fields plus `month` and `institution_level`. Parameters:
+    :first and :last months (month indicators) or :label (year indicators)."""
     total = f"sum({side.sum})" if side.sum else "count(*)"
+    if indicator.period == "month":
+        return (
+            f"SELECT month, {side.by} AS unit, coalesce({total}, 0) AS v FROM {source} AS f "
+            f"WHERE ({side.filter_sql(dialect)}) AND month BETWEEN :first AND :last "
+            f"GROUP BY month, {side.by}"
+        )
+    where = side.filter_sql(dialect, days(period))
+    if side.distinct is None:
+        return (
+            f"SELECT :label AS month, {side.by} AS unit, coalesce({total}, 0) AS v "
+            f"FROM {source} AS f WHERE ({where}) GROUP BY {side.by}"
+        )
     return (
-        f"SELECT month, {side.by} AS unit, coalesce({total}, 0) AS v FROM {source} AS f "
-        f"WHERE ({side.filter_sql(dialect)}) AND month BETWEEN :first AND :last "
-        f"GROUP BY month, {side.by}"
+        f"SELECT :label AS month, unit, count(*) AS v FROM (SELECT {side.by} AS unit "
+        f"FROM {source} AS f WHERE ({where}) GROUP BY {side.by}, {side.distinct} "
+        f"HAVING ({side.having_sql(dialect)})) AS g GROUP BY unit"
     )
+
+
+def _params(indicator: Indicator, period: Period) -> dict[str, str]:
+    found = label(indicator, period)
+    return {"label": found} if found else {"first": period[0], "last": period[1]}
 
 
 def _cells(
@@ -100,9 +131,11 @@ def duckdb_cells(
                 f"'{glob(root, side.fact)}', hive_partitioning = true) p "
                 f"LEFT JOIN dim d ON d.dim_code = p.{side.by})"
             )
-            sql = _select(side, source, "duckdb")
-            sql = sql.replace(":first", "$first").replace(":last", "$last")
-            rows[part] = connection.execute(sql, {"first": period[0], "last": period[1]}).fetchall()
+            sql = _select(side, source, "duckdb", indicator, period)
+            params = _params(indicator, period)
+            for name in params:
+                sql = sql.replace(f":{name}", f"${name}")
+            rows[part] = connection.execute(sql, params).fetchall()
         out += _cells(indicator, rows)
     connection.close()
     return out
@@ -141,7 +174,7 @@ def spark_cells(
                 f"LEFT JOIN dim d ON d.dim_code = p.{side.by})"
             )
             found = spark.sql(
-                _select(side, source, "spark"), args={"first": period[0], "last": period[1]}
+                _select(side, source, "spark", indicator, period), args=_params(indicator, period)
             ).collect()
             rows[part] = [(str(r[0]), str(r[1]), float(r[2])) for r in found]
         out += _cells(indicator, rows)
@@ -159,8 +192,8 @@ def postgres_cells(session: Session, indicators: Iterable[Indicator], period: Pe
                 f"d.level AS institution_level FROM fact_{side.fact.name} p "
                 f"LEFT JOIN institution d ON d.code = p.{side.by})"
             )
-            sql = _select(side, source, "postgres")
-            result = session.execute(text(sql), {"first": period[0], "last": period[1]})
+            sql = _select(side, source, "postgres", indicator, period)
+            result = session.execute(text(sql), _params(indicator, period))
             rows[part] = [(str(m), str(u), float(v)) for m, u, v in result]
         out += _cells(indicator, rows)
     return out
