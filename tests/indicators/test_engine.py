@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from caregrid.indicators import service
+from caregrid.activity.export import export
+from caregrid.activity.facts import fact
+from caregrid.activity.importer import import_file
+from caregrid.indicators import incremental, service
 from caregrid.indicators.definitions import DefinitionError, parse
 from caregrid.indicators.engine import Cell
 from tests.indicators.conftest import LEAD, NET, PRIMARY
@@ -88,3 +91,27 @@ def test_spark_reads_the_same_parquet_and_agrees(session: Session, facts: Path) 
     on_spark = service.compute(session, period, using="spark", facts_root=facts)
     assert sorted(on_spark, key=repr) == sorted(on_duckdb, key=repr)
     assert _at(on_spark, "CC3", "2025-01", NET) == (4, 6)
+
+
+def test_a_changed_month_is_the_only_one_recomputed(
+    session: Session, facts: Path, tmp_path: Path
+) -> None:
+    period = ("2025-01", "2025-12")
+    first, again, after = (incremental.Stats() for _ in range(3))
+    cells = service.compute(session, period, facts_root=facts, stats=first)
+    assert first.reused == 0 and "CC3 2025-02" in first.computed
+    assert service.compute(session, period, facts_root=facts, stats=again) == cells
+    assert again.computed == [] and again.reused == len(first.computed)
+    export(session, facts)  # the same store exported again: no file changes
+    header = ",".join(fact("encounter").names)
+    late = tmp_path / "late.csv"
+    late.write_text(
+        header + "\ne12,jh-wc-chengdong,,P9,330702-chengdong,outpatient,2025-02-20,I10,,,,0,10,,\n"
+    )
+    import_file(session, late, fact("encounter"))
+    export(session, facts)
+    changed = service.compute(session, period, facts_root=facts, stats=after)
+    assert sorted(after.computed) == sorted(
+        f"{i} 2025-02" for i in ("CC3", "CC5", "CC6", "CD7", "RF1", "RF2")
+    )
+    assert _at(changed, "CC3", "2025-02", NET) == (2, 3)

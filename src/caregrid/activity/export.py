@@ -28,15 +28,19 @@ def _rows(session: Session, fact: Fact) -> pa.Table:
 
 
 def export(session: Session, root: Path, facts: tuple[Fact, ...] = FACTS) -> dict[str, int]:
-    """Rows written per fact; each month's part is replaced, so exporting twice is the same."""
+    """Rows written per fact. The store is the source of the exported facts: other parts and
+    months it no longer has are removed, and unchanged months keep their files."""
     written: dict[str, int] = {}
     for fact in facts:
         rows = _rows(session, fact)
-        if rows.num_rows == 0:
-            written[fact.name] = 0
-            continue
-        months = pc.strftime(rows[fact.date].cast(pa.timestamp("s")), format="%Y-%m")
-        for month in pc.unique(months).to_pylist():
-            write_month(root, fact, month, rows.filter(pc.equal(months, month)), part="db")
+        kept: set[Path] = set()
+        if rows.num_rows:
+            months = pc.strftime(rows[fact.date].cast(pa.timestamp("s")), format="%Y-%m")
+            for month in pc.unique(months).to_pylist():
+                chosen = rows.filter(pc.equal(months, month))
+                kept.add(write_month(root, fact, month, chosen, part="db"))
+        for stale in (root / fact.name).glob("month=*/*.parquet"):
+            if stale not in kept:
+                stale.unlink()
         written[fact.name] = rows.num_rows
     return written

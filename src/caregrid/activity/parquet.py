@@ -32,11 +32,18 @@ def month_dir(root: Path, fact: Fact, month: str) -> Path:
 
 def write_month(root: Path, fact: Fact, month: str, table: pa.Table, part: str = "0") -> Path:
     """Write one month of a fact, replacing that part if it exists; the table must have the
-    fact's schema (cast first)."""
+    fact's schema (cast first). An unchanged part keeps its file (and its modification time,
+    so incremental computation sees nothing new)."""
     folder = month_dir(root, fact, month)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"part-{part}.parquet"
-    pq.write_table(table.cast(schema(fact)), path, compression="zstd")
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table.cast(schema(fact)), buffer, compression="zstd")
+    data = buffer.getvalue().to_pybytes()
+    if not (path.exists() and path.read_bytes() == data):
+        staged = path.with_suffix(".tmp")
+        staged.write_bytes(data)
+        staged.replace(path)
     return path
 
 

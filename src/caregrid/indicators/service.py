@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid.activity.export import export
-from caregrid.indicators import engine
+from caregrid.indicators import engine, incremental
 from caregrid.indicators.definitions import Indicator, shipped
 from caregrid.registry.models import City, Institution, Membership, Network
 
@@ -47,9 +47,10 @@ def compute(
     using: Engine = "duckdb",
     facts_root: Path | None = None,
     indicators: tuple[Indicator, ...] | None = None,
+    stats: incremental.Stats | None = None,
 ) -> list[engine.Cell]:
-    """Institution cells and their roll-ups. DuckDB reads `facts_root` (exported from the
-    store first when it is not given a directory of its own)."""
+    """Institution cells and their roll-ups. DuckDB and Spark read the Parquet facts under
+    `facts_root`, month by month, reusing what the facts have not changed since."""
     chosen = indicators or shipped()
     if using == "postgres":
         if session.get_bind().dialect.name != "postgresql":
@@ -59,7 +60,7 @@ def compute(
         if facts_root is None:
             raise ValueError(f"the {using} engine reads a facts directory")
         run = engine.spark_cells if using == "spark" else engine.duckdb_cells
-        cells = run(facts_root, levels(session), chosen, period)
+        cells = incremental.compute(facts_root, levels(session), chosen, period, run, stats)
     return cells + engine.roll_up(cells, units(session))
 
 
