@@ -1,0 +1,1 @@
+"""The synthetic city: a year of activity facts from a layout and published rates."""
