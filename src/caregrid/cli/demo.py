@@ -19,6 +19,7 @@ from caregrid.auth.roles import SYSTEM, Role
 from caregrid.chronic import service as chronic
 from caregrid.chronic.schemas import EnrolIn, FollowUpIn, ReadingIn
 from caregrid.chronic.standard import Condition
+from caregrid.config import get_settings
 from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
 from caregrid.familydoctor import service as familydoctor
@@ -33,6 +34,7 @@ from caregrid.residents import service as residents
 from caregrid.residents.models import Resident
 from caregrid.residents.schemas import ResidentIn
 from caregrid.scheduling import service as scheduling
+from caregrid.synth.city import generate
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,12 @@ def shipped_layouts() -> list[Path]:
     return sorted(folder.glob("*.yaml"))
 
 
+DEMO_RESIDENTS = 50_000  # a small city: the cockpit opens on a full year in about a second
+
+
 def load_demo(progress: Progress) -> list[DemoAccount]:
     layouts = shipped_layouts()
-    task = progress.add_task("loading demo", total=len(layouts) + 3)
+    task = progress.add_task("loading demo", total=len(layouts) + 4)
     progress.update(task, description="migrating database")
     upgrade(get_engine())
     progress.advance(task)
@@ -71,6 +76,10 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
         _family_doctors(session, network)
         _clinics(session, network)
         progress.advance(task)
+    year = clock.today().year - 1
+    progress.update(task, description=f"a synthetic year of Jinhua's activity ({year})")
+    generate("jinhua", DEMO_RESIDENTS, year, 1, get_settings().effective_facts_dir)
+    progress.advance(task)
     return accounts
 
 

@@ -292,6 +292,7 @@ def demo(
     for account in accounts:
         table.add_row(account.role, account.username, account.password, account.scope)
     out.print(table)
+    out.print("Each network's cockpit shows last year's synthetic city: /networks/<code>/cockpit")
     if serve_after:
         serve(None, None)
 
