@@ -88,10 +88,12 @@ def _ratio(numerator: float, denominator: float | None) -> Fraction | None:
     return Fraction(numerator) / Fraction(denominator)
 
 
-def _sum(cells: list[Cell], indicator: str, unit: str) -> tuple[float, float | None]:
-    mine = [c for c in cells if c.indicator == indicator and c.unit == unit]
+def _sum(cells: list[Cell], indicator: Indicator, unit: str) -> tuple[float, float | None]:
+    """Numerator and denominator summed apart over the unit's months; a ratio with no cells
+    has a denominator of 0 (no value), a count has none."""
+    mine = [c for c in cells if c.indicator == indicator.id and c.unit == unit]
     numerator = sum(c.numerator for c in mine)
-    if not mine or mine[0].denominator is None:
+    if indicator.denominator is None:
         return numerator, None
     return numerator, sum(c.denominator or 0.0 for c in mine)
 
@@ -105,8 +107,8 @@ def tiles(
     book = catalogue()
     found = []
     for indicator in book.indicators:
-        numerator, denominator = _sum(cells, indicator.id, unit)
-        before = _ratio(*_sum(previous, indicator.id, unit))
+        numerator, denominator = _sum(cells, indicator, unit)
+        before = _ratio(*_sum(previous, indicator, unit))
         target = target_for(profile, indicator, on)
         ratio = _ratio(numerator, denominator)
         trend = [
@@ -194,7 +196,7 @@ def build(
         for code in sorted(codes):
             values: dict[str, float | None] = {}
             for indicator in catalogue().indicators:
-                numerator, denominator = _sum(cells, indicator.id, code)
+                numerator, denominator = _sum(cells, indicator, code)
                 ratio = _ratio(numerator, denominator)
                 if ratio is not None:
                     values[indicator.id] = float(ratio * indicator.factor)

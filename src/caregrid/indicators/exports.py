@@ -18,6 +18,7 @@ from caregrid import clock
 from caregrid.auth import access
 from caregrid.auth.roles import Principal
 from caregrid.errors import Forbidden
+from caregrid.i18n import amount
 from caregrid.indicators import cockpit, service
 from caregrid.indicators.definitions import catalogue
 from caregrid.registry import service as registry
@@ -99,6 +100,7 @@ def excel(session: Session, principal: Principal, network_code: str, year: int) 
 _env = Environment(
     loader=PackageLoader("caregrid.web", "templates"), autoescape=select_autoescape(["html"])
 )
+_env.filters["amount"] = amount
 
 
 def report_html(session: Session, principal: Principal, network_code: str, year: int) -> str:

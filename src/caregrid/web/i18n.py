@@ -151,6 +151,7 @@ VOCAB_EN = {
     "repeat_reason.other": "Other (explain)",
     "order_state.delivered": "Report delivered",
     "order_state.ordered": "Order placed",
+    "outside": "Outside the registry",
     "requested": "Requested",
     "answered": "Answered",
     "closed": "Closed",

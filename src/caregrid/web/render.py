@@ -10,11 +10,13 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from caregrid.auth.roles import Principal
+from caregrid.i18n import amount
 from caregrid.web.deps import locale_of
 from caregrid.web.i18n import pick, translator, vocab_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+env.filters["amount"] = amount
 
 
 def render(

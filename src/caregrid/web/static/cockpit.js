@@ -20,15 +20,21 @@
       yAxis: { type: "value", show: false, scale: true }, series: series, animation: false });
   });
   var months = data.referrals.map(function (r) { return r[0]; });
-  var bars = echarts.init(document.getElementById("referral-chart"), null, render);
-  bars.setOption({ tooltip: { trigger: "axis" }, legend: { data: ["up", "down"] },
+  var barsEl = document.getElementById("referral-chart");
+  var up = barsEl.dataset.up, down = barsEl.dataset.down;
+  var bars = echarts.init(barsEl, null, render);
+  bars.setOption({ tooltip: { trigger: "axis" }, legend: { data: [up, down] },
     xAxis: { type: "category", data: months }, yAxis: { type: "value" }, animation: false,
-    series: [{ name: "up", type: "bar", data: data.referrals.map(function (r) { return r[1]; }) },
-             { name: "down", type: "bar", data: data.referrals.map(function (r) { return r[2]; }) }] });
+    series: [{ name: up, type: "bar", data: data.referrals.map(function (r) { return r[1]; }) },
+             { name: down, type: "bar", data: data.referrals.map(function (r) { return r[2]; }) }] });
+  var flowEl = document.getElementById("flow-chart");
+  var names = JSON.parse(flowEl.dataset.names);
+  function named(code) { return names[code] || code; }
   var nodes = {};
-  data.flows.forEach(function (f) { nodes["from " + f[0]] = 1; nodes["to " + f[1]] = 1; });
-  var sankey = echarts.init(document.getElementById("flow-chart"), null, render);
+  data.flows.forEach(function (f) { nodes[named(f[0]) + " →"] = 1; nodes["→ " + named(f[1])] = 1; });
+  var sankey = echarts.init(flowEl, null, render);
   sankey.setOption({ animation: false, series: [{ type: "sankey", emphasis: { focus: "adjacency" },
     data: Object.keys(nodes).map(function (n) { return { name: n }; }),
-    links: data.flows.map(function (f) { return { source: "from " + f[0], target: "to " + f[1], value: f[2] }; }) }] });
+    links: data.flows.map(function (f) {
+      return { source: named(f[0]) + " →", target: "→ " + named(f[1]), value: f[2] }; }) }] });
 }());
