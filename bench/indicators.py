@@ -1,0 +1,123 @@
+"""Indicator suite: every shipped indicator for a year, by month and institution, on DuckDB.
+
+Generates a synthetic city (`caregrid synth`, default 10 million residents, tens of millions
+of encounters) into a scratch directory (or reads --facts), then runs the whole suite with the
+engine the product uses (caregrid.indicators.engine.duckdb_cells, no cache) and, for
+comparison, one DuckDB pass over the same columns of the same files (the scan floor). Prints
+the figures and one final JSON line with `rows`, `seconds`, `rows_per_s`, `peak_rss_mb` and
+`scan_floor_seconds`. Aim: the suite in under 60 s and 8 GiB, within 5x the scan floor.
+
+    .venv/bin/python bench/indicators.py [--residents 10000000] [--year 2024] [--facts DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=10_000_000)
+    parser.add_argument("--year", type=int, default=2024)
+    parser.add_argument("--facts", type=Path, default=None, help="an existing facts folder")
+    args = parser.parse_args()
+
+    import duckdb
+
+    from caregrid.activity.parquet import glob
+    from caregrid.indicators.definitions import catalogue
+    from caregrid.indicators.engine import duckdb_cells
+    from caregrid.synth.city import generate, load_layout
+
+    scratch = None
+    root = args.facts
+    generated = 0.0
+    if root is None:
+        scratch = Path(tempfile.mkdtemp(prefix="caregrid-bench-"))
+        root = scratch / "facts"
+        began = time.perf_counter()
+        generate("jinhua", args.residents, args.year, 1, root)
+        generated = time.perf_counter() - began
+    try:
+        layout = load_layout("jinhua")
+        levels = {i.code: str(i.level) for i in layout.institutions}
+        indicators = catalogue().indicators
+        sides = [s for i in indicators for s in (i.numerator, i.denominator) if s is not None]
+        facts = {s.fact.name: s.fact for s in sides}
+        connection = duckdb.connect()
+        rows = 0
+        for fact in facts.values():
+            count = connection.execute(
+                f"SELECT count(*) FROM read_parquet('{glob(root, fact)}', hive_partitioning=1)"
+            ).fetchone()
+            rows += int(count[0]) if count else 0
+
+        began = time.perf_counter()
+        for name, fact in facts.items():
+            columns = sorted(
+                {s.by for s in sides if s.fact.name == name}
+                | {c for s in sides if s.fact.name == name for c in _columns(s)}
+            )
+            hashed = ", ".join(f"hash({c})" for c in columns)
+            connection.execute(
+                f"SELECT count(*), sum(hash({hashed})) FROM read_parquet('{glob(root, fact)}', "
+                "hive_partitioning=1)"
+            ).fetchall()
+        floor = time.perf_counter() - began
+        connection.close()
+
+        period = (f"{args.year}-01", f"{args.year}-12")
+        began = time.perf_counter()
+        cells = duckdb_cells(root, levels, indicators, period)
+        seconds = time.perf_counter() - began
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+              f"{platform.python_version()}, DuckDB {duckdb.__version__}")  # fmt: skip
+        print(f"facts: {rows:,} rows of {', '.join(sorted(facts))} under {root}")
+        if generated:
+            print(f"generated {args.residents:,} residents in {generated:.1f} s")
+        print(f"suite: {len(indicators)} indicators, {len(cells):,} cells in {seconds:.2f} s")
+        print(f"scan floor: {floor:.2f} s; suite / floor = {seconds / floor:.2f}")
+        print(
+            json.dumps(
+                {
+                    "rows": rows,
+                    "seconds": round(seconds, 3),
+                    "rows_per_s": round(rows / seconds),
+                    "peak_rss_mb": round(peak, 1),
+                    "scan_floor_seconds": round(floor, 3),
+                    "indicators": len(indicators),
+                    "cells": len(cells),
+                    "residents": args.residents if scratch else None,
+                }
+            )
+        )
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _columns(side: object) -> set[str]:
+    """The fields a side's filter, sum and distinct read."""
+    from sqlglot import exp
+
+    found: set[str] = set()
+    where = getattr(side, "where", None)
+    if where is not None:
+        found |= {c.name for c in where.find_all(exp.Column)}
+    for name in ("sum", "distinct"):
+        if getattr(side, name, None):
+            found.add(getattr(side, name))
+    return found - {"institution_level", "period_start", "period_end"}
+
+
+if __name__ == "__main__":
+    main()
