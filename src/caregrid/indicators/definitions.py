@@ -90,6 +90,13 @@ class Side:
 
         return self.where.copy().transform(fill).sql(dialect=dialect)
 
+    @property
+    def uses_level(self) -> bool:
+        """Whether the filter reads the registry's institution level (a join)."""
+        return self.where is not None and any(
+            isinstance(n, exp.Column) and n.name == "institution_level" for n in self.where.walk()
+        )
+
     def having_sql(self, dialect: str) -> str:
         return "TRUE" if self.having is None else self.having.sql(dialect=dialect)
 

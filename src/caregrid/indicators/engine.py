@@ -7,7 +7,7 @@ numerators and denominators separately (DHIS2)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -53,55 +53,99 @@ def label(indicator: Indicator, period: Period) -> str | None:
     return f"{period[0]}..{period[1]}" if indicator.period == "year" else None
 
 
-def _select(side: Side, source: str, dialect: str, indicator: Indicator, period: Period) -> str:
-    """`source` yields the fact's fields plus `month` and `institution_level`. Parameters:
-    :first and :last months (month indicators) or :label (year indicators)."""
-    total = f"sum({side.sum})" if side.sum else "count(*)"
-    if indicator.period == "month":
-        return (
-            f"SELECT month, {side.by} AS unit, coalesce({total}, 0) AS v FROM {source} AS f "
-            f"WHERE ({side.filter_sql(dialect)}) AND month BETWEEN :first AND :last "
-            f"GROUP BY month, {side.by}"
-        )
+def _year_select(side: Side, source: str, dialect: str, period: Period) -> str:
+    """A year indicator's side over the whole period (:label names its cell)."""
     where = side.filter_sql(dialect, days(period))
     if side.distinct is None:
+        total = f"sum({side.sum})" if side.sum else "count(*)"
         return (
-            f"SELECT :label AS month, {side.by} AS unit, coalesce({total}, 0) AS v "
+            f"SELECT :label AS month, {side.by} AS unit, coalesce({total}, 0) AS v0 "
             f"FROM {source} AS f WHERE ({where}) GROUP BY {side.by}"
         )
     return (
-        f"SELECT :label AS month, unit, count(*) AS v FROM (SELECT {side.by} AS unit "
+        f"SELECT :label AS month, unit, count(*) AS v0 FROM (SELECT {side.by} AS unit "
         f"FROM {source} AS f WHERE ({where}) GROUP BY {side.by}, {side.distinct} "
         f"HAVING ({side.having_sql(dialect)})) AS g GROUP BY unit"
     )
 
 
-def _params(indicator: Indicator, period: Period) -> dict[str, str]:
-    found = label(indicator, period)
-    return {"label": found} if found else {"first": period[0], "last": period[1]}
+Target = tuple[str, str]  # indicator id, numerator | denominator
+
+
+@dataclass(frozen=True)
+class Query:
+    """One statement; its columns v0, v1, ... feed the targets in order."""
+
+    sql: str
+    params: dict[str, str]
+    targets: list[Target]
+
+
+def _queries(
+    indicators: Iterable[Indicator],
+    period: Period,
+    dialect: str,
+    source: Callable[[Side, bool], str],
+    present: set[str] | None = None,
+) -> list[Query]:
+    """Month sides over the same fact and attribution share one scan, each its own
+    conditional sum; year sides run alone. `source(side)` yields the fact's fields plus
+    `month` and `institution_level`; sides over a fact not `present` (no files) are left out."""
+    fused: dict[tuple[str, str], list[tuple[Target, Side]]] = defaultdict(list)
+    found: list[Query] = []
+    for indicator in indicators:
+        for part, side in _sides(indicator).items():
+            target = (indicator.id, part)
+            if present is not None and side.fact.name not in present:
+                continue
+            if indicator.period == "month":
+                fused[(side.fact.name, side.by)].append((target, side))
+                continue
+            sql = _year_select(side, source(side, side.uses_level), dialect, period)
+            found.append(Query(sql, {"label": f"{period[0]}..{period[1]}"}, [target]))
+    for (_, by), members in fused.items():
+        sums = ", ".join(
+            f"coalesce(sum(CASE WHEN ({side.filter_sql(dialect)}) THEN {side.sum or 1} "
+            f"ELSE 0 END), 0) AS v{n}"
+            for n, (_, side) in enumerate(members)
+        )
+        scanned = source(members[0][1], any(side.uses_level for _, side in members))
+        sql = (
+            f"SELECT month, {by} AS unit, {sums} FROM {scanned} AS f "
+            f"WHERE month BETWEEN :first AND :last GROUP BY month, {by}"
+        )
+        found.append(Query(sql, {"first": period[0], "last": period[1]}, [t for t, _ in members]))
+    return found
 
 
 def _cells(
-    indicator: Indicator, rows: Mapping[str, Iterable[tuple[str, str, float]]]
+    indicators: Iterable[Indicator], rows: Mapping[Target, list[tuple[str, str, float]]]
 ) -> list[Cell]:
-    numerators: dict[tuple[str, str], float] = defaultdict(float)
-    denominators: dict[tuple[str, str], float] = defaultdict(float)
-    for month, unit, v in rows["numerator"]:
-        numerators[(month, unit)] += float(v)
-    for month, unit, v in rows.get("denominator", []):
-        denominators[(month, unit)] += float(v)
-    keys = sorted(set(numerators) | set(denominators))
-    has_denominator = indicator.denominator is not None
-    return [
-        Cell(
-            indicator.id,
-            month,
-            unit,
-            numerators.get((month, unit), 0.0),
-            denominators.get((month, unit), 0.0) if has_denominator else None,
-        )
-        for month, unit in keys
-    ]
+    """Cells from the targets' rows; a month and unit where both sides are zero has none."""
+    out: list[Cell] = []
+    for indicator in indicators:
+        numerators: dict[tuple[str, str], float] = defaultdict(float)
+        denominators: dict[tuple[str, str], float] = defaultdict(float)
+        for month, unit, v in rows.get((indicator.id, "numerator"), []):
+            numerators[(month, unit)] += float(v)
+        for month, unit, v in rows.get((indicator.id, "denominator"), []):
+            denominators[(month, unit)] += float(v)
+        has_denominator = indicator.denominator is not None
+        for month, unit in sorted(set(numerators) | set(denominators)):
+            numerator = numerators.get((month, unit), 0.0)
+            denominator = denominators.get((month, unit), 0.0)
+            if numerator == 0 and denominator == 0:
+                continue
+            out.append(
+                Cell(
+                    indicator.id,
+                    month,
+                    unit,
+                    numerator,
+                    denominator if has_denominator else None,
+                )
+            )
+    return out
 
 
 def _sides(indicator: Indicator) -> dict[str, Side]:
@@ -111,40 +155,62 @@ def _sides(indicator: Indicator) -> dict[str, Side]:
     return sides
 
 
+def _collect(
+    queries: list[Query], run: Callable[[Query], Iterable[tuple[object, ...]]]
+) -> dict[Target, list[tuple[str, str, float]]]:
+    rows: dict[Target, list[tuple[str, str, float]]] = defaultdict(list)
+    for query in queries:
+        for row in run(query):
+            month, unit = str(row[0]), str(row[1])
+            for n, target in enumerate(query.targets):
+                rows[target].append((month, unit, float(row[2 + n])))  # type: ignore[arg-type]
+    return rows
+
+
 def duckdb_cells(
     root: Path, levels: Mapping[str, str], indicators: Iterable[Indicator], period: Period
 ) -> list[Cell]:
     """Over `<root>/<fact>/month=YYYY-MM/*.parquet`; `levels` maps institution codes to their
     level (primary, secondary, tertiary) from the registry."""
+    chosen = list(indicators)
+    present = {
+        s.fact.name
+        for i in chosen
+        for s in _sides(i).values()
+        if any(root.joinpath(s.fact.name).glob("month=*/*.parquet"))
+    }
+
+    def source(side: Side, level: bool) -> str:
+        files = f"read_parquet('{glob(root, side.fact)}', hive_partitioning = true)"
+        if not level:
+            return files
+        return (
+            f"(SELECT p.*, d.dim_level AS institution_level FROM {files} p "
+            f"LEFT JOIN dim d ON d.dim_code = p.{side.by})"
+        )
+
     connection = duckdb.connect()
-    dim = pa.table({"dim_code": list(levels), "dim_level": list(levels.values())})
-    connection.register("dim", dim)
-    out: list[Cell] = []
-    for indicator in indicators:
-        rows: dict[str, list[tuple[str, str, float]]] = {}
-        for part, side in _sides(indicator).items():
-            if not any(root.joinpath(side.fact.name).glob("month=*/*.parquet")):
-                rows[part] = []
-                continue
-            source = (
-                f"(SELECT p.*, d.dim_level AS institution_level FROM read_parquet("
-                f"'{glob(root, side.fact)}', hive_partitioning = true) p "
-                f"LEFT JOIN dim d ON d.dim_code = p.{side.by})"
-            )
-            sql = _select(side, source, "duckdb", indicator, period)
-            params = _params(indicator, period)
-            for name in params:
-                sql = sql.replace(f":{name}", f"${name}")
-            rows[part] = connection.execute(sql, params).fetchall()
-        out += _cells(indicator, rows)
-    connection.close()
-    return out
+    connection.register(
+        "dim", pa.table({"dim_code": list(levels), "dim_level": list(levels.values())})
+    )
+
+    def run(query: Query) -> list[tuple[object, ...]]:
+        sql = query.sql
+        for name in query.params:
+            sql = sql.replace(f":{name}", f"${name}")
+        return connection.execute(sql, query.params).fetchall()
+
+    try:
+        rows = _collect(_queries(chosen, period, "duckdb", source, present), run)
+    finally:
+        connection.close()
+    return _cells(chosen, rows)
 
 
 def spark_cells(
     root: Path, levels: Mapping[str, str], indicators: Iterable[Indicator], period: Period
 ) -> list[Cell]:
-    """The same query on Spark (local mode here; a cluster for a province or the nation)
+    """The same queries on Spark (local mode here; a cluster for a province or the nation)
     over the same Parquet layout."""
     from pyspark.sql import SparkSession
 
@@ -160,43 +226,45 @@ def spark_cells(
     spark.createDataFrame(
         list(levels.items()), "dim_code string, dim_level string"
     ).createOrReplaceTempView("dim")
-    out: list[Cell] = []
-    for indicator in indicators:
-        rows: dict[str, list[tuple[str, str, float]]] = {}
-        for part, side in _sides(indicator).items():
-            folder = root / side.fact.name
-            if not any(folder.glob("month=*/*.parquet")):
-                rows[part] = []
-                continue
-            spark.read.parquet(str(folder)).createOrReplaceTempView(f"fact_{side.fact.name}")
-            source = (
-                f"(SELECT p.*, d.dim_level AS institution_level FROM fact_{side.fact.name} p "
-                f"LEFT JOIN dim d ON d.dim_code = p.{side.by})"
-            )
-            found = spark.sql(
-                _select(side, source, "spark", indicator, period), args=_params(indicator, period)
-            ).collect()
-            rows[part] = [(str(r[0]), str(r[1]), float(r[2])) for r in found]
-        out += _cells(indicator, rows)
-    return out
+    chosen = list(indicators)
+    present = set()
+    for name in {s.fact.name for i in chosen for s in _sides(i).values()}:
+        folder = root / name
+        if any(folder.glob("month=*/*.parquet")):
+            spark.read.parquet(str(folder)).createOrReplaceTempView(f"fact_{name}")
+            present.add(name)
+
+    def source(side: Side, level: bool) -> str:
+        if not level:
+            return f"fact_{side.fact.name}"
+        return (
+            f"(SELECT p.*, d.dim_level AS institution_level FROM fact_{side.fact.name} p "
+            f"LEFT JOIN dim d ON d.dim_code = p.{side.by})"
+        )
+
+    def run(query: Query) -> list[tuple[object, ...]]:
+        return [tuple(r) for r in spark.sql(query.sql, args=query.params).collect()]
+
+    return _cells(chosen, _collect(_queries(chosen, period, "spark", source, present), run))
 
 
 def postgres_cells(session: Session, indicators: Iterable[Indicator], period: Period) -> list[Cell]:
     """Straight on the operational store's fact tables and the registry."""
-    out: list[Cell] = []
-    for indicator in indicators:
-        rows: dict[str, list[tuple[str, str, float]]] = {}
-        for part, side in _sides(indicator).items():
-            source = (
-                f"(SELECT p.*, to_char(p.{side.fact.date}, 'YYYY-MM') AS month, "
-                f"d.level AS institution_level FROM fact_{side.fact.name} p "
-                f"LEFT JOIN institution d ON d.code = p.{side.by})"
-            )
-            sql = _select(side, source, "postgres", indicator, period)
-            result = session.execute(text(sql), _params(indicator, period))
-            rows[part] = [(str(m), str(u), float(v)) for m, u, v in result]
-        out += _cells(indicator, rows)
-    return out
+    chosen = list(indicators)
+
+    def source(side: Side, level: bool) -> str:
+        month = f"to_char(p.{side.fact.date}, 'YYYY-MM') AS month"
+        if not level:
+            return f"(SELECT p.*, {month} FROM fact_{side.fact.name} p)"
+        return (
+            f"(SELECT p.*, {month}, d.level AS institution_level FROM fact_{side.fact.name} p "
+            f"LEFT JOIN institution d ON d.code = p.{side.by})"
+        )
+
+    def run(query: Query) -> list[tuple[object, ...]]:
+        return [tuple(r) for r in session.execute(text(query.sql), query.params)]
+
+    return _cells(chosen, _collect(_queries(chosen, period, "postgres", source), run))
 
 
 def roll_up(cells: Iterable[Cell], units: Mapping[str, Iterable[str]]) -> list[Cell]:
