@@ -134,3 +134,26 @@ def test_the_commission_compares_the_citys_networks(
             headers={**bearer(session, world.office), "Accept": "text/html"},
         )
     assert office.status_code == 403
+
+
+def test_the_api_gives_a_member_its_own_figures_only(
+    client: TestClient, session: Session, world: World
+) -> None:
+    with clock.frozen(NOW):
+        office = client.get(
+            f"/api/networks/{NET}/indicators?year=2025", headers=bearer(session, world.office)
+        ).json()
+        member = client.get(
+            f"/api/networks/{NET}/indicators?year=2025&member={LEAD}",
+            headers=bearer(session, world.community_doctor),
+        )
+        own = client.get(
+            f"/api/networks/{NET}/indicators?year=2025",
+            headers=bearer(session, world.community_doctor),
+        ).json()
+    cc3 = next(i for i in office["indicators"] if i["id"] == "CC3")
+    assert (cc3["numerator"], cc3["denominator"], cc3["value"]) == (5, 8, 62.5)
+    assert (cc3["target"], cc3["state"], cc3["gap_points"]) == (67.5, "amber", -5.0)
+    assert member.status_code == 403
+    assert own["unit"] == PRIMARY
+    assert next(i for i in own["indicators"] if i["id"] == "CC3")["value"] == 100.0
