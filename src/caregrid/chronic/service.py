@@ -597,3 +597,34 @@ def visit_institutions(
             )
         )
     )
+
+
+def facts(session: Session) -> dict[str, list[dict[str, object]]]:
+    """Confirmed patients (`chronic_patient`) and face-to-face follow-ups
+    (`chronic_follow_up`, controlled when the standard assessed them so) (F1)."""
+    codes = registry.codes_by_id(session)
+    patients: list[dict[str, object]] = [
+        {
+            "patient_id": f"cg-{e.resident_id}",
+            "condition": e.condition,
+            "institution_code": codes[e.institution_id],
+            "managed_from": e.confirmed_on,
+        }
+        for e in session.scalars(
+            select(Enrolment).where(Enrolment.confirmed_on.is_not(None)).order_by(Enrolment.id)
+        )
+    ]
+    follow_ups: list[dict[str, object]] = [
+        {
+            "follow_up_id": f"cg-{v.id}",
+            "patient_id": f"cg-{v.resident_id}",
+            "condition": v.condition,
+            "institution_code": codes[v.institution_id],
+            "date": v.visited_on,
+            "controlled": v.assessment == std.Assessment.CONTROLLED,
+        }
+        for v in session.scalars(
+            select(Visit).where(Visit.kind == VisitKind.FOLLOW_UP).order_by(Visit.id)
+        )
+    ]
+    return {"chronic_patient": patients, "chronic_follow_up": follow_ups}

@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from caregrid import clock
+from caregrid.activity import workflow
 from caregrid.activity.facts import FACTS, fact
 from caregrid.activity.importer import FactsRejected, import_file
 from caregrid.auth.roles import SYSTEM
@@ -88,6 +90,16 @@ def facts_import(
         out.print(line, markup=False)
     if failed:
         raise typer.Exit(2)
+
+
+@facts_app.command("collect")
+def facts_collect() -> None:
+    """Write what the workflows recorded (referrals, slots, contracts, follow-ups,
+    recognitions, the register) into the fact tables; then `facts export`."""
+    with session_scope() as session:
+        changed = workflow.collect(session, clock.today())
+    for name, rows in changed.items():
+        out.print(f"{name}: {rows} new or changed")
 
 
 @facts_app.command("export")

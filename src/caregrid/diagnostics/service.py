@@ -660,3 +660,25 @@ def results_of(session: Session, principal: Principal, resident_id: int) -> list
     return [
         result_view(session, r, own=r.performed_at_id == principal.institution_id) for r in rows
     ]
+
+
+def recognition_facts(session: Session) -> list[dict[str, object]]:
+    """Every reuse or coded repeat as a `recognition` fact, at the ordering institution (D3)."""
+    codes = registry.codes_by_id(session)
+    rows = session.execute(
+        select(Recognition, Order.ordering_institution_id, Order.item_code)
+        .join(Order, Order.id == Recognition.order_id)
+        .order_by(Recognition.id)
+    )
+    return [
+        {
+            "order_id": f"cg-{r.order_id}",
+            "institution_code": codes[institution],
+            "item_code": item_code,
+            "date": clock.local(r.decided_at).date(),
+            "decision": r.decision,
+            "reason": r.reason,
+            "price_cny": float(r.price_cny),
+        }
+        for r, institution, item_code in rows
+    ]

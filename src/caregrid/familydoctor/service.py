@@ -887,3 +887,19 @@ def _audit(
         purpose="family doctor",
         detail=detail,
     )
+
+
+def contract_facts(session: Session) -> list[dict[str, object]]:
+    """Every contract as a `contract` fact, at its team's institution (E2)."""
+    codes = registry.codes_by_id(session)
+    teams_by_id = {t.id: t.institution_id for t in session.scalars(select(Team))}
+    return [
+        {
+            "contract_id": f"cg-{c.id}",
+            "patient_id": f"cg-{c.resident_id}",
+            "institution_code": codes[teams_by_id[c.team_id]],
+            "starts_on": c.starts_on,
+            "ends_on": c.ends_on,
+        }
+        for c in session.scalars(select(Contract).order_by(Contract.id))
+    ]

@@ -919,3 +919,23 @@ def count_down_referrals(
         )
     )
     return sum(1 for code in rows if code.upper().startswith(diagnosis_prefixes))
+
+
+def facts(session: Session) -> list[dict[str, object]]:
+    """Every referral as a `referral` fact (docs/activity.md); a down-referral's loop is closed
+    once the primary unit has followed the patient up."""
+    codes = registry.codes_by_id(session)
+    return [
+        {
+            "referral_id": f"cg-{r.id}",
+            "from_institution_code": codes[r.from_institution_id],
+            "to_institution_code": codes.get(r.to_institution_id),
+            "direction": r.direction,
+            "patient_id": f"cg-{r.resident_id}",
+            "diagnosis_code": r.diagnosis_code,
+            "date": clock.local(r.created_at).date(),
+            "state": r.state,
+            "closed_loop": (r.first_follow_up_at is not None) if r.direction == "down" else None,
+        }
+        for r in session.scalars(select(Referral).order_by(Referral.id))
+    ]

@@ -370,3 +370,11 @@ def lead_of(session: Session, network_id: int) -> Institution | None:
 def province_of(session: Session, institution: Institution) -> str | None:
     """The province of the institution's city, as the layout names it."""
     return session.scalar(select(City.province_zh).where(City.id == institution.city_id))
+
+
+def codes_by_id(session: Session) -> dict[int, str]:
+    return {i: c for i, c in session.execute(select(Institution.id, Institution.code))}
+
+
+def department_codes(session: Session) -> dict[int, str]:
+    return {i: c for i, c in session.execute(select(Department.id, Department.code))}

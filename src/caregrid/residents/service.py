@@ -249,3 +249,21 @@ def record(session: Session, resident_id: int) -> Resident:
 
 def id_by_national_id(session: Session, value: str) -> int | None:
     return session.scalar(select(Resident.id).where(Resident.national_id == value))
+
+
+def facts(session: Session, on: date) -> list[dict[str, object]]:
+    """The register on a date as `resident` facts: a pseudonymous key, never the national ID
+    or the name (the facts leave the clinical record)."""
+    codes = registry.codes_by_id(session)
+    return [
+        {
+            "patient_id": f"cg-{r.id}",
+            "home_division_code": r.address_division_code,
+            "birth_date": r.birth_date,
+            "sex": r.sex,
+            "key_populations": ";".join(key_populations(r, on)) or None,
+            "registered_institution_code": codes.get(r.registered_institution_id),
+            "as_of": on,
+        }
+        for r in session.scalars(select(Resident).order_by(Resident.id))
+    ]

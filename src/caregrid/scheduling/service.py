@@ -746,3 +746,32 @@ def month_capacity(
         beds=int(beds[0]),
         reserved_beds=int(beds[1]),
     )
+
+
+def capacity_facts(session: Session) -> list[dict[str, object]]:
+    """Slots published per institution, department and local day, and how many were reserved
+    for primary doctors; beds per department as they stand (`capacity` facts, C1)."""
+    codes, departments = registry.codes_by_id(session), registry.department_codes(session)
+    slots: dict[tuple[int, int, object], list[int]] = {}
+    for clinic in session.scalars(select(ClinicSession)):
+        key = (clinic.institution_id, clinic.department_id, clock.local(clinic.starts_at).date())
+        totals = slots.setdefault(key, [0, 0])
+        totals[0] += clinic.capacity
+        totals[1] += clinic.reserved_count
+    rows: list[dict[str, object]] = [
+        {"resource": "slot", "institution_code": codes[i], "department_code": departments[d],
+         "date": day, "total": total, "reserved": reserved}
+        for (i, d, day), (total, reserved) in sorted(slots.items(), key=lambda kv: str(kv[0]))
+    ]  # fmt: skip
+    beds: dict[tuple[int, int], list[int]] = {}
+    for bed in session.scalars(select(Bed)):
+        totals = beds.setdefault((bed.institution_id, bed.department_id), [0, 0])
+        totals[0] += 1
+        totals[1] += int(bed.reserved)
+    today = clock.today()
+    rows += [
+        {"resource": "bed", "institution_code": codes[i], "department_code": departments[d],
+         "date": today, "total": total, "reserved": reserved}
+        for (i, d), (total, reserved) in sorted(beds.items())
+    ]  # fmt: skip
+    return rows
