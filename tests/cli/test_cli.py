@@ -201,7 +201,7 @@ def test_facts_import_refuses_bad_rows_then_indicators_compute(
     assert "2 rows, 0 new or changed" in stored.stdout
     facts = tmp_path / "facts"
     assert run(database, "facts", "export", "--out", str(facts)).returncode == 0
-    engines = ["duckdb"] + (["postgres"] if database.startswith("postgresql") else [])
+    engines = ["duckdb", "spark"] + (["postgres"] if database.startswith("postgresql") else [])
     for engine in engines:
         computed = run(
             database, "indicators", "compute", "--period", "2025-01..2025-03", "--engine", engine,

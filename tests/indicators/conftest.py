@@ -46,17 +46,38 @@ PATIENTS = [  # patient, condition, managed from
     ("P4", "hypertension", "2026-01-01"),  # after the period: not yet managed
 ]
 FOLLOW_UPS = [  # P1: 4 in 2025; P2: 3 in 2025 and one in December 2024; P3: 4
-    *[(f"f1{i}", "P1", "hypertension", d) for i, d in
-      enumerate(["2025-01-10", "2025-04-10", "2025-07-10", "2025-12-31"])],
-    *[(f"f2{i}", "P2", "hypertension", d) for i, d in
-      enumerate(["2024-12-20", "2025-03-10", "2025-06-10", "2025-09-10"])],
-    *[(f"f3{i}", "P3", "diabetes", d) for i, d in
+    # controlled at each visit: P1's last (31 December) is not; P2's last in 2025 is
+    *[(f"f1{i}", "P1", "hypertension", d, ok) for i, (d, ok) in
+      enumerate([("2025-01-10", "true"), ("2025-04-10", "true"), ("2025-07-10", "true"),
+                 ("2025-12-31", "false")])],
+    *[(f"f2{i}", "P2", "hypertension", d, ok) for i, (d, ok) in
+      enumerate([("2024-12-20", "false"), ("2025-03-10", "false"), ("2025-06-10", "false"),
+                 ("2025-09-10", "true")])],
+    *[(f"f3{i}", "P3", "diabetes", d, "true") for i, d in
       enumerate(["2025-01-05", "2025-04-05", "2025-07-05", "2025-10-05"])],
 ]  # fmt: skip
 CONTRACTS = [  # valid on 2025-12-31: c1 and c3 (starting that very day); c2 ended
     ("c1", "P1", "2025-03-01", "2026-02-28"),
     ("c2", "P2", "2024-01-01", "2024-12-31"),
     ("c3", "P3", "2025-12-31", "2026-12-30"),
+]
+KEY_POPULATIONS = {"P1": "elderly", "P2": "elderly", "P5": "children_0_6"}  # P3, P4: none
+STAFF = [  # id, institution, profession, title, TCM, posted from, months, as of
+    ("s1", PRIMARY, "doctor", "intermediate", "false", LEAD, "6", "2025-12-31"),  # 6: counts
+    ("s2", PRIMARY, "doctor", "senior", "false", LEAD, "5", "2025-12-31"),  # 5: too short
+    ("s3", PRIMARY, "doctor", "junior", "false", LEAD, "12", "2025-12-31"),  # junior title
+    ("s4", PRIMARY, "doctor", "intermediate", "true", "", "", "2025-12-31"),
+    ("s5", PRIMARY, "nurse", "junior", "false", "", "", "2025-12-31"),
+    ("s6", LEAD, "doctor", "senior", "false", "", "", "2025-12-31"),
+    ("s7", PRIMARY, "doctor", "junior", "true", "", "", "2024-12-31"),  # last year's list
+]
+TRAINING = [  # id, institution, staff, date, passed
+    ("t1", PRIMARY, "s1", "2025-03-01", "true"),
+    ("t2", PRIMARY, "s1", "2025-06-01", "true"),  # s1 once
+    ("t3", PRIMARY, "s4", "2025-03-01", "false"),
+    ("t4", PRIMARY, "s5", "2024-12-31", "true"),  # before the period
+    ("t5", PRIMARY, "s7", "2025-05-01", "true"),  # not on this year's list
+    ("t6", LEAD, "s6", "2025-12-31", "true"),  # the period's last day
 ]
 RECOGNITIONS = [  # id, institution, item, date, decision, reason, price
     ("o1", LEAD, "lipid_panel", "2025-01-15", "reused", "", "40"),
@@ -111,7 +132,7 @@ def facts(session: Session, tmp_path: Path) -> Path:
         "chronic_follow_up": _write(
             tmp_path / "fu.csv",
             ["follow_up_id", "patient_id", "condition", "institution_code", "date", "controlled"],
-            [(i, p, c, PRIMARY, d, "true") for i, p, c, d in FOLLOW_UPS],
+            [(i, p, c, PRIMARY, d, ok) for i, p, c, d, ok in FOLLOW_UPS],
         ),
         "contract": _write(
             tmp_path / "con.csv",
@@ -122,8 +143,19 @@ def facts(session: Session, tmp_path: Path) -> Path:
             tmp_path / "res.csv",
             ["patient_id", "home_division_code", "birth_date", "sex", "key_populations",
              "registered_institution_code", "as_of"],
-            [(f"P{n}", "330702-chengdong", "1950-01-01", "male", "", PRIMARY, "2025-12-31")
-             for n in range(1, 6)],
+            [(f"P{n}", "330702-chengdong", "1950-01-01", "male",
+              KEY_POPULATIONS.get(f"P{n}", ""), PRIMARY, "2025-12-31") for n in range(1, 6)],
+        ),
+        "staff": _write(
+            tmp_path / "staff.csv",
+            ["staff_id", "institution_code", "profession", "title_level", "tcm",
+             "posted_from_institution_code", "posted_months", "as_of"],
+            STAFF,  # type: ignore[arg-type]
+        ),
+        "training": _write(
+            tmp_path / "training.csv",
+            ["record_id", "institution_code", "staff_id", "course", "date", "passed"],
+            [(i, inst, who, "general_practice", d, ok) for i, inst, who, d, ok in TRAINING],
         ),
     }  # fmt: skip
     for name, path in files.items():
@@ -131,5 +163,3 @@ def facts(session: Session, tmp_path: Path) -> Path:
     root = tmp_path / "facts"
     export(session, root)
     return root
-
-

@@ -52,6 +52,15 @@ def test_every_indicator_on_the_hand_computed_set(session: Session, facts: Path)
     assert _at(cells, "CD4", year, PRIMARY) == (1, 1)
     assert _at(cells, "FD1", year, PRIMARY) == (2, 5)  # exactly Jinhua's 40%
     assert _at(cells, "FD1", year, NET) == (2, 5)
+    # the last follow-up decides: P1's on the last day is not at target, P2's in September is
+    assert _at(cells, "CD2", year, PRIMARY) == (1, 2)
+    assert _at(cells, "CD5", year, PRIMARY) == (1, 1)
+    assert _at(cells, "FD2", year, PRIMARY) == (1, 3)  # P1 of P1, P2, P5; P3 is not key
+    assert _at(cells, "CC10", year, PRIMARY) == (1, None)  # s1's six months, not s2's five
+    assert _at(cells, "F8", year, PRIMARY) == (1, 4)  # s4; s7 was on last year's list
+    assert _at(cells, "F8", year, NET) == (1, 5)
+    assert _at(cells, "H5", year, PRIMARY) == (1, 5)  # s1 once; s4 failed; s5, s7 outside
+    assert _at(cells, "H5", year, LEAD) == (1, 1)  # trained on the period's last day
     assert not [c for c in cells if c.month not in (jan, feb, year)]
 
 
@@ -74,6 +83,19 @@ def test_duckdb_and_postgresql_agree(session: Session, facts: Path) -> None:
         ("{fact: visits}", "numerator.fact: no fact 'visits'"),
         ("{fact: encounter, sum: kind}", "'kind' is not a number field"),
         ("{fact: encounter, by: patient_id}", "'patient_id' is not an institution field"),
+        (
+            "{fact: chronic_follow_up, distinct: patient_id, last: condition, last_where: x}",
+            "last: 'condition' is not a date field",
+        ),
+        (
+            "{fact: chronic_follow_up, distinct: patient_id, last: date}",
+            "last_where: what the last row must satisfy",
+        ),
+        ("{fact: contract, among: {fact: resident, field: staff_id}}", "contract has no field"),
+        (
+            '{fact: contract, among: {fact: resident, where: "colour = 1"}}',
+            "among.where: resident has no field 'colour'",
+        ),
     ],
 )
 def test_a_bad_definition_fails_when_loaded(numerator: str, message: str) -> None:

@@ -7,7 +7,7 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast, get_args
 
 import typer
 from rich.console import Console
@@ -24,6 +24,7 @@ from caregrid.indicators import evaluation, exports
 from caregrid.indicators import service as indicators
 from caregrid.indicators.definitions import shipped
 from caregrid.indicators.engine import Period, days
+from caregrid.indicators.service import Engine
 
 facts_app = typer.Typer(help="Activity facts: import and export.", no_args_is_help=True)
 indicators_app = typer.Typer(help="Indicators: compute.", no_args_is_help=True)
@@ -117,14 +118,14 @@ def facts_export(
 def indicators_compute(
     network: Annotated[str | None, typer.Option(help="a network code")] = None,
     period: Annotated[str, typer.Option(help="2025, or 2025-01..2025-12")] = "",
-    engine: Annotated[str, typer.Option(help="duckdb or postgres")] = "duckdb",
+    engine: Annotated[str, typer.Option(help="duckdb, postgres or spark")] = "duckdb",
     facts_dir: Annotated[Path, typer.Option("--facts", help="Parquet root")] = DEFAULT_FACTS,
     format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Every shipped indicator per month for a network (or every unit), numerator and
     denominator kept apart."""
-    if engine not in ("duckdb", "postgres"):
-        raise typer.BadParameter(f"{engine!r}: duckdb or postgres", param_hint="--engine")
+    if engine not in get_args(Engine):
+        raise typer.BadParameter(f"{engine!r}: duckdb, postgres or spark", param_hint="--engine")
     if not period:
         raise typer.BadParameter("say which months, e.g. 2025-01..2025-12", param_hint="--period")
     months = _months(period)
@@ -133,7 +134,7 @@ def indicators_compute(
             cells = indicators.compute(
                 session,
                 months,
-                using="postgres" if engine == "postgres" else "duckdb",
+                using=cast(Engine, engine),
                 facts_root=facts_dir,
             )
         except ValueError as exc:

@@ -26,6 +26,7 @@ from sqlglot import exp
 
 from caregrid.activity.facts import Fact, Kind, fact
 
+SIDE_KEYS = ("fact", "by", "where", "sum", "distinct", "having", "last", "last_where", "among")
 DIMENSION_FIELDS = ("institution_level",)
 PERIOD_FIELDS = ("period_start", "period_end")  # the first and last day computed over
 AGGREGATES = (exp.Count, exp.Sum, exp.Max, exp.Min, exp.Star)
@@ -67,6 +68,16 @@ class DefinitionError(ValueError):
 
 
 @dataclass(frozen=True)
+class Among:
+    """Keep only rows whose `field` value appears in another fact's rows matching `where`
+    (a semi-join), e.g. contracts of residents the register lists in a key population (FD2)."""
+
+    fact: Fact
+    field: str
+    where: exp.Expr | None
+
+
+@dataclass(frozen=True)
 class Side:
     fact: Fact
     by: str
@@ -74,6 +85,9 @@ class Side:
     sum: str | None  # None: count rows
     distinct: str | None = None  # count distinct values of this field (patients)...
     having: exp.Expr | None = None  # ...whose own rows satisfy this, e.g. count(*) >= 4
+    last: str | None = None  # ...or whose last row by this date field...
+    last_where: exp.Expr | None = None  # ...satisfies this, e.g. controlled (CD2)
+    among: Among | None = None
 
     def filter_sql(self, dialect: str, days: tuple[str, str] | None = None) -> str:
         """The filter in the engine's dialect, `period_start` and `period_end` as dates."""
@@ -100,6 +114,17 @@ class Side:
     def having_sql(self, dialect: str) -> str:
         return "TRUE" if self.having is None else self.having.sql(dialect=dialect)
 
+    def among_sql(self, dialect: str, days: tuple[str, str], source: str) -> str:
+        """The semi-join as a filter; `source` is the other fact's rows."""
+        if self.among is None:
+            return "TRUE"
+        inner = Side(self.among.fact, "", self.among.where, None).filter_sql(dialect, days)
+        field = self.among.field
+        return f"{field} IN (SELECT a.{field} FROM {source} AS a WHERE ({inner}))"
+
+    def last_where_sql(self, dialect: str) -> str:
+        return "TRUE" if self.last_where is None else self.last_where.sql(dialect=dialect)
+
 
 @dataclass(frozen=True)
 class Indicator:
@@ -124,7 +149,7 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
     where = f"{indicator}.{part}"
     if not isinstance(raw, dict):
         raise DefinitionError(f"{where}: a mapping with fact, by, where")
-    unknown = set(raw) - {"fact", "by", "where", "sum", "count", "distinct", "having"}
+    unknown = set(raw) - set(SIDE_KEYS)
     if unknown:
         raise DefinitionError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
     try:
@@ -151,6 +176,19 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
         if distinct is None:
             raise DefinitionError(f"{where}.having: needs `distinct`, the rows it groups")
         having = _parse(f"{where}.having", str(raw["having"]), found, aggregates=True)
+    last = raw.get("last")
+    last_where = None
+    if last is not None:
+        ordered = found.field(str(last))
+        if ordered is None or ordered.kind is not Kind.DATE:
+            raise DefinitionError(f"{where}.last: {last!r} is not a date field of {found.name}")
+        if distinct is None or having is not None:
+            raise DefinitionError(f"{where}.last: needs `distinct` and no `having`")
+        if not raw.get("last_where"):
+            raise DefinitionError(f"{where}.last_where: what the last row must satisfy")
+        last_where = _parse(f"{where}.last_where", str(raw["last_where"]), found)
+    elif raw.get("last_where"):
+        raise DefinitionError(f"{where}.last_where: needs `last`, the date that orders rows")
     return Side(
         found,
         by,
@@ -158,7 +196,29 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
         str(total) if total is not None else None,
         str(distinct) if distinct is not None else None,
         having,
+        str(last) if last is not None else None,
+        last_where,
+        _among(f"{where}.among", raw["among"], found) if raw.get("among") else None,
     )
+
+
+def _among(where: str, raw: Any, outer: Fact) -> Among:
+    if not isinstance(raw, dict) or set(raw) - {"fact", "field", "where"}:
+        raise DefinitionError(f"{where}: a mapping with fact, field, where")
+    try:
+        found = fact(str(raw.get("fact")))
+    except KeyError as exc:
+        raise DefinitionError(f"{where}.fact: {exc.args[0]}") from exc
+    field = str(raw.get("field", "patient_id"))
+    for side in (outer, found):
+        if side.field(field) is None:
+            raise DefinitionError(f"{where}.field: {side.name} has no field {field!r}")
+    expression = _parse(f"{where}.where", str(raw["where"]), found) if raw.get("where") else None
+    if expression is not None and any(
+        isinstance(n, exp.Column) and n.name in DIMENSION_FIELDS for n in expression.walk()
+    ):
+        raise DefinitionError(f"{where}.where: institution_level is not known here")
+    return Among(found, field, expression)
 
 
 def _parse(where: str, text: str, found: Fact, *, aggregates: bool = False) -> exp.Expr:
@@ -215,6 +275,8 @@ def _indicator(raw: Any) -> Indicator:
         period=period,
     )
     sides = [indicator.numerator, *([indicator.denominator] if indicator.denominator else [])]
+    if period == "month" and any(side.among for side in sides):
+        raise DefinitionError(f"{ident}: `among` is for period: year")
     if period == "month" and any(side.distinct for side in sides):
         raise DefinitionError(f"{ident}: distinct counts do not add up over months; period: year")
     dated = any(

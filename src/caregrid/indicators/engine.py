@@ -53,14 +53,29 @@ def label(indicator: Indicator, period: Period) -> str | None:
     return f"{period[0]}..{period[1]}" if indicator.period == "year" else None
 
 
-def _year_select(side: Side, source: str, dialect: str, period: Period) -> str:
-    """A year indicator's side over the whole period (:label names its cell)."""
-    where = side.filter_sql(dialect, days(period))
+def _year_select(
+    side: Side, source: str, dialect: str, period: Period, among: str | None = None
+) -> str:
+    """A year indicator's side over the whole period (:label names its cell); `among` is the
+    rows of the fact the side's semi-join reads."""
+    span = days(period)
+    where = side.filter_sql(dialect, span)
+    if among is not None:
+        where = f"({where}) AND {side.among_sql(dialect, span, among)}"
     if side.distinct is None:
         total = f"sum({side.sum})" if side.sum else "count(*)"
         return (
             f"SELECT :label AS month, {side.by} AS unit, coalesce({total}, 0) AS v0 "
             f"FROM {source} AS f WHERE ({where}) GROUP BY {side.by}"
+        )
+    if side.last is not None:
+        # Each patient's last row by the date (ties broken by the fact's key), then its test.
+        order = ", ".join(f"{c} DESC" for c in (side.last, *side.fact.key))
+        return (
+            f"SELECT :label AS month, unit, count(*) AS v0 FROM (SELECT {side.by} AS unit, "
+            f"({side.last_where_sql(dialect)}) AS passes, row_number() OVER (PARTITION BY "
+            f"{side.by}, {side.distinct} ORDER BY {order}) AS n FROM {source} AS f "
+            f"WHERE ({where})) AS g WHERE n = 1 AND passes GROUP BY unit"
         )
     return (
         f"SELECT :label AS month, unit, count(*) AS v0 FROM (SELECT {side.by} AS unit "
@@ -101,7 +116,12 @@ def _queries(
             if indicator.period == "month":
                 fused[(side.fact.name, side.by)].append((target, side))
                 continue
-            sql = _year_select(side, source(side, side.uses_level), dialect, period)
+            among = None
+            if side.among is not None:
+                if present is not None and side.among.fact.name not in present:
+                    continue
+                among = source(Side(side.among.fact, side.by, None, None), False)
+            sql = _year_select(side, source(side, side.uses_level), dialect, period, among)
             found.append(Query(sql, {"label": f"{period[0]}..{period[1]}"}, [target]))
     for (_, by), members in fused.items():
         sums = ", ".join(
@@ -155,6 +175,17 @@ def _sides(indicator: Indicator) -> dict[str, Side]:
     return sides
 
 
+def read_facts(indicators: Iterable[Indicator]) -> set[str]:
+    """Every fact the indicators read, semi-joins included."""
+    names = set()
+    for indicator in indicators:
+        for side in _sides(indicator).values():
+            names.add(side.fact.name)
+            if side.among is not None:
+                names.add(side.among.fact.name)
+    return names
+
+
 def _collect(
     queries: list[Query], run: Callable[[Query], Iterable[tuple[object, ...]]]
 ) -> dict[Target, list[tuple[str, str, float]]]:
@@ -173,12 +204,7 @@ def duckdb_cells(
     """Over `<root>/<fact>/month=YYYY-MM/*.parquet`; `levels` maps institution codes to their
     level (primary, secondary, tertiary) from the registry."""
     chosen = list(indicators)
-    present = {
-        s.fact.name
-        for i in chosen
-        for s in _sides(i).values()
-        if any(root.joinpath(s.fact.name).glob("month=*/*.parquet"))
-    }
+    present = {n for n in read_facts(chosen) if any(root.joinpath(n).glob("month=*/*.parquet"))}
 
     def source(side: Side, level: bool) -> str:
         files = f"read_parquet('{glob(root, side.fact)}', hive_partitioning = true)"
@@ -228,7 +254,7 @@ def spark_cells(
     ).createOrReplaceTempView("dim")
     chosen = list(indicators)
     present = set()
-    for name in {s.fact.name for i in chosen for s in _sides(i).values()}:
+    for name in read_facts(chosen):
         folder = root / name
         if any(folder.glob("month=*/*.parquet")):
             spark.read.parquet(str(folder)).createOrReplaceTempView(f"fact_{name}")

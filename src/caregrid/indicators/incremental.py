@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from caregrid.activity.facts import fact
 from caregrid.activity.parquet import month_dir
 from caregrid.indicators.definitions import Indicator
-from caregrid.indicators.engine import Cell, Period, label
+from caregrid.indicators.engine import Cell, Period, label, read_facts
 
 Run = Callable[[Path, Mapping[str, str], Iterable[Indicator], Period], list[Cell]]
 
@@ -35,13 +36,12 @@ def months_between(period: Period) -> list[str]:
 
 
 def _files(root: Path, indicator: Indicator, months: list[str]) -> list[str]:
-    sides = [indicator.numerator, *([indicator.denominator] if indicator.denominator else [])]
     listed = []
-    for side in sides:
+    for name in sorted(read_facts([indicator])):
         folders = (
-            [month_dir(root, side.fact, m) for m in months]
+            [month_dir(root, fact(name), m) for m in months]
             if indicator.period == "month"
-            else sorted((root / side.fact.name).glob("month=*"))
+            else sorted((root / name).glob("month=*"))
         )
         for folder in folders:
             for path in sorted(folder.glob("*.parquet")):
