@@ -34,7 +34,7 @@ def main() -> None:
 
     from caregrid.activity.parquet import glob
     from caregrid.indicators.definitions import catalogue
-    from caregrid.indicators.engine import duckdb_cells
+    from caregrid.indicators.engine import Dims, duckdb_cells
     from caregrid.synth.city import generate, load_layout
 
     scratch = None
@@ -48,7 +48,13 @@ def main() -> None:
         generated = time.perf_counter() - began
     try:
         layout = load_layout("jinhua")
-        levels = {i.code: str(i.level) for i in layout.institutions}
+        grids = {g.code: g.divisions for g in layout.grids}
+        dims = Dims.build(
+            {i.code: str(i.level) for i in layout.institutions},
+            {d.code: d.parent for d in layout.divisions},
+            {n.code: grids[n.grid] for n in layout.networks},
+            [(m.institution, n.code) for n in layout.networks for m in n.members],
+        )
         indicators = catalogue().indicators
         sides = [s for i in indicators for s in (i.numerator, i.denominator) if s is not None]
         facts = {s.fact.name: s.fact for s in sides}
@@ -76,7 +82,7 @@ def main() -> None:
 
         period = (f"{args.year}-01", f"{args.year}-12")
         began = time.perf_counter()
-        cells = duckdb_cells(root, levels, indicators, period)
+        cells = duckdb_cells(root, dims, indicators, period)
         seconds = time.perf_counter() - began
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "

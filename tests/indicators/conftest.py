@@ -28,6 +28,18 @@ ENCOUNTERS = [
     ("e10", PRIMARY, "outpatient", "2025-02-03", "E11.9", "", "50"),
     ("e11", LEAD, "outpatient", "2025-02-04", "E11.9", "", "100"),
 ]
+OTHER = "jh-zyy"  # the city TCM hospital: a member of no network
+JINDONG, JD_MEMBER = "jh-zxyy-jindong", "jh-jd-duohu"
+AREA_ENCOUNTERS = [  # March 2023: where patients live decides the network (CC1, CC2, CC4, RF3)
+    # id, institution, kind, date, home division, insurance pool, insurance paid
+    ("a1", LEAD, "outpatient", "2023-03-03", "330702-chengdong", "", "100"),  # Wucheng: in
+    ("a2", OTHER, "outpatient", "2023-03-04", "330702-chengdong", "", "60"),  # out
+    ("a3", LEAD, "discharge", "2023-03-05", "330702-chengdong", "", "1000"),  # in
+    ("a4", OTHER, "discharge", "2023-03-06", "330702-chengdong", "", "500"),  # out
+    ("a5", LEAD, "outpatient", "2023-03-07", "330703", "330703", "100"),  # Jindong: out
+    ("a6", JD_MEMBER, "outpatient", "2023-03-08", "330703", "330703", "30"),  # in
+    ("a7", PRIMARY, "outpatient", "2023-03-09", "330799-elsewhere", "", "10"),  # no grid
+]
 CAPACITY = [  # resource, institution, department, date, total, reserved
     ("slot", LEAD, "card", "2025-01-06", "300", "100"),  # exactly one third
     ("slot", LEAD, "card", "2025-01-07", "300", "99"),
@@ -41,7 +53,7 @@ REFERRALS = [  # id, from, to, direction, date, state, closed loop
 ]
 PATIENTS = [  # patient, condition, managed from
     ("P1", "hypertension", "2024-06-01"),
-    ("P2", "hypertension", "2025-03-01"),
+    ("P2", "hypertension", "2023-03-01"),
     ("P3", "diabetes", "2025-01-01"),
     ("P4", "hypertension", "2026-01-01"),  # after the period: not yet managed
 ]
@@ -57,7 +69,7 @@ FOLLOW_UPS = [  # P1: 4 in 2025; P2: 3 in 2025 and one in December 2024; P3: 4
       enumerate(["2025-01-05", "2025-04-05", "2025-07-05", "2025-10-05"])],
 ]  # fmt: skip
 CONTRACTS = [  # valid on 2025-12-31: c1 and c3 (starting that very day); c2 ended
-    ("c1", "P1", "2025-03-01", "2026-02-28"),
+    ("c1", "P1", "2023-03-01", "2026-02-28"),
     ("c2", "P2", "2024-01-01", "2024-12-31"),
     ("c3", "P3", "2025-12-31", "2026-12-30"),
 ]
@@ -72,9 +84,9 @@ STAFF = [  # id, institution, profession, title, TCM, posted from, months, as of
     ("s7", PRIMARY, "doctor", "junior", "true", "", "", "2024-12-31"),  # last year's list
 ]
 TRAINING = [  # id, institution, staff, date, passed
-    ("t1", PRIMARY, "s1", "2025-03-01", "true"),
+    ("t1", PRIMARY, "s1", "2023-03-01", "true"),
     ("t2", PRIMARY, "s1", "2025-06-01", "true"),  # s1 once
-    ("t3", PRIMARY, "s4", "2025-03-01", "false"),
+    ("t3", PRIMARY, "s4", "2023-03-01", "false"),
     ("t4", PRIMARY, "s5", "2024-12-31", "true"),  # before the period
     ("t5", PRIMARY, "s7", "2025-05-01", "true"),  # not on this year's list
     ("t6", LEAD, "s6", "2025-12-31", "true"),  # the period's last day
@@ -104,7 +116,9 @@ def facts(session: Session, tmp_path: Path) -> Path:
              "surgery_level", "drg_weight", "total_cost_cny", "insurance_paid_cny",
              "insured_division_code", "referral_id"],
             [(i, inst, "", "P1", "330702-chengdong", kind, day, dx, "", level, "", "0", paid,
-              "", "") for i, inst, kind, day, dx, level, paid in ENCOUNTERS],
+              "", "") for i, inst, kind, day, dx, level, paid in ENCOUNTERS]
+            + [(i, inst, "", "P9", home, kind, day, "J06.9", "", "", "", "0", paid, pool, "")
+               for i, inst, kind, day, home, pool, paid in AREA_ENCOUNTERS],
         ),
         "capacity": _write(
             tmp_path / "cap.csv",

@@ -16,13 +16,18 @@ from caregrid.activity.importer import import_file
 from caregrid.indicators import incremental, service
 from caregrid.indicators.definitions import DefinitionError, parse
 from caregrid.indicators.engine import Cell
-from tests.indicators.conftest import LEAD, NET, PRIMARY
+from tests.indicators.conftest import JINDONG, LEAD, NET, PRIMARY
+
+CITY = "jinhua"
 
 
-def _at(cells: list[Cell], indicator: str, month: str, unit: str) -> tuple[float, float | None]:
+def _at(
+    cells: list[Cell], indicator: str, month: str, unit: str
+) -> tuple[float, float | None] | None:
+    """The cell's numerator and denominator, or None when there is no cell."""
     found = [c for c in cells if (c.indicator, c.month, c.unit) == (indicator, month, unit)]
-    assert len(found) == 1, (indicator, month, unit)
-    return found[0].numerator, found[0].denominator
+    assert len(found) <= 1, (indicator, month, unit)
+    return (found[0].numerator, found[0].denominator) if found else None
 
 
 def test_every_indicator_on_the_hand_computed_set(session: Session, facts: Path) -> None:
@@ -61,13 +66,29 @@ def test_every_indicator_on_the_hand_computed_set(session: Session, facts: Path)
     assert _at(cells, "F8", year, NET) == (1, 5)
     assert _at(cells, "H5", year, PRIMARY) == (1, 5)  # s1 once; s4 failed; s5, s7 outside
     assert _at(cells, "H5", year, LEAD) == (1, 1)  # trained on the period's last day
+    assert _at(cells, "CC2", jan, NET) == (9, 9)  # every January encounter is at a member
+    assert _at(cells, "RF3", jan, NET) == (0, 3)
     assert not [c for c in cells if c.month not in (jan, feb, year)]
+
+
+def test_area_indicators_follow_where_patients_live(session: Session, facts: Path) -> None:
+    cells = service.compute(session, ("2023-03", "2023-03"), facts_root=facts)
+    mar, jd = "2023-03", JINDONG
+    assert _at(cells, "CC2", mar, NET) == (2, 4)  # not the TCM hospital's visit and stay
+    assert _at(cells, "CC2", mar, jd) == (1, 2)  # the lead is not a member of Jindong's group
+    assert _at(cells, "CC2", mar, CITY) == (3, 6)  # the resident of no grid counts nowhere
+    assert _at(cells, "CC2", mar, LEAD) is None  # attributed to areas, not institutions
+    assert _at(cells, "CC1", mar, NET) == (1, 2)
+    assert _at(cells, "RF3", mar, NET) == (1, 2)
+    assert _at(cells, "CC3", mar, NET) == (1, 3)  # by institution: a7; a1 and a5 at the lead
+    assert _at(cells, "CC4", mar, jd) == (30, 130)  # by the insurance pool
+    assert _at(cells, "CC4", mar, NET) is None  # no pool recorded
 
 
 def test_duckdb_and_postgresql_agree(session: Session, facts: Path) -> None:
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("the PostgreSQL engine runs in the PostgreSQL pass of the suite")
-    period = ("2025-01", "2025-12")
+    period = ("2023-01", "2025-12")  # the area encounters of 2023 too
     on_parquet = service.compute(session, period, facts_root=facts)
     on_store = service.compute(session, period, using="postgres")
     assert sorted(on_parquet, key=repr) == sorted(on_store, key=repr)
@@ -82,7 +103,8 @@ def test_duckdb_and_postgresql_agree(session: Session, facts: Path) -> None:
         ("{fact: encounter, where: 'kind in (select 1)'}", "is not allowed in a filter"),
         ("{fact: visits}", "numerator.fact: no fact 'visits'"),
         ("{fact: encounter, sum: kind}", "'kind' is not a number field"),
-        ("{fact: encounter, by: patient_id}", "'patient_id' is not an institution field"),
+        ("{fact: encounter, by: patient_id}", "'patient_id' is not an institution or division"),
+        ("{fact: encounter, where: in_area}", "in_area needs `by` a division field"),
         (
             "{fact: chronic_follow_up, distinct: patient_id, last: condition, last_where: x}",
             "last: 'condition' is not a date field",
@@ -107,8 +129,17 @@ def test_a_bad_definition_fails_when_loaded(numerator: str, message: str) -> Non
         parse(text)
 
 
+def test_both_sides_have_one_attribution() -> None:
+    text = (
+        "indicators:\n  - {id: X2, name_zh: x, name_en: x, evidence: ours, source: s, "
+        "numerator: {fact: encounter, by: home_division_code}, denominator: {fact: encounter}}\n"
+    )
+    with pytest.raises(DefinitionError, match="X2: both sides are attributed"):
+        parse(text)
+
+
 def test_spark_reads_the_same_parquet_and_agrees(session: Session, facts: Path) -> None:
-    period = ("2025-01", "2025-12")
+    period = ("2023-01", "2025-12")
     on_duckdb = service.compute(session, period, facts_root=facts)
     on_spark = service.compute(session, period, using="spark", facts_root=facts)
     assert sorted(on_spark, key=repr) == sorted(on_duckdb, key=repr)
@@ -134,6 +165,7 @@ def test_a_changed_month_is_the_only_one_recomputed(
     export(session, facts)
     changed = service.compute(session, period, facts_root=facts, stats=after)
     assert sorted(after.computed) == sorted(
-        f"{i} 2025-02" for i in ("CC3", "CC5", "CC6", "CD7", "RF1", "RF2")
+        f"{i} 2025-02"
+        for i in ("CC1", "CC2", "CC3", "CC4", "CC5", "CC6", "CD7", "RF1", "RF2", "RF3")
     )
     assert _at(changed, "CC3", "2025-02", NET) == (2, 3)

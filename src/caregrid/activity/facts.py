@@ -33,6 +33,7 @@ class Field:
     high: float | None = None
     institution: bool = False  # an institution code that must be in the registry
     icd10: bool = False  # an ICD-10 code
+    division: bool = False  # an administrative division where someone lives or is insured
     doc: str = ""
 
 
@@ -65,7 +66,11 @@ FACTS: tuple[Fact, ...] = (
         "The resident population register at a date: the denominator of coverage rates.",
         (
             _text("patient_id", "the resident's pseudonymous key, the same in every fact"),
-            _text("home_division_code", "the division (township, street) where they live"),
+            _text(
+                "home_division_code",
+                "the division (township, street) where they live",
+                division=True,
+            ),
             Field("birth_date", Kind.DATE),
             _text("sex", choices=("male", "female")),
             _text(
@@ -87,7 +92,7 @@ FACTS: tuple[Fact, ...] = (
             _text("institution_code", institution=True),
             _text("department_code", required=False),
             _text("patient_id"),
-            _text("home_division_code", "where the patient lives"),
+            _text("home_division_code", "where the patient lives", division=True),
             _text("kind", choices=ENCOUNTER_KINDS),
             Field("date", Kind.DATE, doc="visit, admission or discharge date"),
             _text("diagnosis_code", "principal diagnosis, ICD-10", icd10=True),
@@ -96,7 +101,12 @@ FACTS: tuple[Fact, ...] = (
             Field("drg_weight", Kind.NUMBER, required=False, low=0, high=100),
             Field("total_cost_cny", Kind.NUMBER, low=0),
             Field("insurance_paid_cny", Kind.NUMBER, low=0),
-            _text("insured_division_code", "the insurance pool's division", required=False),
+            _text(
+                "insured_division_code",
+                "the insurance pool's division",
+                required=False,
+                division=True,
+            ),
             _text("referral_id", "the referral this encounter answers", required=False),
         ),
         key=("institution_code", "encounter_id"),

@@ -98,15 +98,23 @@ def _sum(cells: list[Cell], indicator: Indicator, unit: str) -> tuple[float, flo
     return numerator, sum(c.denominator or 0.0 for c in mine)
 
 
+def by_institution() -> list[Indicator]:
+    """The indicators a member has its own figures for (the member table's columns)."""
+    return [i for i in catalogue().indicators if not i.numerator.area]
+
+
 def tiles(
     cells: list[Cell], previous: list[Cell], unit: str, network: Network, on: date
 ) -> list[Tile]:
     """Each indicator for the unit over the cells' months, against its target on `on`;
-    `previous`: the same months a year earlier, for "+N points a year" targets."""
+    `previous`: the same months a year earlier, for "+N points a year" targets. A member's
+    view leaves out what is attributed to where patients live, not to an institution."""
     profile = policy.get(network.profile)
     book = catalogue()
     found = []
     for indicator in book.indicators:
+        if unit != network.code and indicator.numerator.area:
+            continue
         numerator, denominator = _sum(cells, indicator, unit)
         before = _ratio(*_sum(previous, indicator, unit))
         target = target_for(profile, indicator, on)
@@ -195,7 +203,7 @@ def build(
         names = {i.code: i for i in (registry.get_institution(session, c) for c in codes) if i}
         for code in sorted(codes):
             values: dict[str, float | None] = {}
-            for indicator in catalogue().indicators:
+            for indicator in by_institution():
                 numerator, denominator = _sum(cells, indicator, code)
                 ratio = _ratio(numerator, denominator)
                 if ratio is not None:

@@ -27,7 +27,8 @@ from sqlglot import exp
 from caregrid.activity.facts import Fact, Kind, fact
 
 SIDE_KEYS = ("fact", "by", "where", "sum", "distinct", "having", "last", "last_where", "among")
-DIMENSION_FIELDS = ("institution_level",)
+AREA_FIELDS = ("in_area",)  # the row's institution is a member of the area's network
+DIMENSION_FIELDS = ("institution_level", *AREA_FIELDS)
 PERIOD_FIELDS = ("period_start", "period_end")  # the first and last day computed over
 AGGREGATES = (exp.Count, exp.Sum, exp.Max, exp.Min, exp.Star)
 ALLOWED = (
@@ -107,9 +108,23 @@ class Side:
     @property
     def uses_level(self) -> bool:
         """Whether the filter reads the registry's institution level (a join)."""
-        return self.where is not None and any(
-            isinstance(n, exp.Column) and n.name == "institution_level" for n in self.where.walk()
-        )
+        return self.where is not None and _names(self.where, ("institution_level",))
+
+    @property
+    def area(self) -> bool:
+        """Attributed to the networks whose grid covers the division `by` names (where the
+        patient lives or is insured), not to an institution (CC1, CC2)."""
+        found = self.fact.field(self.by)
+        return found is not None and found.division
+
+    @property
+    def unit(self) -> str:
+        """The column that names a row's unit once the engine has joined the registry."""
+        return "area_unit" if self.area else self.by
+
+    @property
+    def institution_field(self) -> str:
+        return "institution_code" if self.area else self.by
 
     def having_sql(self, dialect: str) -> str:
         return "TRUE" if self.having is None else self.having.sql(dialect=dialect)
@@ -158,8 +173,12 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
         raise DefinitionError(f"{where}.fact: {exc.args[0]}") from exc
     by = str(raw.get("by", "institution_code"))
     field = found.field(by)
-    if field is None or not field.institution:
-        raise DefinitionError(f"{where}.by: {by!r} is not an institution field of {found.name}")
+    if field is None or not (field.institution or field.division):
+        raise DefinitionError(
+            f"{where}.by: {by!r} is not an institution or division field of {found.name}"
+        )
+    if field.division and found.field("institution_code") is None:
+        raise DefinitionError(f"{where}.by: {found.name} has no institution_code to place it")
     total = raw.get("sum")
     if total is not None:
         summed = found.field(str(total))
@@ -168,6 +187,8 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
     expression = None
     if raw.get("where"):
         expression = _parse(f"{where}.where", str(raw["where"]), found)
+        if not field.division and _names(expression, AREA_FIELDS):
+            raise DefinitionError(f"{where}.where: in_area needs `by` a division field")
     distinct = raw.get("distinct")
     if distinct is not None and found.field(str(distinct)) is None:
         raise DefinitionError(f"{where}.distinct: {found.name} has no field {distinct!r}")
@@ -217,8 +238,12 @@ def _among(where: str, raw: Any, outer: Fact) -> Among:
     if expression is not None and any(
         isinstance(n, exp.Column) and n.name in DIMENSION_FIELDS for n in expression.walk()
     ):
-        raise DefinitionError(f"{where}.where: institution_level is not known here")
+        raise DefinitionError(f"{where}.where: registry fields are not known here")
     return Among(found, field, expression)
+
+
+def _names(tree: exp.Expr, names: tuple[str, ...]) -> bool:
+    return any(isinstance(n, exp.Column) and n.name in names for n in tree.walk())
 
 
 def _parse(where: str, text: str, found: Fact, *, aggregates: bool = False) -> exp.Expr:
@@ -275,6 +300,8 @@ def _indicator(raw: Any) -> Indicator:
         period=period,
     )
     sides = [indicator.numerator, *([indicator.denominator] if indicator.denominator else [])]
+    if len({side.area for side in sides}) > 1:
+        raise DefinitionError(f"{ident}: both sides are attributed to institutions or to areas")
     if period == "month" and any(side.among for side in sides):
         raise DefinitionError(f"{ident}: `among` is for period: year")
     if period == "month" and any(side.distinct for side in sides):

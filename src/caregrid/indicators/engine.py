@@ -6,6 +6,8 @@ numerators and denominators separately (DHIS2)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -39,6 +41,63 @@ class Cell:
 
 
 Period = tuple[str, str]  # first and last month, YYYY-MM
+Pairs = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Dims:
+    """What the engines join from the registry: each institution's level; for indicators
+    attributed to where patients live, the networks whose grid covers each division and the
+    networks each institution is a member of."""
+
+    levels: Mapping[str, str]
+    areas: Pairs = ()  # (division code, network code), the grid's divisions and their children
+    members: Pairs = ()  # (institution code, network code)
+
+    @classmethod
+    def build(
+        cls,
+        levels: Mapping[str, str],
+        parents: Mapping[str, str | None],
+        grids: Mapping[str, Iterable[str]],
+        members: Iterable[tuple[str, str]],
+    ) -> Dims:
+        """`parents`: division -> parent division; `grids`: network -> its grid's divisions."""
+        children: dict[str, list[str]] = defaultdict(list)
+        for code, parent in parents.items():
+            if parent is not None:
+                children[parent].append(code)
+        areas: set[tuple[str, str]] = set()
+        for network, divisions in grids.items():
+            todo = list(divisions)
+            while todo:
+                code = todo.pop()
+                if (code, network) not in areas:
+                    areas.add((code, network))
+                    todo += children.get(code, [])
+        return cls(dict(levels), tuple(sorted(areas)), tuple(sorted(set(members))))
+
+    def key(self) -> str:
+        """Changes when anything an indicator could join changes (the cache's fingerprint)."""
+        text = json.dumps([sorted(self.levels.items()), self.areas, self.members])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _joins(side: Side, level: bool, fact_rows: str, level_join: str, area: str, member: str) -> str:
+    """The fact's rows with what a side's filter and unit read from the registry:
+    `institution_level` (`level_join`, yielding `d.level`), and for an area side its network
+    (`area_unit`) and whether the row's institution is a member of it (`in_area`)."""
+    columns, joins = "", ""
+    if level:
+        columns += ", d.level AS institution_level"
+        joins += f" {level_join} d ON d.code = p.{side.institution_field}"
+    if side.area:
+        columns += ", a.network AS area_unit, (m.network IS NOT NULL) AS in_area"
+        joins += (
+            f" JOIN {area} ON a.division = p.{side.by} LEFT JOIN {member} ON "
+            "m.network = a.network AND m.institution = p.institution_code"
+        )
+    return f"(SELECT p.*{columns} FROM {fact_rows} p{joins})" if joins else fact_rows
 
 
 def days(period: Period) -> tuple[str, str]:
@@ -65,21 +124,21 @@ def _year_select(
     if side.distinct is None:
         total = f"sum({side.sum})" if side.sum else "count(*)"
         return (
-            f"SELECT :label AS month, {side.by} AS unit, coalesce({total}, 0) AS v0 "
-            f"FROM {source} AS f WHERE ({where}) GROUP BY {side.by}"
+            f"SELECT :label AS month, {side.unit} AS unit, coalesce({total}, 0) AS v0 "
+            f"FROM {source} AS f WHERE ({where}) GROUP BY {side.unit}"
         )
     if side.last is not None:
         # Each patient's last row by the date (ties broken by the fact's key), then its test.
         order = ", ".join(f"{c} DESC" for c in (side.last, *side.fact.key))
         return (
-            f"SELECT :label AS month, unit, count(*) AS v0 FROM (SELECT {side.by} AS unit, "
+            f"SELECT :label AS month, unit, count(*) AS v0 FROM (SELECT {side.unit} AS unit, "
             f"({side.last_where_sql(dialect)}) AS passes, row_number() OVER (PARTITION BY "
-            f"{side.by}, {side.distinct} ORDER BY {order}) AS n FROM {source} AS f "
+            f"{side.unit}, {side.distinct} ORDER BY {order}) AS n FROM {source} AS f "
             f"WHERE ({where})) AS g WHERE n = 1 AND passes GROUP BY unit"
         )
     return (
-        f"SELECT :label AS month, unit, count(*) AS v0 FROM (SELECT {side.by} AS unit "
-        f"FROM {source} AS f WHERE ({where}) GROUP BY {side.by}, {side.distinct} "
+        f"SELECT :label AS month, unit, count(*) AS v0 FROM (SELECT {side.unit} AS unit "
+        f"FROM {source} AS f WHERE ({where}) GROUP BY {side.unit}, {side.distinct} "
         f"HAVING ({side.having_sql(dialect)})) AS g GROUP BY unit"
     )
 
@@ -120,10 +179,11 @@ def _queries(
             if side.among is not None:
                 if present is not None and side.among.fact.name not in present:
                     continue
-                among = source(Side(side.among.fact, side.by, None, None), False)
+                among = source(Side(side.among.fact, "", None, None), False)
             sql = _year_select(side, source(side, side.uses_level), dialect, period, among)
             found.append(Query(sql, {"label": f"{period[0]}..{period[1]}"}, [target]))
-    for (_, by), members in fused.items():
+    for members in fused.values():
+        unit = members[0][1].unit
         sums = ", ".join(
             f"coalesce(sum(CASE WHEN ({side.filter_sql(dialect)}) THEN {side.sum or 1} "
             f"ELSE 0 END), 0) AS v{n}"
@@ -131,8 +191,8 @@ def _queries(
         )
         scanned = source(members[0][1], any(side.uses_level for _, side in members))
         sql = (
-            f"SELECT month, {by} AS unit, {sums} FROM {scanned} AS f "
-            f"WHERE month BETWEEN :first AND :last GROUP BY month, {by}"
+            f"SELECT month, {unit} AS unit, {sums} FROM {scanned} AS f "
+            f"WHERE month BETWEEN :first AND :last GROUP BY month, {unit}"
         )
         found.append(Query(sql, {"first": period[0], "last": period[1]}, [t for t, _ in members]))
     return found
@@ -198,27 +258,30 @@ def _collect(
     return rows
 
 
+def _pairs(pairs: Pairs, left: str) -> pa.Table:
+    return pa.table(
+        {left: [a for a, _ in pairs], "network": [b for _, b in pairs]},
+        schema=pa.schema([(left, pa.string()), ("network", pa.string())]),
+    )
+
+
 def duckdb_cells(
-    root: Path, levels: Mapping[str, str], indicators: Iterable[Indicator], period: Period
+    root: Path, dims: Dims, indicators: Iterable[Indicator], period: Period
 ) -> list[Cell]:
-    """Over `<root>/<fact>/month=YYYY-MM/*.parquet`; `levels` maps institution codes to their
-    level (primary, secondary, tertiary) from the registry."""
+    """Over `<root>/<fact>/month=YYYY-MM/*.parquet`, joining `dims` from the registry."""
     chosen = list(indicators)
     present = {n for n in read_facts(chosen) if any(root.joinpath(n).glob("month=*/*.parquet"))}
 
     def source(side: Side, level: bool) -> str:
         files = f"read_parquet('{glob(root, side.fact)}', hive_partitioning = true)"
-        if not level:
-            return files
-        return (
-            f"(SELECT p.*, d.dim_level AS institution_level FROM {files} p "
-            f"LEFT JOIN dim d ON d.dim_code = p.{side.by})"
-        )
+        return _joins(side, level, files, "LEFT JOIN dim", "area a", "member m")
 
     connection = duckdb.connect()
     connection.register(
-        "dim", pa.table({"dim_code": list(levels), "dim_level": list(levels.values())})
+        "dim", pa.table({"code": list(dims.levels), "level": list(dims.levels.values())})
     )
+    connection.register("area", _pairs(dims.areas, "division"))
+    connection.register("member", _pairs(dims.members, "institution"))
 
     def run(query: Query) -> list[tuple[object, ...]]:
         sql = query.sql
@@ -234,7 +297,7 @@ def duckdb_cells(
 
 
 def spark_cells(
-    root: Path, levels: Mapping[str, str], indicators: Iterable[Indicator], period: Period
+    root: Path, dims: Dims, indicators: Iterable[Indicator], period: Period
 ) -> list[Cell]:
     """The same queries on Spark (local mode here; a cluster for a province or the nation)
     over the same Parquet layout."""
@@ -250,8 +313,14 @@ def spark_cells(
         .getOrCreate()
     )
     spark.createDataFrame(
-        list(levels.items()), "dim_code string, dim_level string"
+        list(dims.levels.items()), "code string, level string"
     ).createOrReplaceTempView("dim")
+    spark.createDataFrame(
+        list(dims.areas), "division string, network string"
+    ).createOrReplaceTempView("area")
+    spark.createDataFrame(
+        list(dims.members), "institution string, network string"
+    ).createOrReplaceTempView("member")
     chosen = list(indicators)
     present = set()
     for name in read_facts(chosen):
@@ -261,12 +330,7 @@ def spark_cells(
             present.add(name)
 
     def source(side: Side, level: bool) -> str:
-        if not level:
-            return f"fact_{side.fact.name}"
-        return (
-            f"(SELECT p.*, d.dim_level AS institution_level FROM fact_{side.fact.name} p "
-            f"LEFT JOIN dim d ON d.dim_code = p.{side.by})"
-        )
+        return _joins(side, level, f"fact_{side.fact.name}", "LEFT JOIN dim", "area a", "member m")
 
     def run(query: Query) -> list[tuple[object, ...]]:
         return [tuple(r) for r in spark.sql(query.sql, args=query.params).collect()]
@@ -274,18 +338,32 @@ def spark_cells(
     return _cells(chosen, _collect(_queries(chosen, period, "spark", source, present), run))
 
 
-def postgres_cells(session: Session, indicators: Iterable[Indicator], period: Period) -> list[Cell]:
-    """Straight on the operational store's fact tables and the registry."""
+def _values(pairs: Pairs, alias: str, left: str) -> str:
+    """Pairs as an inline PostgreSQL table (codes from the registry, quoted)."""
+    if not pairs:
+        return f"(SELECT NULL::text AS {left}, NULL::text AS network WHERE FALSE) AS {alias}"
+    rows = ", ".join("({}, {})".format(*(_quote(v) for v in pair)) for pair in pairs)
+    return f"(VALUES {rows}) AS {alias}({left}, network)"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def postgres_cells(
+    session: Session, dims: Dims, indicators: Iterable[Indicator], period: Period
+) -> list[Cell]:
+    """Straight on the operational store's fact tables; levels from the registry's table."""
     chosen = list(indicators)
+    area = _values(dims.areas, "a", "division")
+    member = _values(dims.members, "m", "institution")
 
     def source(side: Side, level: bool) -> str:
-        month = f"to_char(p.{side.fact.date}, 'YYYY-MM') AS month"
-        if not level:
-            return f"(SELECT p.*, {month} FROM fact_{side.fact.name} p)"
-        return (
-            f"(SELECT p.*, {month}, d.level AS institution_level FROM fact_{side.fact.name} p "
-            f"LEFT JOIN institution d ON d.code = p.{side.by})"
+        rows = (
+            f"(SELECT q.*, to_char(q.{side.fact.date}, 'YYYY-MM') AS month "
+            f"FROM fact_{side.fact.name} q)"
         )
+        return _joins(side, level, rows, "LEFT JOIN institution", area, member)
 
     def run(query: Query) -> list[tuple[object, ...]]:
         return [tuple(r) for r in session.execute(text(query.sql), query.params)]

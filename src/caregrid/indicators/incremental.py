@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from caregrid.activity.facts import fact
 from caregrid.activity.parquet import month_dir
 from caregrid.indicators.definitions import Indicator
-from caregrid.indicators.engine import Cell, Period, label, read_facts
+from caregrid.indicators.engine import Cell, Dims, Period, label, read_facts
 
-Run = Callable[[Path, Mapping[str, str], Iterable[Indicator], Period], list[Cell]]
+Run = Callable[[Path, Dims, Iterable[Indicator], Period], list[Cell]]
 
 
 @dataclass
@@ -50,24 +50,24 @@ def _files(root: Path, indicator: Indicator, months: list[str]) -> list[str]:
     return listed
 
 
-def _fingerprint(root: Path, indicator: Indicator, months: list[str], levels: str) -> str:
-    text = json.dumps([repr(indicator), levels, _files(root, indicator, months)])
+def _fingerprint(root: Path, indicator: Indicator, months: list[str], dims: str) -> str:
+    text = json.dumps([repr(indicator), dims, _files(root, indicator, months)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def compute(
     root: Path,
-    levels: Mapping[str, str],
+    dims: Dims,
     indicators: Iterable[Indicator],
     period: Period,
     run: Run,
     stats: Stats | None = None,
 ) -> list[Cell]:
-    """Institution cells for the period, recomputing only what changed."""
+    """Institution (and area) cells for the period, recomputing only what changed."""
     stats = stats if stats is not None else Stats()
     cache = root / "_cells"
     cache.mkdir(parents=True, exist_ok=True)
-    level_key = hashlib.sha256(json.dumps(sorted(levels.items())).encode()).hexdigest()
+    dims_key = dims.key()
     out: list[Cell] = []
     for indicator in indicators:
         whole = label(indicator, period)
@@ -75,7 +75,7 @@ def compute(
         stale: list[tuple[str, str, Path]] = []
         for key in wanted:
             covered = months_between(period) if indicator.period == "year" else [key]
-            fingerprint = _fingerprint(root, indicator, covered, level_key)
+            fingerprint = _fingerprint(root, indicator, covered, dims_key)
             path = cache / indicator.id / f"{key.replace('..', '_')}.json"
             if path.exists():
                 saved = json.loads(path.read_text(encoding="utf-8"))
@@ -89,10 +89,10 @@ def compute(
         span = period if len(stale) == len(wanted) else None
         fresh: list[Cell] = []
         if span is not None:
-            fresh = run(root, levels, [indicator], span)
+            fresh = run(root, dims, [indicator], span)
         else:
             for key, _, _ in stale:
-                fresh += run(root, levels, [indicator], (key, key))
+                fresh += run(root, dims, [indicator], (key, key))
         for key, fingerprint, path in stale:
             mine = [c for c in fresh if c.month == key]
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,7 @@ def _page(request: Request, user: object, screen: cockpit.Cockpit) -> Response:
         user,  # type: ignore[arg-type]
         screen=screen,
         data=json.dumps(data, ensure_ascii=False),
-        indicators=catalogue().indicators,
+        indicators=cockpit.by_institution(),
     )
 
 
