@@ -28,6 +28,10 @@ ENCOUNTERS = [
     ("e10", PRIMARY, "outpatient", "2025-02-03", "E11.9", "", "50"),
     ("e11", LEAD, "outpatient", "2025-02-04", "E11.9", "", "100"),
 ]
+ADMISSIONS = [  # id, institution, date, the referral it answers (RF5)
+    ("m1", LEAD, "2025-01-06", "r1"),
+    ("m2", LEAD, "2025-01-08", ""),
+]
 OTHER = "jh-zyy"  # the city TCM hospital: a member of no network
 JINDONG, JD_MEMBER = "jh-zxyy-jindong", "jh-jd-duohu"
 AREA_ENCOUNTERS = [  # March 2023: where patients live decides the network (CC1, CC2, CC4, RF3)
@@ -118,7 +122,9 @@ def facts(session: Session, tmp_path: Path) -> Path:
             [(i, inst, "", "P1", "330702-chengdong", kind, day, dx, "", level, "", "0", paid,
               "", "") for i, inst, kind, day, dx, level, paid in ENCOUNTERS]
             + [(i, inst, "", "P9", home, kind, day, "J06.9", "", "", "", "0", paid, pool, "")
-               for i, inst, kind, day, home, pool, paid in AREA_ENCOUNTERS],
+               for i, inst, kind, day, home, pool, paid in AREA_ENCOUNTERS]
+            + [(i, inst, "", "P1", "330702-chengdong", "admission", day, "I21.9", "", "", "",
+                "0", "0", "", ref) for i, inst, day, ref in ADMISSIONS],
         ),
         "capacity": _write(
             tmp_path / "cap.csv",

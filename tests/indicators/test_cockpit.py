@@ -63,6 +63,11 @@ def test_the_office_sees_every_indicator_with_target_and_state(
     ranked = re.findall(r'<tr data-member="([^"]+)">', page)
     assert ranked[:1] == [PRIMARY] and LEAD in ranked  # 100% primary share first
     assert "/static/vendor/echarts/dist/echarts.min.js" in page
+    chronic = _tile(page, "RF6")  # a count with a rise to reach, nothing a year earlier
+    assert 'data-state="grey"' in chronic and "+10.0% （较上年同期）" in chronic
+    assert 'data-state="green"' in _tile(page, "CC2")  # every 2025 encounter at a member
+    members = page[page.index('id="members"') :]
+    assert ">CC3<" in members and ">CC2<" not in members  # areas are not members' figures
 
 
 def test_a_member_sees_its_own_figures_only(
@@ -74,6 +79,7 @@ def test_a_member_sees_its_own_figures_only(
     assert str(response.url).endswith(f"/cockpit/members/{PRIMARY}?year=2025")
     page = response.text
     assert ">100.0<" in _tile(page, "CC3") and "data-member=" not in page
+    assert 'data-indicator="CC2"' not in page  # the network's area figure is not the member's
     assert LEAD not in page.replace(f"/networks/{NET}", "")
     with clock.frozen(NOW):
         other = client.get(f"/networks/{NET}/cockpit/members/{LEAD}?year=2025", headers=headers)

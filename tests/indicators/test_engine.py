@@ -68,6 +68,10 @@ def test_every_indicator_on_the_hand_computed_set(session: Session, facts: Path)
     assert _at(cells, "H5", year, LEAD) == (1, 1)  # trained on the period's last day
     assert _at(cells, "CC2", jan, NET) == (9, 9)  # every January encounter is at a member
     assert _at(cells, "RF3", jan, NET) == (0, 3)
+    assert _at(cells, "RF5", jan, LEAD) == (1, 2)  # m1 answers r1
+    assert _at(cells, "RF5", jan, PRIMARY) is None  # tertiary members only
+    assert _at(cells, "RF6", jan, LEAD) == (1, None)  # r3, a hypertension patient
+    assert _at(cells, "RF6", feb, NET) == (1, None)
     assert not [c for c in cells if c.month not in (jan, feb, year)]
 
 
@@ -166,6 +170,6 @@ def test_a_changed_month_is_the_only_one_recomputed(
     changed = service.compute(session, period, facts_root=facts, stats=after)
     assert sorted(after.computed) == sorted(
         f"{i} 2025-02"
-        for i in ("CC1", "CC2", "CC3", "CC4", "CC5", "CC6", "CD7", "RF1", "RF2", "RF3")
+        for i in ("CC1", "CC2", "CC3", "CC4", "CC5", "CC6", "CD7", "RF1", "RF2", "RF3", "RF5")
     )
     assert _at(changed, "CC3", "2025-02", NET) == (2, 3)

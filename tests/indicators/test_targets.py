@@ -43,3 +43,15 @@ def test_the_primary_visit_rate_or_one_point_a_year() -> None:
     short = assess(F(664, 1000), target, AMBER, previous=F(655, 1000))  # +0.9 point
     assert short.state == "amber" and not short.met_by_increase
     assert assess(None, target, AMBER).state == "grey"
+
+
+def test_chronic_down_referrals_rise_ten_percent_on_a_year_earlier() -> None:
+    target = target_for(policy.get("jinhua"), catalogue().get("RF6"), date(2025, 12, 31))
+    assert target is not None and target.growth and target.value == F(1, 10)
+    exactly = assess(F(110), target, AMBER, previous=F(100))
+    assert exactly.state == "green" and exactly.gap_points == 0  # +10% on the dot
+    assert assess(F(109), target, AMBER, previous=F(100)).state == "amber"  # +9%
+    flat = assess(F(100), target, AMBER, previous=F(100))
+    assert flat.state == "red" and flat.gap_points == -10
+    assert assess(F(5), target, AMBER, previous=F(0)).state == "grey"  # nothing to rise from
+    assert assess(F(5), target, AMBER).state == "grey"

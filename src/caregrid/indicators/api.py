@@ -23,7 +23,8 @@ class IndicatorValueOut(BaseModel):
     numerator: float
     denominator: float | None
     value: float | None  # × the indicator's factor (percent for ratios)
-    target: float | None
+    target: float | None  # percent: the share to reach, or the rise on a year earlier
+    target_kind: str | None  # level | growth
     target_due: str | None
     state: str
     gap_points: float | None
@@ -64,6 +65,9 @@ def network_indicators(
                 target=None
                 if t.assessment.target is None
                 else float(t.assessment.target.value * 100),
+                target_kind=None
+                if t.assessment.target is None
+                else ("growth" if t.assessment.target.growth else "level"),
                 target_due=None
                 if t.assessment.target is None or t.assessment.target.due is None
                 else t.assessment.target.due.isoformat(),

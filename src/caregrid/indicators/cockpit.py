@@ -88,6 +88,12 @@ def _ratio(numerator: float, denominator: float | None) -> Fraction | None:
     return Fraction(numerator) / Fraction(denominator)
 
 
+def _value(numerator: float, denominator: float | None) -> Fraction | None:
+    """What a target is compared with: the ratio, or the count of an indicator without a
+    denominator (only a rise on a year earlier applies to a count)."""
+    return Fraction(numerator) if denominator is None else _ratio(numerator, denominator)
+
+
 def _sum(cells: list[Cell], indicator: Indicator, unit: str) -> tuple[float, float | None]:
     """Numerator and denominator summed apart over the unit's months; a ratio with no cells
     has a denominator of 0 (no value), a count has none."""
@@ -116,9 +122,9 @@ def tiles(
         if unit != network.code and indicator.numerator.area:
             continue
         numerator, denominator = _sum(cells, indicator, unit)
-        before = _ratio(*_sum(previous, indicator, unit))
+        before = _value(*_sum(previous, indicator, unit))
         target = target_for(profile, indicator, on)
-        ratio = _ratio(numerator, denominator)
+        ratio = _value(numerator, denominator)
         trend = [
             (c.month, None if c.value is None else c.value * indicator.factor)
             for c in sorted(cells, key=lambda c: c.month)

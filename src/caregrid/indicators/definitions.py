@@ -158,6 +158,7 @@ class Indicator:
     description: str
     target_increase: str | None = None  # the parameter of a "+N points a year" alternative
     period: str = "month"  # month: summed over months; year: computed over the whole period
+    target_growth: str | None = None  # the parameter of a relative rise on a year earlier
 
 
 def _side(indicator: str, part: str, raw: Any) -> Side:
@@ -298,7 +299,12 @@ def _indicator(raw: Any) -> Indicator:
         description=str(raw.get("description", "")),
         target_increase=str(raw["target_increase"]) if raw.get("target_increase") else None,
         period=period,
+        target_growth=str(raw["target_growth"]) if raw.get("target_growth") else None,
     )
+    if indicator.target and indicator.target_growth:
+        raise DefinitionError(f"{ident}: a target or a target_growth, not both")
+    if indicator.target and indicator.denominator is None:
+        raise DefinitionError(f"{ident}.target: a count has no share to meet; use target_growth")
     sides = [indicator.numerator, *([indicator.denominator] if indicator.denominator else [])]
     if len({side.area for side in sides}) > 1:
         raise DefinitionError(f"{ident}: both sides are attributed to institutions or to areas")

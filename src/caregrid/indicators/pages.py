@@ -33,7 +33,7 @@ def _page(request: Request, user: object, screen: cockpit.Cockpit) -> Response:
     data = {
         "tiles": [
             {"id": t.indicator.id, "trend": t.trend, "target": (
-                None if t.assessment.target is None
+                None if t.assessment.target is None or t.assessment.target.growth
                 else float(t.assessment.target.value * t.indicator.factor)
             )}
             for t in screen.tiles

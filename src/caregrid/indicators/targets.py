@@ -1,6 +1,6 @@
 """A value against the network's profile target at a date (K3, K7): phased targets, goals not
-yet due ("67.5% by the end of 2025"), the "+1 point a year" alternative, and a
-red/amber/green state with the gap.
+yet due ("67.5% by the end of 2025"), the "+1 point a year" alternative, a rise on
+a year earlier ("+10% a year"), and a red/amber/green state with the gap.
 
 Green: the target is met (or the yearly increase is). Amber: not met, but within the
 catalogue's `amber_within_points` of it. Red: further off. Grey: no target to compare with.
@@ -27,6 +27,7 @@ class Target:
     due: date | None  # a goal whose deadline is after the date asked about
     increase_points: Fraction | None  # the alternative: this many points above last year
     parameter: str
+    growth: bool = False  # `value` is a rise on the same months a year earlier (0.10: +10%)
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,10 @@ class Assessment:
 
 def target_for(profile: Profile, indicator: Indicator, on: date) -> Target | None:
     """The target in force on `on`; failing that, the next phase, marked with its deadline."""
-    if indicator.target is None:
+    parameter = indicator.target or indicator.target_growth
+    if parameter is None:
         return None
-    entry = profile.parameters.get(indicator.target)
+    entry = profile.parameters.get(parameter)
     if entry is None:
         return None
     value, due = entry.at(on), None
@@ -55,7 +57,14 @@ def target_for(profile: Profile, indicator: Indicator, on: date) -> Target | Non
         extra = profile.parameters.get(indicator.target_increase)
         raw = None if extra is None else extra.at(due or on)
         increase = None if raw is None else Fraction(str(raw))
-    return Target(as_ratio(value), entry.comparison != "<=", due, increase, indicator.target)
+    return Target(
+        as_ratio(value),
+        entry.comparison != "<=",
+        due,
+        increase,
+        parameter,
+        growth=indicator.target_growth is not None,
+    )
 
 
 def assess(
@@ -67,12 +76,17 @@ def assess(
     """`previous`: the same indicator a year earlier, for the yearly-increase alternative."""
     if value is None or target is None:
         return Assessment("grey", target, None)
+    if target.growth:
+        if not previous:  # nothing a year earlier to rise from
+            return Assessment("grey", target, None)
+        value = value / previous - 1
     sign = 1 if target.at_least else -1
     gap = (value - target.value) * 100 * sign
     if gap >= 0:
         return Assessment("green", target, gap)
     if (
-        target.increase_points is not None
+        not target.growth
+        and target.increase_points is not None
         and previous is not None
         and (value - previous) * 100 * sign >= target.increase_points
     ):
