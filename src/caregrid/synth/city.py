@@ -932,6 +932,20 @@ class Year:
         )
         cost = np.round(_by_level(inp.cost_cny)[level] * drg / drg_mean, 2)
         paid = np.round(cost * inp.insurance_share.value, 2)  # ours, 60-70%
+        # A share of the lead's admissions came referred up by the patient's own primary
+        # institution (ours), sent 0-3 days before within the month; a completed referral is
+        # the one the admission answers.
+        lead = city.pool_lead[self.pool[patient]]
+        home = self.people.inst[patient]
+        via = np.flatnonzero(
+            (inst == lead)
+            & (home != inst)
+            & (rng.random(n) < self.rates.referral.up_share_of_lead_admissions.value)
+        )
+        sent = np.maximum(admitted[via] - rng.integers(0, 4, len(via)), start)
+        up, answered = self.referrals(rng, UP, patient[via], home[via], inst[via], sent, dx[via])
+        admission_referral = np.full(n, -1, dtype=np.int64)
+        admission_referral[via[answered]] = up["seq"][answered]
         none = np.full(n, -1, dtype=np.int64)
         stays = {
             "patient": np.concatenate([patient, patient]),
@@ -946,18 +960,16 @@ class Year:
             # the bill is the discharge's: an admission row costs nothing yet
             "cost": np.concatenate([np.zeros(n), cost]),
             "paid": np.concatenate([np.zeros(n), paid]),
-            "referral": np.concatenate([none, none]),
+            "referral": np.concatenate([admission_referral, none]),
         }
-        lead = city.pool_lead[self.pool[patient]]
         down = np.flatnonzero(
             (inst == lead)
             & (rng.random(n) < self.rates.referral.down_share_of_lead_discharges.value)
         )
-        home = self.people.inst[patient[down]]
         refs, completed = self.referrals(
-            rng, DOWN, patient[down], inst[down], home, discharged[down], dx[down]
+            rng, DOWN, patient[down], inst[down], home[down], discharged[down], dx[down]
         )
-        return stays, refs, self.follow_on(rng, refs, completed)
+        return stays, _concat([up, refs]), self.follow_on(rng, refs, completed)
 
     # -- writing encounters, referrals, orders
 

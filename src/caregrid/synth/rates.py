@@ -365,6 +365,7 @@ class InpatientRates:
 @dataclass(frozen=True, config=_STRICT)
 class ReferralRates:
     up_share_of_primary_visits: Share
+    up_share_of_lead_admissions: Share
     down_share_of_lead_discharges: Share
     states: Weights
     closed_loop_share: Share
