@@ -20,7 +20,12 @@ import resource
 import shutil
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from caregrid.indicators.definitions import Side
 
 
 def main() -> None:
@@ -58,6 +63,7 @@ def main() -> None:
         indicators = catalogue().indicators
         sides = [s for i in indicators for s in (i.numerator, i.denominator) if s is not None]
         facts = {s.fact.name: s.fact for s in sides}
+        facts |= {s.among.fact.name: s.among.fact for s in sides if s.among is not None}
         connection = duckdb.connect()
         rows = 0
         for fact in facts.values():
@@ -66,12 +72,10 @@ def main() -> None:
             ).fetchone()
             rows += int(count[0]) if count else 0
 
+        read = _columns(sides)
         began = time.perf_counter()
         for name, fact in facts.items():
-            columns = sorted(
-                {s.by for s in sides if s.fact.name == name}
-                | {c for s in sides if s.fact.name == name for c in _columns(s)}
-            )
+            columns = sorted(read[name])
             hashed = ", ".join(f"hash({c})" for c in columns)
             connection.execute(
                 f"SELECT count(*), sum(hash({hashed})) FROM read_parquet('{glob(root, fact)}', "
@@ -111,18 +115,27 @@ def main() -> None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _columns(side: object) -> set[str]:
-    """The fields a side's filter, sum and distinct read."""
+def _columns(sides: list[Side]) -> dict[str, set[str]]:
+    """The fields each fact's sides read: attribution, filters, sums, distinct and last-row
+    fields, and what semi-joins read of another fact (not the registry's dimensions)."""
     from sqlglot import exp
 
-    found: set[str] = set()
-    where = getattr(side, "where", None)
-    if where is not None:
-        found |= {c.name for c in where.find_all(exp.Column)}
-    for name in ("sum", "distinct"):
-        if getattr(side, name, None):
-            found.add(getattr(side, name))
-    return found - {"institution_level", "period_start", "period_end"}
+    from caregrid.indicators.definitions import DIMENSION_FIELDS, PERIOD_FIELDS
+
+    def named(tree: exp.Expr | None) -> set[str]:
+        return set() if tree is None else {c.name for c in tree.find_all(exp.Column)}
+
+    found: dict[str, set[str]] = defaultdict(set)
+    for side in sides:
+        mine = found[side.fact.name]
+        mine |= {side.by, *named(side.where), *named(side.having), *named(side.last_where)}
+        mine |= {f for f in (side.sum, side.distinct, side.last) if f}
+        if side.area:
+            mine.add("institution_code")
+        if side.among is not None:
+            found[side.among.fact.name] |= {side.among.field, *named(side.among.where)}
+    skip = set(DIMENSION_FIELDS) | set(PERIOD_FIELDS)
+    return {name: columns - skip for name, columns in found.items()}
 
 
 if __name__ == "__main__":

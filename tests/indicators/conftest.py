@@ -49,6 +49,17 @@ CAPACITY = [  # resource, institution, department, date, total, reserved
     ("slot", LEAD, "card", "2025-01-07", "300", "99"),
     ("bed", LEAD, "card", "2025-01-06", "40", "10"),
 ]
+BOOKINGS = [  # id, pool, status, date: at the lead's cardiology, booked by the community centre
+    ("b1", "reserved", "attended", "2025-01-06"),
+    ("b2", "reserved", "cancelled", "2025-01-06"),  # not a use of the reserved slot
+    ("b3", "public", "attended", "2025-01-07"),
+]
+ORDERS = [  # id, ordering, centre kind, acquired at the member, hours to report, within promise
+    ("d1", PRIMARY, "ecg", "true", "2", "true"),  # exactly the two hours promised
+    ("d2", PRIMARY, "laboratory", "false", "30", "false"),
+    ("d3", PRIMARY, "imaging", "true", "", ""),  # not reported yet
+    ("d4", LEAD, "laboratory", "false", "4", "true"),
+]
 REFERRALS = [  # id, from, to, direction, date, state, closed loop
     ("r1", PRIMARY, LEAD, "up", "2025-01-05", "completed", ""),
     ("r2", PRIMARY, LEAD, "up", "2025-01-20", "sent", ""),
@@ -165,6 +176,22 @@ def facts(session: Session, tmp_path: Path) -> Path:
              "registered_institution_code", "as_of"],
             [(f"P{n}", "330702-chengdong", "1950-01-01", "male",
               KEY_POPULATIONS.get(f"P{n}", ""), PRIMARY, "2025-12-31") for n in range(1, 6)],
+        ),
+        "booking": _write(
+            tmp_path / "book.csv",
+            ["booking_id", "institution_code", "department_code", "booked_by_institution_code",
+             "pool", "status", "date", "referral_id"],
+            [(i, LEAD, "card", PRIMARY, pool, status, day, "")
+             for i, pool, status, day in BOOKINGS],
+        ),
+        "diagnostic_order": _write(
+            tmp_path / "orders.csv",
+            ["order_id", "institution_code", "centre_institution_code", "centre_kind",
+             "item_code", "date", "state", "acquired_at_member", "turnaround_hours",
+             "within_turnaround"],
+            [(i, who, LEAD, kind, f"{kind}_item", "2025-01-12",
+              "delivered" if hours else "ordered", acquired, hours, within)
+             for i, who, kind, acquired, hours, within in ORDERS],
         ),
         "staff": _write(
             tmp_path / "staff.csv",

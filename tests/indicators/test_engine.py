@@ -68,6 +68,11 @@ def test_every_indicator_on_the_hand_computed_set(session: Session, facts: Path)
     assert _at(cells, "H5", year, LEAD) == (1, 1)  # trained on the period's last day
     assert _at(cells, "CC2", jan, NET) == (9, 9)  # every January encounter is at a member
     assert _at(cells, "RF3", jan, NET) == (0, 3)
+    assert _at(cells, "UG11", jan, LEAD) == (1, 199)  # b1; b2 was cancelled, b3 is public
+    assert _at(cells, "DC1", jan, LEAD) == (2, 3)  # d1 on the promise, d4; d3 not reported
+    assert _at(cells, "DC2", jan, LEAD) == (36, 3)  # 2 + 30 + 4 hours over three reports
+    assert _at(cells, "DC3", jan, PRIMARY) == (2, 3)  # the ECG and the X-ray taken locally
+    assert _at(cells, "DC3", jan, LEAD) is None  # primary members' orders only
     assert _at(cells, "RF5", jan, LEAD) == (1, 2)  # m1 answers r1
     assert _at(cells, "RF5", jan, PRIMARY) is None  # tertiary members only
     assert _at(cells, "RF6", jan, LEAD) == (1, None)  # r3, a hypertension patient

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
+from caregrid.diagnostics.vocab import CentreKind, OrderState
+
 
 class Kind(StrEnum):
     """A field's type, as the importer checks it and Parquet stores it."""
@@ -58,6 +60,8 @@ def _text(name: str, doc: str = "", **kw: object) -> Field:
 
 
 ENCOUNTER_KINDS = ("outpatient", "emergency", "admission", "discharge")
+BOOKING_POOLS = ("reserved", "public")  # scheduling: a slot kept for primary doctors, or not
+BOOKING_STATUSES = ("booked", "attended", "no_show", "cancelled")
 CONDITIONS = ("hypertension", "diabetes")
 
 FACTS: tuple[Fact, ...] = (
@@ -142,6 +146,61 @@ FACTS: tuple[Fact, ...] = (
             Field("reserved", Kind.INT, low=0),
         ),
         key=("resource", "institution_code", "department_code", "date"),
+        date="date",
+    ),
+    Fact(
+        "booking",
+        "An outpatient slot booked at a hospital, and who booked it (C1: reserved slots used).",
+        (
+            _text("booking_id"),
+            _text("institution_code", institution=True, doc="the hospital whose slot it is"),
+            _text("department_code"),
+            _text(
+                "booked_by_institution_code",
+                "the primary institution whose doctor booked it; empty for the public",
+                required=False,
+                institution=True,
+            ),
+            _text("pool", choices=BOOKING_POOLS),
+            _text("status", choices=BOOKING_STATUSES),
+            Field("date", Kind.DATE, doc="the slot's day"),
+            _text("referral_id", "the referral it serves", required=False),
+        ),
+        key=("booking_id",),
+        date="date",
+    ),
+    Fact(
+        "diagnostic_order",
+        "An examination or test ordered from a shared centre, and how fast it was reported (D2).",
+        (
+            _text("order_id"),
+            _text("institution_code", institution=True, doc="the ordering institution"),
+            _text("centre_institution_code", institution=True, doc="the centre's institution"),
+            _text(
+                "centre_kind",
+                choices=tuple(k.value for k in CentreKind if k is not CentreKind.STERILISATION),
+            ),
+            _text("item_code"),
+            Field("date", Kind.DATE, doc="the day it was ordered"),
+            _text("state", choices=tuple(s.value for s in OrderState)),
+            Field(
+                "acquired_at_member", Kind.BOOL, doc="acquired at the member, read at the centre"
+            ),
+            Field(
+                "turnaround_hours",
+                Kind.NUMBER,
+                required=False,
+                low=0,
+                doc="order to signed report; empty until reported",
+            ),
+            Field(
+                "within_turnaround",
+                Kind.BOOL,
+                required=False,
+                doc="reported within the centre's promised turnaround for the item",
+            ),
+        ),
+        key=("order_id",),
         date="date",
     ),
     Fact(

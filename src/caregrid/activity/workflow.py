@@ -1,8 +1,9 @@
 """What CareGrid's own workflows recorded, written into the fact tables beside what member
-systems send: referrals, slots and beds, contracts, chronic patients and follow-ups,
-recognitions and the resident register. Each domain says how its records read as facts (its
-service's `facts` function); keys are prefixed `cg-` so they never collide with a member
-system's ids, and rows are upserted, so collecting twice changes nothing."""
+systems send: referrals, slots and beds, bookings, contracts, chronic patients and
+follow-ups, orders to the shared centres, recognitions and the resident register. Each
+domain says how its records read as facts (its service's `facts` functions); keys are
+prefixed `cg-` so they never collide with a member system's ids, and rows are upserted, so
+collecting twice changes nothing."""
 
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ def collect(session: Session, on: date) -> dict[str, int]:
     rows: dict[str, list[dict[str, object]]] = {
         "referral": referral.facts(session),
         "capacity": scheduling.capacity_facts(session),
+        "booking": scheduling.booking_facts(session),
         "contract": familydoctor.contract_facts(session),
         **chronic.facts(session),
         "recognition": diagnostics.recognition_facts(session),
+        "diagnostic_order": diagnostics.order_facts(session),
         "resident": residents.facts(session, on),
     }
     changed: dict[str, int] = {}

@@ -24,6 +24,7 @@ from caregrid.auth.roles import Principal
 from caregrid.config import get_settings
 from caregrid.diagnostics import teleconsult
 from caregrid.diagnostics.models import Centre, Order, Recognition
+from caregrid.diagnostics.service import turnaround
 from caregrid.diagnostics.vocab import OrderState
 from caregrid.policy import service as policy
 from caregrid.rates import Rate
@@ -116,10 +117,10 @@ def network_period(
                 Order.reported_at < end,
             )
         ):
-            assert order.reported_at is not None
-            taken = (order.reported_at - order.ordered_at).total_seconds() / 3600
-            hours.append(taken)
-            within += taken <= promised.get(order.item_code, 0)
+            taken = turnaround(order, promised)
+            assert taken is not None
+            hours.append(taken[0])
+            within += taken[1]
         found.turnaround.append(
             CentreTurnaround(
                 centre.name, len(hours), within, statistics.median(hours) if hours else None

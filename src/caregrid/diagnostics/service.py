@@ -662,6 +662,42 @@ def results_of(session: Session, principal: Principal, resident_id: int) -> list
     ]
 
 
+def turnaround(order: Order, promised: dict[str, int]) -> tuple[float, bool] | None:
+    """Hours from order to signed report, and whether that kept the centre's promise for the
+    item (D2); None until reported."""
+    if order.reported_at is None:
+        return None
+    hours = (order.reported_at - order.ordered_at).total_seconds() / 3600
+    return hours, hours <= promised.get(order.item_code, 0)
+
+
+def order_facts(session: Session) -> list[dict[str, object]]:
+    """Every order to a shared centre as a `diagnostic_order` fact (D2), at the ordering
+    institution, with its turnaround once reported."""
+    codes = registry.codes_by_id(session)
+    centres = {c.id: c for c in session.scalars(select(Centre))}
+    promised = {c.id: {i.item_code: i.turnaround_hours for i in c.items} for c in centres.values()}
+    rows: list[dict[str, object]] = []
+    for order in session.scalars(select(Order).order_by(Order.id)):
+        centre = centres[order.centre_id]
+        taken = turnaround(order, promised[centre.id])
+        rows.append(
+            {
+                "order_id": f"cg-{order.id}",
+                "institution_code": codes[order.ordering_institution_id],
+                "centre_institution_code": codes[centre.institution_id],
+                "centre_kind": centre.kind,
+                "item_code": order.item_code,
+                "date": clock.local(order.ordered_at).date(),
+                "state": order.state,
+                "acquired_at_member": order.acquired_at_member,
+                "turnaround_hours": None if taken is None else round(taken[0], 3),
+                "within_turnaround": None if taken is None else taken[1],
+            }
+        )
+    return rows
+
+
 def recognition_facts(session: Session) -> list[dict[str, object]]:
     """Every reuse or coded repeat as a `recognition` fact, at the ordering institution (D3)."""
     codes = registry.codes_by_id(session)

@@ -159,6 +159,7 @@ class Indicator:
     target_increase: str | None = None  # the parameter of a "+N points a year" alternative
     period: str = "month"  # month: summed over months; year: computed over the whole period
     target_growth: str | None = None  # the parameter of a relative rise on a year earlier
+    unit: str = ""  # what the value is in: "%" for a share (the default), "h", "CNY", ...
 
 
 def _side(indicator: str, part: str, raw: Any) -> Side:
@@ -300,6 +301,7 @@ def _indicator(raw: Any) -> Indicator:
         target_increase=str(raw["target_increase"]) if raw.get("target_increase") else None,
         period=period,
         target_growth=str(raw["target_growth"]) if raw.get("target_growth") else None,
+        unit=str(raw.get("unit", "%" if denominator and raw.get("factor", 100) == 100 else "")),
     )
     if indicator.target and indicator.target_growth:
         raise DefinitionError(f"{ident}: a target or a target_growth, not both")

@@ -748,6 +748,31 @@ def month_capacity(
     )
 
 
+def booking_facts(session: Session) -> list[dict[str, object]]:
+    """Every booked slot as a `booking` fact on the slot's local day, with the primary
+    institution whose doctor booked it and the pool it came from (C1: reserved slots used)."""
+    codes, departments = registry.codes_by_id(session), registry.department_codes(session)
+    found = session.execute(
+        select(Booking, Slot.starts_at, ClinicSession.institution_id, ClinicSession.department_id)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .join(ClinicSession, ClinicSession.id == Slot.session_id)
+        .order_by(Booking.id)
+    )
+    return [
+        {
+            "booking_id": f"cg-{booking.id}",
+            "institution_code": codes[institution],
+            "department_code": departments[department],
+            "booked_by_institution_code": codes.get(booking.booked_by_institution_id or 0),
+            "pool": booking.pool,
+            "status": booking.status,
+            "date": clock.local(starts_at).date(),
+            "referral_id": None if booking.referral_id is None else f"cg-{booking.referral_id}",
+        }
+        for booking, starts_at, institution, department in found
+    ]
+
+
 def capacity_facts(session: Session) -> list[dict[str, object]]:
     """Slots published per institution, department and local day, and how many were reserved
     for primary doctors; beds per department as they stand (`capacity` facts, C1)."""

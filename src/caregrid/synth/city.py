@@ -31,13 +31,30 @@ import numpy.typing as npt
 import pyarrow as pa
 import yaml
 
-from caregrid.activity.facts import CONDITIONS, ENCOUNTER_KINDS, FACTS, fact
+from caregrid.activity.facts import (
+    BOOKING_POOLS,
+    BOOKING_STATUSES,
+    CONDITIONS,
+    ENCOUNTER_KINDS,
+    FACTS,
+    fact,
+)
 from caregrid.activity.parquet import schema, write_month
+from caregrid.diagnostics import catalog as catalogs
+from caregrid.diagnostics.vocab import CentreKind, OrderState
 from caregrid.errors import DomainError
 from caregrid.registry import importer
 from caregrid.registry.layout import LayoutFile
 from caregrid.registry.vocab import Category, DivisionLevel, Level, NetworkRole
-from caregrid.synth.rates import AgeWeights, ByLevel, Diagnoses, Rates, ShareByLevel, Weights
+from caregrid.synth.rates import (
+    AgeWeights,
+    ByCentre,
+    ByLevel,
+    Diagnoses,
+    Rates,
+    ShareByLevel,
+    Weights,
+)
 from caregrid.synth.rates import load as load_rates
 
 Array = npt.NDArray[Any]
@@ -80,7 +97,7 @@ BED_DEPARTMENT = "inpatient"  # capacity rows of beds are for the hospital's war
 
 # The stream of each part of the city (the second word of every seed sequence).
 S_RESIDENTS, S_CHRONIC, S_CONTRACT, S_PUBLIC_HEALTH, S_STAFF, S_CAPACITY = range(1, 7)
-S_VISITS, S_ADMISSIONS = 10, 11
+S_VISITS, S_ADMISSIONS, S_BOOKINGS, S_DIAGNOSTICS = 10, 11, 12, 13
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:
@@ -357,6 +374,18 @@ def take(values: pa.Array, index: Array, valid: Array | None = None) -> pa.Array
 
 def dates(days: Array) -> pa.Array:
     return pa.array(days.astype(np.int32), pa.int32()).view(pa.date32())
+
+
+# The shared centres that read orders, as ByCentre names them (diagnostics.vocab.CentreKind).
+KINDS = (CentreKind.LABORATORY.value, CentreKind.IMAGING.value, CentreKind.ECG.value)
+
+
+def _centre_kind(code: str) -> int:
+    """The index in KINDS of the centre that performs a recognition-catalog item."""
+    found = catalogs.starter().get(code)
+    if found is None or found.centre.value not in KINDS:
+        raise DomainError(f"synth item {code!r} is not an item a shared centre reads")
+    return KINDS.index(found.centre.value)
 
 
 def numbers(values: Array, valid: Array | None = None) -> pa.Array:
@@ -649,6 +678,10 @@ class Year:
         self.y = str(cal.year)
         self.next_encounter = 1
         self.next_referral = 1
+        self.next_diagnostic = 1
+        self.item_kind = np.array(
+            [_centre_kind(i.code) for i in self.rates.recognition.items.items], dtype=np.int8
+        )
         self.next_order = 1
         self.pool = city.div_pool[people.div]
         self.county = city.div_county[people.div]
@@ -1022,6 +1055,38 @@ class Year:
             piece = {k: v[start : start + CHUNK] for k, v in b.items()}
             self.out.put("encounter", month, self.encounter_table(piece), f"{part}{c}")
 
+    def write_bookings(self, month: str, b: dict[str, Array]) -> None:
+        """The slot each visit answering a referral at a hospital was booked on, by the
+        patient's primary institution, mostly from the reserved pool (ours); attended, since
+        the visit took place."""
+        k = np.flatnonzero(
+            (b["referral"] >= 0)
+            & (b["kind"] == OUTPATIENT)
+            & (self.city.level[b["inst"]] != PRIMARY)
+        )
+        if not len(k):
+            return
+        rng = stream(self.seed, S_BOOKINGS, int(month[5:]))
+        reserved = rng.random(len(k)) < self.rates.referral.reserved_share_of_bookings.value
+        pools = pa.array(list(BOOKING_POOLS), pa.string())
+        statuses = pa.array(list(BOOKING_STATUSES), pa.string())
+        rows = table(
+            "booking",
+            {
+                "booking_id": ids("B" + self.y, b["referral"][k], 9),
+                "institution_code": take(self.city.institutions, b["inst"][k]),
+                "department_code": take(self.dept_codes, self.dx_dept[b["dx"][k]]),
+                "booked_by_institution_code": take(
+                    self.city.institutions, self.people.inst[b["patient"][k]]
+                ),
+                "pool": take(pools, np.where(reserved, 0, 1).astype(np.int32)),
+                "status": take(statuses, np.full(len(k), BOOKING_STATUSES.index("attended"))),
+                "date": dates(b["day"][k]),
+                "referral_id": ids("R" + self.y, b["referral"][k], 9),
+            },
+        )
+        self.out.put("booking", month, rows, "x")
+
     def referral_table(self, r: dict[str, Array]) -> pa.Table:
         down = r["direction"] == DOWN
         return table(
@@ -1037,6 +1102,53 @@ class Year:
                 "state": take(pa.array(list(self.rates.referral.states.weights)), r["state"]),
                 # closed_loop is about down-referrals only; null on the others
                 "closed_loop": pa.array(r["closed"], pa.bool_(), mask=~down),
+            },
+        )
+
+    def diagnostic_orders(self, month: int, part: int, v: dict[str, Array]) -> pa.Table | None:
+        """Orders from a share of primary visits to the shared centre of the item's kind,
+        which the patient's network lead runs; ECGs and X-rays mostly acquired at the member;
+        a log-normal turnaround against the centre's promise (all ours)."""
+        rates, city = self.rates.diagnostic_orders, self.city
+        rng = stream(self.seed, S_DIAGNOSTICS, month, part)
+        lead = city.pool_lead[self.pool[v["patient"]]]
+        k = np.flatnonzero(
+            (city.level[v["inst"]] == PRIMARY)
+            & (lead >= 0)
+            & (rng.random(len(v["day"])) < rates.share_of_primary_visits.value)
+        )
+        if not len(k):
+            return None
+        n = len(k)
+        seq = np.arange(self.next_diagnostic, self.next_diagnostic + n, dtype=np.int64)
+        self.next_diagnostic += n
+        items = self.rates.recognition.items.items
+        item = weighted(rng, [i.weight for i in items], n)
+        kind = self.item_kind[item]
+
+        def by_kind(numbers: ByCentre) -> Array:
+            return np.array([getattr(numbers, name) for name in KINDS])[kind]
+
+        acquired = rng.random(n) < by_kind(rates.acquired_at_member_share)
+        sigma = rates.hours_spread.value
+        hours = np.round(by_kind(rates.median_hours) * rng.lognormal(0, sigma, n), 3)
+        reported = rng.random(n) < rates.reported_share.value
+        states = pa.array([OrderState.ORDERED.value, OrderState.DELIVERED.value])
+        return table(
+            "diagnostic_order",
+            {
+                "order_id": ids("D" + self.y, seq, 9),
+                "institution_code": take(city.institutions, v["inst"][k]),
+                "centre_institution_code": take(city.institutions, lead[k]),
+                "centre_kind": take(pa.array(list(KINDS), pa.string()), kind.astype(np.int32)),
+                "item_code": take(pa.array([i.code for i in items], pa.string()), item),
+                "date": dates(v["day"][k]),
+                "state": take(states, reported.astype(np.int32)),
+                "acquired_at_member": pa.array(acquired, pa.bool_()),
+                "turnaround_hours": numbers(hours, reported),
+                "within_turnaround": pa.array(
+                    hours <= by_kind(rates.promised_hours), pa.bool_(), mask=~reported
+                ),
             },
         )
 
@@ -1078,6 +1190,9 @@ class Year:
                 self.out.put("referral", month, self.referral_table(refs), f"v{c}")
             if len(orders["seq"]):
                 self.out.put("recognition", month, self.recognition_table(orders), f"v{c}")
+            ordered = self.diagnostic_orders(m, c + 1, visits)
+            if ordered is not None:
+                self.out.put("diagnostic_order", month, ordered, f"v{c}")
             encounters.append(answered)
         stays, refs, answered = self.admissions_month(stream(self.seed, S_ADMISSIONS, m), m)
         encounters += [stays, answered]
@@ -1085,7 +1200,9 @@ class Year:
         now_enc, self.carry_encounters = _split(encounters, end)
         now_ref, self.carry_referrals = _split(referrals, end)
         if now_enc:
-            self.write_encounters(month, "x", _concat(now_enc))
+            batch = _concat(now_enc)
+            self.write_encounters(month, "x", batch)
+            self.write_bookings(month, batch)
         if now_ref:
             self.out.put("referral", month, self.referral_table(_concat(now_ref)), "x")
         self.capacity(m)

@@ -366,6 +366,7 @@ class InpatientRates:
 class ReferralRates:
     up_share_of_primary_visits: Share
     up_share_of_lead_admissions: Share
+    reserved_share_of_bookings: Share
     down_share_of_lead_discharges: Share
     states: Weights
     closed_loop_share: Share
@@ -398,6 +399,26 @@ class RecognitionRates:
         known = tuple(r.value for r in RepeatReason)
         _known(list(self.repeat_reasons.weights), known, "reason")
         return self
+
+
+@dataclass(frozen=True, config=_STRICT)
+class ByCentre:
+    """A number for each kind of shared centre that reads orders (D1)."""
+
+    laboratory: NonNegative
+    imaging: NonNegative
+    ecg: NonNegative
+    source: Source
+
+
+@dataclass(frozen=True, config=_STRICT)
+class DiagnosticOrderRates:
+    share_of_primary_visits: Share
+    acquired_at_member_share: ByCentre
+    promised_hours: ByCentre
+    median_hours: ByCentre
+    hours_spread: Number  # sigma of the log-normal turnaround
+    reported_share: Share
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -454,6 +475,7 @@ class Rates:
     referral: ReferralRates
     capacity: CapacityRates
     recognition: RecognitionRates
+    diagnostic_orders: DiagnosticOrderRates
     public_health: PublicHealthRates
     staff: StaffRates
     training: TrainingRates
