@@ -88,6 +88,7 @@ CONTRACTS = [  # valid on 2025-12-31: c1 and c3 (starting that very day); c2 end
     ("c2", "P2", "2024-01-01", "2024-12-31"),
     ("c3", "P3", "2025-12-31", "2026-12-30"),
 ]
+BORN = {"P4": "2008-01-01", "P5": "2007-12-31"}  # P5 turns 18 on 2025-12-31, P4 a day later
 KEY_POPULATIONS = {"P1": "elderly", "P2": "elderly", "P5": "children_0_6"}  # P3, P4: none
 STAFF = [  # id, institution, profession, title, TCM, posted from, months, as of
     ("s1", PRIMARY, "doctor", "intermediate", "false", LEAD, "6", "2025-12-31"),  # 6: counts
@@ -174,7 +175,7 @@ def facts(session: Session, tmp_path: Path) -> Path:
             tmp_path / "res.csv",
             ["patient_id", "home_division_code", "birth_date", "sex", "key_populations",
              "registered_institution_code", "as_of"],
-            [(f"P{n}", "330702-chengdong", "1950-01-01", "male",
+            [(f"P{n}", "330702-chengdong", BORN.get(f"P{n}", "1950-01-01"), "male",
               KEY_POPULATIONS.get(f"P{n}", ""), PRIMARY, "2025-12-31") for n in range(1, 6)],
         ),
         "booking": _write(

@@ -60,6 +60,9 @@ def test_every_indicator_on_the_hand_computed_set(session: Session, facts: Path)
     # the last follow-up decides: P1's on the last day is not at target, P2's in September is
     assert _at(cells, "CD2", year, PRIMARY) == (1, 2)
     assert _at(cells, "CD5", year, PRIMARY) == (1, 1)
+    # estimated patients: the adults (P5 is 18 on the last day, P4 not yet) times prevalence
+    assert _at(cells, "CD3", year, PRIMARY) == (2, pytest.approx(4 * 0.275))
+    assert _at(cells, "CD6", year, PRIMARY) == (1, pytest.approx(4 * 0.119))
     assert _at(cells, "FD2", year, PRIMARY) == (1, 3)  # P1 of P1, P2, P5; P3 is not key
     assert _at(cells, "CC10", year, PRIMARY) == (1, None)  # s1's six months, not s2's five
     assert _at(cells, "F8", year, PRIMARY) == (1, 4)  # s4; s7 was on last year's list
@@ -114,6 +117,9 @@ def test_duckdb_and_postgresql_agree(session: Session, facts: Path) -> None:
         ("{fact: encounter, sum: kind}", "'kind' is not a number field"),
         ("{fact: encounter, by: patient_id}", "'patient_id' is not an institution or division"),
         ("{fact: encounter, where: in_area}", "in_area needs `by` a division field"),
+        ("{fact: encounter, min_age: 18}", "encounter has no birth_date"),
+        ("{fact: resident, by: registered_institution_code, min_age: 18}", "`min_age` is for"),
+        ("{fact: resident, by: registered_institution_code, weight: 0}", "weight: above 0"),
         (
             "{fact: chronic_follow_up, distinct: patient_id, last: condition, last_where: x}",
             "last: 'condition' is not a date field",

@@ -14,6 +14,7 @@ expression is written out for DuckDB, PostgreSQL and Spark.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 from functools import cache
@@ -26,7 +27,10 @@ from sqlglot import exp
 
 from caregrid.activity.facts import Fact, Kind, fact
 
-SIDE_KEYS = ("fact", "by", "where", "sum", "distinct", "having", "last", "last_where", "among")
+SIDE_KEYS = (
+    "fact", "by", "where", "sum", "distinct", "having", "last", "last_where", "among",
+    "min_age", "weight",
+)  # fmt: skip
 AREA_FIELDS = ("in_area",)  # the row's institution is a member of the area's network
 DIMENSION_FIELDS = ("institution_level", *AREA_FIELDS)
 PERIOD_FIELDS = ("period_start", "period_end")  # the first and last day computed over
@@ -89,10 +93,21 @@ class Side:
     last: str | None = None  # ...or whose last row by this date field...
     last_where: exp.Expr | None = None  # ...satisfies this, e.g. controlled (CD2)
     among: Among | None = None
+    min_age: int | None = None  # only rows whose birth_date makes them this old at period_end
+    weight: Fraction | None = None  # each counted row or patient counts this much (CD3)
 
     def filter_sql(self, dialect: str, days: tuple[str, str] | None = None) -> str:
-        """The filter in the engine's dialect, `period_start` and `period_end` as dates."""
-        if self.where is None:
+        """The filter in the engine's dialect, `period_start` and `period_end` as dates, and
+        `min_age` as a latest birth date on the period's last day."""
+        where = self.where
+        if self.min_age is not None:
+            if days is None:
+                raise DefinitionError("min_age is only known for a year indicator")
+            born_by = exp.LTE(this=exp.column("birth_date"), expression=_date(_years_before(
+                date.fromisoformat(days[1]), self.min_age
+            )))  # fmt: skip
+            where = born_by if where is None else exp.and_(where, born_by)
+        if where is None:
             return "TRUE"
         bound = dict(zip(PERIOD_FIELDS, days or ("", ""), strict=True))
 
@@ -100,10 +115,10 @@ class Side:
             if isinstance(node, exp.Column) and node.name in PERIOD_FIELDS:
                 if days is None:
                     raise DefinitionError(f"{node.name} is only known for a year indicator")
-                return exp.cast(exp.Literal.string(bound[node.name]), exp.DataType.build("date"))
+                return _date(date.fromisoformat(bound[node.name]))
             return node
 
-        return self.where.copy().transform(fill).sql(dialect=dialect)
+        return where.copy().transform(fill).sql(dialect=dialect)
 
     @property
     def uses_level(self) -> bool:
@@ -222,7 +237,31 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
         str(last) if last is not None else None,
         last_where,
         _among(f"{where}.among", raw["among"], found) if raw.get("among") else None,
+        _min_age(where, raw.get("min_age"), found),
+        _weight(where, raw.get("weight")),
     )
+
+
+def _min_age(where: str, raw: Any, found: Fact) -> int | None:
+    if raw is None:
+        return None
+    if found.field("birth_date") is None:
+        raise DefinitionError(f"{where}.min_age: {found.name} has no birth_date")
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 0 < raw < 130:
+        raise DefinitionError(f"{where}.min_age: a whole number of years, 1 to 129")
+    return raw
+
+
+def _weight(where: str, raw: Any) -> Fraction | None:
+    if raw is None:
+        return None
+    try:
+        weight = Fraction(str(raw))
+    except ValueError as exc:
+        raise DefinitionError(f"{where}.weight: {raw!r} is not a number") from exc
+    if weight <= 0:
+        raise DefinitionError(f"{where}.weight: above 0")
+    return weight
 
 
 def _among(where: str, raw: Any, outer: Fact) -> Among:
@@ -242,6 +281,18 @@ def _among(where: str, raw: Any, outer: Fact) -> Among:
     ):
         raise DefinitionError(f"{where}.where: registry fields are not known here")
     return Among(found, field, expression)
+
+
+def _date(day: date) -> exp.Expr:
+    return exp.cast(exp.Literal.string(day.isoformat()), exp.DataType.build("date"))
+
+
+def _years_before(day: date, years: int) -> date:
+    """The same day `years` earlier; 29 February falls back to the 28th."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 def _names(tree: exp.Expr, names: tuple[str, ...]) -> bool:
@@ -310,8 +361,9 @@ def _indicator(raw: Any) -> Indicator:
     sides = [indicator.numerator, *([indicator.denominator] if indicator.denominator else [])]
     if len({side.area for side in sides}) > 1:
         raise DefinitionError(f"{ident}: both sides are attributed to institutions or to areas")
-    if period == "month" and any(side.among for side in sides):
-        raise DefinitionError(f"{ident}: `among` is for period: year")
+    for key in ("among", "min_age", "weight"):
+        if period == "month" and any(getattr(side, key) is not None for side in sides):
+            raise DefinitionError(f"{ident}: `{key}` is for period: year")
     if period == "month" and any(side.distinct for side in sides):
         raise DefinitionError(f"{ident}: distinct counts do not add up over months; period: year")
     dated = any(

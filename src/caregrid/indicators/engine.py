@@ -212,8 +212,8 @@ def _cells(
             denominators[(month, unit)] += float(v)
         has_denominator = indicator.denominator is not None
         for month, unit in sorted(set(numerators) | set(denominators)):
-            numerator = numerators.get((month, unit), 0.0)
-            denominator = denominators.get((month, unit), 0.0)
+            numerator = numerators.get((month, unit), 0.0) * _weight(indicator.numerator)
+            denominator = denominators.get((month, unit), 0.0) * _weight(indicator.denominator)
             if numerator == 0 and denominator == 0:
                 continue
             out.append(
@@ -226,6 +226,11 @@ def _cells(
                 )
             )
     return out
+
+
+def _weight(side: Side | None) -> float:
+    """A side's weight, applied to the engine's exact counts so every engine agrees."""
+    return 1.0 if side is None or side.weight is None else float(side.weight)
 
 
 def _sides(indicator: Indicator) -> dict[str, Side]:
