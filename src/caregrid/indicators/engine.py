@@ -254,9 +254,15 @@ def read_facts(indicators: Iterable[Indicator]) -> set[str]:
 def _collect(
     queries: list[Query], run: Callable[[Query], Iterable[tuple[object, ...]]]
 ) -> dict[Target, list[tuple[str, str, float]]]:
+    """Each distinct statement runs once: sides written alike (CD1's and CD2's patients
+    under management, CD3's and CD6's adults) share its result."""
     rows: dict[Target, list[tuple[str, str, float]]] = defaultdict(list)
+    results: dict[str, list[tuple[object, ...]]] = {}
     for query in queries:
-        for row in run(query):
+        key = json.dumps([query.sql, query.params], sort_keys=True)
+        if key not in results:
+            results[key] = list(run(query))
+        for row in results[key]:
             month, unit = str(row[0]), str(row[1])
             for n, target in enumerate(query.targets):
                 rows[target].append((month, unit, float(row[2 + n])))  # type: ignore[arg-type]
