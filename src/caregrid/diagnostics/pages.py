@@ -22,7 +22,7 @@ from caregrid.diagnostics.vocab import CentreKind, OrderState, RepeatReason
 from caregrid.errors import DomainError, InvalidInput, Problem, Unauthenticated
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
-from caregrid.web.deps import DB, User
+from caregrid.web.deps import DB, User, Year
 from caregrid.web.forms import FormError, attempt, domain_form_error
 from caregrid.web.render import render
 
@@ -477,7 +477,7 @@ def measures_page(
     request: Request,
     session: DB,
     user: User,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Year = None,
 ) -> Response:
     """Recognition rate, repeats by reason, cost avoided and turnaround per centre (D2, D3)."""
     chosen = year if year is not None else clock.today().year

@@ -26,7 +26,7 @@ from caregrid.familydoctor.schemas import (
 )
 from caregrid.rates import RateOut
 from caregrid.registry import service as registry
-from caregrid.web.deps import DB, User
+from caregrid.web.deps import DB, User, Year
 
 router = APIRouter(prefix="/api", tags=["family doctors"])
 YAML = "application/yaml"
@@ -160,7 +160,7 @@ def family_doctor_measures(
     code: str,
     session: DB,
     user: User,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Year = None,
 ) -> MeasuresOut:
     """Signing, fulfilment, standardised management and control rates for a year (E5, F3, B9)."""
     chosen = year if year is not None else clock.today().year

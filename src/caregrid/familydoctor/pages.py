@@ -21,7 +21,7 @@ from caregrid.familydoctor.schemas import ConsentIn, ContractIn
 from caregrid.familydoctor.vocab import ConsentBy, ConsentMethod, TeamRole, TerminationReason
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
-from caregrid.web.deps import DB, User
+from caregrid.web.deps import DB, User, Year
 from caregrid.web.forms import FormError, attempt, domain_form_error, validation_form_error
 from caregrid.web.render import render
 
@@ -180,7 +180,7 @@ def measures_page(
     request: Request,
     session: DB,
     user: User,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Year = None,
 ) -> Response:
     chosen = year if year is not None else clock.today().year
     found = measures.network_year(session, user, code, chosen)

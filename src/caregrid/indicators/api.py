@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from caregrid import clock
 from caregrid.indicators import cockpit
-from caregrid.web.deps import DB, User
+from caregrid.web.deps import DB, User, Year
 
 router = APIRouter(prefix="/api", tags=["indicators"])
 
@@ -43,7 +43,7 @@ def network_indicators(
     code: str,
     session: DB,
     user: User,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Year = None,
     member: Annotated[str | None, Query(description="a member's code: its own figures")] = None,
 ) -> IndicatorsOut:
     """A member's account gets its own institution's figures whatever it asks (J9)."""

@@ -276,9 +276,7 @@ def _among(where: str, raw: Any, outer: Fact) -> Among:
         if side.field(field) is None:
             raise DefinitionError(f"{where}.field: {side.name} has no field {field!r}")
     expression = _parse(f"{where}.where", str(raw["where"]), found) if raw.get("where") else None
-    if expression is not None and any(
-        isinstance(n, exp.Column) and n.name in DIMENSION_FIELDS for n in expression.walk()
-    ):
+    if expression is not None and _names(expression, DIMENSION_FIELDS):
         raise DefinitionError(f"{where}.where: registry fields are not known here")
     return Among(found, field, expression)
 
@@ -366,12 +364,7 @@ def _indicator(raw: Any) -> Indicator:
             raise DefinitionError(f"{ident}: `{key}` is for period: year")
     if period == "month" and any(side.distinct for side in sides):
         raise DefinitionError(f"{ident}: distinct counts do not add up over months; period: year")
-    dated = any(
-        isinstance(node, exp.Column) and node.name in PERIOD_FIELDS
-        for side in sides
-        if side.where is not None
-        for node in side.where.walk()
-    )
+    dated = any(side.where is not None and _names(side.where, PERIOD_FIELDS) for side in sides)
     if period == "month" and dated:
         raise DefinitionError(f"{ident}: period_start and period_end are for period: year")
     return indicator

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -17,12 +17,11 @@ from caregrid.errors import DomainError, Forbidden, Unauthenticated
 from caregrid.indicators import cockpit, evaluation, exports
 from caregrid.indicators.definitions import catalogue
 from caregrid.registry import service as registry
-from caregrid.web.deps import DB, User
+from caregrid.web.deps import DB, User, Year
 from caregrid.web.forms import FormError, attempt, domain_form_error
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
-Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 
 def _year(year: int | None) -> int:

@@ -59,10 +59,11 @@ def dims(session: Session) -> engine.Dims:
     return engine.Dims.build(levels(session), parents, grids, _members(session))
 
 
-def units(session: Session) -> dict[str, list[str]]:
-    """Institution code -> the networks it is a member of and its city."""
+def units(session: Session, members: engine.Pairs) -> dict[str, list[str]]:
+    """Institution code -> the networks it is a member of (`members`, from the dims) and its
+    city."""
     found: dict[str, list[str]] = defaultdict(list)
-    for code, network in _members(session):
+    for code, network in members:
         found[code].append(network)
     for code, city in session.execute(
         select(Institution.code, City.code).join(City, City.id == Institution.city_id)
@@ -109,7 +110,7 @@ def compute(
     by_network = [c for c in cells if c.indicator in area]
     return (
         cells
-        + engine.roll_up(by_institution, units(session))
+        + engine.roll_up(by_institution, units(session, registry.members))
         + engine.roll_up(by_network, cities(session))
     )
 

@@ -1,11 +1,12 @@
-"""Request dependencies: the unit-of-work session and the signed-in principal."""
+"""Request dependencies: the unit-of-work session, the signed-in principal and the year a
+measures page or API is asked for."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from caregrid.auth import service as auth
@@ -40,6 +41,10 @@ def current_principal(request: Request, session: DB) -> Principal:
 
 
 User = Annotated[Principal, Depends(current_principal)]
+
+# The calendar year of a measures page, an indicator API or an export (the current or the
+# latest year when omitted).
+Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 
 def locale_of(request: Request) -> str:
