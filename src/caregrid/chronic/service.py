@@ -599,6 +599,13 @@ def visit_institutions(
     )
 
 
+def is_controlled(visit: Visit) -> bool:
+    """The one reading of "controlled" (CD2, CD5): the standard's assessment stored at the
+    visit, so a reading at target with a danger symptom is not controlled, and a later change
+    of the standard's file never rewrites a past visit."""
+    return visit.assessment == std.Assessment.CONTROLLED
+
+
 def facts(session: Session) -> dict[str, list[dict[str, object]]]:
     """Confirmed patients (`chronic_patient`) and face-to-face follow-ups
     (`chronic_follow_up`, controlled when the standard assessed them so) (F1)."""
@@ -621,7 +628,7 @@ def facts(session: Session) -> dict[str, list[dict[str, object]]]:
             "condition": v.condition,
             "institution_code": codes[v.institution_id],
             "date": v.visited_on,
-            "controlled": v.assessment == std.Assessment.CONTROLLED,
+            "controlled": is_controlled(v),
         }
         for v in session.scalars(
             select(Visit).where(Visit.kind == VisitKind.FOLLOW_UP).order_by(Visit.id)

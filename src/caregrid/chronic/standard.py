@@ -101,6 +101,16 @@ class Targets(_Strict):
     source: str
 
 
+class Diagnoses(_Strict):
+    """The ICD-10 categories that make a patient one of the condition's (I10 matches I10.x)."""
+
+    codes: list[str]
+    source: str
+
+    def covers(self, code: str) -> bool:
+        return any(code.upper().startswith(prefix) for prefix in self.codes)
+
+
 class Screening(_Strict):
     min_age: Cited
     interval_days: Cited
@@ -121,6 +131,7 @@ class Symptoms(_Strict):
 
 
 class ConditionRules(_Strict):
+    icd10: Diagnoses
     screening: Screening
     danger: Thresholds
     controlled: Targets
@@ -153,6 +164,15 @@ class Standard(_Strict):
 
     def rules(self, condition: Condition) -> ConditionRules:
         return self.conditions[condition]
+
+    def icd10_prefixes(self, *conditions: Condition) -> tuple[str, ...]:
+        """The one definition of a hypertension or diabetes patient by diagnosis, for every
+        count CareGrid makes of them (indicator filters, referral and chronic-care figures)."""
+        return tuple(p for c in conditions or tuple(Condition) for p in self.rules(c).icd10.codes)
+
+    def condition_of(self, code: str) -> Condition | None:
+        """The condition an ICD-10 code makes a patient one of, or None."""
+        return next((c for c, r in self.conditions.items() if r.icd10.covers(code)), None)
 
     def check_reading(self, condition: Condition, reading: Reading) -> list[Problem]:
         """Input check: what the condition needs, within plausible ranges, known symptoms."""
@@ -264,10 +284,6 @@ class Standard(_Strict):
         if self._misses(condition, reading):
             return Assessment.UNCONTROLLED
         return Assessment.CONTROLLED
-
-    def is_controlled_for_measure(self, condition: Condition, reading: Reading) -> bool:
-        """The control-rate indicators' test (CD2, CD5): at target, whatever else happened."""
-        return not self._misses(condition, reading)
 
     def decide(self, condition: Condition, visit: Visit, previous: Assessment | None) -> Decision:
         """The standard's decision at a follow-up, given the previous follow-up's assessment

@@ -35,6 +35,3 @@ FOLLOW_UP_SERVICE = {
     Condition.HYPERTENSION: "hypertension_follow_up",
     Condition.DIABETES: "diabetes_follow_up",
 }
-# Diagnoses counted as hypertension or type 2 diabetes in referral measures (B9): WHO ICD-10
-# I10-I15 (hypertensive diseases; I14 is unused) and E11.
-MEASURE_ICD_PREFIXES = ("I10", "I11", "I12", "I13", "I15", "E11")

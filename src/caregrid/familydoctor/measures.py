@@ -32,7 +32,6 @@ from caregrid.auth import access
 from caregrid.auth.roles import Principal
 from caregrid.chronic import service as chronic
 from caregrid.chronic.standard import Condition, load_standard
-from caregrid.chronic.vocab import MEASURE_ICD_PREFIXES
 from caregrid.config import get_settings
 from caregrid.errors import Forbidden
 from caregrid.familydoctor import service as familydoctor
@@ -152,10 +151,7 @@ def network_year(
             enrolment.confirmed_on, year, standard.min_follow_ups_per_year()
         )
         row.standardised[condition].add(len(visits) >= required)
-        row.controlled[condition].add(
-            bool(visits)
-            and standard.is_controlled_for_measure(condition, chronic.reading_of(visits[-1]))
-        )
+        row.controlled[condition].add(bool(visits) and chronic.is_controlled(visits[-1]))
         for i, visit in enumerate(every):
             due = visit.next_due_on
             if due is None or not start <= due <= as_of:
@@ -168,13 +164,14 @@ def network_year(
         inst = institutions.get(visit_institution)
         rows[visit_institution].primary_visits.add(inst is not None and inst.level == Level.PRIMARY)
     # B9
+    chronic_codes = standard.icd10_prefixes()
     lead = registry.lead_of(session, network.id)
     leads = {lead.id} if lead is not None else set()
     this = referrals.count_down_referrals(
         session,
         network_id=network.id,
         from_institution_ids=leads,
-        diagnosis_prefixes=MEASURE_ICD_PREFIXES,
+        diagnosis_prefixes=chronic_codes,
         start=_year_start(year),
         end=_year_start(year + 1),
     )
@@ -182,7 +179,7 @@ def network_year(
         session,
         network_id=network.id,
         from_institution_ids=leads,
-        diagnosis_prefixes=MEASURE_ICD_PREFIXES,
+        diagnosis_prefixes=chronic_codes,
         start=_year_start(year - 1),
         end=_year_start(year),
     )

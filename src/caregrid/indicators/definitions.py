@@ -26,6 +26,7 @@ import yaml
 from sqlglot import exp
 
 from caregrid.activity.facts import Fact, Kind, fact
+from caregrid.chronic.standard import Condition, load_standard
 
 SIDE_KEYS = (
     "fact", "by", "where", "sum", "distinct", "having", "last", "last_where", "among",
@@ -297,9 +298,41 @@ def _names(tree: exp.Expr, names: tuple[str, ...]) -> bool:
     return any(isinstance(n, exp.Column) and n.name in names for n in tree.walk())
 
 
+def _conditions(where: str, tree: exp.Expr) -> exp.Expr:
+    """`condition(diagnosis_code, 'hypertension')` becomes the national standard's ICD-10
+    categories for the condition (`chronic.standard`), so the catalogue and the workflows
+    count the same patients: one definition, kept in data/standards."""
+
+    def expand(node: exp.Expr) -> exp.Expr:
+        if not (isinstance(node, exp.Anonymous) and str(node.this).lower() == "condition"):
+            return node
+        args = node.expressions
+        if (
+            len(args) != 2
+            or not isinstance(args[0], exp.Column)
+            or not isinstance(args[1], exp.Literal)
+            or not args[1].is_string
+        ):
+            raise DefinitionError(f"{where}: condition() takes a field and a condition's name")
+        try:
+            condition = Condition(args[1].this)
+        except ValueError:
+            known = ", ".join(c.value for c in Condition)
+            raise DefinitionError(
+                f"{where}: no condition {args[1].this!r}; known: {known}"
+            ) from None
+        likes = [
+            exp.Like(this=args[0].copy(), expression=exp.Literal.string(f"{prefix}%"))
+            for prefix in load_standard().icd10_prefixes(condition)
+        ]
+        return exp.Paren(this=exp.or_(*likes))
+
+    return tree.transform(expand)
+
+
 def _parse(where: str, text: str, found: Fact, *, aggregates: bool = False) -> exp.Expr:
     try:
-        tree = sqlglot.parse_one(text, dialect="duckdb")
+        tree = _conditions(where, sqlglot.parse_one(text, dialect="duckdb"))
     except sqlglot.errors.ParseError as exc:
         raise DefinitionError(f"{where}: {exc}") from exc
     allowed = ALLOWED + AGGREGATES if aggregates else ALLOWED
