@@ -98,6 +98,6 @@ def test_a_bad_condition_filter_is_refused_where_it_is_written(where: str, messa
         "indicators:\n  - id: X1\n    name_zh: x\n    name_en: x\n    evidence: ours\n"
         f"    source: s\n    numerator: {{fact: encounter, where: \"{where}\"}}\n"
     )
-    with pytest.raises(DefinitionError, match="X1.numerator") as raised:
+    with pytest.raises(DefinitionError, match=r"X1\.numerator") as raised:
         parse(text)
     assert message in str(raised.value)

@@ -116,7 +116,7 @@ def policy_show(
         sys.stdout.write(json.dumps(resolved, ensure_ascii=False, indent=2) + "\n")
         return
     out.print(f"[bold]{resolved['title_zh']}[/bold] ({resolved['name']}) on {resolved['at']}")
-    table = Table("value", "unit", "req.", "source", "next phase")
+    table = Table("value", "unit", "req.", "source", "next phase", "read by")
     table.columns.insert(0, Column("parameter", no_wrap=True))
     for key, entry in resolved["parameters"].items():
         upcoming = entry["next"]
@@ -127,8 +127,12 @@ def policy_show(
             entry["requirement"],
             entry["source"],
             f"{upcoming['value']} from {upcoming['effective']}" if upcoming else "",
+            ", ".join(entry["read_by"]) or "recorded",
         )
     out.print(table)
+    for key, entry in resolved["parameters"].items():
+        if entry["recorded"]:
+            out.print(f"recorded, computed by nothing yet: {key}: {entry['recorded']}")
     out.print_json(data=resolved["structure"])
 
 

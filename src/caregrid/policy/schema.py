@@ -54,7 +54,8 @@ class Phase(_Strict):
 
 
 class Parameter(Cited):
-    """A number (or flag, text) of a jurisdiction, constant or phased by date (e.g. C2)."""
+    """A number (or flag, text) of a jurisdiction, constant or phased by date (e.g. C2). Its
+    unit and type are checked against its declaration (policy.parameters) when it loads."""
 
     unit: Unit | None = None
     comparison: Comparison | None = None
@@ -65,10 +66,6 @@ class Parameter(Cited):
     def _value_or_phases(self) -> Parameter:
         if (self.value is None) == (self.phases is None):
             raise ValueError("give exactly one of `value` or `phases`")
-        if self.unit == "ratio":
-            values = [self.value] if self.phases is None else [p.value for p in self.phases]
-            for value in values:
-                as_ratio(value)
         if self.phases is not None:
             if not self.phases:
                 raise ValueError("`phases` must not be empty")
@@ -208,11 +205,18 @@ class Profile(_Strict):
         return value
 
     def parameter(self, key: str, when: date) -> Any:
-        """Resolve a parameter for a date; None when the profile does not set it."""
-        entry = self.parameters.get(key)
+        """Resolve a parameter for a date; None when the profile does not set it. A key not
+        declared in data/parameters.yaml raises KeyError: a misspelt read fails loudly."""
+        entry = self._entry(key)
         return None if entry is None else entry.at(when)
 
     def ratio(self, key: str, when: date) -> Fraction | None:
         """A ratio parameter in force on `when`, exactly; None when not set or not yet in force."""
-        entry = self.parameters.get(key)
+        entry = self._entry(key)
         return None if entry is None else entry.ratio_at(when)
+
+    def _entry(self, key: str) -> Parameter | None:
+        from caregrid.policy.parameters import declaration
+
+        declaration(key)
+        return self.parameters.get(key)

@@ -9,7 +9,7 @@ from typing import Any
 
 from caregrid import yamlio
 from caregrid.errors import InvalidInput, NotFound, Problem
-from caregrid.policy import catalogs
+from caregrid.policy import catalogs, parameters
 from caregrid.policy.schema import Profile
 
 _cache: dict[str, Profile] = {}
@@ -32,7 +32,11 @@ def load_file(path: Path) -> Profile:
     profile = yamlio.validate(Profile, located)
     if profile.name != path.stem:
         raise InvalidInput([located.problem(["name"], f"must equal the file name {path.stem!r}")])
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        located.problem(["parameters", key, *path], message)
+        for key, entry in profile.parameters.items()
+        for path, message in parameters.problems(key, entry)
+    ]
     for kind, spec in profile.catalogs.items():
         try:
             catalogs.from_spec(kind, spec, profile=profile.name)
@@ -68,9 +72,12 @@ def resolve(profile: Profile, when: date) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for key, entry in sorted(profile.parameters.items()):
         upcoming = entry.next_phase(when)
+        declared = parameters.declaration(key)
         params[key] = {
             "value": entry.at(when),
-            "unit": entry.unit,
+            "unit": declared.unit,
+            "read_by": declared.read_by,
+            "recorded": declared.recorded,
             "comparison": entry.comparison,
             "requirement": entry.requirement,
             "source": entry.source,
