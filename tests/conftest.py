@@ -44,6 +44,14 @@ from caregrid.registry import importer  # noqa: E402
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
+def require_shared(path: Path) -> Path:
+    """A file or folder under ../shared that a test reads: missing, the test fails (a skip
+    would let a checkout without the source documents pass unseen)."""
+    if not path.exists():
+        pytest.fail(f"{path} is missing: the tests need ../shared beside the repository")
+    return path
+
+
 def _reset(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:

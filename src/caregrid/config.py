@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     facts_dir: Path | None = None
     indicator_engine: Literal["duckdb", "postgres", "spark"] = "duckdb"
     vendor_dir: Path = Path(__file__).resolve().parents[2] / "node_modules"
+    # Days of clinic sessions a calendar shows when no network of the host institution has a
+    # profile with `slot_release_lead_days` (C3); a display default, not a jurisdiction rule.
+    calendar_days: int = Field(default=14, ge=1, le=60)
     host: str = "127.0.0.1"
     port: int = 8000
 

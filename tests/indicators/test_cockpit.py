@@ -68,6 +68,8 @@ def test_the_office_sees_every_indicator_with_target_and_state(
     assert 'data-state="green"' in _tile(page, "CC2")  # every 2025 encounter at a member
     members = page[page.index('id="members"') :]
     assert ">CC3<" in members and ">CC2<" not in members  # areas are not members' figures
+    # Jinhua evaluates every 6 months (K7): the year's two half-years
+    assert re.findall(rf'href="/networks/{NET}/evaluations/([^"]+)"', page) == ["2025H1", "2025H2"]
 
 
 def test_a_member_sees_its_own_figures_only(

@@ -3,6 +3,7 @@ evaluator scores with an evidence note, a refresh keeps the verdicts; Sichuan's 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -14,8 +15,10 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth.roles import Principal, Role
 from caregrid.config import get_settings
-from caregrid.errors import Forbidden, InvalidInput
+from caregrid.errors import Forbidden, InvalidInput, RuleViolation
 from caregrid.indicators import evaluation
+from caregrid.policy import service as policy
+from caregrid.policy.schema import Profile
 from tests.conftest import bearer, make_principal
 from tests.indicators.conftest import NET
 from tests.world import NOW, World, build
@@ -38,16 +41,35 @@ def regulator(session: Session, world: World) -> Principal:
 def test_the_data_fills_what_it_can_prove(session: Session, world: World) -> None:
     with clock.frozen(NOW):
         found = evaluation.evaluate(session, world.office, NET, "2025H1")
-    assert found.criteria == "national" and [i.criterion for i in found.items] == list(
-        range(1, 16)
-    )
+    assert found.criteria == "national" and [i.criterion for i in found.items] == list(range(1, 16))
     auto = {i.criterion: (i.automatic, i.automatic_detail) for i in found.items}
-    assert auto[8] == ("not_met", "UG4 amber; UG5 green")  # 199/600 slots, 10/40 beds
-    assert auto[9][0] == "not_met" and "no ecg, imaging, laboratory" in (auto[9][1] or "")
-    assert auto[11] == ("met", "1 teams with a doctor from a secondary or tertiary hospital")
-    assert auto[12] == ("met", "2 upward and 2 downward referrals")
-    assert auto[1][0] in ("met", "not_met")
-    assert auto[2] == (None, None)  # scored by the evaluator only
+    assert auto == {
+        1: ("met", "5 structure checks (A1-A4, A9) pass or do not apply"),
+        8: ("not_met", "UG4 amber; UG5 green"),  # 199/600 slots, 10/40 beds
+        9: ("not_met", "no ecg, imaging, laboratory, pathology, sterilisation centre"),
+        11: ("met", "1 teams with a doctor from a secondary or tertiary hospital"),
+        12: ("met", "2 upward and 2 downward referrals"),
+    } | {n: (None, None) for n in (2, 3, 4, 5, 6, 7, 10, 13, 14, 15)}  # the evaluator's only
+    assert all(i.verdict is None and i.note is None for i in found.items)
+
+
+def test_the_referral_criterion_reads_its_limits_from_the_catalogue(
+    session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Criterion 12's figures are data: with 3 upward referrals required, 2 are not enough."""
+    shipped = evaluation.criteria("national")
+    assert shipped[11].limits == {"upward_min": 1, "downward_min": 1}
+    stricter = tuple(
+        dataclasses.replace(c, limits={"upward_min": 3, "downward_min": 1}) if c.no == 12 else c
+        for c in shipped
+    )
+    monkeypatch.setattr(evaluation, "criteria", lambda name: stricter)
+    with clock.frozen(NOW):
+        found = evaluation.evaluate(session, world.office, NET, "2025H1")
+    item = next(i for i in found.items if i.criterion == 12)
+    assert (item.automatic, item.automatic_detail) == (
+        "not_met", "2 upward and 2 downward referrals (at least 3 and 1)",
+    )  # fmt: skip
 
 
 def test_the_evaluator_scores_with_evidence_and_a_refresh_keeps_it(
@@ -71,13 +93,27 @@ def test_the_evaluator_scores_with_evidence_and_a_refresh_keeps_it(
     assert (second.verdict, second.note, second.scored_by) == ("partly", "章程已印发", "evaluator")
 
 
+def _with_interval(months: int | None) -> Profile:
+    """The Jinhua profile as shipped, with `evaluation_interval_months` (K7) set or removed."""
+    jinhua = policy.get("jinhua")
+    params = dict(jinhua.parameters)
+    if months is None:
+        del params[evaluation.INTERVAL]
+    else:
+        params[evaluation.INTERVAL] = params[evaluation.INTERVAL].model_copy(
+            update={"value": months, "phases": None}
+        )
+    return jinhua.model_copy(update={"parameters": params})
+
+
 def test_periods_and_the_sichuan_variant() -> None:
-    with pytest.raises(InvalidInput):
-        evaluation.half_year("2025Q1")
-    assert evaluation.half_year("2025H2") == (
-        date(2025, 7, 1),
-        date(2025, 12, 31),
-    )
+    jinhua = policy.get("jinhua")  # every 6 months from 2024-05-31
+    with pytest.raises(InvalidInput) as refused:
+        evaluation.period_bounds(jinhua, "2025Q1")
+    assert [p.field for p in refused.value.problems] == ["period"]
+    assert "evaluation_interval_months" in refused.value.problems[0].message
+    assert evaluation.period_bounds(jinhua, "2025H2") == (date(2025, 7, 1), date(2025, 12, 31))
+    assert evaluation.periods(jinhua, 2025) == ["2025H1", "2025H2"]
     national, sichuan = evaluation.criteria("national"), evaluation.criteria("sichuan")
     assert len(sichuan) == 15 and sichuan[3].text_zh.startswith("组织运营一体化管理")
     assert "总会计师" in sichuan[4].text_zh and "总会计师" not in national[4].text_zh
@@ -115,3 +151,42 @@ def test_every_shipped_catalogue_has_fifteen_criteria_with_known_checks(name: st
     listed = evaluation.criteria(name)
     assert [c.no for c in listed] == list(range(1, 16))
     assert {c.check for c in listed if c.check} <= set(evaluation.CHECKS)
+
+
+@pytest.mark.parametrize(
+    ("months", "good", "bounds", "bad"),
+    [
+        (12, "2025", (date(2025, 1, 1), date(2025, 12, 31)), "2025H1"),
+        (6, "2025H1", (date(2025, 1, 1), date(2025, 6, 30)), "2025"),
+        (3, "2025Q2", (date(2025, 4, 1), date(2025, 6, 30)), "2025H1"),
+        (1, "2025-02", (date(2025, 2, 1), date(2025, 2, 28)), "2025Q1"),
+        (None, "2025H2", (date(2025, 7, 1), date(2025, 12, 31)), "2025"),  # catalogue's 6
+    ],
+)
+def test_a_period_is_one_of_the_profiles_evaluation_interval(
+    months: int | None, good: str, bounds: tuple[date, date], bad: str
+) -> None:
+    """The period label follows `evaluation_interval_months` (K7): a yearly profile refuses a
+    half-year; without the parameter the criteria catalogue's `period_months` applies."""
+    profile = _with_interval(months)
+    assert evaluation.period_bounds(profile, good) == bounds
+    with pytest.raises(InvalidInput) as refused:
+        evaluation.period_bounds(profile, bad)
+    assert [p.field for p in refused.value.problems] == ["period"]
+    assert evaluation.INTERVAL in refused.value.problems[0].message
+
+
+def test_an_interval_without_a_label_is_refused() -> None:
+    with pytest.raises(RuleViolation) as refused:
+        evaluation.period_bounds(_with_interval(5), "2025H1")
+    assert refused.value.requirement == "K7"
+
+
+def test_evaluate_uses_the_networks_interval(
+    session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(policy._cache, "jinhua", _with_interval(12))
+    with clock.frozen(NOW), pytest.raises(InvalidInput):
+        evaluation.evaluate(session, world.office, NET, "2025H1")
+    with clock.frozen(NOW):
+        assert evaluation.evaluate(session, world.office, NET, "2025").period == "2025"

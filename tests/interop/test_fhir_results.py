@@ -24,13 +24,10 @@ from caregrid.diagnostics.vocab import CentreKind
 from caregrid.errors import InvalidInput
 from caregrid.interop import fhir_results
 from caregrid.residents import service as residents
-from tests.conftest import SHARED, bearer
+from tests.conftest import SHARED, bearer, require_shared
 from tests.world import NOW, World, build
 
 FHIR = SHARED / "data" / "fhir"
-needs_shared_data = pytest.mark.skipif(
-    not FHIR.is_dir(), reason="../shared/data/fhir is not beside the repository"
-)
 
 
 @pytest.fixture
@@ -206,13 +203,14 @@ def test_invalid_bundles_name_the_path(
     assert _results(session) == before
 
 
-@needs_shared_data
 def test_the_hl7_blood_pressure_example_is_not_a_catalog_result(
     session: Session, world: World
 ) -> None:
     """The specification's Observation example, in a Bundle with a report pointing at it."""
     observation = json.loads(
-        (FHIR / "hl7_r4_examples" / "observation-example-bloodpressure.json").read_text()
+        require_shared(
+            FHIR / "hl7_r4_examples" / "observation-example-bloodpressure.json"
+        ).read_text()
     )
     bundle = _lipid_bundle(_national_id(session, world))
     bundle["entry"] = [*bundle["entry"][:2], {"fullUrl": "urn:uuid:bp", "resource": observation}]
@@ -225,9 +223,8 @@ def test_the_hl7_blood_pressure_example_is_not_a_catalog_result(
     assert [p.field for p in refused.value.problems] == ["entry[1].resource.code"]
 
 
-@needs_shared_data
 def test_a_synthea_bundle_parses_but_its_patient_is_unknown(session: Session, world: World) -> None:
-    path = next((FHIR / "synthea_r4").glob("Cris921_*.json"))
+    path = next(require_shared(FHIR / "synthea_r4").glob("Cris921_*.json"))
     bundle = json.loads(path.read_text())
     with clock.frozen(NOW), pytest.raises(InvalidInput) as refused:
         fhir_results.import_results(session, world.community_admin, bundle)

@@ -13,7 +13,8 @@ from tests.factories import institution, layout, network, write_layout
 from caregrid.auth.roles import SYSTEM
 from caregrid.errors import InvalidInput
 from caregrid.registry import importer
-from caregrid.registry.models import City, Institution, Membership
+from caregrid.registry.models import City, Institution, Membership, Network
+from caregrid.registry.vocab import Level, NetworkRole
 
 
 def _problems(path: Path) -> list[str]:
@@ -110,10 +111,21 @@ def test_lead_that_is_not_tertiary_is_refused(tmp_path: Path) -> None:
     assert "requires tertiary (A2)" in problems[0]
 
 
-def test_lead_of_unknown_level_is_accepted(tmp_path: Path) -> None:
+def test_lead_of_unknown_level_is_accepted(session: Session, tmp_path: Path) -> None:
+    """A lead whose level the source does not give is stored as such, still leading its group."""
     data = layout()
     institution(data, "t-lead-b")["level"] = "unknown"
-    importer.load(write_layout(tmp_path, data))
+    report = importer.apply(session, importer.load(write_layout(tmp_path, data)), actor=SYSTEM)
+    assert report.counts["institutions"] == 5 and report.counts["memberships"] == 5
+    assert report.warnings == []
+    lead = session.scalar(select(Institution).where(Institution.code == "t-lead-b"))
+    assert lead is not None and lead.level == Level.UNKNOWN
+    roles = session.execute(
+        select(Network.code, Membership.role)
+        .join(Network, Network.id == Membership.network_id)
+        .where(Membership.institution_id == lead.id)
+    ).all()
+    assert [tuple(r) for r in roles] == [("t-net-b", NetworkRole.LEAD)]
 
 
 def test_malformed_yaml_reports_the_line(tmp_path: Path) -> None:

@@ -6,10 +6,9 @@ import csv
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 from sqlalchemy.orm import Session
-from tests.conftest import SHARED
+from tests.conftest import SHARED, require_shared
 
 from caregrid.auth.roles import SYSTEM
 from caregrid.cli.demo import shipped_layouts
@@ -45,9 +44,7 @@ def test_shipped_layouts_load_without_warnings() -> None:
 
 def _annex() -> list[tuple[str, str, str]]:
     """(lead, second column, centre) rows of Jinhua Annex 1, as the seed document prints them."""
-    seed = SHARED / "seeds" / "004_3815a8abdeb5b5c6.txt"
-    if not seed.exists():
-        pytest.skip("../shared/seeds is not beside the repository")
+    seed = require_shared(SHARED / "seeds" / "004_3815a8abdeb5b5c6.txt")
     lines = seed.read_text(encoding="utf-8").splitlines()
     start = next(n for n, line in enumerate(lines) if line.startswith("牵头医院（1）"))
     annex = lines[start + 1 : lines.index("附件 2")]

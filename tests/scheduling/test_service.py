@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth.roles import SYSTEM, Principal, Role
 from caregrid.errors import Conflict, Forbidden, InvalidInput, RuleViolation
+from caregrid.policy import service as policy
 from caregrid.registry import importer
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
@@ -290,3 +291,37 @@ def test_phased_share_follows_the_session_date(session: Session, tmp_path: Path)
         ]
     assert counts == [4, 7]
     assert at("2025-12-31") < NOW
+
+
+def _with_lead_days(monkeypatch: pytest.MonkeyPatch, days: int) -> None:
+    """The Jinhua profile as shipped, but with `slot_release_lead_days` (C3) set to `days`."""
+    jinhua = policy.get("jinhua")
+    entry = jinhua.parameters[scheduling.LEAD_DAYS].model_copy(update={"value": days})
+    changed = jinhua.model_copy(
+        update={"parameters": {**jinhua.parameters, scheduling.LEAD_DAYS: entry}}
+    )
+    monkeypatch.setitem(policy._cache, "jinhua", changed)
+
+
+@pytest.mark.parametrize(
+    ("lead_days", "shown"), [(14, ["2026-12-05"]), (21, ["2026-12-05", "2026-12-12"])]
+)
+def test_the_calendar_looks_as_far_ahead_as_the_profile_opens_slots(
+    session: Session,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    lead_days: int,
+    shown: list[str],
+) -> None:
+    """The default window is the host network's `slot_release_lead_days` (C3), not a constant:
+    a session 19 days ahead shows only where the profile opens slots 21 days ahead."""
+    _with_lead_days(monkeypatch, lead_days)
+    for day in ("2026-12-05", "2026-12-12"):
+        publish(session, world, day)
+    lead = registry.get_department(session, world.cardiology).institution_id
+    assert scheduling.calendar_window(session, lead) == lead_days
+    days = scheduling.calendar(session, world.community_doctor, department_id=world.cardiology)
+    assert [f"{clock.local(d.session.starts_at):%Y-%m-%d}" for d in days] == shown
+    later = publish(session, world, "2026-12-14")
+    opens = {14: "2026-11-30", 21: "2026-11-23"}[lead_days]
+    assert later.opens_to_members_at == at(opens, 0)

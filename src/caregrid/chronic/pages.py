@@ -19,7 +19,7 @@ from caregrid.auth.roles import Principal
 from caregrid.chronic import service as chronic
 from caregrid.chronic.models import Visit
 from caregrid.chronic.schemas import EnrolIn, FollowUpIn, ReferralProposal
-from caregrid.chronic.standard import Condition, load_standard
+from caregrid.chronic.standard import Condition, Standard, load_standard
 from caregrid.errors import DomainError, Unauthenticated
 from caregrid.residents import service as residents
 from caregrid.web.deps import DB, User
@@ -183,19 +183,23 @@ def enrol(
 WIDTH, HEIGHT, PAD = 560, 200, 34
 
 
-def readings_chart(visits: list[Visit], condition: Condition) -> Markup | None:
-    """Readings over time as an SVG line chart with the standard's target as a dashed line:
-    systolic and diastolic for hypertension, fasting glucose for diabetes."""
+def readings_chart(
+    visits: list[Visit], condition: Condition, standard: Standard | None = None
+) -> Markup | None:
+    """Readings over time as an SVG line chart with the standard's targets (by default the
+    shipped NBPHS-3) as dashed lines: systolic and diastolic for hypertension, fasting
+    glucose for diabetes."""
     points = [v for v in visits if v.condition == condition]
+    targets = (standard or load_standard()).targets(condition)
     if condition == Condition.HYPERTENSION:
         series = {
             "sbp": [(v.visited_on, Decimal(v.sbp)) for v in points if v.sbp is not None],
             "dbp": [(v.visited_on, Decimal(v.dbp)) for v in points if v.dbp is not None],
         }
-        targets, low, high = [Decimal(140), Decimal(90)], Decimal(40), Decimal(220)
+        low, high = Decimal(40), Decimal(220)
     else:
         series = {"fpg": [(v.visited_on, v.fpg) for v in points if v.fpg is not None]}
-        targets, low, high = [Decimal("7.0")], Decimal(0), Decimal(25)
+        low, high = Decimal(0), Decimal(25)
     dates = sorted({d for line in series.values() for d, _ in line})
     if not dates:
         return None

@@ -344,6 +344,12 @@ class Standard(_Strict):
     def min_follow_ups_per_year(self) -> int:
         return self.follow_up.min_per_year.value
 
+    def targets(self, condition: Condition) -> list[Decimal]:
+        """The condition's control targets (SBP and DBP, or fasting glucose), as set."""
+        rule = self.rules(condition).controlled
+        found = (rule.sbp_below, rule.dbp_below, rule.fpg_below)
+        return [Decimal(v) for v in found if v is not None]
+
     def symptoms(self, condition: Condition) -> list[tuple[str, str, str]]:
         return [(s.code, s.zh, s.en) for s in self.rules(condition).symptoms.list]
 

@@ -207,10 +207,12 @@ def export_report(
 
 def evaluate(
     network: Annotated[str, typer.Option(help="a network code")],
-    period: Annotated[str, typer.Option(help="a half-year: 2025H1 or 2025H2")],
+    period: Annotated[
+        str, typer.Option(help="a period of the profile's interval: 2025H1 for half-years")
+    ],
     format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """Run (or refresh) the half-yearly evaluation against the 15 criteria (K8)."""
+    """Run (or refresh) the evaluation of a period against the 15 criteria (K7, K8)."""
     try:
         with session_scope() as session:
             found = evaluation.evaluate(session, SYSTEM, network, period)

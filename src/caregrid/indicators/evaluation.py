@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -30,6 +30,7 @@ from caregrid.indicators import cockpit, service
 from caregrid.indicators.cockpit import Tile
 from caregrid.indicators.models import Evaluation, EvaluationItem
 from caregrid.policy import service as policy
+from caregrid.policy.schema import Profile
 from caregrid.registry import checks
 from caregrid.registry import service as registry
 from caregrid.registry.models import Network
@@ -44,32 +45,117 @@ class Criterion:
     name_en: str
     text_zh: str
     check: str | None
+    limits: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+@cache
+def _raw(name: str) -> Any:
+    folder = resources.files("caregrid.data").joinpath("criteria")
+    return yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def catalogue_period_months(name: str) -> int | None:
+    """The catalogue's `period_months` (or its base's): the months an evaluation covers when
+    the profile sets no `evaluation_interval_months`."""
+    raw = _raw(name)
+    if raw.get("period_months") is not None:
+        return int(raw["period_months"])
+    return catalogue_period_months(str(raw["base"])) if raw.get("base") else None
 
 
 @cache
 def criteria(name: str) -> tuple[Criterion, ...]:
     """A catalogue of criteria, a `base` catalogue's criteria replaced by number."""
-    folder = resources.files("caregrid.data").joinpath("criteria")
-    raw: Any = yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text(encoding="utf-8"))
+    raw = _raw(name)
     found = {int(c["number"]): Criterion(
-        int(c["number"]), str(c["dimension"]), str(c["name_en"]), str(c["text_zh"]), c.get("check")
+        int(c["number"]), str(c["dimension"]), str(c["name_en"]), str(c["text_zh"]), c.get("check"),
+        {str(k): float(v) for k, v in (c.get("limits") or {}).items()},
     ) for c in raw["criteria"]}  # fmt: skip
     unknown = sorted(c.check for c in found.values() if c.check and c.check not in CHECKS)
     if unknown:
         raise ValueError(f"criteria {name}: unknown checks {', '.join(unknown)}")
+    for c in found.values():
+        missing = [k for k in LIMITS.get(c.check or "", ()) if k not in c.limits]
+        if missing:
+            raise ValueError(f"criteria {name}: criterion {c.no} needs limits {', '.join(missing)}")
     if raw.get("base"):
         found = {c.no: c for c in criteria(str(raw["base"]))} | found
     return tuple(found[n] for n in sorted(found))
 
 
-def half_year(period: str) -> tuple[date, date]:
-    match = re.fullmatch(r"(\d{4})H([12])", period)
-    if not match:
-        raise InvalidInput([Problem("period", f"{period!r} is not a half-year like 2025H1")])
-    year, half = int(match.group(1)), int(match.group(2))
-    return (date(year, 1, 1), date(year, 6, 30)) if half == 1 else (
-        date(year, 7, 1), date(year, 12, 31)
-    )  # fmt: skip
+INTERVAL = "evaluation_interval_months"
+
+# How a period of each length is written: a year, its halves, quarters or months.
+_MARKS = {12: "", 6: "H", 3: "Q", 1: "-"}
+_FORMS = {
+    12: r"(\d{4})",
+    6: r"(\d{4})H([12])",
+    3: r"(\d{4})Q([1-4])",
+    1: r"(\d{4})-(0[1-9]|1[0-2])",
+}
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def label(year: int, months: int, index: int) -> str:
+    """The label of the `index`-th (from 1) period of `months` months in `year`."""
+    if months == 1:
+        return f"{year}-{index:02d}"
+    return f"{year}{_MARKS[months]}{index if months != 12 else ''}"
+
+
+def _parse(period: str) -> tuple[int, date, date] | None:
+    for months, form in _FORMS.items():
+        match = re.fullmatch(form, period)
+        if match:
+            year = int(match.group(1))
+            index = int(match.group(2)) if match.lastindex == 2 else 1
+            start = (index - 1) * months + 1
+            return months, date(year, start, 1), _month_end(year, start + months - 1)
+    return None
+
+
+def interval_months(profile: Profile, on: date) -> int:
+    """The months one evaluation covers: the profile's `evaluation_interval_months` (K7) in
+    force on `on`, or else the criteria catalogue's `period_months`."""
+    value = profile.parameter(INTERVAL, on)
+    if value is None:
+        name = profile.parameter("evaluation_criteria", on)
+        value = catalogue_period_months(str(name)) if name else None
+    if value is None or int(value) not in _MARKS:
+        raise RuleViolation(
+            f"the {profile.name} profile sets no evaluation interval CareGrid can label "
+            f"({INTERVAL}: {value}; one of {', '.join(map(str, sorted(_MARKS)))} months)",
+            requirement="K7",
+        )
+    return int(value)
+
+
+def periods(profile: Profile, year: int) -> list[str]:
+    """The year's evaluation periods under the profile's interval, e.g. 2025H1 and 2025H2."""
+    months = interval_months(profile, date(year, 12, 31))
+    return [label(year, months, i) for i in range(1, 12 // months + 1)]
+
+
+def period_bounds(profile: Profile, period: str) -> tuple[date, date]:
+    """First and last day of `period`, which must be a period of the profile's interval."""
+    parsed = _parse(period)
+    if parsed is not None:
+        months, first, last = parsed
+        wanted = interval_months(profile, last)
+        if months == wanted:
+            return first, last
+        example = label(first.year, wanted, 1)
+    else:
+        today = clock.today()
+        wanted = interval_months(profile, today)
+        example = label(today.year, wanted, 1)
+    raise InvalidInput([Problem(
+        "period", f"{period!r} is not a {wanted}-month evaluation period like {example} "
+        f"({INTERVAL} of the {profile.name} profile)"
+    )])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,7 +168,7 @@ class Context:
 Found = tuple[str, str]  # met | not_met | unknown, and why
 
 
-def _grid_layout(ctx: Context) -> Found:
+def _grid_layout(ctx: Context, criterion: Criterion) -> Found:
     results = checks.run(ctx.session, network=ctx.network.code)
     failed = [r.requirement for r in results if r.status == checks.Status.FAIL]
     if failed:
@@ -100,11 +186,11 @@ def _states(ctx: Context, *ids: str) -> Found:
     return "not_met", "; ".join(shown)
 
 
-def _resource_sinking(ctx: Context) -> Found:
+def _resource_sinking(ctx: Context, criterion: Criterion) -> Found:
     return _states(ctx, "UG4", "UG5")
 
 
-def _shared_centres(ctx: Context) -> Found:
+def _shared_centres(ctx: Context, criterion: Criterion) -> Found:
     wanted = set(CentreKind)
     missing = sorted(wanted - diagnostics.centre_kinds(ctx.session, ctx.network.id))
     if missing:
@@ -115,26 +201,33 @@ def _shared_centres(ctx: Context) -> Found:
     return "met", "laboratory, imaging, ECG, pathology and sterilisation centres"
 
 
-def _specialist_teams(ctx: Context) -> Found:
+def _specialist_teams(ctx: Context, criterion: Criterion) -> Found:
     count = familydoctor.teams_with_hospital_doctors(ctx.session, ctx.network.id)
     if count == 0:
         return "not_met", "no family-doctor team has a doctor from a secondary or tertiary hospital"
     return "met", f"{count} teams with a doctor from a secondary or tertiary hospital"
 
 
-def _two_way_referral(ctx: Context) -> Found:
+def _two_way_referral(ctx: Context, criterion: Criterion) -> Found:
+    """Met when the period's upward (CC7) and downward (CC8) referrals reach the criterion's
+    `upward_min` and `downward_min`."""
     up, down = ctx.tiles["CC7"].numerator, ctx.tiles["CC8"].numerator
+    least_up, least_down = criterion.limits["upward_min"], criterion.limits["downward_min"]
     detail = f"{up:g} upward and {down:g} downward referrals"
-    return ("met" if up > 0 and down > 0 else "not_met"), detail
+    if up >= least_up and down >= least_down:
+        return "met", detail
+    return "not_met", f"{detail} (at least {least_up:g} and {least_down:g})"
 
 
-CHECKS: dict[str, Callable[[Context], Found]] = {
+CHECKS: dict[str, Callable[[Context, Criterion], Found]] = {
     "grid_layout": _grid_layout,
     "resource_sinking": _resource_sinking,
     "shared_centres": _shared_centres,
     "specialist_teams": _specialist_teams,
     "two_way_referral": _two_way_referral,
 }
+# The limits a check reads from its criterion's `limits` in the catalogue.
+LIMITS: dict[str, tuple[str, ...]] = {"two_way_referral": ("upward_min", "downward_min")}
 
 
 def _catalogue_of(network: Network, on: date) -> str:
@@ -168,7 +261,7 @@ def evaluate(session: Session, principal: Principal, network_code: str, period: 
     access.require_network_office(
         principal, network.id, "evaluations are run by the commission and the network's office"
     )
-    first, last = half_year(period)
+    first, last = period_bounds(policy.get(network.profile), period)
     name = _catalogue_of(network, last)
     evaluation = stored(session, network.id, period)
     if evaluation is None:
@@ -188,7 +281,7 @@ def evaluate(session: Session, principal: Principal, network_code: str, period: 
             item = EvaluationItem(criterion=criterion.no)
             evaluation.items.append(item)
         if criterion.check:
-            item.automatic, item.automatic_detail = CHECKS[criterion.check](ctx)
+            item.automatic, item.automatic_detail = CHECKS[criterion.check](ctx, criterion)
     session.flush()
     return evaluation
 

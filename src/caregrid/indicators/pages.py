@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth import access
 from caregrid.auth.roles import Principal, Role
-from caregrid.errors import DomainError, Forbidden, Unauthenticated
+from caregrid.errors import DomainError, Forbidden, RuleViolation, Unauthenticated
 from caregrid.indicators import cockpit, evaluation, exports
 from caregrid.indicators.definitions import catalogue
+from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User, Year
 from caregrid.web.forms import FormError, attempt, domain_form_error
@@ -47,7 +48,16 @@ def _page(request: Request, user: object, screen: cockpit.Cockpit) -> Response:
         screen=screen,
         data=json.dumps(data, ensure_ascii=False),
         indicators=cockpit.by_institution(),
+        evaluation_periods=_evaluation_periods(screen),
     )
+
+
+def _evaluation_periods(screen: cockpit.Cockpit) -> list[str]:
+    """The year's evaluation periods under the network's interval (K7); none without one."""
+    try:
+        return evaluation.periods(policy.get(screen.network.profile), screen.year)
+    except RuleViolation:
+        return []
 
 
 @router.get("/networks/{code}/cockpit", response_class=HTMLResponse)

@@ -46,9 +46,6 @@ from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
-SLOT_DAYS = 14
-
-
 # --- helpers shared by the pages -------------------------------------------------------------
 
 
@@ -75,7 +72,7 @@ class SlotDay:
 
 
 def open_slots(
-    session: Session, principal: Principal, department_id: int, days: int = SLOT_DAYS
+    session: Session, principal: Principal, department_id: int, days: int
 ) -> list[SlotDay]:
     """The department's slots of the next `days` days that the principal's unit may book now."""
     out = []
@@ -252,6 +249,7 @@ def _form_page(
     department_id = _int(form.department_id)
     department = next((d for d in departments if d.id == department_id), None)
     network_id, justify_kinds = referrals.catalog_context(session, user.institution_id, target_id)
+    window = scheduling.calendar_window(session, target.id) if target else 0
     check: DiagnosisCheck | None = None
     if form.diagnosis_code.strip():
         check = referrals.check_diagnosis(session, network_id, form.diagnosis_code.strip())
@@ -270,8 +268,8 @@ def _form_page(
         own_departments=(
             registry.departments(session, user.institution_id) if user.institution_id else []
         ),
-        slot_days=open_slots(session, user, department.id) if department else [],
-        slot_window=SLOT_DAYS,
+        slot_days=open_slots(session, user, department.id, window) if department else [],
+        slot_window=window,
         check=check,
         justify_kinds=justify_kinds,
         kind_names=_catalog_kind_names(locale_of(request)),
@@ -337,6 +335,7 @@ def _detail_page(
     # (read only; the booking itself goes through the service with the real user).
     sender_view = dataclasses.replace(user, institution_id=referral.from_institution_id)
     catalog_kind, _, catalog_entry = (out.catalog_hit or "").partition(": ")
+    window = scheduling.calendar_window(session, referral.to_institution_id)
     return render(
         request,
         "referral/detail.html",
@@ -349,11 +348,11 @@ def _detail_page(
         can_reject=Action.REJECT in allowed,
         can_schedule=can_schedule,
         schedule_days=(
-            open_slots(session, sender_view, department_id)
+            open_slots(session, sender_view, department_id, window)
             if can_schedule and department_id is not None
             else []
         ),
-        slot_window=SLOT_DAYS,
+        slot_window=window,
         can_refer_down=(
             clinical
             and at_receiver

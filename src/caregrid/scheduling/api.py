@@ -52,9 +52,13 @@ def publish_session(department_id: int, body: SessionIn, session: DB, user: User
 
 @router.get("/departments/{department_id}/calendar", response_model=list[CalendarDayOut])
 def calendar(
-    department_id: int, session: DB, user: User, days: Annotated[int, Query(ge=1, le=60)] = 14
+    department_id: int,
+    session: DB,
+    user: User,
+    days: Annotated[int | None, Query(ge=1, le=60)] = None,
 ) -> list[CalendarDayOut]:
-    """The next `days` days of sessions with what the caller's unit may book now."""
+    """The next `days` days of sessions with what the caller's unit may book now (by default
+    the window of the host's profile, `slot_release_lead_days`)."""
     return [
         CalendarDayOut(
             session=session_out(day.session),

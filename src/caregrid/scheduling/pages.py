@@ -27,10 +27,13 @@ def calendar(
     request: Request,
     session: DB,
     user: User,
-    days: Annotated[int, Query(ge=1, le=60)] = 14,
+    days: Annotated[int | None, Query(ge=1, le=60)] = None,
 ) -> Response:
-    """The next `days` days of sessions with what the user's unit may book in each now."""
+    """The next `days` days of sessions with what the user's unit may book in each now (by
+    default the window of the host's profile, `slot_release_lead_days`)."""
     department = registry.get_department(session, department_id)
+    if days is None:
+        days = scheduling.calendar_window(session, department.institution_id)
     return render(
         request,
         "scheduling/calendar.html",

@@ -125,7 +125,7 @@ def publish_session(
     returns_at: datetime | None = None
     if rule.profile is not None:
         local_day = clock.local(starts_at).date()
-        lead_days = rule.profile.parameter("slot_release_lead_days", local_day)
+        lead_days = rule.profile.parameter(LEAD_DAYS, local_day)
         if lead_days is not None:
             opening_day = local_day - timedelta(days=int(lead_days))
             opens_at = datetime.combine(
@@ -269,6 +269,22 @@ def slot_views(session: Session, principal: Principal, clinic: ClinicSession) ->
     ]
 
 
+LEAD_DAYS = "slot_release_lead_days"
+
+
+def calendar_window(session: Session, institution_id: int) -> int:
+    """How many days ahead a calendar of the institution's sessions looks: the longest
+    `slot_release_lead_days` (C3) of the networks it belongs to, in force today, so the window
+    is the one in which its reserved slots open; the deployment's `calendar_days` without one."""
+    today = clock.local(clock.now()).date()
+    found = [
+        int(lead)
+        for place in registry.placements(session, institution_id)
+        if (lead := policy.get(place.profile).parameter(LEAD_DAYS, today)) is not None
+    ]
+    return max(found) if found else get_settings().calendar_days
+
+
 @dataclass(frozen=True)
 class CalendarDay:
     session: ClinicSession
@@ -279,10 +295,14 @@ class CalendarDay:
 
 
 def calendar(
-    session: Session, principal: Principal, *, department_id: int, days: int
+    session: Session, principal: Principal, *, department_id: int, days: int | None = None
 ) -> list[CalendarDay]:
-    """Sessions of the next `days` days with what the principal's unit may book in each."""
+    """Sessions of the next `days` days with what the principal's unit may book in each; by
+    default the host institution's `calendar_window`."""
     now = clock.now()
+    if days is None:
+        host = registry.get_department(session, department_id).institution_id
+        days = calendar_window(session, host)
     out = []
     for clinic in sessions(
         session, department_id=department_id, start=now, end=now + timedelta(days=days)
