@@ -69,13 +69,9 @@ KNOWN_LAZY_CYCLES: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-# Temporary: these measure modules read other packages' tables directly and are being
-# replaced by indicator definitions; delete each entry together with its file.
-TEMPORARY_MODELS_IMPORTS: frozenset[tuple[str, str]] = frozenset()
-
 # Temporary: modules being removed (their measures move into indicator definitions). Their
-# imports are left out of the cycle checks; an entry fails once its file is gone or no
-# longer adds a problem.
+# imports are left out of the models and cycle checks; an entry fails once its file is gone
+# or no longer adds a problem.
 TEMPORARY_EXEMPT_MODULES: frozenset[str] = frozenset(
     {
         # familydoctor.measures reads chronic and referral services, which read familydoctor.
@@ -226,13 +222,19 @@ def _sccs(graph: dict[str, set[str]]) -> list[set[str]]:
     return result
 
 
+def _crosses(imp: Import) -> bool:
+    """Is this import an edge of the package graph? A package's own modules (its vocab
+    included) are one package; its routers sit in the web layer."""
+    if imp.source_node == imp.target_node:
+        return False
+    within = imp.importer == imp.package
+    return not within or not OUTER.isdisjoint({imp.source_node, imp.target_node})
+
+
 def _graph(imports: Iterable[Import]) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = defaultdict(set)
     for imp in imports:
-        within = imp.importer == imp.package and OUTER.isdisjoint(
-            {imp.source_node, imp.target_node}
-        )
-        if imp.source_node != imp.target_node and not within:
+        if _crosses(imp):
             graph[imp.source_node].add(imp.target_node)
             graph.setdefault(imp.target_node, set())
     return graph
@@ -242,18 +244,15 @@ def check(
     root: Path,
     *,
     lazy_cycles: frozenset[tuple[str, str]] = frozenset(),
-    temporary_models: frozenset[tuple[str, str]] = frozenset(),
     temporary_modules: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Every boundary violation under ``root`` (a source root holding ``caregrid/``)."""
     everything = collect(root)
-    problems = _check(everything, lazy_cycles, temporary_models, temporary_modules)
+    problems = _check(everything, lazy_cycles, temporary_modules)
     for path in sorted(temporary_modules):
         if not (root / path).is_file():
             problems.append(f"stale TEMPORARY_EXEMPT_MODULES entry (file gone): {path}")
-        elif _check(everything, lazy_cycles, temporary_models, temporary_modules - {path}) == (
-            problems
-        ):
+        elif _check(everything, lazy_cycles, temporary_modules - {path}) == problems:
             problems.append(f"stale TEMPORARY_EXEMPT_MODULES entry (no longer needed): {path}")
     return problems
 
@@ -261,7 +260,6 @@ def check(
 def _check(
     everything: list[Import],
     lazy_cycles: frozenset[tuple[str, str]],
-    temporary_models: frozenset[tuple[str, str]],
     temporary_modules: frozenset[str],
 ) -> list[str]:
     registry = [i for i in everything if i.path == TABLE_REGISTRY and i.module.endswith(".models")]
@@ -271,18 +269,11 @@ def _check(
         problems.append(f"{TABLE_REGISTRY} no longer imports any models: drop TABLE_REGISTRY")
 
     # (a) another domain package's tables
-    used_temporary: set[tuple[str, str]] = set()
     for imp in imports:
         if imp.importer == imp.package or not is_domain(imp.package):
             continue
-        if imp.module == f"{imp.package}.models":
-            key = (imp.path, imp.module)
-            if key in temporary_models:
-                used_temporary.add(key)
-                continue
+        if imp.module == f"{imp.package}.models" and imp.path not in temporary_modules:
             problems.append(f"imports another package's models: {imp.where()}")
-    for path, module in sorted(temporary_models - used_temporary):
-        problems.append(f"stale TEMPORARY_MODELS_IMPORTS entry: {path} -> {module}")
 
     # (b) upward into web or cli
     for imp in imports:
@@ -298,9 +289,7 @@ def _check(
             edges = [
                 imp.where()
                 for imp in eager
-                if imp.source_node in component
-                and imp.target_node in component
-                and imp.source_node != imp.target_node
+                if _crosses(imp) and imp.source_node in component and imp.target_node in component
             ]
             listed = "\n  ".join(dict.fromkeys(edges))
             problems.append(f"module-level import cycle between {members}:\n  {listed}")
@@ -310,8 +299,11 @@ def _check(
     cyclic = {frozenset(c) for c in _sccs(full) if len(c) > 1}
     closing: dict[tuple[str, str], list[Import]] = defaultdict(list)
     for imp in imports:
-        crossing = imp.lazy and imp.source_node != imp.target_node
-        if crossing and any(imp.source_node in c and imp.target_node in c for c in cyclic):
+        if (
+            imp.lazy
+            and _crosses(imp)
+            and any(imp.source_node in c and imp.target_node in c for c in cyclic)
+        ):
             closing[(imp.path, imp.module)].append(imp)
     for key, imps in sorted(closing.items()):
         if key not in lazy_cycles:
@@ -327,7 +319,6 @@ def test_package_boundaries() -> None:
     problems = check(
         SRC,
         lazy_cycles=KNOWN_LAZY_CYCLES,
-        temporary_models=TEMPORARY_MODELS_IMPORTS,
         temporary_modules=TEMPORARY_EXEMPT_MODULES,
     )
     assert not problems, "\n".join(problems)
@@ -433,13 +424,20 @@ def test_lazy_cycle_needs_an_allowlist_entry_and_the_entry_goes_stale(tree: Path
     ]
 
 
-def test_temporary_module_is_left_out_of_cycles_until_gone(tree: Path) -> None:
-    _plant(tree, {"caregrid/registry/measures.py": "from caregrid.referral import service\n"})
+def test_temporary_module_is_exempt_until_it_is_clean_or_gone(tree: Path) -> None:
+    planted = (
+        "from caregrid.referral import service\nfrom caregrid.referral.models import Referral\n"
+    )
+    _plant(tree, {"caregrid/registry/measures.py": planted})
     allowed = frozenset({"caregrid/registry/measures.py"})
     assert check(tree, temporary_modules=allowed) == []
     (tree / "caregrid/registry/measures.py").write_text("", encoding="utf-8")
     assert check(tree, temporary_modules=allowed) == [
         "stale TEMPORARY_EXEMPT_MODULES entry (no longer needed): caregrid/registry/measures.py"
+    ]
+    (tree / "caregrid/registry/measures.py").unlink()
+    assert check(tree, temporary_modules=allowed) == [
+        "stale TEMPORARY_EXEMPT_MODULES entry (file gone): caregrid/registry/measures.py"
     ]
 
 
@@ -453,14 +451,3 @@ def test_vocabulary_is_its_own_node(tree: Path) -> None:
         },
     )
     assert check(tree) == []
-
-
-def test_temporary_models_entry_goes_stale(tree: Path) -> None:
-    allowed = frozenset({("caregrid/referral/measures.py", "caregrid.registry.models")})
-    _plant(tree, {"caregrid/referral/measures.py": "from caregrid.registry.models import I\n"})
-    assert check(tree, temporary_models=allowed) == []
-    (tree / "caregrid/referral/measures.py").unlink()
-    assert check(tree, temporary_models=allowed) == [
-        "stale TEMPORARY_MODELS_IMPORTS entry: caregrid/referral/measures.py -> "
-        "caregrid.registry.models"
-    ]
