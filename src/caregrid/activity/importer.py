@@ -29,7 +29,7 @@ from caregrid.activity.models import TABLES
 from caregrid.activity.parquet import schema
 from caregrid.errors import DomainError
 from caregrid.policy import icd10
-from caregrid.registry.models import Institution
+from caregrid.registry import service as registry
 
 PATTERNS = {
     Kind.INT: r"^-?[0-9]+$",
@@ -222,7 +222,7 @@ def _duplicates(raw: pa.Table, fact: Fact) -> Arrow:
 
 
 def registry_codes(session: Session) -> set[str]:
-    return set(session.scalars(select(Institution.code)))
+    return registry.institution_codes(session)
 
 
 def store(session: Session, fact: Fact, rows: pa.Table) -> int:
@@ -335,4 +335,3 @@ def load_tree(session: Session, root: Path) -> dict[str, ImportReport]:
             total.stored += report.stored
         found[declared.name] = total
     return found
-

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid.auth.roles import Principal, Role
 from caregrid.errors import Forbidden
-from caregrid.registry.models import Membership
 
 MIN_EMERGENCY_REASON = 10
 
@@ -26,10 +24,11 @@ def require_role(principal: Principal, *roles: Role) -> None:
 
 
 def network_institution_ids(session: Session, network_id: int) -> set[int]:
-    rows = session.scalars(
-        select(Membership.institution_id).where(Membership.network_id == network_id)
-    )
-    return set(rows)
+    """The network's member institutions: the reach of its office's access."""
+    # The registry's service takes principals and checks access here, so it is read lazily.
+    from caregrid.registry.service import network_member_ids
+
+    return network_member_ids(session, network_id)
 
 
 def can_manage_institution(session: Session, principal: Principal, institution_id: int) -> bool:

@@ -40,10 +40,9 @@ from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.vocab import ServiceKind
 from caregrid.referral import service as referrals
+from caregrid.referral.vocab import Direction
 from caregrid.registry import service as registry
-from caregrid.registry.vocab import Level
 from caregrid.residents import service as residents
-from caregrid.residents.models import Resident
 
 CLINICAL = (Role.FAMILY_DOCTOR, Role.CLINICIAN)
 REFERRING = {std.Action.REFER, std.Action.URGENT_REFER}
@@ -414,8 +413,7 @@ def proposal(session: Session, institution_id: int, visit: Visit) -> ReferralPro
         reason=f"{condition} follow-up {visit.visited_on}: {reading}; {why} "
         "(National Basic Public Health Service Standard, 3rd ed.)",
         green_channel=institution is not None
-        and institution.level == Level.PRIMARY
-        and familydoctor.is_signed(session, visit.resident_id, clock.today()),
+        and referrals.green_channel(session, visit.resident_id, institution, Direction.UP),
         follow_up_by=visit.next_due_on or visit.visited_on,
     )
 
@@ -468,9 +466,7 @@ def worklist(
     doctors = {
         c.resident_id: registry.get_practitioner_by_id(session, c.doctor_id).code for c in contracts
     }
-    people = {
-        r.id: r for r in session.scalars(select(Resident).where(Resident.id.in_(list(doctors))))
-    }
+    people = residents.records(session, list(doctors))
     items: list[WorkItem] = []
 
     def add(
@@ -480,7 +476,7 @@ def worklist(
         condition: str | None = None,
         referral_id: int | None = None,
     ) -> None:
-        person = people.get(resident_id) or session.get(Resident, resident_id)
+        person = people.get(resident_id) or residents.find_record(session, resident_id)
         items.append(
             WorkItem(
                 resident_id=resident_id,

@@ -10,7 +10,6 @@ from importlib import resources
 from pathlib import Path
 
 from rich.progress import Progress
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -27,11 +26,9 @@ from caregrid.familydoctor.schemas import ConsentIn, ContractIn, MemberIn, TeamI
 from caregrid.familydoctor.vocab import ConsentMethod, TeamRole
 from caregrid.registry import importer
 from caregrid.registry import service as registry
-from caregrid.registry.models import Membership, Network
 from caregrid.registry.vocab import NetworkRole
 from caregrid.residents import national_id
 from caregrid.residents import service as residents
-from caregrid.residents.models import Resident
 from caregrid.residents.schemas import ResidentIn
 from caregrid.scheduling import service as scheduling
 from caregrid.synth.city import generate
@@ -83,25 +80,22 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
     return accounts
 
 
-def _demo_network(session: Session) -> Network:
-    network = session.scalars(
-        select(Network).join(Network.grid).where(Network.code.like("jh-%")).order_by(Network.code)
-    ).first()
-    if network is None:
-        network = session.scalars(select(Network).order_by(Network.code)).first()
+def _demo_network(session: Session) -> registry.Network:
+    found = registry.networks(session)  # ordered by code
+    network = next((n for n in found if n.code.startswith("jh-")), found[0] if found else None)
     if network is None:
         raise RuntimeError("no network in the shipped layouts")
     return registry.get_network(session, network.code)
 
 
-def _pick(network: Network, role: NetworkRole, primary: bool) -> Membership:
+def _pick(network: registry.Network, role: NetworkRole, primary: bool) -> registry.Membership:
     for m in sorted(network.memberships, key=lambda m: m.position):
         if m.role == role and (m.institution.level == "primary") == primary:
             return m
     return network.memberships[0]
 
 
-def _accounts(session: Session, network: Network) -> list[DemoAccount]:
+def _accounts(session: Session, network: registry.Network) -> list[DemoAccount]:
     """One account per role; passwords are new on every run and shown only now."""
     lead = _pick(network, NetworkRole.LEAD, primary=False).institution
     primary = _pick(network, NetworkRole.MEMBER, primary=True).institution
@@ -137,7 +131,7 @@ def _accounts(session: Session, network: Network) -> list[DemoAccount]:
     return accounts
 
 
-def _residents(session: Session, network: Network) -> None:
+def _residents(session: Session, network: registry.Network) -> None:
     """A handful of synthetic residents at the family doctor's unit (IDs are generated, valid)."""
     unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
     samples = [
@@ -150,7 +144,7 @@ def _residents(session: Session, network: Network) -> None:
     for name, birth, seq, phone, tags in samples:
         body = f"{area[:6] if area[:6].isdigit() else '330702'}{birth}00{seq}"
         value = body + national_id.check_digit(body)
-        if session.scalar(select(Resident.id).where(Resident.national_id == value)) is not None:
+        if residents.id_by_national_id(session, value) is not None:
             continue
         residents.create(
             session,
@@ -175,7 +169,7 @@ DEMO_TEAM = (
 )
 
 
-def _family_doctors(session: Session, network: Network) -> None:
+def _family_doctors(session: Session, network: registry.Network) -> None:
     """A team at the family doctor's unit with a cardiologist from the lead (E1); the two
     chronic patients signed, enrolled and followed up: one overdue, one due this week."""
     unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
@@ -218,18 +212,14 @@ def _family_doctors(session: Session, network: Network) -> None:
         ),
     ]
     for name, packages, condition, reading in plan:
-        resident = session.scalar(
-            select(Resident).where(
-                Resident.name == name, Resident.registered_institution_id == unit.id
-            )
-        )
-        if resident is None:
+        resident_id = residents.id_by_name(session, name, unit.id)
+        if resident_id is None:
             continue
         familydoctor.sign(
             session,
             doctor,
             ContractIn(
-                resident_id=resident.id,
+                resident_id=resident_id,
                 team_code=team.code,
                 doctor_code="demo-gp",
                 packages=packages,
@@ -240,7 +230,7 @@ def _family_doctors(session: Session, network: Network) -> None:
             session,
             doctor,
             EnrolIn(
-                resident_id=resident.id,
+                resident_id=resident_id,
                 condition=condition,
                 confirmed_on=today - timedelta(days=100),
             ),
@@ -250,7 +240,7 @@ def _family_doctors(session: Session, network: Network) -> None:
             session,
             doctor,
             FollowUpIn(
-                resident_id=resident.id, condition=condition, visited_on=visited, reading=reading
+                resident_id=resident_id, condition=condition, visited_on=visited, reading=reading
             ),
         )
 
@@ -261,7 +251,7 @@ DEMO_DEPARTMENTS = (
 )
 
 
-def _clinics(session: Session, network: Network) -> None:
+def _clinics(session: Session, network: registry.Network) -> None:
     """The lead's cardiology and neurology: a morning session each weekday of the next two
     weeks (the profile reserves its share) and a cardiology bed pool."""
     lead = _pick(network, NetworkRole.LEAD, primary=False).institution

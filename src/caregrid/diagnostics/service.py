@@ -54,7 +54,6 @@ from caregrid.diagnostics.vocab import (
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
-from caregrid.registry.models import Institution
 from caregrid.registry.vocab import Level
 
 CLINICAL = (Role.CLINICIAN, Role.FAMILY_DOCTOR)
@@ -391,7 +390,10 @@ class Offer:
 
 
 def _in_scope(
-    session: Session, scope: RecognitionScope, here: Institution, there: Institution
+    session: Session,
+    scope: RecognitionScope,
+    here: registry.Institution,
+    there: registry.Institution,
 ) -> bool:
     if scope == RecognitionScope.NETWORK:
         return registry.shares_network(session, here.id, there.id)
@@ -401,7 +403,9 @@ def _in_scope(
     return province is not None and province == registry.province_of(session, there)
 
 
-def _accepts(direction: RecognitionDirection, here: Institution, there: Institution) -> bool:
+def _accepts(
+    direction: RecognitionDirection, here: registry.Institution, there: registry.Institution
+) -> bool:
     if direction == RecognitionDirection.ANY:
         return True
     mine, theirs = LEVEL_RANK.get(here.level), LEVEL_RANK.get(there.level)

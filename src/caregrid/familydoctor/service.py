@@ -43,10 +43,8 @@ from caregrid.familydoctor.schemas import (
 from caregrid.familydoctor.vocab import ContractStatus, ServiceKind, TeamRole, TerminationReason
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
-from caregrid.registry.models import Practitioner
 from caregrid.registry.vocab import Level, TitleLevel
 from caregrid.residents import service as residents
-from caregrid.residents.models import Resident
 
 CLINICAL = (Role.FAMILY_DOCTOR, Role.CLINICIAN)
 SENIOR_TITLES = {TitleLevel.ASSOCIATE_SENIOR.value, TitleLevel.SENIOR.value}
@@ -248,7 +246,7 @@ def teams_with_hospital_doctors(session: Session, network_id: int) -> int:
     )
 
 
-def _people(session: Session, team: Team) -> dict[int, Practitioner]:
+def _people(session: Session, team: Team) -> dict[int, registry.Practitioner]:
     return {
         m.practitioner_id: registry.get_practitioner_by_id(session, m.practitioner_id)
         for m in team.members
@@ -341,7 +339,7 @@ def replace_menu(
     return parsed
 
 
-def ineligibility(package: menus.Package, resident: Resident, on: date) -> str | None:
+def ineligibility(package: menus.Package, resident: residents.Resident, on: date) -> str | None:
     """Why the resident may not sign this package on `on` (E3), or None."""
     rule = package.eligibility
     age = residents.age_on(resident.birth_date, on)
@@ -421,12 +419,8 @@ def has_contract_with(session: Session, institution_id: int, resident_id: int) -
     team = get_team(session, contract.team_id)
     if team.institution_id == institution_id:
         return True
-    homes = session.scalars(
-        select(Practitioner.home_institution_id).where(
-            Practitioner.id.in_([m.practitioner_id for m in team.members])
-        )
-    )
-    return institution_id in set(homes)
+    homes = registry.home_institution_ids(session, [m.practitioner_id for m in team.members])
+    return institution_id in homes
 
 
 def panel(
@@ -463,7 +457,7 @@ def _term_end(starts_on: date, months: int) -> date:
 
 
 def _items(
-    session: Session, network_id: int, codes: list[str], resident: Resident, on: date
+    session: Session, network_id: int, codes: list[str], resident: residents.Resident, on: date
 ) -> list[ContractItem]:
     """Snapshot the chosen packages' items, refusing unknown or ineligible packages (E3)."""
     problems: list[Problem] = []
@@ -500,12 +494,12 @@ def _items(
     return items
 
 
-def _check_panel(session: Session, team: Team, doctor: Practitioner, on: date) -> None:
+def _check_panel(session: Session, team: Team, doctor: registry.Practitioner, on: date) -> None:
     """E2: signing past a doctor's or a team's panel limit is refused with the numbers."""
     profile = policy.get(registry.get_network_by_id(session, team.network_id).profile)
     per_doctor = profile.parameter("family_doctor_panel_max", on)
     # Serialise signings per doctor so two at once cannot both take the last place.
-    session.scalar(select(Practitioner.id).where(Practitioner.id == doctor.id).with_for_update())
+    registry.lock_practitioner(session, doctor.id)
     if per_doctor is not None:
         signed = panel(session, on=on, doctor_id=doctor.id)
         if signed >= int(per_doctor):
@@ -553,7 +547,7 @@ def sign(session: Session, principal: Principal, data: ContractIn) -> Contract:
     if team is None:
         raise InvalidInput([Problem("team_code", f"no team with code {data.team_code!r}")])
     _require_signer(principal, team)
-    resident = session.get(Resident, data.resident_id)
+    resident = residents.find_record(session, data.resident_id)
     if resident is None:
         raise InvalidInput([Problem("resident_id", f"no resident with id {data.resident_id}")])
     problems: list[Problem] = []
@@ -674,7 +668,7 @@ def renew(
         raise Conflict(f"contract {old.id} is {old.status}; only an active contract is renewed")
     today = clock.today()
     starts_on = max(old.ends_on + timedelta(days=1), today)
-    resident = session.get(Resident, old.resident_id)
+    resident = residents.find_record(session, old.resident_id)
     assert resident is not None
     codes = (
         packages if packages is not None else list(dict.fromkeys(i.package_code for i in old.items))

@@ -28,7 +28,6 @@ from caregrid.indicators.engine import Cell
 from caregrid.indicators.targets import Assessment, assess, target_for
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
-from caregrid.registry.models import Network
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class Member:
 
 @dataclass
 class Cockpit:
-    network: Network
+    network: registry.Network
     year: int
     unit: str  # the network's code, or a member's on its own view
     tiles: list[Tile] = field(default_factory=list)
@@ -110,7 +109,7 @@ def by_institution() -> list[Indicator]:
 
 
 def tiles(
-    cells: list[Cell], previous: list[Cell], unit: str, network: Network, on: date
+    cells: list[Cell], previous: list[Cell], unit: str, network: registry.Network, on: date
 ) -> list[Tile]:
     """Each indicator for the unit over the cells' months, against its target on `on`;
     `previous`: the same months a year earlier, for "+N points a year" targets. A member's
@@ -228,7 +227,7 @@ def build(
 class Comparison:
     city: str
     year: int
-    networks: list[Network]
+    networks: list[registry.Network]
     tiles: dict[str, list[Tile]]  # network code -> its tiles, in catalogue order
 
 

@@ -33,7 +33,6 @@ from caregrid.policy import service as policy
 from caregrid.policy.schema import Profile
 from caregrid.registry import checks
 from caregrid.registry import service as registry
-from caregrid.registry.models import Network
 
 VERDICTS = ("met", "partly", "not_met")
 
@@ -161,7 +160,7 @@ def period_bounds(profile: Profile, period: str) -> tuple[date, date]:
 @dataclass(frozen=True)
 class Context:
     session: Session
-    network: Network
+    network: registry.Network
     tiles: dict[str, Tile]
 
 
@@ -230,7 +229,7 @@ CHECKS: dict[str, Callable[[Context, Criterion], Found]] = {
 LIMITS: dict[str, tuple[str, ...]] = {"two_way_referral": ("upward_min", "downward_min")}
 
 
-def _catalogue_of(network: Network, on: date) -> str:
+def _catalogue_of(network: registry.Network, on: date) -> str:
     name = policy.get(network.profile).parameter("evaluation_criteria", on)
     if not name:
         raise RuleViolation(
@@ -239,7 +238,7 @@ def _catalogue_of(network: Network, on: date) -> str:
     return str(name)
 
 
-def _context(session: Session, network: Network, first: date, last: date) -> Context:
+def _context(session: Session, network: registry.Network, first: date, last: date) -> Context:
     months = (f"{first:%Y-%m}", f"{last:%Y-%m}")
     before = (f"{first.year - 1}-{first:%m}", f"{last.year - 1}-{last:%m}")
     root = cockpit.facts_root()

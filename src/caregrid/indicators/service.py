@@ -7,56 +7,27 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid.activity.export import export
 from caregrid.indicators import engine, incremental
 from caregrid.indicators.definitions import Indicator, shipped
-from caregrid.registry.models import (
-    City,
-    Division,
-    Grid,
-    Institution,
-    Membership,
-    Network,
-    grid_division,
-)
+from caregrid.registry import service as registry
 
 Engine = Literal["duckdb", "postgres", "spark"]
 
 
 def levels(session: Session) -> dict[str, str]:
-    return {
-        code: level for code, level in session.execute(select(Institution.code, Institution.level))
-    }
-
-
-def _members(session: Session) -> list[tuple[str, str]]:
-    return [
-        (code, network)
-        for code, network in session.execute(
-            select(Institution.code, Network.code)
-            .join(Membership, Membership.institution_id == Institution.id)
-            .join(Network, Network.id == Membership.network_id)
-        )
-    ]
+    return registry.institution_levels(session)
 
 
 def dims(session: Session) -> engine.Dims:
     """The registry as the engines join it: levels, grids' divisions, memberships."""
     grids: dict[str, list[str]] = defaultdict(list)
-    for network, division in session.execute(
-        select(Network.code, grid_division.c.division_code).join(
-            grid_division, grid_division.c.grid_id == Network.grid_id
-        )
-    ):
+    for network, division in registry.network_division_codes(session):
         grids[network].append(division)
-    parents = {
-        code: parent
-        for code, parent in session.execute(select(Division.code, Division.parent_code))
-    }
-    return engine.Dims.build(levels(session), parents, grids, _members(session))
+    parents = registry.division_parents(session)
+    return engine.Dims.build(levels(session), parents, grids, registry.membership_codes(session))
 
 
 def units(session: Session, members: engine.Pairs) -> dict[str, list[str]]:
@@ -65,21 +36,14 @@ def units(session: Session, members: engine.Pairs) -> dict[str, list[str]]:
     found: dict[str, list[str]] = defaultdict(list)
     for code, network in members:
         found[code].append(network)
-    for code, city in session.execute(
-        select(Institution.code, City.code).join(City, City.id == Institution.city_id)
-    ):
+    for code, city in registry.institution_city_codes(session).items():
         found[code].append(city)
     return dict(found)
 
 
 def cities(session: Session) -> dict[str, list[str]]:
     """Network code -> its city, where area cells (CC1, CC2) roll up."""
-    found = session.execute(
-        select(Network.code, City.code)
-        .join(Grid, Grid.id == Network.grid_id)
-        .join(City, City.id == Grid.city_id)
-    )
-    return {network: [city] for network, city in found}
+    return {network: [city] for network, city in registry.network_city_codes(session).items()}
 
 
 def compute(
@@ -95,22 +59,22 @@ def compute(
     DuckDB and Spark read the Parquet facts under `facts_root`, month by month, reusing what
     the facts have not changed since."""
     chosen = indicators or shipped()
-    registry = dims(session)
+    registry_dims = dims(session)
     if using == "postgres":
         if session.get_bind().dialect.name != "postgresql":
             raise ValueError("the postgres engine runs on a PostgreSQL operational store")
-        cells = engine.postgres_cells(session, registry, chosen, period)
+        cells = engine.postgres_cells(session, registry_dims, chosen, period)
     else:
         if facts_root is None:
             raise ValueError(f"the {using} engine reads a facts directory")
         run = engine.spark_cells if using == "spark" else engine.duckdb_cells
-        cells = incremental.compute(facts_root, registry, chosen, period, run, stats)
+        cells = incremental.compute(facts_root, registry_dims, chosen, period, run, stats)
     area = {i.id for i in chosen if i.numerator.area}
     by_institution = [c for c in cells if c.indicator not in area]
     by_network = [c for c in cells if c.indicator in area]
     return (
         cells
-        + engine.roll_up(by_institution, units(session, registry.members))
+        + engine.roll_up(by_institution, units(session, registry_dims.members))
         + engine.roll_up(by_network, cities(session))
     )
 

@@ -52,7 +52,6 @@ from caregrid.referral.vocab import (
     Urgency,
 )
 from caregrid.registry import service as registry
-from caregrid.registry.models import Institution
 from caregrid.registry.vocab import TIER_ORDER, Level, Tier
 from caregrid.residents import service as residents
 from caregrid.scheduling import service as scheduling
@@ -312,14 +311,16 @@ def first_visit_hit(check: DiagnosisCheck, from_tier: str | None) -> CatalogHint
 
 
 def needs_outward_approval(
-    check: DiagnosisCheck, sender: Institution, receiver: Institution
+    check: DiagnosisCheck, sender: registry.Institution, receiver: registry.Institution
 ) -> bool:
     """B2: a keep-in-city disease referred out of the city needs the network office."""
     out_of_city = sender.city_id != receiver.city_id
     return out_of_city and any(h.kind == "keep_in_city" for h in check.hits)
 
 
-def green_channel(session: Session, resident_id: int, sender: Institution, direction: str) -> bool:
+def green_channel(
+    session: Session, resident_id: int, sender: registry.Institution, direction: str
+) -> bool:
     """B4: a signed resident referred up by a primary institution."""
     return (
         direction == Direction.UP
@@ -329,7 +330,7 @@ def green_channel(session: Session, resident_id: int, sender: Institution, direc
 
 
 def deductible_rule(
-    session: Session, route_: Route, sender: Institution, admission: bool
+    session: Session, route_: Route, sender: registry.Institution, admission: bool
 ) -> DeductibleRule:
     """B7: an in-network referred admission with a primary first visit pays no second
     inpatient deductible, where the profile says so (GZ-C 三(六))."""

@@ -1,4 +1,9 @@
-"""Registry reads for pages and the API, and the scoped writes (departments, practitioners)."""
+"""Registry reads for pages and the API, and the scoped writes (departments, practitioners).
+
+Other packages read the registry only through this module. The table classes named in its
+signatures are re-exported below as types, for annotations; other packages do not query
+them directly but ask for what they need with a function here.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +25,23 @@ from caregrid.registry.models import (
     Membership,
     Network,
     Practitioner,
+    grid_division,
 )
 from caregrid.registry.vocab import TIER_ORDER, NetworkRole, Tier, TitleLevel
+
+# The table classes other packages may name in annotations (never query); the functions below
+# are public as well.
+__all__ = [
+    "City",
+    "CrossGridService",
+    "Department",
+    "Division",
+    "Grid",
+    "Institution",
+    "Membership",
+    "Network",
+    "Practitioner",
+]
 
 
 def get_division(session: Session, code: str) -> Division | None:
@@ -370,6 +390,88 @@ def lead_of(session: Session, network_id: int) -> Institution | None:
 def province_of(session: Session, institution: Institution) -> str | None:
     """The province of the institution's city, as the layout names it."""
     return session.scalar(select(City.province_zh).where(City.id == institution.city_id))
+
+
+def network_member_ids(session: Session, network_id: int) -> set[int]:
+    """Ids of the institutions that are members of the network."""
+    rows = session.scalars(
+        select(Membership.institution_id).where(Membership.network_id == network_id)
+    )
+    return set(rows)
+
+
+def institution_codes(session: Session) -> set[str]:
+    """Every institution code in the registry."""
+    return set(session.scalars(select(Institution.code)))
+
+
+def home_institution_ids(session: Session, practitioner_ids: list[int]) -> set[int]:
+    """The home institutions of these practitioners."""
+    rows = session.scalars(
+        select(Practitioner.home_institution_id).where(Practitioner.id.in_(practitioner_ids))
+    )
+    return set(rows)
+
+
+def lock_practitioner(session: Session, practitioner_id: int) -> None:
+    """Lock the practitioner's row until the transaction ends, to serialise work per person
+    (two signings cannot both take a doctor's last panel place)."""
+    session.scalar(
+        select(Practitioner.id).where(Practitioner.id == practitioner_id).with_for_update()
+    )
+
+
+# --- the registry as plain codes, for the indicator engines ----------------------------------
+
+
+def institution_levels(session: Session) -> dict[str, str]:
+    """Institution code -> its level."""
+    rows = session.execute(select(Institution.code, Institution.level))
+    return {code: level for code, level in rows}
+
+
+def membership_codes(session: Session) -> list[tuple[str, str]]:
+    """(institution code, network code) for every membership."""
+    rows = session.execute(
+        select(Institution.code, Network.code)
+        .join(Membership, Membership.institution_id == Institution.id)
+        .join(Network, Network.id == Membership.network_id)
+    )
+    return [(code, network) for code, network in rows]
+
+
+def network_division_codes(session: Session) -> list[tuple[str, str]]:
+    """(network code, division code) for every division of each network's grid."""
+    rows = session.execute(
+        select(Network.code, grid_division.c.division_code).join(
+            grid_division, grid_division.c.grid_id == Network.grid_id
+        )
+    )
+    return [(network, division) for network, division in rows]
+
+
+def division_parents(session: Session) -> dict[str, str | None]:
+    """Division code -> its parent's code."""
+    rows = session.execute(select(Division.code, Division.parent_code))
+    return {code: parent for code, parent in rows}
+
+
+def institution_city_codes(session: Session) -> dict[str, str]:
+    """Institution code -> its city's code."""
+    rows = session.execute(
+        select(Institution.code, City.code).join(City, City.id == Institution.city_id)
+    )
+    return {code: city for code, city in rows}
+
+
+def network_city_codes(session: Session) -> dict[str, str]:
+    """Network code -> its city's code."""
+    rows = session.execute(
+        select(Network.code, City.code)
+        .join(Grid, Grid.id == Network.grid_id)
+        .join(City, City.id == Grid.city_id)
+    )
+    return {network: city for network, city in rows}
 
 
 def codes_by_id(session: Session) -> dict[int, str]:

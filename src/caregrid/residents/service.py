@@ -1,6 +1,8 @@
 """Resident records: validated national ID, key populations (F2), grid from the address division.
 
 Every read of a person goes through auth.access.patient_access and into the audit log.
+Other packages read residents only through this module; `Resident` is re-exported as a type,
+for annotations.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from caregrid.registry import service as registry
 from caregrid.residents import national_id
 from caregrid.residents.models import Resident, ResidentTag
 from caregrid.residents.schemas import ResidentIn, ResidentOut
+
+# The table class other packages may name in annotations (never query); the functions below
+# are public as well.
+__all__ = ["Resident"]
 
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
@@ -245,6 +251,27 @@ def record(session: Session, resident_id: int) -> Resident:
     if resident is None:
         raise NotFound(f"no resident with id {resident_id}")
     return resident
+
+
+def find_record(session: Session, resident_id: int) -> Resident | None:
+    """The stored resident, or None (callers check access)."""
+    return session.get(Resident, resident_id)
+
+
+def records(session: Session, resident_ids: list[int]) -> dict[int, Resident]:
+    """The stored residents by id, for worklists over many people (callers check access)."""
+    rows = session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))
+    return {r.id: r for r in rows}
+
+
+def id_by_name(session: Session, name: str, institution_id: int) -> int | None:
+    """The resident of this name registered at the institution (the first, if several)."""
+    return session.scalar(
+        select(Resident.id)
+        .where(Resident.name == name, Resident.registered_institution_id == institution_id)
+        .order_by(Resident.id)
+        .limit(1)
+    )
 
 
 def id_by_national_id(session: Session, value: str) -> int | None:
