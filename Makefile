@@ -21,4 +21,5 @@ test: setup
 
 lint: setup
 	$(UV) run ruff check src tests
+	$(UV) run ruff format --check src tests
 	$(UV) run mypy

@@ -12,8 +12,8 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 
-echo "== ruff"; "$UV" run ruff check src tests
-echo "== mypy"; "$UV" run mypy
+echo "== ruff"; "$UV" run ruff check src tests && "$UV" run ruff format --check src tests
+echo "== mypy (src and tests)"; "$UV" run mypy
 
 echo "== tests on SQLite"
 "$UV" run pytest -q

@@ -136,7 +136,7 @@ def test_parquet_imports_like_csv_and_the_export_writes_months(
     assert written == {"encounter": 3}
     months = sorted(p.parent.name for p in (tmp_path / "facts" / "encounter").rglob("*.parquet"))
     assert months == ["month=2025-01", "month=2025-02"]
-    rows = duckdb.sql(
+    rows = duckdb.execute(
         f"select month, count(*), sum(total_cost_cny) from read_parquet("
         f"'{tmp_path}/facts/encounter/*/*.parquet', hive_partitioning=true) "
         "group by month order by month"

@@ -94,9 +94,9 @@ def test_the_workflows_records_read_as_facts(session: Session, tmp_path: Path) -
     assert first["booking"] == 1 and first["diagnostic_order"] == 1
     assert set(again.values()) == {0}
     table = TABLES["referral"]
-    row = session.execute(
-        select(table).where(table.c.referral_id == f"cg-{sent.id}")
-    ).one()._mapping
+    row = (
+        session.execute(select(table).where(table.c.referral_id == f"cg-{sent.id}")).one()._mapping
+    )
     assert (row["direction"], row["from_institution_code"], row["to_institution_code"]) == (
         "up", "jh-wc-chengdong", "jh-rmyy"
     )  # fmt: skip
@@ -108,26 +108,30 @@ def test_the_workflows_records_read_as_facts(session: Session, tmp_path: Path) -
     ).one()
     assert day.total == 30 and 0 < day.reserved <= 30
     bookings = TABLES["booking"]
-    mine_booked = session.execute(
-        select(bookings).where(bookings.c.booking_id == f"cg-{booked.id}")
-    ).one()._mapping
+    mine_booked = (
+        session.execute(select(bookings).where(bookings.c.booking_id == f"cg-{booked.id}"))
+        .one()
+        ._mapping
+    )
     assert (mine_booked["pool"], mine_booked["status"], mine_booked["institution_code"]) == (
         "reserved", "booked", "jh-rmyy"
     )  # fmt: skip
     assert mine_booked["booked_by_institution_code"] == "jh-wc-chengdong"
     assert mine_booked["referral_id"] == f"cg-{sent.id}" and mine_booked["date"] == start.date()
     orders = TABLES["diagnostic_order"]
-    lab = session.execute(
-        select(orders).where(orders.c.order_id == f"cg-{order.id}")
-    ).one()._mapping
+    lab = (
+        session.execute(select(orders).where(orders.c.order_id == f"cg-{order.id}")).one()._mapping
+    )
     assert (lab["institution_code"], lab["centre_institution_code"], lab["centre_kind"]) == (
         "jh-wc-chengdong", "jh-rmyy", "laboratory"
     )  # fmt: skip
     assert lab["turnaround_hours"] == 4 and lab["within_turnaround"] is True
     register = TABLES["resident"]
-    mine = session.execute(
-        select(register).where(register.c.patient_id == f"cg-{world.patient}")
-    ).one()._mapping
+    mine = (
+        session.execute(select(register).where(register.c.patient_id == f"cg-{world.patient}"))
+        .one()
+        ._mapping
+    )
     assert mine["registered_institution_code"] == "jh-wc-chengdong"
     assert "张建国" not in str(dict(mine)) and "elderly" in (mine["key_populations"] or "")
     export(session, tmp_path)

@@ -8,6 +8,7 @@ at t-chc-a, "other" ones at t-chc-b in the other network.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -106,7 +107,7 @@ LAYOUT_IMPORT = {role: 201 if role is Role.REGULATOR else 403 for role in ROLES}
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_read_resident(role: Role, client: TestClient, world: dict) -> None:
+def test_read_resident(role: Role, client: TestClient, world: dict[str, Any]) -> None:
     headers = world["headers"][role]
     own = client.get(f"/api/residents/{world['own']}", headers=headers)
     other = client.get(f"/api/residents/{world['other']}", headers=headers)
@@ -123,7 +124,7 @@ def test_read_resident(role: Role, client: TestClient, world: dict) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_register_resident(role: Role, client: TestClient, world: dict) -> None:
+def test_register_resident(role: Role, client: TestClient, world: dict[str, Any]) -> None:
     headers = world["headers"][role]
     codes = []
     for n, institution in ((5, "t-chc-a"), (7, "t-chc-b")):
@@ -142,7 +143,7 @@ def test_register_resident(role: Role, client: TestClient, world: dict) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_add_department(role: Role, client: TestClient, world: dict) -> None:
+def test_add_department(role: Role, client: TestClient, world: dict[str, Any]) -> None:
     headers = world["headers"][role]
     codes = tuple(
         client.post(
@@ -156,12 +157,12 @@ def test_add_department(role: Role, client: TestClient, world: dict) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_read_audit_log(role: Role, client: TestClient, world: dict) -> None:
+def test_read_audit_log(role: Role, client: TestClient, world: dict[str, Any]) -> None:
     assert client.get("/api/audit", headers=world["headers"][role]).status_code == AUDIT_READ[role]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_import_layout(role: Role, client: TestClient, world: dict) -> None:
+def test_import_layout(role: Role, client: TestClient, world: dict[str, Any]) -> None:
     body = yaml.safe_dump(layout(), allow_unicode=True).encode()
     response = client.post(
         "/api/layouts",
@@ -173,7 +174,7 @@ def test_import_layout(role: Role, client: TestClient, world: dict) -> None:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_registry_is_readable_by_everyone_signed_in(
-    role: Role, client: TestClient, world: dict
+    role: Role, client: TestClient, world: dict[str, Any]
 ) -> None:
     response = client.get("/api/networks/t-net-a", headers=world["headers"][role])
     assert response.status_code == 200
@@ -185,7 +186,7 @@ def test_registry_is_readable_by_everyone_signed_in(
 
 
 def test_emergency_access_needs_a_reason_and_is_audited(
-    client: TestClient, world: dict, session: Session
+    client: TestClient, world: dict[str, Any], session: Session
 ) -> None:
     headers = world["headers"][Role.CLINICIAN]
     url = f"/api/residents/{world['other']}"

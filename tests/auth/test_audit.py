@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from caregrid.auth import audit
+from caregrid.auth.models import AuditEntry
 from caregrid.auth.roles import SYSTEM
 
 
@@ -81,7 +82,7 @@ def test_rehashed_row_breaks_the_next_link(session: Session) -> None:
     """Rewriting a row and its own hash still breaks the link held by the row after it."""
     seqs = _append(session, 3)
     _disable_guard(session)
-    row = session.get(audit.AuditEntry, seqs[0])
+    row = session.get(AuditEntry, seqs[0])
     assert row is not None
     row.purpose = "forged"
     row.hash = audit.entry_hash(row)

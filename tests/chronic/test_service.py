@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.chronic import service as chronic
-from caregrid.chronic.schemas import EnrolIn, FollowUpIn, ReadingIn, ScreeningIn
+from caregrid.chronic.schemas import EnrolIn, FollowUpIn, FollowUpOut, ReadingIn, ScreeningIn
 from caregrid.chronic.standard import Condition
 from caregrid.errors import Conflict, InvalidInput
 from caregrid.familydoctor import service as familydoctor
@@ -49,7 +49,7 @@ def _enrol(session: Session, world: World, condition: Condition = HTN, days_ago:
 
 def _follow_up(
     session: Session, world: World, when: int, sbp: int, dbp: int, **extra: object
-) -> chronic.FollowUpOut:
+) -> FollowUpOut:
     return chronic.record_follow_up(
         session,
         world.community_doctor,
@@ -58,7 +58,7 @@ def _follow_up(
             condition=HTN,
             visited_on=TODAY - timedelta(days=when),
             reading=ReadingIn(sbp=sbp, dbp=dbp),
-            **extra,  # type: ignore[arg-type]
+            **extra,
         ),
     )
 

@@ -231,7 +231,7 @@ def test_synth_loads_the_store_once_and_the_engines_agree(
     with engine.connect() as conn:
         for name in ("encounter", "booking", "diagnostic_order", "resident"):
             stored = conn.execute(text(f"SELECT count(*) FROM fact_{name}")).scalar_one()
-            written = duckdb.sql(
+            written = duckdb.execute(
                 f"SELECT count(*) FROM read_parquet('{out}/{name}/*/*.parquet')"
             ).fetchall()[0][0]
             assert stored >= written > 0, name

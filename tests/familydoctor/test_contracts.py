@@ -65,7 +65,7 @@ def _contract(world: World, resident_id: int, packages: list[str], **extra: obje
         doctor_code=world.gp_code,
         packages=packages,
         consent=ConsentIn(method=ConsentMethod.ELECTRONIC, signatory="本人"),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,7 @@ RECOGNITIONS = [  # id, institution, item, date, decision, reason, price
 ]
 
 
-def _write(path: Path, header: list[str], rows: list[tuple[str, ...]]) -> Path:
+def _write(path: Path, header: list[str], rows: Sequence[tuple[str, ...]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -141,7 +142,7 @@ def facts(session: Session, tmp_path: Path) -> Path:
         "capacity": _write(
             tmp_path / "cap.csv",
             ["resource", "institution_code", "department_code", "date", "total", "reserved"],
-            CAPACITY,  # type: ignore[arg-type]
+            CAPACITY,
         ),
         "referral": _write(
             tmp_path / "ref.csv",
@@ -154,7 +155,7 @@ def facts(session: Session, tmp_path: Path) -> Path:
             tmp_path / "rec.csv",
             ["order_id", "institution_code", "item_code", "date", "decision", "reason",
              "price_cny"],
-            RECOGNITIONS,  # type: ignore[arg-type]
+            RECOGNITIONS,
         ),
         "chronic_patient": _write(
             tmp_path / "cp.csv",
@@ -198,7 +199,7 @@ def facts(session: Session, tmp_path: Path) -> Path:
             tmp_path / "staff.csv",
             ["staff_id", "institution_code", "profession", "title_level", "tcm",
              "posted_from_institution_code", "posted_months", "as_of"],
-            STAFF,  # type: ignore[arg-type]
+            STAFF,
         ),
         "training": _write(
             tmp_path / "training.csv",

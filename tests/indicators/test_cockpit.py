@@ -37,7 +37,7 @@ def _get(client: TestClient, session: Session, who: Principal, url: str) -> str:
     with clock.frozen(NOW):
         response = client.get(url, headers={**bearer(session, who), "Accept": "text/html"})
     assert response.status_code == 200, response.text[:300]
-    return response.text
+    return str(response.text)
 
 
 def _tile(page: str, indicator: str) -> str:

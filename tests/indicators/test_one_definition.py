@@ -96,7 +96,7 @@ def test_the_catalogue_counts_the_standards_patients() -> None:
 def test_a_bad_condition_filter_is_refused_where_it_is_written(where: str, message: str) -> None:
     text = (
         "indicators:\n  - id: X1\n    name_zh: x\n    name_en: x\n    evidence: ours\n"
-        f"    source: s\n    numerator: {{fact: encounter, where: \"{where}\"}}\n"
+        f'    source: s\n    numerator: {{fact: encounter, where: "{where}"}}\n'
     )
     with pytest.raises(DefinitionError, match=r"X1\.numerator") as raised:
         parse(text)

@@ -105,8 +105,8 @@ def test_no_code_reads_a_recorded_key_and_every_target_is_declared() -> None:
         if found.recorded is not None:
             assert not re.search(rf"[\"']{key}[\"']", code), f"{key} is read: declare read_by"
     for indicator in shipped():
-        for key in (indicator.target, indicator.target_increase, indicator.target_growth):
-            assert key is None or key in declared(), (indicator.id, key)
+        for target in (indicator.target, indicator.target_increase, indicator.target_growth):
+            assert target is None or target in declared(), (indicator.id, target)
 
 
 def test_every_shipped_key_is_declared_and_every_declared_key_is_used() -> None:

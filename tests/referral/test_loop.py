@@ -72,13 +72,14 @@ def test_closed_loop_through_the_api(client: TestClient, session: Session, world
     assert [r["id"] for r in inbox] == [sent["id"]]
 
     def act(headers: dict[str, str], referral: dict[str, Any], action: str) -> dict[str, Any]:
-        return _ok(
+        moved: dict[str, Any] = _ok(
             client.post(
                 f"/api/referrals/{referral['id']}/transitions",
                 headers=headers,
                 json={"action": action, "version": referral["version"]},
             )
         )
+        return moved
 
     accepted = act(cardiologist, sent, "accept")
     assert accepted["state"] == "scheduled"  # it already held a slot

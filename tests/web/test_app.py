@@ -27,7 +27,7 @@ def _routes() -> list[tuple[str, str]]:
     for router in ROUTERS:
         for route in router.routes:
             assert isinstance(route, APIRoute)
-            for method in route.methods:
+            for method in route.methods or ():
                 found.append((method, route.path))
     return found
 

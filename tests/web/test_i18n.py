@@ -23,7 +23,7 @@ def _template_messages() -> set[str]:
 def _check_messages() -> set[str]:
     tree = ast.parse(Path(checks.__file__).read_text(encoding="utf-8"))
     return {
-        node.args[0].value
+        str(node.args[0].value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and getattr(node.func, "id", None) == "msg"
