@@ -10,24 +10,13 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from tests.policy.edits import refused
 
-from caregrid.errors import InvalidInput
 from caregrid.indicators.definitions import shipped
 from caregrid.policy import service as policy
 from caregrid.policy.parameters import declared
 
-TEST_PROFILE = Path(__file__).parents[1] / "data" / "test-rules.yaml"
 SRC = Path(str(resources.files("caregrid")))
-
-
-def _refused(tmp_path: Path, old: str, new: str) -> list[str]:
-    path = tmp_path / "test-rules.yaml"
-    text = TEST_PROFILE.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(InvalidInput) as caught:
-        policy.load_file(path)
-    return [str(p) for p in caught.value.problems]
 
 
 def _line_of(path: Path, needle: str) -> int:
@@ -36,7 +25,7 @@ def _line_of(path: Path, needle: str) -> int:
 
 
 def test_a_misspelt_key_is_refused_with_file_line_and_key(tmp_path: Path) -> None:
-    problems = _refused(tmp_path, "  slot_release_lead_days:", "  slot_release_lead_day:")
+    problems = refused(tmp_path, "  slot_release_lead_days:", "  slot_release_lead_day:")
     line = _line_of(tmp_path / "test-rules.yaml", "slot_release_lead_day:")
     assert problems == [
         f"{tmp_path / 'test-rules.yaml'}:{line}: parameters.slot_release_lead_day: "
@@ -61,10 +50,10 @@ def test_a_misspelt_key_is_refused_with_file_line_and_key(tmp_path: Path) -> Non
          "slot_release_lead_days.requirement", "slot_release_lead_days implements C3, not C2"),
     ],
 )  # fmt: skip
-def test_a_value_that_breaks_its_declaration_is_refused(
+def test_a_value_that_breaks_its_declaration_isrefused(
     tmp_path: Path, old: str, new: str, field: str, message: str
 ) -> None:
-    problems = _refused(tmp_path, old, new)
+    problems = refused(tmp_path, old, new)
     assert len(problems) == 1
     assert f"parameters.{field}" in problems[0] and message in problems[0]
 

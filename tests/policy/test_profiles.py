@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import SHARED, require_shared
+from tests.policy.edits import refused
 
-from caregrid.errors import InvalidInput, NotFound
+from caregrid.errors import NotFound
 from caregrid.policy import service as policy
 from caregrid.policy.requirements import requirement_catalog
 
 SHIPPED = ["fujian", "ganzhou-county", "ganzhou-urban", "jinhua", "sichuan"]
-TEST_PROFILE = Path(__file__).parents[1] / "data" / "test-rules.yaml"
 
 
 def test_every_shipped_profile_validates() -> None:
@@ -188,18 +188,8 @@ def test_resolve_shows_the_next_phase() -> None:
     assert slot["next"] == {"effective": "2025-12-31", "value": 0.35}
 
 
-def _bad(tmp_path: Path, old: str, new: str) -> list[str]:
-    path = tmp_path / "test-rules.yaml"
-    text = TEST_PROFILE.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(InvalidInput) as caught:
-        policy.load_file(path)
-    return [str(p) for p in caught.value.problems]
-
-
 def test_unknown_requirement_id_is_refused_with_its_line(tmp_path: Path) -> None:
-    problems = _bad(tmp_path, "{requirement: C3,", "{requirement: Z99,")
+    problems = refused(tmp_path, "{requirement: C3,", "{requirement: Z99,")
     assert len(problems) == 1
     assert "parameters.slot_release_lead_days.requirement" in problems[0]
     assert "unknown requirement id 'Z99'" in problems[0]
@@ -212,22 +202,24 @@ def test_unknown_requirement_id_is_refused_with_its_line(tmp_path: Path) -> None
 
 
 def test_value_and_phases_together_are_refused(tmp_path: Path) -> None:
-    problems = _bad(tmp_path, '    comparison: ">="\n', '    comparison: ">="\n    value: 0.3\n')
+    problems = refused(tmp_path, '    comparison: ">="\n', '    comparison: ">="\n    value: 0.3\n')
     assert any("exactly one of `value` or `phases`" in p for p in problems)
 
 
 def test_phases_out_of_order_are_refused(tmp_path: Path) -> None:
-    problems = _bad(tmp_path, "effective: 2025-12-31", "effective: 2023-12-31")
+    problems = refused(tmp_path, "effective: 2025-12-31", "effective: 2023-12-31")
     assert any("ascending" in p for p in problems)
 
 
 def test_name_must_match_file(tmp_path: Path) -> None:
-    problems = _bad(tmp_path, "name: test-rules", "name: other-rules")
+    problems = refused(tmp_path, "name: test-rules", "name: other-rules")
     assert problems and "must equal the file name" in problems[0]
 
 
 def test_unknown_key_is_refused(tmp_path: Path) -> None:
-    problems = _bad(tmp_path, "network_kind: urban_group", "network_kind: urban_group\nflavour: x")
+    problems = refused(
+        tmp_path, "network_kind: urban_group", "network_kind: urban_group\nflavour: x"
+    )
     assert any("flavour" in p for p in problems)
 
 
