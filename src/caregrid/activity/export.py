@@ -15,6 +15,7 @@ from caregrid.activity.models import TABLES
 from caregrid.activity.parquet import schema, write_month
 
 BATCH = 100_000
+DB_PART = "db"  # the part name of the operational store's rows in each month
 
 
 def _rows(session: Session, fact: Fact) -> pa.Table:
@@ -38,7 +39,7 @@ def export(session: Session, root: Path, facts: tuple[Fact, ...] = FACTS) -> dic
             months = pc.strftime(rows[fact.date].cast(pa.timestamp("s")), format="%Y-%m")
             for month in pc.unique(months).to_pylist():
                 chosen = rows.filter(pc.equal(months, month))
-                kept.add(write_month(root, fact, month, chosen, part="db"))
+                kept.add(write_month(root, fact, month, chosen, part=DB_PART))
         for stale in (root / fact.name).glob("month=*/*.parquet"):
             if stale not in kept:
                 stale.unlink()
