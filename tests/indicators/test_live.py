@@ -20,6 +20,7 @@ from caregrid.chronic.schemas import EnrolIn, FollowUpIn, ReadingIn
 from caregrid.chronic.standard import Condition
 from caregrid.indicators import service
 from caregrid.indicators.definitions import Indicator, shipped
+from caregrid.indicators.engine import Cell
 from tests.world import SHANGHAI, World, build
 
 NOVEMBER = datetime(2026, 11, 20, 9, 0, tzinfo=SHANGHAI)
@@ -53,7 +54,7 @@ def follow_up(session: Session, world: World, resident_id: int, sbp: int) -> Non
     )
 
 
-def cd2(cells: list[service.engine.Cell]) -> tuple[float, float | None]:
+def cd2(cells: list[Cell]) -> tuple[float, float | None]:
     found = next(c for c in cells if (c.indicator, c.unit) == ("CD2", UNIT))
     return found.numerator, found.denominator
 
