@@ -32,6 +32,7 @@ from caregrid.diagnostics.models import (
     Recognition,
     Result,
     ResultValue,
+    Teleconsultation,
 )
 from caregrid.diagnostics.schemas import (
     CentreIn,
@@ -45,6 +46,7 @@ from caregrid.diagnostics.schemas import (
 )
 from caregrid.diagnostics.vocab import (
     CentreKind,
+    ConsultState,
     ItemKind,
     OrderState,
     RecognitionDirection,
@@ -625,6 +627,13 @@ def centres_run_by(session: Session, institution_id: int) -> list[Centre]:
     )
 
 
+def network_centres(session: Session, network_id: int) -> list[Centre]:
+    """The network's shared centres, one of a kind (D1)."""
+    return list(
+        session.scalars(select(Centre).where(Centre.network_id == network_id).order_by(Centre.kind))
+    )
+
+
 def centre_kinds(session: Session, network_id: int) -> set[str]:
     return set(session.scalars(select(Centre.kind).where(Centre.network_id == network_id)))
 
@@ -722,3 +731,25 @@ def recognition_facts(session: Session) -> list[dict[str, object]]:
         }
         for r, institution, item_code in rows
     ]
+
+
+def teleconsultation_facts(session: Session) -> list[dict[str, object]]:
+    """Every teleconsultation as a `teleconsultation` fact, at the institution asked (D4); the
+    response time runs from the request to the written opinion (none for a decline)."""
+    codes = registry.codes_by_id(session)
+    rows: list[dict[str, object]] = []
+    for c in session.scalars(select(Teleconsultation).order_by(Teleconsultation.id)):
+        hours = None
+        if c.answered_at is not None and c.state != ConsultState.DECLINED:
+            hours = (c.answered_at - c.requested_at).total_seconds() / 3600
+        rows.append(
+            {
+                "consultation_id": f"cg-{c.id}",
+                "institution_code": codes[c.to_institution_id],
+                "from_institution_code": codes[c.from_institution_id],
+                "date": clock.local(c.requested_at).date(),
+                "state": c.state,
+                "response_hours": None if hours is None else round(hours, 3),
+            }
+        )
+    return rows
