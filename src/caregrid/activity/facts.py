@@ -79,7 +79,7 @@ FACTS: tuple[Fact, ...] = (
             _text("sex", choices=("male", "female")),
             _text(
                 "key_populations",
-                "codes from key_populations.yaml joined by ';' (elderly, children_0_6, ...)",
+                "codes from key_populations.yaml joined by ';' (elderly, children, ...)",
                 required=False,
             ),
             _text("registered_institution_code", required=False, institution=True),

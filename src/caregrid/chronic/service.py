@@ -557,42 +557,12 @@ def _audit(
     )
 
 
-# --- for the measures ------------------------------------------------------------------------
-
-
-def managed(session: Session, institution_ids: set[int], on: date) -> list[Enrolment]:
-    """Patients under management on `on` at these institutions (confirmed by then)."""
-    return list(
-        session.scalars(
-            select(Enrolment)
-            .where(
-                Enrolment.institution_id.in_(institution_ids),
-                Enrolment.status == EnrolmentStatus.CONFIRMED,
-                Enrolment.confirmed_on <= on,
-            )
-            .order_by(Enrolment.id)
-        )
-    )
+# --- follow-ups and facts (F1) -----------------------------------------------------------------
 
 
 def follow_ups(session: Session, enrolment_id: int) -> list[Visit]:
     """An enrolment's face-to-face follow-ups, oldest first."""
     return [v for v in _visits(session, enrolment_id) if v.kind == VisitKind.FOLLOW_UP]
-
-
-def visit_institutions(
-    session: Session, institution_ids: set[int], start: date, end: date
-) -> list[int]:
-    """The institution of every hypertension or diabetes visit in [start, end] (CD7)."""
-    return list(
-        session.scalars(
-            select(Visit.institution_id).where(
-                Visit.institution_id.in_(institution_ids),
-                Visit.visited_on >= start,
-                Visit.visited_on <= end,
-            )
-        )
-    )
 
 
 def is_controlled(visit: Visit) -> bool:

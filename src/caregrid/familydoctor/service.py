@@ -405,11 +405,6 @@ def team_contracts(
     return list(session.scalars(query.order_by(Contract.id)))
 
 
-def signed_resident_ids(session: Session, on: date) -> set[int]:
-    """Every resident signed on `on`, in one query (the signing rates' numerators)."""
-    return set(session.scalars(valid_on(on).with_only_columns(Contract.resident_id)))
-
-
 def has_contract_with(session: Session, institution_id: int, resident_id: int) -> bool:
     """A care relationship: the resident's contract today is with a team based at, or with
     a member from, this institution."""
