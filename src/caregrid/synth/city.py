@@ -97,6 +97,7 @@ BED_DEPARTMENT = "inpatient"  # capacity rows of beds are for the hospital's war
 
 # The stream of each part of the city (the second word of every seed sequence).
 S_RESIDENTS, S_CHRONIC, S_CONTRACT, S_PUBLIC_HEALTH, S_STAFF, S_CAPACITY = range(1, 7)
+S_TELECONSULTATION = 7
 S_VISITS, S_ADMISSIONS, S_BOOKINGS, S_DIAGNOSTICS = 10, 11, 12, 13
 
 
@@ -394,8 +395,16 @@ def numbers(values: Array, valid: Array | None = None) -> pa.Array:
 
 
 def table(fact_name: str, columns: dict[str, pa.Array]) -> pa.Table:
-    declared = schema(fact(fact_name))
-    return pa.Table.from_arrays([columns[name] for name in declared.names], schema=declared)
+    """The fact's rows; an optional field the city does not draw is empty."""
+    declared, arrow = fact(fact_name), schema(fact(fact_name))
+    n = len(next(iter(columns.values())))
+    found = [
+        columns[f.name]
+        if f.name in columns or f.required
+        else pa.nulls(n, arrow.field(f.name).type)
+        for f in declared.fields
+    ]
+    return pa.Table.from_arrays(found, schema=arrow)
 
 
 def nulls(n: int) -> pa.Array:
@@ -1422,6 +1431,42 @@ def contract_facts(year: Year) -> None:
         year.out.chunks("contract", month, rows, make)
 
 
+def teleconsultation_facts(year: Year) -> None:
+    """Teleconsultations each primary institution asks of its network's lead (D4), on days
+    spread over the year; answered after a drawn number of hours or declined (ours)."""
+    rates, city, cal = year.rates.teleconsultation, year.city, year.cal
+    rng = stream(year.seed, S_TELECONSULTATION)
+    asking = np.flatnonzero((city.level == PRIMARY) & (city.lead_of >= 0))
+    counts = rng.poisson(rates.per_primary_institution.value, len(asking))
+    source = np.repeat(asking, counts)
+    day = cal.first + rng.integers(0, cal.days, len(source))
+    answered = rng.random(len(source)) < rates.answered_share.value
+    closed = answered & (rng.random(len(source)) < rates.closed_share.value)
+    span = rates.response_hours
+    hours = rng.integers(span.low, span.high + 1, len(source)).astype(np.float64)
+    order = by_day(day)
+    source, day, hours = source[order], day[order], hours[order]
+    answered, closed = answered[order], closed[order]
+    states = pa.array(["declined", "answered", "closed"])
+    state = answered.astype(np.int8) + closed.astype(np.int8)
+    for month, rows in months_of(day):
+
+        def make(k: Array) -> pa.Table:
+            return table(
+                "teleconsultation",
+                {
+                    "consultation_id": ids("T" + year.y, k + 1, 7),
+                    "institution_code": take(city.institutions, city.lead_of[source[k]]),
+                    "from_institution_code": take(city.institutions, source[k]),
+                    "date": dates(day[k]),
+                    "state": take(states, state[k]),
+                    "response_hours": numbers(hours[k], answered[k]),
+                },
+            )
+
+        year.out.chunks("teleconsultation", month, rows, make)
+
+
 def public_health_facts(year: Year, follow_ups: tuple[Array, Array, Array]) -> None:
     """Basic public health services at the resident's primary institution: the services of
     china.yaml public_health (NBPHS service specifications; coverage ours), and each chronic
@@ -1615,7 +1660,8 @@ def generate(
         contract_facts(run)
         public_health_facts(run, follow_ups)
         staff_facts(run)
-        tell("chronic care, contracts, public health, staff", writer.total)
+        teleconsultation_facts(run)
+        tell("chronic care, contracts, public health, staff, teleconsultations", writer.total)
         for m in range(12):
             run.month(m)
             tell(cal.month(m), writer.total)
