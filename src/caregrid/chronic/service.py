@@ -182,8 +182,13 @@ def record_screening(session: Session, principal: Principal, data: ScreeningIn) 
         if len(raised_days) >= standard.confirmation_readings(condition):
             _confirm(session, current, ConfirmedBy.READINGS, on)
     session.flush()
-    _audit(
-        session, principal, "chronic.screening", data.resident_id, {"condition": condition.value}
+    audit.record_for(
+        session,
+        principal,
+        "chronic.screening",
+        data.resident_id,
+        purpose="chronic care",
+        detail={"condition": condition.value},
     )
     return visit
 
@@ -217,8 +222,13 @@ def enrol(session: Session, principal: Principal, data: EnrolIn) -> Enrolment:
     row.confirmation_referral_id = data.referral_id
     _confirm(session, row, data.confirmed_by, on)
     session.flush()
-    _audit(
-        session, principal, "chronic.enrol", data.resident_id, {"condition": data.condition.value}
+    audit.record_for(
+        session,
+        principal,
+        "chronic.enrol",
+        data.resident_id,
+        purpose="chronic care",
+        detail={"condition": data.condition.value},
     )
     return row
 
@@ -232,7 +242,14 @@ def rule_out(session: Session, principal: Principal, enrolment_id: int) -> Enrol
         raise Conflict(f"only a suspected case is ruled out; this one is {row.status}")
     row.status, row.ruled_out_on = EnrolmentStatus.RULED_OUT.value, clock.today()
     session.flush()
-    _audit(session, principal, "chronic.rule_out", row.resident_id, {"condition": row.condition})
+    audit.record_for(
+        session,
+        principal,
+        "chronic.rule_out",
+        row.resident_id,
+        purpose="chronic care",
+        detail={"condition": row.condition},
+    )
     return row
 
 
@@ -333,12 +350,13 @@ def record_follow_up(session: Session, principal: Principal, data: FollowUpIn) -
         )
         if r.acknowledged_at is not None
     ]
-    _audit(
+    audit.record_for(
         session,
         principal,
         "chronic.follow_up",
         data.resident_id,
-        {
+        purpose="chronic care",
+        detail={
             "condition": condition.value,
             "assessment": decision.assessment.value,
             "action": decision.action.value,
@@ -541,20 +559,6 @@ def worklist(
     }
     items.sort(key=lambda i: (order[i.what], i.due_on or date.max, i.resident_id))
     return WorklistOut(team_code=team.code, week_start=week_start, week_end=week_end, items=items)
-
-
-def _audit(
-    session: Session, principal: Principal, action: str, resident_id: int, detail: dict[str, object]
-) -> None:
-    audit.record(
-        session,
-        principal,
-        action=action,
-        subject_type="resident",
-        subject_id=resident_id,
-        purpose="chronic care",
-        detail=detail,
-    )
 
 
 # --- for the measures ------------------------------------------------------------------------

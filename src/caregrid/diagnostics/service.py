@@ -121,13 +121,14 @@ def create_centre(session: Session, principal: Principal, data: CentreIn) -> Cen
     )
     session.add(centre)
     session.flush()
-    _audit(
+    audit.record_for(
         session,
         principal,
         "centre.create",
-        "network",
         network.id,
-        {"centre": centre.id, "kind": centre.kind},
+        subject_type="network",
+        purpose="diagnostics",
+        detail={"centre": centre.id, "kind": centre.kind},
     )
     return centre
 
@@ -210,13 +211,13 @@ def place_order(session: Session, principal: Principal, data: OrderIn) -> Order:
     )
     session.add(order)
     session.flush()
-    _audit(
+    audit.record_for(
         session,
         principal,
         "order.create",
-        "resident",
         data.resident_id,
-        {"order": order.id, "item": wanted.code},
+        purpose="diagnostics",
+        detail={"order": order.id, "item": wanted.code},
     )
     return order
 
@@ -349,7 +350,14 @@ def record_external(
         resident_id=resident_id,
         issuer_id=principal.institution_id,
     )
-    _audit(session, principal, "result.external", "resident", resident_id, {"result": result.id})
+    audit.record_for(
+        session,
+        principal,
+        "result.external",
+        resident_id,
+        purpose="diagnostics",
+        detail={"result": result.id},
+    )
     return result
 
 
@@ -376,7 +384,14 @@ def report(session: Session, principal: Principal, order_id: int, data: ReportIn
     order.reported_at = result.reported_at
     _event(order, OrderState.REPORTED, principal)
     session.flush()
-    _audit(session, principal, "order.report", "resident", order.resident_id, {"order": order.id})
+    audit.record_for(
+        session,
+        principal,
+        "order.report",
+        order.resident_id,
+        purpose="diagnostics",
+        detail={"order": order.id},
+    )
     return result
 
 
@@ -524,13 +539,13 @@ def _decide(
             decided_at=clock.now(),
         )
     )
-    _audit(
+    audit.record_for(
         session,
         principal,
         f"recognition.{decision}",
-        "resident",
         order.resident_id,
-        {"order": order.id, "prior": prior},
+        purpose="diagnostics",
+        detail={"order": order.id, "prior": prior},
     )
 
 
@@ -571,25 +586,6 @@ def order_view(session: Session, order: Order) -> OrderOut:
             for o in (offers(session, order) if order.state == OrderState.ORDERED else [])
         ],
         events=[(e.state, e.at, e.actor) for e in order.events],
-    )
-
-
-def _audit(
-    session: Session,
-    principal: Principal,
-    action: str,
-    subject_type: str,
-    subject_id: int,
-    detail: dict[str, object],
-) -> None:
-    audit.record(
-        session,
-        principal,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        purpose="diagnostics",
-        detail=detail,
     )
 
 

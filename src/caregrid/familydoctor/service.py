@@ -159,7 +159,15 @@ def create_team(session: Session, principal: Principal, data: TeamIn) -> Team:
     )
     session.add(team)
     session.flush()
-    _audit(session, principal, "team.create", "team", team.id, {"code": team.code})
+    audit.record_for(
+        session,
+        principal,
+        "team.create",
+        team.id,
+        subject_type="team",
+        purpose="family doctor",
+        detail={"code": team.code},
+    )
     return team
 
 
@@ -190,7 +198,15 @@ def set_members(
     session.flush()
     team.members.extend(rows)
     session.flush()
-    _audit(session, principal, "team.members", "team", team.id, {"members": len(rows)})
+    audit.record_for(
+        session,
+        principal,
+        "team.members",
+        team.id,
+        subject_type="team",
+        purpose="family doctor",
+        detail={"members": len(rows)},
+    )
     return team
 
 
@@ -328,13 +344,14 @@ def replace_menu(
     own.updated_at = clock.now()
     own.updated_by = principal.username
     session.flush()
-    _audit(
+    audit.record_for(
         session,
         principal,
         "packages.replace",
-        "network",
         network.id,
-        {"packages": [p.code for p in parsed.packages]},
+        subject_type="network",
+        purpose="family doctor",
+        detail={"packages": [p.code for p in parsed.packages]},
     )
     return parsed
 
@@ -593,13 +610,13 @@ def sign(session: Session, principal: Principal, data: ContractIn) -> Contract:
     contract = _new_contract(
         session, principal, team, doctor.id, resident.id, starts_on, items, data.consent
     )
-    _audit(
+    audit.record_for(
         session,
         principal,
         "contract.sign",
-        "resident",
         resident.id,
-        {
+        purpose="family doctor",
+        detail={
             "contract": contract.id,
             "team": team.code,
             "packages": sorted({i.package_code for i in items}),
@@ -687,13 +704,13 @@ def renew(
         consent,
         renewed_from=old.id,
     )
-    _audit(
+    audit.record_for(
         session,
         principal,
         "contract.renew",
-        "resident",
         old.resident_id,
-        {"contract": contract.id, "from": old.id},
+        purpose="family doctor",
+        detail={"contract": contract.id, "from": old.id},
     )
     return contract
 
@@ -719,13 +736,13 @@ def terminate(
     contract.termination_reason = reason.value
     contract.termination_note = note
     session.flush()
-    _audit(
+    audit.record_for(
         session,
         principal,
         "contract.terminate",
-        "resident",
         contract.resident_id,
-        {"contract": contract.id, "reason": reason.value},
+        purpose="family doctor",
+        detail={"contract": contract.id, "reason": reason.value},
     )
     return contract
 
@@ -861,25 +878,6 @@ def contract_view(session: Session, contract: Contract) -> ContractOut:
         consent_signatory=contract.consent_signatory,
         renewed_from_id=contract.renewed_from_id,
         items=items,
-    )
-
-
-def _audit(
-    session: Session,
-    principal: Principal,
-    action: str,
-    subject_type: str,
-    subject_id: int,
-    detail: dict[str, object],
-) -> None:
-    audit.record(
-        session,
-        principal,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        purpose="family doctor",
-        detail=detail,
     )
 
 

@@ -87,19 +87,6 @@ def open_slots(
     return out
 
 
-def _audit_list(session: Session, user: Principal, ids: list[int], purpose: str) -> None:
-    if ids:
-        audit.record(
-            session,
-            user,
-            action="referral.list",
-            subject_type="referral",
-            subject_id=None,
-            purpose=purpose,
-            detail={"referrals": ids[:200]},
-        )
-
-
 def _network_codes(session: Session, user: Principal, locale: str) -> list[tuple[str, str]]:
     """The networks whose measures the user may open: the office's own, the unit's networks."""
     found: dict[str, str] = {}
@@ -131,7 +118,7 @@ def referral_lists(request: Request, session: DB, user: User) -> Response:
     for row in [*inbox, *awaiting, *outbox, *approvals]:
         if row.id not in seen:
             seen[row.id] = referrals.view(session, user, row)
-    _audit_list(session, user, list(seen), "referral lists page")
+    audit.record_reads(session, user, "referral", list(seen), purpose="referral lists page")
     return render(
         request,
         "referral/list.html",
