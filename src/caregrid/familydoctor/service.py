@@ -190,6 +190,17 @@ def set_members(
     session.flush()
     team.members.extend(rows)
     session.flush()
+    today = clock.today()
+    for contract in list(  # the contracts in force today or later
+        session.scalars(
+            select(Contract).where(
+                Contract.team_id == team.id,
+                Contract.ends_on >= today,
+                or_(Contract.terminated_on.is_(None), Contract.terminated_on > today),
+            )
+        )
+    ):
+        _relate(session, contract)
     _audit(session, principal, "team.members", "team", team.id, {"members": len(rows)})
     return team
 
@@ -410,17 +421,24 @@ def signed_resident_ids(session: Session, on: date) -> set[int]:
     return set(session.scalars(valid_on(on).with_only_columns(Contract.resident_id)))
 
 
-def has_contract_with(session: Session, institution_id: int, resident_id: int) -> bool:
-    """A care relationship: the resident's contract today is with a team based at, or with
-    a member from, this institution."""
-    contract = contract_on(session, resident_id, clock.today())
-    if contract is None:
-        return False
+def _relate(session: Session, contract: Contract) -> None:
+    """The care relationship a contract gives (DESIGN.md, security model): the team's
+    institution and its members' home institutions, on the days the contract is in force
+    (`valid_on`: its term, up to the day it was terminated)."""
     team = get_team(session, contract.team_id)
-    if team.institution_id == institution_id:
-        return True
+    after = contract.ends_on + timedelta(days=1)
+    if contract.terminated_on is not None:
+        after = min(after, contract.terminated_on)
     homes = registry.home_institution_ids(session, [m.practitioner_id for m in team.members])
-    return institution_id in homes
+    access.relate(
+        session,
+        kind=access.Relationship.CONTRACT,
+        source_id=contract.id,
+        resident_id=contract.resident_id,
+        institution_ids={team.institution_id} | homes,
+        started_at=clock.start_of(contract.starts_on),
+        ended_at=clock.start_of(max(after, contract.starts_on)),
+    )
 
 
 def panel(
@@ -648,6 +666,7 @@ def _new_contract(
             session.flush()
     except IntegrityError as exc:  # a concurrent signing won the partial unique index
         raise Conflict(f"resident {resident_id} was signed by someone else just now") from exc
+    _relate(session, contract)
     return contract
 
 
@@ -719,6 +738,7 @@ def terminate(
     contract.termination_reason = reason.value
     contract.termination_note = note
     session.flush()
+    _relate(session, contract)
     _audit(
         session,
         principal,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -37,6 +37,7 @@ from caregrid.referral.schemas import (
 )
 from caregrid.referral.vocab import (
     ACTOR_SIDE,
+    CARE_STATES,
     EITHER,
     FINAL,
     RECEIVER,
@@ -104,25 +105,6 @@ def require_read(session: Session, principal: Principal, referral: Referral, pur
         subject_id=referral.resident_id,
         purpose=purpose,
         detail={"referral": referral.id},
-    )
-
-
-def has_referral_between(session: Session, institution_id: int, resident_id: int) -> bool:
-    """A care relationship (DESIGN.md, Security): a live referral to or from the institution."""
-    return (
-        session.scalar(
-            select(Referral.id)
-            .where(
-                Referral.resident_id == resident_id,
-                or_(
-                    Referral.from_institution_id == institution_id,
-                    Referral.to_institution_id == institution_id,
-                ),
-                Referral.state.not_in((State.CANCELLED, State.REJECTED, State.DRAFT)),
-            )
-            .limit(1)
-        )
-        is not None
     )
 
 
@@ -623,6 +605,16 @@ def _move(
         raise Conflict(
             f"referral {referral_id} was changed by someone else at the same moment; reload"
         ) from None
+    if (previous in CARE_STATES) != (target in CARE_STATES):
+        access.relate(
+            session,
+            kind=access.Relationship.REFERRAL,
+            source_id=referral.id,
+            resident_id=referral.resident_id,
+            institution_ids={referral.from_institution_id, referral.to_institution_id}
+            if target in CARE_STATES
+            else set(),
+        )
     audit.record(
         session,
         principal,

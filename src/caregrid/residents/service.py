@@ -58,12 +58,6 @@ def key_populations(resident: Resident, when: date) -> list[str]:
     return sorted(tags)
 
 
-def registered_institution_id(session: Session, resident_id: int) -> int | None:
-    return session.scalar(
-        select(Resident.registered_institution_id).where(Resident.id == resident_id)
-    )
-
-
 def create(session: Session, principal: Principal, data: ResidentIn) -> Resident:
     """Register a resident; every field problem is reported at once and nothing is written."""
     problems: list[Problem] = []
@@ -124,6 +118,14 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
     )
     session.add(resident)
     session.flush()
+    access.relate(
+        session,
+        kind=access.Relationship.REGISTERED_AT_INSTITUTION,
+        source_id=resident.id,
+        resident_id=resident.id,
+        institution_ids={institution.id},
+        started_at=resident.created_at,
+    )
     audit.record(
         session,
         principal,
