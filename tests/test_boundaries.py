@@ -56,9 +56,6 @@ KNOWN_LAZY_CYCLES: frozenset[tuple[str, str]] = frozenset(
         # A network office's reach is its network's members; the registry's service takes
         # principals and checks access, so access reads the memberships at call time.
         ("caregrid/auth/access.py", "caregrid.registry.service"),
-        # A resident's view shows their family-doctor contract, while contracts are made for
-        # residents (familydoctor.service reads residents.service).
-        ("caregrid/residents/service.py", "caregrid.familydoctor.service"),
     }
 )
 
