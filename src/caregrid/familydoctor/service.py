@@ -190,17 +190,7 @@ def set_members(
     session.flush()
     team.members.extend(rows)
     session.flush()
-    today = clock.today()
-    for contract in list(  # the contracts in force today or later
-        session.scalars(
-            select(Contract).where(
-                Contract.team_id == team.id,
-                Contract.ends_on >= today,
-                or_(Contract.terminated_on.is_(None), Contract.terminated_on > today),
-            )
-        )
-    ):
-        _relate(session, contract)
+    _relate_team(session, team.id)
     _audit(session, principal, "team.members", "team", team.id, {"members": len(rows)})
     return team
 
@@ -439,6 +429,18 @@ def _relate(session: Session, contract: Contract) -> None:
         started_at=clock.start_of(contract.starts_on),
         ended_at=clock.start_of(max(after, contract.starts_on)),
     )
+
+
+def _relate_team(session: Session, team_id: int) -> None:
+    """After a change of members: the team's contracts in force today or later follow it."""
+    today = clock.today()
+    query = select(Contract).where(
+        Contract.team_id == team_id,
+        Contract.ends_on >= today,
+        or_(Contract.terminated_on.is_(None), Contract.terminated_on > today),
+    )
+    for contract in list(session.scalars(query)):
+        _relate(session, contract)
 
 
 def panel(
