@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,26 +56,38 @@ class Quota:
 
 
 def quota(session: Session, institution_id: int, key: str, when: datetime) -> Quota:
-    """The share of `key` the institution reserves on the local date of `when`.
-
-    It applies to the lead, or to every secondary-or-higher hospital where the profile says
-    `reserved_share_applies_to: secondary_and_above` (GZ-U 三(三)9).
-    """
+    """The share of `key` the institution reserves on the local date of `when`."""
+    on = clock.local(when).date()
     for place in registry.placements(session, institution_id):
         profile = policy.get(place.profile)
         entry = profile.parameters.get(key)
-        if entry is None:
+        if entry is None or not _bound(session, institution_id, place, profile, on):
             continue
-        applies = profile.parameter("reserved_share_applies_to", clock.local(when).date()) or "lead"
-        institution = registry.get_institution_by_id(session, institution_id)
-        level = institution.level if institution else None
-        if place.role == NetworkRole.LEAD or (
-            applies == "secondary_and_above" and level in (Level.SECONDARY, Level.TERTIARY)
-        ):
-            share = entry.ratio_at(clock.local(when).date())
-            if share is not None:
-                return Quota(place.network_id, profile, share, entry.requirement)
+        share = entry.ratio_at(on)
+        if share is not None:
+            return Quota(place.network_id, profile, share, entry.requirement)
     return Quota(None, None, Fraction(0), None)
+
+
+def reserves(session: Session, institution_id: int, network_code: str, on: date) -> bool:
+    """Whether the network's profile asks the institution to reserve slots and beds."""
+    for place in registry.placements(session, institution_id):
+        if place.network_code == network_code:
+            return _bound(session, institution_id, place, policy.get(place.profile), on)
+    return False
+
+
+def _bound(
+    session: Session, institution_id: int, place: registry.Placement, profile: Profile, on: date
+) -> bool:
+    """C1 binds the network's lead, or every secondary-or-higher hospital where the profile
+    says `reserved_share_applies_to: secondary_and_above` (GZ-U 三(三)9)."""
+    if place.role == NetworkRole.LEAD:
+        return True
+    if (profile.parameter("reserved_share_applies_to", on) or "lead") != "secondary_and_above":
+        return False
+    institution = registry.get_institution_by_id(session, institution_id)
+    return institution is not None and institution.level in (Level.SECONDARY, Level.TERTIARY)
 
 
 def _spread(total: int, reserved: int) -> list[bool]:
@@ -711,61 +723,6 @@ def bed_label(session: Session, stay: BedStay) -> str:
     bed = session.get(Bed, stay.bed_id)
     assert bed is not None
     return bed.label
-
-
-@dataclass(frozen=True)
-class MonthCapacity:
-    """What an institution opened in a month's sessions and how members used it (C1, C2)."""
-
-    slots: int
-    reserved_slots: int
-    reserved_used_by_members: int
-    cancelled: int
-    no_shows: int
-    beds: int
-    reserved_beds: int
-
-
-def month_capacity(
-    session: Session, *, institution_id: int, start: datetime, end: datetime
-) -> MonthCapacity:
-    in_month = (
-        select(Slot.id, Slot.reserved)
-        .join(ClinicSession, ClinicSession.id == Slot.session_id)
-        .where(
-            ClinicSession.institution_id == institution_id,
-            ClinicSession.starts_at >= start,
-            ClinicSession.starts_at < end,
-        )
-        .subquery()
-    )
-    slots = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((in_month.c.reserved, 1), else_=0)), 0))
-    ).one()
-    statuses = session.execute(
-        select(
-            Booking.status, Booking.pool, Booking.booked_by_institution_id, in_month.c.reserved
-        ).join(in_month, in_month.c.id == Booking.slot_id)
-    ).all()
-    members_used = sum(
-        1
-        for status, pool, booker, reserved in statuses
-        if reserved and pool == "reserved" and status != "cancelled" and booker != institution_id
-    )
-    beds = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((Bed.reserved, 1), else_=0)), 0)).where(
-            Bed.institution_id == institution_id
-        )
-    ).one()
-    return MonthCapacity(
-        slots=int(slots[0]),
-        reserved_slots=int(slots[1]),
-        reserved_used_by_members=members_used,
-        cancelled=sum(1 for s in statuses if s[0] == "cancelled"),
-        no_shows=sum(1 for s in statuses if s[0] == "no_show"),
-        beds=int(beds[0]),
-        reserved_beds=int(beds[1]),
-    )
 
 
 def booking_facts(session: Session) -> list[dict[str, object]]:
