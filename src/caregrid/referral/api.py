@@ -246,8 +246,9 @@ def network_measures(
                 denominator=denominator,
                 value=None if denominator == 0 else numerator / (denominator or 1),
             )
-            target = target_for(profile, indicator, last_day) if bound else None
-            if target is not None and indicator.id in TARGETED:
+            bound_here = bound and indicator.id in TARGETED
+            target = target_for(profile, indicator, last_day) if bound_here else None
+            if target is not None:
                 share = None if not denominator else Fraction(numerator) / Fraction(denominator)
                 state = assess(share, target, catalogue().amber_within_points).state
                 out.target, out.target_due = str(target.value), target.due
