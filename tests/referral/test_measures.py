@@ -188,19 +188,21 @@ def _activity(session: Session, world: World) -> None:
 
 
 def _residents(session: Session, world: World, count: int) -> list[int]:
-    return [
-        residents.create(
-            session,
-            world.community_doctor,
-            ResidentIn(
-                national_id=nid("19500101", f"{100 + i:03d}"),
-                name=f"居民{i}",
-                address_division_code="330702-chengdong",
-                registered_institution_code=CHC,
-            ),
-        ).id
-        for i in range(count)
-    ]
+    """Registered before any of the activity, so the community has a care relationship."""
+    with clock.frozen(at(1, 0, month=9)):
+        return [
+            residents.create(
+                session,
+                world.community_doctor,
+                ResidentIn(
+                    national_id=nid("19500101", f"{100 + i:03d}"),
+                    name=f"居民{i}",
+                    address_division_code="330702-chengdong",
+                    registered_institution_code=CHC,
+                ),
+            ).id
+            for i in range(count)
+        ]
 
 
 def expected(month: str, unit: str) -> dict[str, Sums]:
