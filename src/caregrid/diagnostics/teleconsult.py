@@ -79,7 +79,14 @@ def request(
     )
     session.add(consult)
     session.flush()
-    _audit(session, principal, "teleconsult.request", consult)
+    audit.record_for(
+        session,
+        principal,
+        "teleconsult.request",
+        consult.resident_id,
+        purpose="teleconsultation",
+        detail={"teleconsultation": consult.id},
+    )
     return consult
 
 
@@ -117,7 +124,14 @@ def schedule(
     consult.scheduled_for, consult.meeting_link = at, meeting_link.strip()
     consult.state = ConsultState.SCHEDULED.value
     session.flush()
-    _audit(session, principal, "teleconsult.schedule", consult)
+    audit.record_for(
+        session,
+        principal,
+        "teleconsult.schedule",
+        consult.resident_id,
+        purpose="teleconsultation",
+        detail={"teleconsultation": consult.id},
+    )
     return consult
 
 
@@ -133,7 +147,14 @@ def answer(
     consult.answered_at = clock.now()
     consult.state = ConsultState.ANSWERED.value
     session.flush()
-    _audit(session, principal, "teleconsult.answer", consult)
+    audit.record_for(
+        session,
+        principal,
+        "teleconsult.answer",
+        consult.resident_id,
+        purpose="teleconsultation",
+        detail={"teleconsultation": consult.id},
+    )
     return consult
 
 
@@ -149,7 +170,14 @@ def decline(
     consult.answered_at = clock.now()
     consult.state = ConsultState.DECLINED.value
     session.flush()
-    _audit(session, principal, "teleconsult.decline", consult)
+    audit.record_for(
+        session,
+        principal,
+        "teleconsult.decline",
+        consult.resident_id,
+        purpose="teleconsultation",
+        detail={"teleconsultation": consult.id},
+    )
     return consult
 
 
@@ -159,7 +187,14 @@ def close(session: Session, principal: Principal, consult_id: int) -> Teleconsul
     _state(consult, ConsultState.ANSWERED)
     consult.state, consult.closed_at = ConsultState.CLOSED.value, clock.now()
     session.flush()
-    _audit(session, principal, "teleconsult.close", consult)
+    audit.record_for(
+        session,
+        principal,
+        "teleconsult.close",
+        consult.resident_id,
+        purpose="teleconsultation",
+        detail={"teleconsultation": consult.id},
+    )
     return consult
 
 
@@ -174,18 +209,6 @@ def inbox(session: Session, principal: Principal) -> list[Teleconsultation]:
             )
             .order_by(Teleconsultation.requested_at)
         )
-    )
-
-
-def _audit(session: Session, principal: Principal, action: str, consult: Teleconsultation) -> None:
-    audit.record(
-        session,
-        principal,
-        action=action,
-        subject_type="resident",
-        subject_id=consult.resident_id,
-        purpose="teleconsultation",
-        detail={"teleconsultation": consult.id},
     )
 
 
