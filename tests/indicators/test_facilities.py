@@ -1,7 +1,7 @@
-"""The facility, roster and evaluation indicators (A10, B9, F5, F7, F8, H5, K6) on a small set
+"""The facility, roster and evaluation indicators (A10, B9, F5, F7, F8, H5, J5, K6) on a set
 of 2026 facts computed by hand, each at its rule's edge: exactly the profile's share, a rise of
 zero. DuckDB over the exported Parquet and, in the PostgreSQL pass, PostgreSQL on the store
-give the same cells."""
+give the same cells. A lowest-member indicator (J5, K6) takes the network's weakest member."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ PRIMARIES = ("jh-wc-chengdong", "jh-wc-chengzhong", "jh-wc-chengxi", "jh-wc-chen
 YEAR = ("2026-01", "2026-12")
 LABEL = "2026-01..2026-12"
 AMBER = catalogue().amber_within_points
-IDS = ("VC1", "VC2", "F5", "F7", "TC1", "BT1", "K6", "RF7", "RF8")
+IDS = ("VC1", "VC2", "F5", "F7", "TC1", "BT1", "K6", "RF7", "RF8", "EM1", "EM2", "DT1", "DT2")
+CITY, OTHER_LEAD = "jinhua", "jh-zxyy"  # the city; the tertiary lead of Jindong's group
 
 ROSTER = [  # staff, roster date, finished the standardised training on (SC 6)
     ("b1", "2026-12-31", "2025-05-01"),  # in an earlier year: still trained
@@ -43,11 +44,14 @@ WARDS = [  # institution, ward, continuing nursing, as of: 4 of the secondary's 
     (PRIMARY, "w1", "true", "2026-12-31"),  # a primary ward is not counted
     (SECONDARY, "w9", "true", "2025-12-31"),  # last year's list
 ]
-REPORTS = [  # institution, TCM hall, as of
-    (PRIMARY, "true", "2026-12-31"),
-    ("jh-wc-chengzhong", "false", "2026-12-31"),
-    (LEAD, "true", "2026-12-31"),  # the tertiary lead is not counted
-    (JD_MEMBER, "true", "2026-12-31"),  # Jindong's group
+REPORTS = [  # institution, TCM hall, EMR level, as of
+    (PRIMARY, "true", "", "2026-12-31"),
+    ("jh-wc-chengzhong", "false", "", "2026-12-31"),
+    (LEAD, "true", "5", "2026-12-31"),  # the tertiary lead is not counted for TCM halls
+    (JD_MEMBER, "true", "", "2026-12-31"),  # Jindong's group
+    (SECONDARY, "false", "2", "2026-06-30"),
+    (SECONDARY, "false", "3", "2026-12-31"),  # rated up in the year: 3, exactly Sichuan's
+    (OTHER_LEAD, "false", "4", "2026-12-31"),
 ]
 VILLAGES = [  # village, clinic, publicly built, standardised: 4 of 5 clinics standardised
     ("v1", "c1", "true", "true"),
@@ -80,6 +84,23 @@ def facilities(session: Session, tmp_path: Path) -> Path:
 
     encounters = [
         *[encounter(f"k{n}", code, "outpatient", "2026-03-02") for n, code in enumerate(PRIMARIES)],
+        # disease types: J18.0 is J18.9's category; I10 another, at the community centre only
+        (
+            *encounter("o1", PRIMARY, "outpatient", "2026-05-02")[:7],
+            "J18.0",
+            *encounter("o1", PRIMARY, "outpatient", "2026-05-02")[8:],
+        ),
+        (
+            *encounter("o2", PRIMARY, "outpatient", "2026-05-03")[:7],
+            "I10",
+            *encounter("o2", PRIMARY, "outpatient", "2026-05-03")[8:],
+        ),
+        encounter("x1", PRIMARY, "discharge", "2026-05-04"),
+        (
+            *encounter("x2", PRIMARY, "discharge", "2026-05-05")[:7],
+            "I10",
+            *encounter("x2", PRIMARY, "discharge", "2026-05-05")[8:],
+        ),
         *[encounter(f"a{n}", code, "admission", "2026-03-03") for n, code in enumerate(ADMITTING)],
         encounter("a9", PRIMARY, "admission", "2025-03-03"),  # a year earlier
         encounter("m1", LEAD, "admission", "2026-04-02", "r1"),
@@ -107,7 +128,8 @@ def facilities(session: Session, tmp_path: Path) -> Path:
             WARDS,
         ),
         "institution_report": _write(
-            tmp_path / "reports.csv", ["institution_code", "tcm_hall", "as_of"], REPORTS
+            tmp_path / "reports.csv", ["institution_code", "tcm_hall", "emr_level", "as_of"],
+            REPORTS,
         ),
         "village_clinic": _write(
             tmp_path / "villages.csv",
@@ -152,7 +174,7 @@ def test_the_facility_indicators_by_hand(session: Session, facilities: Path) -> 
         assert _at(cells, "VC2", LABEL, NET) == (3, 6)  # v1, v5, v6; v2 is not public
         assert _at(cells, "F7", LABEL, SECONDARY) == (4, 5)
         assert _at(cells, "F7", LABEL, NET) == (4, 5)  # the primary's ward is left out
-        assert _at(cells, "TC1", LABEL, NET) == (1, 2)  # not the lead's hall
+        assert _at(cells, "TC1", LABEL, NET) == (1, 3)  # of 3 below tertiary; not the lead
         assert _at(cells, "TC1", LABEL, JINDONG) == (1, 1)
         assert _at(cells, "BT1", LABEL, PRIMARY) == (4, 5)  # b5 finished after the period
         assert _at(cells, "K6", LABEL, NET) == (3, 5)
@@ -162,6 +184,13 @@ def test_the_facility_indicators_by_hand(session: Session, facilities: Path) -> 
         assert _at(cells, "RF7", "2026-04", LEAD) == (1, None)  # m1; m3 is secondary
         assert _at(cells, "RF8", "2026-04", NET) == (2, None)  # the lead's d1, d2
         assert not [c for c in cells if c.indicator == "RF7" and c.unit == SECONDARY]
+        assert _at(cells, "EM1", LABEL, SECONDARY) == (3, None)  # its highest level of the year
+        assert _at(cells, "EM1", LABEL, NET) == (3, None)
+        assert _at(cells, "EM2", LABEL, NET) == (5, None)
+        assert _at(cells, "EM2", LABEL, CITY) == (4, None)  # the lowest of 5 and 4, not 9
+        assert _at(cells, "DT1", LABEL, PRIMARY) == (2, None)  # J18 and I10
+        assert _at(cells, "DT1", LABEL, NET) == (1, None)  # the other primary members' one
+        assert _at(cells, "DT2", LABEL, NET) == (2, None)  # only one member discharges
     assert all(sorted(cells, key=repr) == sorted(engines[0], key=repr) for cells in engines)
 
 
@@ -181,6 +210,12 @@ def test_the_facility_indicators_by_hand(session: Session, facilities: Path) -> 
         ("jinhua", "K6", date(2026, 12, 31), F(3, 5), "green"),  # exactly 60%
         ("jinhua", "K6", date(2026, 12, 31), F(2, 5), "red"),
         ("jinhua", "F5", date(2026, 12, 31), F(9, 10), "green"),  # exactly 90%
+        ("sichuan", "EM1", date(2024, 12, 31), F(3), "green"),  # level 3 on the day
+        ("sichuan", "EM1", date(2024, 12, 31), F(2), "red"),  # one level short: never amber
+        ("sichuan", "EM2", date(2024, 12, 31), F(4), "green"),
+        ("jinhua", "DT1", date(2026, 12, 31), F(200), "green"),  # exactly 200 types
+        ("jinhua", "DT1", date(2026, 12, 31), F(199), "red"),
+        ("jinhua", "DT2", date(2026, 12, 31), F(100), "green"),
     ],
 )
 def test_targets_at_their_edges(

@@ -366,10 +366,19 @@ FACTS: tuple[Fact, ...] = (
     ),
     Fact(
         "institution_report",
-        "What an institution reports about its own facilities once a year (F8: a TCM hall).",
+        "What an institution reports about itself once a year: its TCM hall (F8) and its EMR "
+        "application level as the national rating last placed it (J5).",
         (
             _text("institution_code", institution=True),
             Field("tcm_hall", Kind.BOOL, doc="runs a TCM hall (中医馆) or TCM service area"),
+            Field(
+                "emr_level",
+                Kind.INT,
+                required=False,
+                low=0,
+                high=8,
+                doc="电子病历系统应用水平分级评价: the level rated, 0 to 8; empty if never rated",
+            ),
             Field("as_of", Kind.DATE, doc="the report's date"),
         ),
         key=("institution_code", "as_of"),

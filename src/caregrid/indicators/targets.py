@@ -5,6 +5,8 @@ state with the gap.
 
 Green: the target is met (or the yearly increase is). Amber: not met, but within the
 catalogue's `amber_within_points` of it. Red: further off. Grey: no target to compare with.
+A level or count of the lowest member (J5's EMR levels, K6's disease types) is compared as it
+is, its gap in levels or types and never amber.
 Values are exact fractions, so a share of exactly 1/3 meets a 1/3 target; a profile's strict
 comparison (`>`, `<`) is not met on the dot, so a rise of zero is no rise.
 """
@@ -31,6 +33,7 @@ class Target:
     parameter: str
     growth: bool = False  # `value` is a rise on the same months a year earlier (0.10: +10%)
     strict: bool = False  # `>` or `<`: the value itself does not meet it
+    scale: int = 100  # points per unit of `value`: 100 for a share, 1 for a level or count
     increase_strict: bool = False  # the yearly increase must exceed increase_points
 
 
@@ -62,8 +65,9 @@ def target_for(profile: Profile, indicator: Indicator, on: date) -> Target | Non
         raw = None if extra is None else extra.at(due or on)
         increase = None if raw is None else Fraction(str(raw))
         increase_strict = extra is not None and extra.comparison == ">"
+    lowest = indicator.roll_up == "min"  # a level or count of the lowest member, not a share
     return Target(
-        as_ratio(value),
+        Fraction(str(value)) if lowest else as_ratio(value),
         entry.comparison not in ("<=", "<"),
         due,
         increase,
@@ -71,6 +75,7 @@ def target_for(profile: Profile, indicator: Indicator, on: date) -> Target | Non
         growth=indicator.target_growth is not None,
         strict=entry.comparison in (">", "<"),
         increase_strict=increase is not None and increase_strict,
+        scale=1 if lowest else 100,
     )
 
 
@@ -88,13 +93,14 @@ def assess(
             return Assessment("grey", target, None)
         value = value / previous - 1
     sign = 1 if target.at_least else -1
-    gap = (value - target.value) * 100 * sign
+    gap = (value - target.value) * target.scale * sign
     if gap > 0 or (gap == 0 and not target.strict):
         return Assessment("green", target, gap)
     if not target.growth and target.increase_points is not None and previous is not None:
-        rise = (value - previous) * 100 * sign
+        rise = (value - previous) * target.scale * sign
         if rise > target.increase_points or (
             rise == target.increase_points and not target.increase_strict
         ):
             return Assessment("green", target, gap, met_by_increase=True)
-    return Assessment("amber" if -gap <= amber_within_points else "red", target, gap)
+    margin = amber_within_points if target.scale == 100 else 0  # no "nearly" level 3
+    return Assessment("amber" if -gap <= margin else "red", target, gap)

@@ -1,15 +1,14 @@
-"""backbone training ward village clinic institution report public health evaluation facts
+"""roster, ward, village clinic, institution report and public health evaluation facts
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-12-03 12:52:03.283205
+Create Date: 2026-12-03 13:02:26.101575
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = "0009"
 down_revision = "0008"
@@ -39,6 +38,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("institution_code", sa.String(length=200), nullable=False),
         sa.Column("tcm_hall", sa.Boolean(), nullable=False),
+        sa.Column("emr_level", sa.Integer(), nullable=True),
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fact_institution_report")),
         sa.UniqueConstraint("institution_code", "as_of", name="uq_fact_institution_report_key"),
