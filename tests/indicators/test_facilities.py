@@ -5,22 +5,28 @@ give the same cells. A lowest-member indicator (J5, K6) takes the network's weak
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from fractions import Fraction as F
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from caregrid import clock
 from caregrid.activity.export import export
 from caregrid.activity.facts import fact
 from caregrid.activity.importer import FactsRejected, import_file
+from caregrid.config import get_settings
 from caregrid.indicators import service
-from caregrid.indicators.definitions import catalogue
+from caregrid.indicators.definitions import DefinitionError, catalogue, parse
 from caregrid.indicators.engine import Cell
 from caregrid.indicators.targets import assess, target_for
 from caregrid.policy import service as policy
+from tests.conftest import bearer
 from tests.indicators.conftest import JD_MEMBER, JINDONG, LEAD, NET, PRIMARY, _write
+from tests.world import NOW, build
 
 SECONDARY = "jh-wc-rmyy"  # the Wucheng district hospital, a member of NET
 PRIMARIES = ("jh-wc-chengdong", "jh-wc-chengzhong", "jh-wc-chengxi", "jh-wc-chengbei",
@@ -257,3 +263,73 @@ def test_a_score_above_its_full_marks_is_refused(session: Session, tmp_path: Pat
         import_file(session, path, fact("public_health_evaluation"))
     errors = refused.value.report.errors
     assert [(e.row, e.column, e.reason) for e in errors] == [(2, "score", "above full_score")]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("roll_up: min, numerator: {fact: ward}", "roll_up: min takes no denominator and period"),
+        (
+            "roll_up: min, period: year, numerator: {fact: ward}, denominator: {fact: ward}",
+            "roll_up: min takes no denominator",
+        ),
+        ("roll_up: max, numerator: {fact: ward}", "roll_up: one of sum, min"),
+        ("target: emr_level_secondary, numerator: {fact: ward}", "a count has no share to meet"),
+        (
+            "period: year, numerator: {fact: institution_report, max: tcm_hall}",
+            "max: 'tcm_hall' is not a number field",
+        ),
+        (
+            "period: year, numerator: {fact: institution_report, max: emr_level, sum: emr_level}",
+            "a sum or a max, not both",
+        ),
+        ("numerator: {fact: institution_report, max: emr_level}", "`max` is for period: year"),
+        (
+            "period: year, numerator: {fact: encounter, distinct_chars: 3}",
+            "distinct_chars: needs `distinct`",
+        ),
+        (
+            "period: year, numerator: {fact: encounter, distinct: diagnosis_code, "
+            "distinct_chars: 0}",
+            "distinct_chars: a whole number, 1 or more",
+        ),
+    ],
+)
+def test_a_bad_lowest_member_definition_fails_when_loaded(extra: str, message: str) -> None:
+    text = (
+        f"indicators:\n  - {{id: X1, name_zh: x, name_en: x, evidence: ours, source: s, {extra}}}\n"
+    )
+    with pytest.raises(DefinitionError, match=message):
+        parse(text)
+
+
+def _tile(page: str, indicator: str) -> str:
+    pattern = rf'<div class="tile [^"]*" data-indicator="{indicator}".*?</div>\s*</div>'
+    found = re.search(pattern, page, re.S)
+    assert found, indicator
+    return found.group(0)
+
+
+def test_the_cockpit_shows_a_lowest_member_target_in_types(
+    client: TestClient,
+    session: Session,
+    facilities: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CAREGRID_FACTS_DIR", str(facilities))
+    get_settings.cache_clear()
+    try:
+        with clock.frozen(NOW):
+            world = build(session)
+            response = client.get(
+                f"/networks/{NET}/cockpit?year=2026",
+                headers={**bearer(session, world.office), "Accept": "text/html"},
+            )
+    finally:
+        get_settings.cache_clear()
+    assert response.status_code == 200, response.text[:300]
+    tile = _tile(response.text, "DT1")
+    # the fewest types of a primary member, 1, against Jinhua's 200: red, 199 types short
+    assert 'data-state="red"' in tile and "各成员均不低于 200" in tile
+    assert "-199.0" in tile and "个百分点" not in tile
+    assert 'data-state="green"' in _tile(response.text, "K6")  # exactly 60%
