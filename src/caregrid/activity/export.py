@@ -29,8 +29,9 @@ def _rows(session: Session, fact: Fact) -> pa.Table:
 
 
 def export(session: Session, root: Path, facts: tuple[Fact, ...] = FACTS) -> dict[str, int]:
-    """Rows written per fact. The store is the source of the exported facts: other parts and
-    months it no longer has are removed, and unchanged months keep their files."""
+    """Rows written per fact. The store is the source of its own part (`part-db`) of each
+    month: a month it no longer has loses that part, unchanged months keep their files, and
+    the parts beside it (a member system's or the synthetic city's) are left as they are."""
     written: dict[str, int] = {}
     for fact in facts:
         rows = _rows(session, fact)
@@ -40,7 +41,7 @@ def export(session: Session, root: Path, facts: tuple[Fact, ...] = FACTS) -> dic
             for month in pc.unique(months).to_pylist():
                 chosen = rows.filter(pc.equal(months, month))
                 kept.add(write_month(root, fact, month, chosen, part=DB_PART))
-        for stale in (root / fact.name).glob("month=*/*.parquet"):
+        for stale in (root / fact.name).glob(f"month=*/part-{DB_PART}.parquet"):
             if stale not in kept:
                 stale.unlink()
         written[fact.name] = rows.num_rows

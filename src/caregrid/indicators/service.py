@@ -118,7 +118,7 @@ def live(
         read = tuple(fact(name) for name in sorted(engine.read_facts(indicators)))
         with tempfile.TemporaryDirectory(prefix="caregrid-live-") as scratch:
             root = Path(scratch)
-            export(session, root, read)  # first: it clears parts it did not write
+            export(session, root, read)
             _link_member_parts(store or get_settings().effective_facts_dir, root, read)
             return compute(session, period, facts_root=root, indicators=indicators)
     finally:
