@@ -34,7 +34,7 @@ PRIMARIES = ("jh-wc-chengdong", "jh-wc-chengzhong", "jh-wc-chengxi", "jh-wc-chen
 YEAR = ("2026-01", "2026-12")
 LABEL = "2026-01..2026-12"
 AMBER = catalogue().amber_within_points
-IDS = ("VC1", "VC2", "F5", "F7", "TC1", "BT1", "K6", "RF7", "RF8", "EM1", "EM2", "DT1", "DT2")
+IDS = ("VC1", "VC2", "F5", "F7", "TC1", "BT1", "K6", "RF24", "RF25", "EM1", "EM2", "DT1", "DT2")
 CITY, OTHER_LEAD = "jinhua", "jh-zxyy"  # the city; the tertiary lead of Jindong's group
 
 ROSTER = [  # staff, roster date, finished the standardised training on (SC 6)
@@ -187,9 +187,9 @@ def test_the_facility_indicators_by_hand(session: Session, facilities: Path) -> 
         assert _at(cells, "K6", LABEL, PRIMARY) == (1, 1)
         assert _at(cells, "F5", "2026-06", PRIMARY) == (44, 50)
         assert _at(cells, "F5", "2026-12", NET) == (126, 150)  # 46 + 80 of 50 + 100
-        assert _at(cells, "RF7", "2026-04", LEAD) == (1, None)  # m1; m3 is secondary
-        assert _at(cells, "RF8", "2026-04", NET) == (2, None)  # the lead's d1, d2
-        assert not [c for c in cells if c.indicator == "RF7" and c.unit == SECONDARY]
+        assert _at(cells, "RF24", "2026-04", LEAD) == (1, None)  # m1; m3 is secondary
+        assert _at(cells, "RF25", "2026-04", NET) == (2, None)  # the lead's d1, d2
+        assert not [c for c in cells if c.indicator == "RF24" and c.unit == SECONDARY]
         assert _at(cells, "EM1", LABEL, SECONDARY) == (3, None)  # its highest level of the year
         assert _at(cells, "EM1", LABEL, NET) == (3, None)
         assert _at(cells, "EM2", LABEL, NET) == (5, None)
@@ -242,7 +242,7 @@ def test_a_public_health_score_below_90_is_met_only_by_a_rise() -> None:
     assert assess(F(80, 100), target, AMBER, previous=F(85, 100)).state == "red"
 
 
-@pytest.mark.parametrize("indicator", ["RF7", "RF8"])
+@pytest.mark.parametrize("indicator", ["RF24", "RF25"])
 def test_the_leads_referrals_rise_every_year(indicator: str) -> None:
     target = target_for(policy.get("sichuan"), catalogue().get(indicator), date(2026, 12, 31))
     assert target is not None and target.growth and target.value == 0 and target.strict

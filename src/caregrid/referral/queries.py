@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -66,25 +66,6 @@ def require_read(session: Session, principal: Principal, referral: Referral, pur
         subject_id=referral.resident_id,
         purpose=purpose,
         detail={"referral": referral.id},
-    )
-
-
-def has_referral_between(session: Session, institution_id: int, resident_id: int) -> bool:
-    """A care relationship (DESIGN.md, Security): a live referral to or from the institution."""
-    return (
-        session.scalar(
-            select(Referral.id)
-            .where(
-                Referral.resident_id == resident_id,
-                or_(
-                    Referral.from_institution_id == institution_id,
-                    Referral.to_institution_id == institution_id,
-                ),
-                Referral.state.not_in((State.CANCELLED, State.REJECTED, State.DRAFT)),
-            )
-            .limit(1)
-        )
-        is not None
     )
 
 
@@ -298,9 +279,12 @@ def count_down_referrals(
 
 
 def facts(session: Session) -> list[dict[str, object]]:
-    """Every referral as a `referral` fact (docs/activity.md); a down-referral's loop is closed
-    once the primary unit has followed the patient up."""
+    """Every referral sent, as a `referral` fact (docs/activity.md) on the local day it was
+    sent; a draft is not a referral yet. A down-referral's loop is closed once the primary unit
+    has followed the patient up; `overdue` is as of now (B3)."""
     codes = registry.codes_by_id(session)
+    now = clock.now()
+    sent = select(Referral).where(Referral.submitted_at.is_not(None)).order_by(Referral.id)
     return [
         {
             "referral_id": f"cg-{r.id}",
@@ -309,9 +293,18 @@ def facts(session: Session) -> list[dict[str, object]]:
             "direction": r.direction,
             "patient_id": f"cg-{r.resident_id}",
             "diagnosis_code": r.diagnosis_code,
-            "date": clock.local(r.created_at).date(),
+            "date": clock.local(r.submitted_at).date(),
             "state": r.state,
             "closed_loop": (r.first_follow_up_at is not None) if r.direction == "down" else None,
+            "answer_hours": _answer_hours(r),
+            "overdue": overdue(session, r, now),
         }
-        for r in session.scalars(select(Referral).order_by(Referral.id))
+        for r in session.scalars(sent)
+        if r.submitted_at is not None
     ]
+
+
+def _answer_hours(referral: Referral) -> float | None:
+    if referral.answered_at is None or referral.submitted_at is None:
+        return None
+    return round((referral.answered_at - referral.submitted_at).total_seconds() / 3600, 2)
