@@ -64,12 +64,12 @@ EXPECTED: dict[tuple[str, str], Parts] = {
     ("MR3", NET): (40, None),
     ("MR4-critical_for_treatment", NET): (1, None),
     ("MR4-condition_changed", NET): (1, None),
-    # TC1 by the state now; TC2 the mean of 3, 5 and 10 hours (a median would be 5)
-    ("TC1-closed", NET): (1, None),
-    ("TC1-answered", NET): (2, None),
-    ("TC1-declined", NET): (1, None),
-    ("TC1-requested", NET): (1, None),
-    ("TC2", NET): (18, 3),
+    # TM1 by the state now; TM2 the mean of 3, 5 and 10 hours (a median would be 5)
+    ("TM1-closed", NET): (1, None),
+    ("TM1-answered", NET): (2, None),
+    ("TM1-declined", NET): (1, None),
+    ("TM1-requested", NET): (1, None),
+    ("TM2", NET): (18, 3),
     # the laboratory: 10 h and exactly 24 h are within the promise, 30 h is not
     ("DC1-laboratory", LEAD): (2, 3),
     ("DC2-laboratory", LEAD): (64, 3),
@@ -225,7 +225,7 @@ def test_the_api_the_hand_and_both_engines_agree(
             assert (shown["numerator"], shown["denominator"]) == expected, ident
         assert _engine(duck, ident, unit) == expected, f"{ident} (duckdb)"
         assert _engine(own, ident, unit) == expected, f"{ident} (store's engine)"
-    assert body["figures"]["TC2"]["value"] == 6.0
+    assert body["figures"]["TM2"]["value"] == 6.0
     assert body["figures"]["MR2"]["target"] is None  # the Jinhua profile sets no D3 target
 
 

@@ -44,9 +44,9 @@ class ReuseIn(BaseModel):
 
 # --- the yearly measures (D2-D4), all indicator definitions ----------------------------------
 
-NETWORK = ("MR2", "MR3", "TC2")  # for the network as a whole
+NETWORK = ("MR2", "MR3", "TM2")  # for the network as a whole
 REPEATS = tuple(f"MR4-{r.value}" for r in RepeatReason)  # repeats by coded reason
-CONSULTS = tuple(f"TC1-{s.value}" for s in ConsultState)  # teleconsultations by state
+CONSULTS = tuple(f"TM1-{s.value}" for s in ConsultState)  # teleconsultations by state
 CENTRE_KINDS = tuple(k for k in CentreKind if k is not CentreKind.STERILISATION)
 TURNAROUND = tuple(f"DC{n}-{k.value}" for k in CENTRE_KINDS for n in (1, 2))  # per centre
 # Every figure the page and this API show: the two-way test checks each one by hand.
