@@ -22,7 +22,8 @@ from caregrid.errors import InvalidInput
 from caregrid.policy.icd10 import is_who_code
 from caregrid.registry.vocab import Level
 from caregrid.synth import rates as synth_rates
-from caregrid.synth.city import generate, load_layout
+from caregrid.synth.city import generate
+from caregrid.synth.layout import load_layout
 
 RESIDENTS = 3_000
 YEAR = 2024
