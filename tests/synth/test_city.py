@@ -102,6 +102,15 @@ def test_a_second_run_replaces_its_own_files_only(root: Path, tmp_path: Path) ->
     assert not stale.parent.exists()
 
 
+def test_the_smallest_city_is_written_with_the_facts_it_has(tmp_path: Path) -> None:
+    # One resident: no managed chronic patient, no follow-up; those facts get no file.
+    counts = generate("jinhua", 1, YEAR, 5, tmp_path / "one")
+    assert counts["resident"] == 1
+    assert counts["chronic_patient"] == counts["chronic_follow_up"] == 0
+    assert files(tmp_path / "one", "chronic_patient") == []
+    assert counts["capacity"] > 0  # the hospitals' slots and beds do not depend on residents
+
+
 def test_every_fact_has_files_in_its_months_with_its_schema(root: Path) -> None:
     for f in FACTS:
         paths = files(root, f.name)

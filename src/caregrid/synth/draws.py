@@ -114,7 +114,10 @@ def by_day(days: Array) -> Array:
 
 
 def months_of(days: Array) -> Iterator[tuple[str, Array]]:
-    """Row indices grouped by the month of their date, months ascending, rows in their order."""
+    """Row indices grouped by the month of their date, months ascending, rows in their order;
+    none for no rows (a small city may have no managed patient)."""
+    if len(days) == 0:
+        return
     months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     order = by_day(months)
     unique, starts = np.unique(months[order], return_index=True)
