@@ -144,6 +144,20 @@ def test_parquet_imports_like_csv_and_the_export_writes_months(
     assert rows == [("2025-01", 1, 85.5), ("2025-02", 2, 23000.0)]
 
 
+def test_the_export_keeps_the_parts_it_did_not_write(session: Session, tmp_path: Path) -> None:
+    """The analytics store holds member systems' and the synthetic city's parts beside the
+    operational store's: exporting again replaces only its own part, month by month."""
+    root = tmp_path / "facts"
+    import_file(session, _csv(tmp_path / "enc.csv", GOOD), ENCOUNTER, period=PERIOD)
+    export(session, root, (ENCOUNTER,))
+    sent = root / "encounter" / "month=2025-01" / "part-his.parquet"
+    sent.write_bytes((root / "encounter" / "month=2025-01" / "part-db.parquet").read_bytes())
+    session.execute(TABLES["encounter"].delete())
+    assert export(session, root, (ENCOUNTER,)) == {"encounter": 0}
+    left = sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet"))
+    assert left == ["encounter/month=2025-01/part-his.parquet"]
+
+
 def test_the_facts_page_names_every_declared_field() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "activity.md").read_text("utf-8")
     for declared in FACTS:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from caregrid.indicators.definitions import catalogue
+import pytest
+
+from caregrid.indicators.definitions import DefinitionError, catalogue, load_folder
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "indicators.md"
 
@@ -40,3 +42,19 @@ def test_every_official_id_is_shipped_or_explained() -> None:
     explained = _section(text, "Not computed yet, and why") + _section(text, "Shipped so far")
     missing = [i for i in OFFICIAL if i not in shipped and not re.search(rf"\b{i}\b", explained)]
     assert missing == []
+
+
+def test_a_domains_file_joins_the_catalogue_and_an_id_twice_is_refused(tmp_path: Path) -> None:
+    one = "    name_zh: x\n    name_en: x\n    evidence: ours\n    source: s\n"
+    one += "    numerator: {fact: encounter}\n"
+    (tmp_path / "core.yaml").write_text(f"amber_within_points: 3\nindicators:\n  - id: A1\n{one}")
+    (tmp_path / "referral.yaml").write_text(f"indicators:\n  - id: R1\n{one}")
+    found = load_folder(tmp_path)
+    assert [i.id for i in found.indicators] == ["A1", "R1"]
+    assert found.amber_within_points == 3
+    (tmp_path / "family.yaml").write_text(f"indicators:\n  - id: A1\n{one}")
+    with pytest.raises(DefinitionError, match="A1: declared twice"):
+        load_folder(tmp_path)
+    (tmp_path / "family.yaml").write_text("indicators: {}\n")
+    with pytest.raises(DefinitionError, match=r"family\.yaml: an indicator file has a list"):
+        load_folder(tmp_path)

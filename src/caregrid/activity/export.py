@@ -15,6 +15,7 @@ from caregrid.activity.models import TABLES
 from caregrid.activity.parquet import schema, write_month
 
 BATCH = 100_000
+DB_PART = "db"  # the part name of the operational store's rows in each month
 
 
 def _rows(session: Session, fact: Fact) -> pa.Table:
@@ -28,8 +29,9 @@ def _rows(session: Session, fact: Fact) -> pa.Table:
 
 
 def export(session: Session, root: Path, facts: tuple[Fact, ...] = FACTS) -> dict[str, int]:
-    """Rows written per fact. The store is the source of the exported facts: other parts and
-    months it no longer has are removed, and unchanged months keep their files."""
+    """Rows written per fact. The store is the source of its own part (`part-db`) of each
+    month: a month it no longer has loses that part, unchanged months keep their files, and
+    the parts beside it (a member system's or the synthetic city's) are left as they are."""
     written: dict[str, int] = {}
     for fact in facts:
         rows = _rows(session, fact)
@@ -38,8 +40,8 @@ def export(session: Session, root: Path, facts: tuple[Fact, ...] = FACTS) -> dic
             months = pc.strftime(rows[fact.date].cast(pa.timestamp("s")), format="%Y-%m")
             for month in pc.unique(months).to_pylist():
                 chosen = rows.filter(pc.equal(months, month))
-                kept.add(write_month(root, fact, month, chosen, part="db"))
-        for stale in (root / fact.name).glob("month=*/*.parquet"):
+                kept.add(write_month(root, fact, month, chosen, part=DB_PART))
+        for stale in (root / fact.name).glob(f"month=*/part-{DB_PART}.parquet"):
             if stale not in kept:
                 stale.unlink()
         written[fact.name] = rows.num_rows

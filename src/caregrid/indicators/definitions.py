@@ -19,6 +19,7 @@ from enum import StrEnum
 from fractions import Fraction
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import sqlglot
@@ -423,12 +424,7 @@ def parse_catalogue(text: str) -> Catalogue:
     raw = yaml.safe_load(text)
     if not isinstance(raw, dict) or not isinstance(raw.get("indicators"), list):
         raise DefinitionError("an indicator file has a list under `indicators`")
-    found = tuple(_indicator(item) for item in raw["indicators"])
-    seen: set[str] = set()
-    for indicator in found:
-        if indicator.id in seen:
-            raise DefinitionError(f"{indicator.id}: declared twice")
-        seen.add(indicator.id)
+    found = _unique(tuple(_indicator(item) for item in raw["indicators"]))
     amber = raw.get("amber_within_points", 0)
     try:
         margin = Fraction(str(amber))
@@ -437,10 +433,35 @@ def parse_catalogue(text: str) -> Catalogue:
     return Catalogue(found, margin)
 
 
+def _unique(found: tuple[Indicator, ...]) -> tuple[Indicator, ...]:
+    seen: set[str] = set()
+    for indicator in found:
+        if indicator.id in seen:
+            raise DefinitionError(f"{indicator.id}: declared twice")
+        seen.add(indicator.id)
+    return found
+
+
 @cache
 def catalogue() -> Catalogue:
-    source = resources.files("caregrid.data").joinpath("indicators/core.yaml")
-    return parse_catalogue(source.read_text(encoding="utf-8"))
+    return load_folder(resources.files("caregrid.data").joinpath("indicators"))
+
+
+def load_folder(folder: Traversable) -> Catalogue:
+    """`core.yaml` (with the catalogue's settings) and each domain's file beside it, so a
+    domain's indicators are kept next to one another rather than in one long file."""
+    core = parse_catalogue(folder.joinpath("core.yaml").read_text(encoding="utf-8"))
+    found = core.indicators
+    others = sorted(
+        (e for e in folder.iterdir() if e.name.endswith(".yaml") and e.name != "core.yaml"),
+        key=lambda e: e.name,
+    )
+    for entry in others:
+        try:
+            found += parse(entry.read_text(encoding="utf-8"))
+        except DefinitionError as exc:
+            raise DefinitionError(f"{entry.name}: {exc}") from exc
+    return Catalogue(_unique(found), core.amber_within_points)
 
 
 def shipped() -> tuple[Indicator, ...]:

@@ -3,13 +3,18 @@ the networks each institution belongs to and to its city."""
 
 from __future__ import annotations
 
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from caregrid.activity.export import export
+from caregrid import clock
+from caregrid.activity import workflow
+from caregrid.activity.export import DB_PART, export
+from caregrid.activity.facts import Fact, fact
+from caregrid.config import get_settings
 from caregrid.indicators import engine, incremental
 from caregrid.indicators.definitions import Indicator, shipped
 from caregrid.registry import service as registry
@@ -82,3 +87,55 @@ def compute(
 def refresh_facts(session: Session, root: Path) -> dict[str, int]:
     """Export the operational store's facts for DuckDB and Spark."""
     return export(session, root)
+
+
+def live(
+    session: Session,
+    period: engine.Period,
+    indicators: tuple[Indicator, ...],
+    *,
+    using: Engine | None = None,
+    store: Path | None = None,
+) -> list[engine.Cell]:
+    """The indicators over what the workflows have recorded up to this moment, as the measures
+    pages show them, without writing anything.
+
+    The workflows' records are collected into the fact tables inside a savepoint that is
+    rolled back afterwards, so a page view leaves the store as it found it. PostgreSQL
+    computes on those tables (the default there); DuckDB (the default on SQLite) reads them
+    exported to a scratch directory beside the member systems' parts of the facts `store`
+    (the analytics store, linked, not copied), so a member system's facts count as they do
+    in the cockpit.
+    """
+    chosen = engine_for(session) if using is None else using
+    savepoint = session.begin_nested()
+    try:
+        workflow.collect(session, clock.today())
+        session.flush()
+        if chosen != "duckdb":
+            return compute(session, period, using=chosen, indicators=indicators)
+        read = tuple(fact(name) for name in sorted(engine.read_facts(indicators)))
+        with tempfile.TemporaryDirectory(prefix="caregrid-live-") as scratch:
+            root = Path(scratch)
+            export(session, root, read)
+            _link_member_parts(store or get_settings().effective_facts_dir, root, read)
+            return compute(session, period, facts_root=root, indicators=indicators)
+    finally:
+        savepoint.rollback()
+
+
+def engine_for(session: Session) -> Engine:
+    """PostgreSQL computes on its own fact tables; elsewhere DuckDB reads Parquet."""
+    return "postgres" if session.get_bind().dialect.name == "postgresql" else "duckdb"
+
+
+def _link_member_parts(store: Path, root: Path, facts: tuple[Fact, ...]) -> None:
+    """Symlink the store's parts that member systems sent (every part but the operational
+    store's export, which `live` writes fresh) into `root`, in the same layout."""
+    for declared in facts:
+        for part in (store / declared.name).glob("month=*/*.parquet"):
+            if part.name == f"part-{DB_PART}.parquet":
+                continue
+            target = root / declared.name / part.parent.name / part.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(part.resolve())
