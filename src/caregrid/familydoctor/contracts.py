@@ -16,6 +16,7 @@ from caregrid import clock
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal, Role
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
+from caregrid.familydoctor import care
 from caregrid.familydoctor import packages as menus
 from caregrid.familydoctor.models import Contract, ContractItem, NetworkPackageSet, Team
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn
@@ -144,19 +145,6 @@ def team_contracts(
 def signed_resident_ids(session: Session, on: date) -> set[int]:
     """Every resident signed on `on`, in one query (the signing rates' numerators)."""
     return set(session.scalars(valid_on(on).with_only_columns(Contract.resident_id)))
-
-
-def has_contract_with(session: Session, institution_id: int, resident_id: int) -> bool:
-    """A care relationship: the resident's contract today is with a team based at, or with
-    a member from, this institution."""
-    contract = contract_on(session, resident_id, clock.today())
-    if contract is None:
-        return False
-    team = get_team(session, contract.team_id)
-    if team.institution_id == institution_id:
-        return True
-    homes = registry.home_institution_ids(session, [m.practitioner_id for m in team.members])
-    return institution_id in homes
 
 
 def panel(
@@ -384,6 +372,7 @@ def _new_contract(
             session.flush()
     except IntegrityError as exc:  # a concurrent signing won the partial unique index
         raise Conflict(f"resident {resident_id} was signed by someone else just now") from exc
+    care.relate(session, contract)
     return contract
 
 
@@ -455,6 +444,7 @@ def terminate(
     contract.termination_reason = reason.value
     contract.termination_note = note
     session.flush()
+    care.relate(session, contract)
     audit.record_for(
         session,
         principal,

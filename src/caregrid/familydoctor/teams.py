@@ -11,6 +11,7 @@ from caregrid import clock
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal, Role
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from caregrid.familydoctor import care
 from caregrid.familydoctor.models import Contract, Team, TeamMember
 from caregrid.familydoctor.schemas import MemberIn, TeamCheckOut, TeamIn
 from caregrid.familydoctor.vocab import ContractStatus, TeamRole
@@ -166,6 +167,7 @@ def set_members(
     session.flush()
     team.members.extend(rows)
     session.flush()
+    care.relate_team(session, team.id)
     audit.record_for(
         session,
         principal,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -66,25 +66,6 @@ def require_read(session: Session, principal: Principal, referral: Referral, pur
         subject_id=referral.resident_id,
         purpose=purpose,
         detail={"referral": referral.id},
-    )
-
-
-def has_referral_between(session: Session, institution_id: int, resident_id: int) -> bool:
-    """A care relationship (DESIGN.md, Security): a live referral to or from the institution."""
-    return (
-        session.scalar(
-            select(Referral.id)
-            .where(
-                Referral.resident_id == resident_id,
-                or_(
-                    Referral.from_institution_id == institution_id,
-                    Referral.to_institution_id == institution_id,
-                ),
-                Referral.state.not_in((State.CANCELLED, State.REJECTED, State.DRAFT)),
-            )
-            .limit(1)
-        )
-        is not None
     )
 
 

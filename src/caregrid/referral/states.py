@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from caregrid import clock
-from caregrid.auth import audit
+from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, Forbidden, RuleViolation
 from caregrid.referral.models import Referral, ReferralEvent
 from caregrid.referral.queries import side_of
 from caregrid.referral.vocab import (
     ACTOR_SIDE,
+    CARE_STATES,
     EITHER,
     RECEIVER,
     SENDER,
@@ -99,6 +100,16 @@ def _move(
         raise Conflict(
             f"referral {referral_id} was changed by someone else at the same moment; reload"
         ) from None
+    if (previous in CARE_STATES) != (target in CARE_STATES):
+        access.relate(
+            session,
+            kind=access.Relationship.REFERRAL,
+            source_id=referral.id,
+            resident_id=referral.resident_id,
+            institution_ids={referral.from_institution_id, referral.to_institution_id}
+            if target in CARE_STATES
+            else set(),
+        )
     audit.record(
         session,
         principal,
