@@ -23,7 +23,7 @@ from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import Principal, Role
 from caregrid.policy.catalogs import KIND_LABELS
-from caregrid.referral import measures
+from caregrid.referral import api
 from caregrid.referral import service as referrals
 from caregrid.referral.schemas import (
     DecisionIn,
@@ -537,18 +537,20 @@ def referral_measures(
     user: User,
     month: Annotated[str | None, Query(max_length=7)] = None,
 ) -> Response:
-    """Per member and month: referrals by direction and state, answer time, overdue, closed
-    loops, reserved slots and beds against the profile's targets (B9, C1, C2)."""
-    network = registry.get_network(session, code)
+    """Per member and month: referrals by direction and state, hours to answer, overdue,
+    closed loops, reserved slots and beds against the profile's targets (B9, C1, C2), each an
+    indicator of the catalogue (`api.MEASURES`)."""
     chosen = month or clock.today().strftime("%Y-%m")
-    rows = measures.network_month(session, user, network_code=code, month=chosen)
+    measures = api.network_measures(session, user, network_code=code, month=chosen)
     return render(
         request,
         "referral/measures.html",
         user,
-        network=network,
-        month=chosen,
-        rows=rows,
-        directions=[d.value for d in Direction],
-        states=[s.value for s in State],
+        network=registry.get_network(session, code),
+        month=measures.month,
+        measures=measures,
+        sent=api.SENT,
+        received=api.RECEIVED,
+        by_state=api.BY_STATE,
+        column=api.COLUMNS,
     )

@@ -279,9 +279,12 @@ def count_down_referrals(
 
 
 def facts(session: Session) -> list[dict[str, object]]:
-    """Every referral as a `referral` fact (docs/activity.md); a down-referral's loop is closed
-    once the primary unit has followed the patient up."""
+    """Every referral sent, as a `referral` fact (docs/activity.md) on the local day it was
+    sent; a draft is not a referral yet. A down-referral's loop is closed once the primary unit
+    has followed the patient up; `overdue` is as of now (B3)."""
     codes = registry.codes_by_id(session)
+    now = clock.now()
+    sent = select(Referral).where(Referral.submitted_at.is_not(None)).order_by(Referral.id)
     return [
         {
             "referral_id": f"cg-{r.id}",
@@ -290,9 +293,18 @@ def facts(session: Session) -> list[dict[str, object]]:
             "direction": r.direction,
             "patient_id": f"cg-{r.resident_id}",
             "diagnosis_code": r.diagnosis_code,
-            "date": clock.local(r.created_at).date(),
+            "date": clock.local(r.submitted_at).date(),
             "state": r.state,
             "closed_loop": (r.first_follow_up_at is not None) if r.direction == "down" else None,
+            "answer_hours": _answer_hours(r),
+            "overdue": overdue(session, r, now),
         }
-        for r in session.scalars(select(Referral).order_by(Referral.id))
+        for r in session.scalars(sent)
+        if r.submitted_at is not None
     ]
+
+
+def _answer_hours(referral: Referral) -> float | None:
+    if referral.answered_at is None or referral.submitted_at is None:
+        return None
+    return round((referral.answered_at - referral.submitted_at).total_seconds() / 3600, 2)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 
 from sqlalchemy.orm import Session
@@ -38,26 +38,38 @@ class Quota:
 
 
 def quota(session: Session, institution_id: int, key: str, when: datetime) -> Quota:
-    """The share of `key` the institution reserves on the local date of `when`.
-
-    It applies to the lead, or to every secondary-or-higher hospital where the profile says
-    `reserved_share_applies_to: secondary_and_above` (GZ-U 三(三)9).
-    """
+    """The share of `key` the institution reserves on the local date of `when`."""
+    on = clock.local(when).date()
     for place in registry.placements(session, institution_id):
         profile = policy.get(place.profile)
         entry = profile.parameters.get(key)
-        if entry is None:
+        if entry is None or not _bound(session, institution_id, place, profile, on):
             continue
-        applies = profile.parameter("reserved_share_applies_to", clock.local(when).date()) or "lead"
-        institution = registry.get_institution_by_id(session, institution_id)
-        level = institution.level if institution else None
-        if place.role == NetworkRole.LEAD or (
-            applies == "secondary_and_above" and level in (Level.SECONDARY, Level.TERTIARY)
-        ):
-            share = entry.ratio_at(clock.local(when).date())
-            if share is not None:
-                return Quota(place.network_id, profile, share, entry.requirement)
+        share = entry.ratio_at(on)
+        if share is not None:
+            return Quota(place.network_id, profile, share, entry.requirement)
     return Quota(None, None, Fraction(0), None)
+
+
+def reserves(session: Session, institution_id: int, network_code: str, on: date) -> bool:
+    """Whether the network's profile asks the institution to reserve slots and beds."""
+    for place in registry.placements(session, institution_id):
+        if place.network_code == network_code:
+            return _bound(session, institution_id, place, policy.get(place.profile), on)
+    return False
+
+
+def _bound(
+    session: Session, institution_id: int, place: registry.Placement, profile: Profile, on: date
+) -> bool:
+    """C1 binds the network's lead, or every secondary-or-higher hospital where the profile
+    says `reserved_share_applies_to: secondary_and_above` (GZ-U 三(三)9)."""
+    if place.role == NetworkRole.LEAD:
+        return True
+    if (profile.parameter("reserved_share_applies_to", on) or "lead") != "secondary_and_above":
+        return False
+    institution = registry.get_institution_by_id(session, institution_id)
+    return institution is not None and institution.level in (Level.SECONDARY, Level.TERTIARY)
 
 
 def _spread(total: int, reserved: int) -> list[bool]:

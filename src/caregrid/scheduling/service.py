@@ -8,10 +8,7 @@ what spans both (a referral's live booking or bed, a month's capacity, the `book
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -34,7 +31,14 @@ from caregrid.scheduling.models import (
     ClinicSession,
     Slot,
 )
-from caregrid.scheduling.quotas import BED_SHARE, SLOT_SHARE, Quota, is_member_unit, quota
+from caregrid.scheduling.quotas import (
+    BED_SHARE,
+    SLOT_SHARE,
+    Quota,
+    is_member_unit,
+    quota,
+    reserves,
+)
 from caregrid.scheduling.slots import (
     LEAD_DAYS,
     MAX_CAPACITY,
@@ -82,6 +86,7 @@ __all__ = [
     "publish_session",
     "quota",
     "reserve_bed",
+    "reserves",
     "sessions",
     "set_booking_status",
     "slot_time",
@@ -100,61 +105,6 @@ def booked_referral_ids(session: Session, referral_ids: list[int]) -> set[int]:
         BedStay.referral_id.in_(referral_ids), BedStay.status.in_(LIVE_STAY_STATUSES)
     )
     return {r for r in session.scalars(slots.union(beds)) if r is not None}
-
-
-@dataclass(frozen=True)
-class MonthCapacity:
-    """What an institution opened in a month's sessions and how members used it (C1, C2)."""
-
-    slots: int
-    reserved_slots: int
-    reserved_used_by_members: int
-    cancelled: int
-    no_shows: int
-    beds: int
-    reserved_beds: int
-
-
-def month_capacity(
-    session: Session, *, institution_id: int, start: datetime, end: datetime
-) -> MonthCapacity:
-    in_month = (
-        select(Slot.id, Slot.reserved)
-        .join(ClinicSession, ClinicSession.id == Slot.session_id)
-        .where(
-            ClinicSession.institution_id == institution_id,
-            ClinicSession.starts_at >= start,
-            ClinicSession.starts_at < end,
-        )
-        .subquery()
-    )
-    slots = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((in_month.c.reserved, 1), else_=0)), 0))
-    ).one()
-    statuses = session.execute(
-        select(
-            Booking.status, Booking.pool, Booking.booked_by_institution_id, in_month.c.reserved
-        ).join(in_month, in_month.c.id == Booking.slot_id)
-    ).all()
-    members_used = sum(
-        1
-        for status, pool, booker, reserved in statuses
-        if reserved and pool == "reserved" and status != "cancelled" and booker != institution_id
-    )
-    beds = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((Bed.reserved, 1), else_=0)), 0)).where(
-            Bed.institution_id == institution_id
-        )
-    ).one()
-    return MonthCapacity(
-        slots=int(slots[0]),
-        reserved_slots=int(slots[1]),
-        reserved_used_by_members=members_used,
-        cancelled=sum(1 for s in statuses if s[0] == "cancelled"),
-        no_shows=sum(1 for s in statuses if s[0] == "no_show"),
-        beds=int(beds[0]),
-        reserved_beds=int(beds[1]),
-    )
 
 
 def booking_facts(session: Session) -> list[dict[str, object]]:
