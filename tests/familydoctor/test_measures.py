@@ -22,13 +22,12 @@ from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn
 from caregrid.familydoctor.vocab import ConsentMethod
 from caregrid.referral import service as referrals
-from caregrid.referral.schemas import DownReferralIn, ReferralIn
-from caregrid.referral.vocab import Action
 from caregrid.registry import service as registry
 from caregrid.residents import national_id
 from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentIn
 from tests.conftest import bearer, make_principal
+from tests.referrals import arrive, refer_down, refer_up
 from tests.world import NOW, SHANGHAI, World, build
 
 LATE_DECEMBER = datetime(2026, 12, 20, 9, 0, tzinfo=SHANGHAI)
@@ -226,34 +225,16 @@ def test_down_referrals_count_only_the_networks_own(session: Session, world: Wor
                 registered_institution_code="jh-jd-duohu",
             ),
         ).id
-        up = referrals.create(
+        up = refer_up(
             session,
-            world.other_grid_doctor,
-            ReferralIn(
-                resident_id=patient,
-                to_institution_code="jh-zxyy",
-                diagnosis_code="I10",
-                reason="uncontrolled",
-                clinical_summary="BP 172/104",
-                consent=True,
-                justification="three drugs, still uncontrolled",
-            ),
+            world,
+            by=world.other_grid_doctor,
+            resident_id=patient,
+            to_institution_code="jh-zxyy",
+            to_department_id=None,
         )
         specialist = make_principal(session, "dr-zx", Role.CLINICIAN, institution="jh-zxyy")
-        for action in (Action.ACCEPT, Action.ARRIVE):
-            up = referrals.transition(session, specialist, up.id, action=action, version=up.version)
-        referrals.refer_down(
-            session,
-            specialist,
-            parent_id=up.id,
-            data=DownReferralIn(
-                version=up.version,
-                reason="stable",
-                clinical_summary="treated",
-                discharge_summary="two drugs",
-                follow_up_plan="BP in two weeks",
-            ),
-        )
+        refer_down(session, specialist, arrive(session, specialist, up))
     start = datetime(2026, 1, 1, tzinfo=SHANGHAI)
     end = datetime(2027, 1, 1, tzinfo=SHANGHAI)
     counts = {
