@@ -29,6 +29,7 @@ from caregrid.diagnostics.vocab import CentreKind, OrderState, RepeatReason
 from caregrid.errors import Forbidden, InvalidInput, RuleViolation
 from caregrid.registry import service as registry
 from tests.conftest import bearer, make_principal
+from tests.referrals import refer_up
 from tests.world import NOW, World, build
 
 DAY0 = NOW.date()
@@ -146,22 +147,13 @@ def test_scope_same_network_city_and_province(session: Session, world: World) ->
                 items=[CentreItemIn(item_code="lipid_panel", turnaround_hours=24)],
             ),
         )
-        from caregrid.referral import service as referrals
-        from caregrid.referral.schemas import ReferralIn  # a referral gives the care relationship
-
-        referrals.create(
+        # A referral to the Central Hospital gives it the care relationship.
+        refer_up(
             session,
-            world.community_doctor,
-            ReferralIn(
-                resident_id=world.patient,
-                to_institution_code="jh-zxyy",
-                diagnosis_code="I10",
-                reason="patient's choice",
-                clinical_summary="BP 170/100",
-                consent=True,
-                justification="uncontrolled",
-                patient_choice_reason="lives nearby",
-            ),
+            world,
+            to_institution_code="jh-zxyy",
+            to_department_id=None,
+            patient_choice_reason="lives nearby",
         )
     # Jinhua recognises inside the group only: another network's hospital gets no offer...
     assert _offers_on(session, other, world.patient, "lipid_panel", DAY0) == []
