@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 from caregrid.auth import service as auth  # noqa: E402
 from caregrid.auth.roles import SYSTEM, Principal, Role  # noqa: E402
 from caregrid.cli.demo import shipped_layouts  # noqa: E402
+from caregrid.config import get_settings  # noqa: E402
 from caregrid.db.migrate import upgrade  # noqa: E402
 from caregrid.db.session import get_engine  # noqa: E402
 from caregrid.registry import importer  # noqa: E402
@@ -84,6 +85,15 @@ def session(engine: Engine) -> Iterator[Session]:
         db.close()
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture
+def fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty analytics store for this test: the live measures count the member systems'
+    parts of the store, and other tests leave a synthetic city in the shared one."""
+    store = tmp_path / "store"
+    monkeypatch.setattr(get_settings(), "facts_dir", store)
+    return store
 
 
 @pytest.fixture

@@ -53,6 +53,9 @@ from caregrid.residents.schemas import ResidentIn
 from tests.conftest import bearer
 from tests.world import NOW, SHANGHAI, World, build
 
+# the live measures would count a synthetic city left in the shared store
+pytestmark = pytest.mark.usefixtures("fresh_store")
+
 NETWORK = "jh-rmyy-wucheng"
 UNIT = "jh-wc-chengdong"
 LEAD = "jh-rmyy"

@@ -22,6 +22,9 @@ from caregrid.indicators import service
 from caregrid.indicators.definitions import DefinitionError, parse, shipped
 from tests.world import SHANGHAI, World, build
 
+# the live measures would count a synthetic city left in the shared store
+pytestmark = pytest.mark.usefixtures("fresh_store")
+
 LATE_DECEMBER = datetime(2026, 12, 20, 9, 0, tzinfo=SHANGHAI)
 UNIT = "jh-wc-chengdong"
 
