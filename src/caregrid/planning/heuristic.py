@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from caregrid.planning import mip
 from caregrid.planning.problem import Floats, Ints, Plan, Problem, evaluate
 
 
@@ -67,7 +68,24 @@ def nearest_plan(problem: Problem, leads: list[int]) -> Plan:
 
 
 def assign_within(problem: Problem, leads: list[int], caps: Floats) -> Ints | None:
-    """Areas by descending regret to the cheapest lead with room; None when one has no room."""
+    """Areas by descending regret to the cheapest lead with room, improved by moves; when
+    that leaves an area without room, the exact assignment to these leads (a small MIP)."""
+    greedy = _regret(problem, leads, caps)
+    return greedy if greedy is not None else exact_assignment(problem, leads)
+
+
+def exact_assignment(problem: Problem, leads: list[int], seconds: float = 5.0) -> Ints | None:
+    """The cheapest assignment to exactly these leads within capacity (HiGHS), or None."""
+    opened = np.zeros(problem.candidates, dtype=bool)
+    opened[leads] = True
+    pairs = np.repeat(opened[None, :], problem.areas, axis=0)
+    found = mip.solve(problem, pairs, may_open=opened, must_open=opened, seconds=seconds)
+    if found.plan is None:
+        return None
+    return np.asarray(found.plan.assignment, dtype=np.int64)
+
+
+def _regret(problem: Problem, leads: list[int], caps: Floats) -> Ints | None:
     demand = problem.loads()
     sub = problem.cost[:, leads]
     room = caps[leads].astype(float).copy()
@@ -160,6 +178,9 @@ def relocate(problem: Problem, leads: list[int], caps: Floats, rounds: int = 20)
         if again is None or evaluate(problem, again) >= best - 1e-9:
             break
         leads, assignment, best = trial, again, evaluate(problem, again)
+    final = exact_assignment(problem, leads)
+    if final is not None and evaluate(problem, final) < best:
+        assignment, best = final, evaluate(problem, final)
     return Plan(tuple(sorted(leads)), tuple(int(v) for v in assignment), best)
 
 

@@ -4,8 +4,10 @@ best known value. Every point of these instances is both an area and a candidate
 
 - ``orlib_pmed``: Beasley's OR-Library pmed1–40; distances are shortest paths over the listed
   edges; optima from ``pmedopt.txt``.
-- ``orlib_pmedcap1``: Osman & Christofides capacitated instances; Euclidean distances, one
-  capacity for every median, optimum in each file's header.
+- ``orlib_pmedcap1``: Osman & Christofides capacitated instances; Euclidean distances
+  truncated to integers (the convention their published optima use: exact distances give
+  728.26 for instance 1, truncated ones its published 713), one capacity for every median,
+  optimum in each file's header.
 - ``sjc_lorena_senne``: Lorena & Senne's São José dos Campos instances; Euclidean distances
   (metres), a capacity per point; best known values passed in by the caller (they are
   published beside the files, not in them).
@@ -71,7 +73,7 @@ def orlib_pmedcap(path: Path) -> Reference:
     demand = np.array([float(r[3]) for r in rows[2 : n + 2]])
     problem = Problem(
         name=path.stem,
-        cost=_euclidean(points),
+        cost=np.floor(_euclidean(points)),
         k=p,
         demand=demand,
         capacity=np.full(n, capacity),
