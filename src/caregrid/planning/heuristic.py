@@ -9,6 +9,8 @@ within capacity, improved by moving areas and by relocating each lead inside its
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from caregrid.planning import mip
@@ -155,15 +157,20 @@ def _shift(problem: Problem, sub: Floats, demand: Floats, room: Floats, at: Ints
             return
 
 
-def relocate(problem: Problem, leads: list[int], caps: Floats, rounds: int = 20) -> Plan | None:
+def relocate(
+    problem: Problem, leads: list[int], caps: Floats, deadline: float, rounds: int = 20
+) -> Plan | None:
     """Capacitated plan: assign within capacity, then move each lead to the candidate that
-    serves its grid cheapest (with room for it), reassigning while the cost falls."""
+    serves its grid cheapest (with room for it), reassigning while the cost falls and time
+    is left."""
     assignment = assign_within(problem, leads, caps)
     if assignment is None:
         return None
     best = evaluate(problem, assignment)
     demand = problem.loads()
     for _ in range(rounds):
+        if time.perf_counter() > deadline:
+            break
         trial = list(leads)
         for pos, lead in enumerate(leads):
             members = assignment == lead
@@ -178,22 +185,28 @@ def relocate(problem: Problem, leads: list[int], caps: Floats, rounds: int = 20)
         if again is None or evaluate(problem, again) >= best - 1e-9:
             break
         leads, assignment, best = trial, again, evaluate(problem, again)
-    final = exact_assignment(problem, leads)
+    left = deadline - time.perf_counter()
+    final = exact_assignment(problem, leads, min(5.0, left)) if left > 1 else None
     if final is not None and evaluate(problem, final) < best:
         assignment, best = final, evaluate(problem, final)
     return Plan(tuple(sorted(leads)), tuple(int(v) for v in assignment), best)
 
 
-def warm_start(problem: Problem) -> Plan | None:
-    """The heuristic plan, or None when it found none that keeps the capacities."""
-    leads = interchange(problem.cost, greedy(problem.cost, problem.k))
+def warm_start(
+    problem: Problem, seconds: float = 20.0, start: list[int] | None = None
+) -> Plan | None:
+    """The heuristic plan from greedy leads (or ``start``), or None when it found none that
+    keeps the capacities. The capacitated improvement rounds stop after ``seconds``."""
+    deadline = time.perf_counter() + seconds
+    leads = interchange(problem.cost, start or greedy(problem.cost, problem.k))
     caps = problem.capacities()
     if caps is None:
         near = nearest_plan(problem, leads)
         assignment = np.asarray(near.assignment, dtype=np.int64)
         return Plan(near.leads, near.assignment, evaluate(problem, assignment))
-    plan = relocate(problem, leads, caps)
-    if plan is None:
+    plan = relocate(problem, leads, caps, deadline)
+    if plan is None and start is None:
         # The cheapest leads may lack room: start again from the largest.
-        plan = relocate(problem, list(np.argsort(-caps)[: problem.k].astype(int)), caps)
+        largest = list(np.argsort(-caps)[: problem.k].astype(int))
+        plan = relocate(problem, largest, caps, deadline)
     return plan

@@ -113,6 +113,11 @@ def relax(
     return Relaxation(best, best_lam, done, time.perf_counter() - began)
 
 
+def leads(problem: Problem, lam: Floats) -> list[int]:
+    """The candidates the relaxation opens: a good start for the heuristic once λ is good."""
+    return [int(j) for j in _bound(problem, lam)[1]]
+
+
 def reduce(problem: Problem, lam: Floats, target: float) -> Reduction:
     """Drop every candidate and pair that no plan of value at most ``target`` can use."""
     value, chosen, rho, _x, floor = _bound(problem, lam)

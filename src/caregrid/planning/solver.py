@@ -33,8 +33,8 @@ def solve(problem: Problem, *, seconds: float = 60.0) -> Bound:
     check(problem)
     began = time.perf_counter()
     stages: dict[str, float] = {}
-    warm = heuristic.warm_start(problem)
-    if warm is not None and violations(problem, warm.leads, np.asarray(warm.assignment)):
+    warm = heuristic.warm_start(problem, seconds=0.25 * seconds)
+    if warm is not None and _breaks(problem, warm):
         warm = None  # e.g. a grid not contiguous: no upper bound to reduce with
     stages["heuristic_seconds"] = time.perf_counter() - began
     if warm is None:
@@ -42,6 +42,13 @@ def solve(problem: Problem, *, seconds: float = 60.0) -> Bound:
         return _finish(problem, outcome.plan, outcome.lower, outcome, began, stages)
     target = target_below(problem, warm.cost)
     relaxation = lagrangian.relax(problem, warm.cost, target, seconds=0.3 * seconds)
+    if relaxation.lower <= target:
+        # Near-optimal multipliers open near-optimal leads: search again from them.
+        start = lagrangian.leads(problem, relaxation.multipliers)
+        again = heuristic.warm_start(problem, seconds=0.1 * seconds, start=start)
+        if again is not None and again.cost < warm.cost and not _breaks(problem, again):
+            warm, target = again, target_below(problem, again.cost)
+            stages["second_start"] = again.cost
     stages["lagrangian_seconds"] = relaxation.seconds
     stages["lagrangian_iterations"] = relaxation.iterations
     stages["lagrangian_bound"] = relaxation.lower
@@ -72,6 +79,10 @@ def solve(problem: Problem, *, seconds: float = 60.0) -> Bound:
     plan = outcome.plan if outcome.plan is not None and outcome.plan.cost < warm.cost else warm
     lower = max(relaxation.lower, min(warm.cost, outcome.lower))
     return _done(problem, plan, lower, outcome.optimal, began, stages)
+
+
+def _breaks(problem: Problem, plan: Plan) -> bool:
+    return bool(violations(problem, plan.leads, np.asarray(plan.assignment)))
 
 
 def _plain_median(problem: Problem) -> bool:
