@@ -5,7 +5,7 @@ with those choices (multipliers inherited from the parent, a few subgradient ste
 A node whose bound passes the target is pruned; the rest fix further candidates by the same
 forcing test as the root reduction and branch on the most attractive open-in-the-relaxation
 candidate (open first). The relaxation's chosen leads are also tried as a plan, which keeps
-the upper bound falling. Only the candidates that survived the root reduction are searched.
+the upper bound falling (every tenth node after swaps among the searched candidates). Only the candidates that survived the root reduction are searched.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from caregrid.planning.heuristic import interchange
 from caregrid.planning.problem import Floats, Plan, Problem, evaluate
 
 
@@ -66,7 +67,11 @@ def search(
         bound, lam, chosen, rho, covered = _ascend(
             cost, k, node, upper, target, 150 if nodes == 1 else 40
         )
-        leads = columns[np.nonzero(chosen | node.opened)[0]]
+        positions = np.nonzero(chosen | node.opened)[0]
+        if nodes % 10 == 1:
+            # Now and then improve the relaxation's leads by swaps among the searched ones.
+            positions = np.asarray(interchange(cost, [int(v) for v in positions]))
+        leads = columns[positions]
         value = float(problem.cost[:, leads].min(axis=1).sum())
         if value < upper - 1e-9:
             assignment = leads[np.argmin(problem.cost[:, leads], axis=1)].astype(np.int64)
@@ -114,9 +119,10 @@ def _ascend(
     beta, stale = 1.0, 0
     free = ~node.opened & ~node.closed
     left = k - int(node.opened.sum())
+    reduced = np.empty_like(cost)
     for _ in range(steps):
-        reduced = cost - lam[:, None]
-        rho = np.minimum(reduced, 0).sum(axis=0)
+        np.subtract(cost, lam[:, None], out=reduced)
+        rho = np.minimum(reduced, 0.0).sum(axis=0)
         chosen = np.zeros(cost.shape[1], dtype=bool)
         if left > 0:
             free_idx = np.nonzero(free)[0]

@@ -21,8 +21,9 @@ def greedy(cost: Floats, k: int) -> list[int]:
     """Open, one at a time, the lead that lowers total cost most."""
     best = np.full(cost.shape[0], np.inf)
     opened: list[int] = []
+    work = np.empty_like(cost)  # reused: a fresh large array per step costs more than the sums
     for _ in range(k):
-        totals = np.minimum(cost, best[:, None]).sum(axis=0)
+        totals = np.minimum(cost, best[:, None], out=work).sum(axis=0)
         totals[opened] = np.inf
         pick = int(np.argmin(totals))
         opened.append(pick)
@@ -37,6 +38,7 @@ def interchange(cost: Floats, opened: list[int], tolerance: float = 1e-9) -> lis
     if len(opened) == m:
         return opened
     rows = np.arange(n)
+    near, extra = np.empty_like(cost), np.empty_like(cost)
     while True:
         sub = cost[:, opened]
         if len(opened) > 1:
@@ -47,10 +49,11 @@ def interchange(cost: Floats, opened: list[int], tolerance: float = 1e-9) -> lis
         else:
             first = np.zeros(n, dtype=np.int64)
             d1, d2 = sub[:, 0], np.full(n, np.inf)
-        near = np.minimum(cost, d1[:, None])
+        np.minimum(cost, d1[:, None], out=near)
         base = near.sum(axis=0) - d1.sum()  # adding a, keeping every lead open
         # Closing lead r sends its areas to min(a, second nearest) instead of min(a, nearest).
-        extra = np.minimum(cost, d2[:, None]) - near
+        np.minimum(cost, d2[:, None], out=extra)
+        extra -= near
         extra[~np.isfinite(extra)] = 1e18
         members = (first[None, :] == np.arange(len(opened))[:, None]).astype(float)
         delta = base[None, :] + members @ extra

@@ -27,6 +27,7 @@ class Relaxation:
     multipliers: Floats
     iterations: int
     seconds: float
+    exact: bool  # with 0-1 knapsacks
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Reduction:
     pairs: np.ndarray  # bool (areas, candidates)
 
 
-def _values(problem: Problem, lam: Floats) -> tuple[Floats, Floats, Floats]:
+def _values(problem: Problem, lam: Floats, exact: bool) -> tuple[Floats, Floats, Floats]:
     """ρ per candidate, the relaxed x (areas × candidates, possibly fractional), and the
     reduced-cost floor of each x (what forcing it to 1 adds at least)."""
     reduced = problem.cost - lam[:, None]
@@ -68,11 +69,67 @@ def _values(problem: Problem, lam: Floats) -> tuple[Floats, Floats, Floats]:
     price = np.clip(np.nan_to_num(price, nan=0.0, posinf=0.0, neginf=0.0), 0, None)
     floor = np.maximum(reduced + price[None, :] * demand[:, None], 0)
     floor[x > 1 - 1e-12] = 0.0
+    if exact:
+        # The 0-1 knapsack is at least the fractional one plus its reduced cost when an
+        # area is forced in, so the floors stay valid against the stronger ρ.
+        knapsack, x = _knapsacks(reduced, demand.astype(np.int64), caps.astype(np.int64))
+        floor = np.maximum(rho[None, :] + floor - knapsack[None, :], 0)
+        floor[x > 0.5] = 0.0
+        rho = knapsack
     return rho, x, floor
 
 
-def _bound(problem: Problem, lam: Floats) -> tuple[float, np.ndarray, Floats, Floats, Floats]:
-    rho, x, floor = _values(problem, lam)
+DP_CELLS = 4e7  # areas x candidates x capacity: above this the fractional knapsack is used
+
+
+def knapsacks_fit(problem: Problem) -> bool:
+    """Capacitated with integer demand and capacity, small enough for one dynamic programme
+    per iteration: the 0-1 knapsack bound (stronger than the fractional one) applies."""
+    caps = problem.capacities()
+    if caps is None:
+        return False
+    demand = problem.loads()
+    whole = bool(np.all(demand == np.round(demand)) and np.all(caps == np.round(caps)))
+    return whole and problem.areas * problem.candidates * (caps.max() + 1) <= DP_CELLS
+
+
+def _knapsacks(reduced: Floats, demand: np.ndarray, caps: np.ndarray) -> tuple[Floats, Floats]:
+    """Every candidate's 0-1 knapsack at once: areas with negative reduced cost, within
+    capacity; dp[j, c] = least reduced cost using at most c. Returns ρ and the chosen x."""
+    n, m = reduced.shape
+    top = int(caps.max())
+    dp = np.zeros((m, top + 1))
+    took = np.zeros((n, m, top + 1), dtype=bool)
+    for i in range(n):
+        cols = np.nonzero(reduced[i] < 0)[0]
+        d = int(demand[i])
+        if len(cols) == 0 or d > top:
+            continue
+        if d == 0:
+            dp[cols] += reduced[i, cols, None]
+            took[i, cols] = True
+            continue
+        old = dp[cols]
+        with_i = old[:, : top + 1 - d] + reduced[i, cols, None]
+        better = with_i < old[:, d:]
+        old[:, d:] = np.where(better, with_i, old[:, d:])
+        dp[cols] = old
+        took[i, cols, d:] = better
+    columns = np.arange(m)
+    rho = dp[columns, caps]
+    x = np.zeros((n, m))
+    room = caps.copy()
+    for i in range(n - 1, -1, -1):
+        used = took[i, columns, room]
+        x[i, used] = 1.0
+        room = room - used * int(demand[i])
+    return rho, x
+
+
+def _bound(
+    problem: Problem, lam: Floats, exact: bool = False
+) -> tuple[float, np.ndarray, Floats, Floats, Floats]:
+    rho, x, floor = _values(problem, lam, exact)
     chosen = np.argpartition(rho, problem.k - 1)[: problem.k]
     return float(lam.sum() + rho[chosen].sum()), chosen, rho, x, floor
 
@@ -85,17 +142,34 @@ def relax(
     seconds: float = 10.0,
     iterations: int = 3000,
     start: Floats | None = None,
+    exact: bool = False,
+    beta: float = 2.0,
 ) -> Relaxation:
     """Subgradient ascent until the bound passes ``target`` (the warm start is then optimal),
-    the step has shrunk away, or the limits are reached."""
+    the step has shrunk away, or the limits are reached.
+
+    Every 50 steps the candidates that cannot open in a plan of at most ``target`` are left
+    out of the relaxation. What it then bounds is the plans of at most ``target``: above
+    ``target`` the warm start is optimal, at or below it the value bounds every plan."""
     began = time.perf_counter()
+    whole, columns = problem, np.arange(problem.candidates)
+    below = np.empty_like(problem.cost)
     lam = start.copy() if start is not None else np.sort(problem.cost, axis=1)[:, 1].copy()
     best_lam, best = lam.copy(), -np.inf
-    beta, stale, done = 2.0, 0, 0
+    stale, done = 0, 0
     patience = max(20, min(100, problem.areas // 10))
     while done < iterations:
         done += 1
-        value, chosen, _rho, x, _floor = _bound(problem, lam)
+        if done % 50 == 0 and np.isfinite(best):
+            relaxed = Relaxation(best, best_lam, done, 0.0, exact)
+            keep = np.nonzero(reduce(whole, relaxed, target).may_open)[0]
+            if len(keep) < whole.k:
+                best = upper  # no plan of at most target
+                break
+            if len(keep) < len(columns):
+                columns, problem = keep, whole.restricted(keep)
+                below = np.empty_like(problem.cost)
+        value, chosen, g = _step(problem, lam, exact, below)
         if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
             best, best_lam, stale = value, lam.copy(), 0
         else:
@@ -104,13 +178,29 @@ def relax(
                 beta, stale = beta / 2, 0
         if best > target or beta < 1e-4 or time.perf_counter() - began > seconds:
             break
-        g = 1.0 - x[:, chosen].sum(axis=1)
         norm = float(g @ g)
         if norm < 1e-12:
             break  # the relaxed solution is feasible for the assignment constraints
         step = beta * (upper - value) / norm
         lam = lam + step * g
-    return Relaxation(best, best_lam, done, time.perf_counter() - began)
+    return Relaxation(best, best_lam, done, time.perf_counter() - began, exact)
+
+
+def _step(
+    problem: Problem, lam: Floats, exact: bool, below: Floats
+) -> tuple[float, np.ndarray, Floats]:
+    """Bound, chosen candidates and subgradient; uncapacitated in three passes over the
+    matrix, written into ``below`` (a fresh large array per step costs more than the
+    arithmetic), since the subgradient loop spends its time here."""
+    if problem.capacities() is not None:
+        value, chosen, _rho, x, _floor = _bound(problem, lam, exact)
+        return value, chosen, 1.0 - x[:, chosen].sum(axis=1)
+    np.subtract(problem.cost, lam[:, None], out=below)
+    np.minimum(below, 0.0, out=below)
+    rho = below.sum(axis=0)
+    chosen = np.argpartition(rho, problem.k - 1)[: problem.k]
+    served = np.count_nonzero(below[:, chosen], axis=1)
+    return float(lam.sum() + rho[chosen].sum()), chosen, 1.0 - served
 
 
 def leads(problem: Problem, lam: Floats) -> list[int]:
@@ -118,9 +208,9 @@ def leads(problem: Problem, lam: Floats) -> list[int]:
     return [int(j) for j in _bound(problem, lam)[1]]
 
 
-def reduce(problem: Problem, lam: Floats, target: float) -> Reduction:
+def reduce(problem: Problem, relaxation: Relaxation, target: float) -> Reduction:
     """Drop every candidate and pair that no plan of value at most ``target`` can use."""
-    value, chosen, rho, _x, floor = _bound(problem, lam)
+    value, chosen, rho, _x, floor = _bound(problem, relaxation.multipliers, relaxation.exact)
     k, m = problem.k, problem.candidates
     inside = np.zeros(m, dtype=bool)
     inside[chosen] = True

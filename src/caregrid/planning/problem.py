@@ -9,7 +9,8 @@ distances there. ``demand`` is what counts against a lead's capacity and the pop
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +62,20 @@ class Problem:
             top = np.full(self.candidates, float(self.population_max))
             caps = top if caps is None else np.minimum(caps, top)
         return caps
+
+    def restricted(self, columns: Ints) -> Problem:
+        """The same areas with only these candidates (for bounds over what may still open)."""
+
+        def pick(values: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
+            return None if values is None else values[columns]
+
+        return replace(
+            self,
+            cost=self.cost[:, columns],
+            capacity=pick(self.capacity),
+            site_area=pick(self.site_area),
+            current=None,
+        )
 
     @property
     def integral(self) -> bool:

@@ -49,12 +49,19 @@ def solve(problem: Problem, *, seconds: float = 60.0) -> Bound:
         if again is not None and again.cost < warm.cost and not _breaks(problem, again):
             warm, target = again, target_below(problem, again.cost)
             stages["second_start"] = again.cost
+    if relaxation.lower <= target and lagrangian.knapsacks_fit(problem):
+        exact = lagrangian.relax(
+            problem, warm.cost, target, seconds=0.15 * seconds, iterations=400,
+            start=relaxation.multipliers, exact=True, beta=0.5,
+        )  # fmt: skip
+        stages["knapsack_bound"] = exact.lower
+        relaxation = exact if exact.lower > relaxation.lower else relaxation
     stages["lagrangian_seconds"] = relaxation.seconds
     stages["lagrangian_iterations"] = relaxation.iterations
     stages["lagrangian_bound"] = relaxation.lower
     if relaxation.lower > target:
         return _done(problem, warm, relaxation.lower, True, began, stages)
-    cut = lagrangian.reduce(problem, relaxation.multipliers, target)
+    cut = lagrangian.reduce(problem, relaxation, target)
     stages["pairs_kept"] = float(cut.pairs.sum())
     stages["leads_free"] = float((cut.may_open & ~cut.must_open).sum())
     left = seconds - (time.perf_counter() - began)
