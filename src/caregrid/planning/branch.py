@@ -4,8 +4,9 @@ Each node forces some candidates open and some closed; its bound is the Lagrangi
 with those choices (multipliers inherited from the parent, a few subgradient steps more).
 A node whose bound passes the target is pruned; the rest fix further candidates by the same
 forcing test as the root reduction and branch on the most attractive open-in-the-relaxation
-candidate (open first). The relaxation's chosen leads are also tried as a plan, which keeps
-the upper bound falling (every tenth node after swaps among the searched candidates). Only the candidates that survived the root reduction are searched.
+candidate (open first). The relaxation's chosen leads are also tried as a plan (every tenth
+node after swaps among the searched candidates), which keeps the upper bound falling. Only
+the candidates that survived the root reduction are searched.
 """
 
 from __future__ import annotations

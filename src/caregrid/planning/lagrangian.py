@@ -169,7 +169,7 @@ def relax(
             if len(keep) < len(columns):
                 columns, problem = keep, whole.restricted(keep)
                 below = np.empty_like(problem.cost)
-        value, chosen, g = _step(problem, lam, exact, below)
+        value, g = _step(problem, lam, exact, below)
         if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
             best, best_lam, stale = value, lam.copy(), 0
         else:
@@ -186,21 +186,19 @@ def relax(
     return Relaxation(best, best_lam, done, time.perf_counter() - began, exact)
 
 
-def _step(
-    problem: Problem, lam: Floats, exact: bool, below: Floats
-) -> tuple[float, np.ndarray, Floats]:
-    """Bound, chosen candidates and subgradient; uncapacitated in three passes over the
+def _step(problem: Problem, lam: Floats, exact: bool, below: Floats) -> tuple[float, Floats]:
+    """Bound and subgradient; uncapacitated in three passes over the
     matrix, written into ``below`` (a fresh large array per step costs more than the
     arithmetic), since the subgradient loop spends its time here."""
     if problem.capacities() is not None:
         value, chosen, _rho, x, _floor = _bound(problem, lam, exact)
-        return value, chosen, 1.0 - x[:, chosen].sum(axis=1)
+        return value, 1.0 - x[:, chosen].sum(axis=1)
     np.subtract(problem.cost, lam[:, None], out=below)
     np.minimum(below, 0.0, out=below)
     rho = below.sum(axis=0)
     chosen = np.argpartition(rho, problem.k - 1)[: problem.k]
     served = np.count_nonzero(below[:, chosen], axis=1)
-    return float(lam.sum() + rho[chosen].sum()), chosen, 1.0 - served
+    return float(lam.sum() + rho[chosen].sum()), 1.0 - served
 
 
 def leads(problem: Problem, lam: Floats) -> list[int]:
