@@ -9,9 +9,9 @@ import pytest
 from tests.conftest import SHARED, require_shared
 
 from caregrid.errors import InvalidInput
-from caregrid.planning import instances, solver
+from caregrid.planning import instances, lagrangian, solver
 from caregrid.planning.graph import stray_parts
-from caregrid.planning.problem import Plan, Problem, violations
+from caregrid.planning.problem import Plan, Problem, target_below, violations
 
 DATA = SHARED / "data"
 
@@ -173,3 +173,32 @@ def test_a_cheaper_detached_area_does_not_join_a_far_grid() -> None:
     assert plan.assignment in ((0, 1, 1, 1), (0, 0, 0, 1))
     free = solver.solve(Problem("path", cost, k=2, site_area=np.array([0, 3])), seconds=10)
     assert free.upper == 2
+
+
+@pytest.mark.parametrize("capacitated", [False, True])
+def test_reductions_keep_every_optimal_plan(capacitated: bool) -> None:
+    """With the target at the optimum, the bound may drop nothing an optimal plan uses."""
+    for seed in range(6):
+        rng = np.random.default_rng(300 + seed)
+        demand = rng.integers(1, 8, size=7).astype(float)
+        cost = rng.integers(0, 40, size=(7, 5)).astype(float)
+        caps = np.full(5, np.ceil(demand.sum() / 2 * 1.2)) if capacitated else None
+        problem = Problem(f"reduce-{seed}", cost, k=2, demand=demand, capacity=caps)
+        best = solver.solve(problem, seconds=20)
+        assert best.optimal and best.plan is not None
+        target = target_below(problem, best.upper + 1)  # plans at most the optimum
+        relaxation = lagrangian.relax(problem, best.upper + 5, target, iterations=400)
+        assert relaxation.lower <= target
+        cut = lagrangian.reduce(problem, relaxation, target)
+        leads, assignment = list(best.plan.leads), np.asarray(best.plan.assignment)
+        assert cut.may_open[leads].all()
+        assert cut.pairs[np.arange(7), assignment].all()
+
+
+def test_at_the_time_limit_the_plan_is_valid_and_the_bound_holds() -> None:
+    ref = instances.orlib_pmedcap(require_shared(DATA / "orlib_pmedcap1" / "pmedcap1_15.txt"))
+    assert ref.best_known is not None
+    bound = solver.solve(ref.problem, seconds=3)
+    check_plan(ref.problem, bound.plan)
+    assert bound.lower <= ref.best_known <= bound.upper
+    assert bound.gap == pytest.approx((bound.upper - bound.lower) / bound.upper)

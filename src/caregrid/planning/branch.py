@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from caregrid.planning.heuristic import interchange
-from caregrid.planning.problem import Floats, Plan, Problem, evaluate
+from caregrid.planning.problem import Floats, Plan, Problem, evaluate, target_below
 
 
 @dataclass
@@ -34,10 +34,6 @@ class _Node:
     closed: np.ndarray
     lam: Floats
     bound: float
-
-
-def _target(problem: Problem, upper: float) -> float:
-    return upper - 1.0 if problem.integral else upper - 1e-9 * max(1.0, abs(upper))
 
 
 def search(
@@ -61,7 +57,7 @@ def search(
             lower = min([upper, *(node.bound for node in stack)])
             return Search(best, lower, False, nodes)
         node = stack.pop()
-        target = _target(problem, upper)
+        target = target_below(problem, upper)
         if node.bound > target:
             continue
         nodes += 1
@@ -81,7 +77,7 @@ def search(
                 tuple(int(a) for a in assignment),
                 evaluate(problem, assignment),
             )
-            upper, target = best.cost, _target(problem, best.cost)
+            upper, target = best.cost, target_below(problem, best.cost)
         if bound > target or covered:
             continue  # pruned, or the relaxation's plan is feasible and so optimal here
         opened, closed = node.opened.copy(), node.closed.copy()

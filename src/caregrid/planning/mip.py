@@ -103,11 +103,12 @@ def solve(
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(1.0, seconds))
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("mip_abs_gap", 1.0 - 1e-6 if problem.integral else 1e-6)
+    # Proven optimal means: below 1 with integer costs, within 1e-7 otherwise (as target_below).
+    h.setOptionValue("mip_rel_gap", 0.0 if problem.integral else 1e-7)
+    h.setOptionValue("mip_abs_gap", 1.0 - 1e-6 if problem.integral else 0.0)
     h.setOptionValue("threads", 1)
     if cutoff is not None:
-        h.setOptionValue("objective_bound", cutoff + 1e-7 * max(1.0, abs(cutoff)))
+        h.setOptionValue("objective_bound", cutoff + 1e-9 * max(1.0, abs(cutoff)))
     costs = np.concatenate([np.zeros(m), problem.cost[area, cand]])
     col_lo = np.concatenate([opened_lo, np.zeros(len(area))])
     col_hi = np.concatenate([opened_hi, np.ones(len(area))])

@@ -208,6 +208,16 @@ class Bound:
         return (self.upper - self.lower) / max(abs(self.upper), 1e-9)
 
 
+def target_below(problem: Problem, upper: float) -> float:
+    """The most a plan may cost to count as better than ``upper``; a bound above it rules
+    such plans out. With integer costs a better plan is better by at least 1 (the 1e-6 keeps
+    rounding in the bound from ruling out a plan of exactly upper − 1); otherwise better means
+    by more than 1e-7 of upper."""
+    if problem.integral:
+        return upper - 1.0 + 1e-6
+    return upper - 1e-7 * max(1.0, abs(upper))
+
+
 def evaluate(problem: Problem, assignment: Ints) -> float:
     """Travel cost of an assignment."""
     return float(problem.cost[np.arange(problem.areas), assignment].sum())

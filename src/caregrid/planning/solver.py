@@ -19,13 +19,7 @@ import time
 import numpy as np
 
 from caregrid.planning import branch, heuristic, lagrangian, mip
-from caregrid.planning.problem import Bound, Plan, Problem, check, violations
-
-
-def target_below(problem: Problem, upper: float) -> float:
-    """The most a plan may cost to count as better than ``upper``: with integer costs a
-    better plan is better by at least 1."""
-    return upper - 1.0 if problem.integral else upper - 1e-9 * max(1.0, abs(upper))
+from caregrid.planning.problem import Bound, Plan, Problem, check, target_below, violations
 
 
 def solve(problem: Problem, *, seconds: float = 60.0) -> Bound:
