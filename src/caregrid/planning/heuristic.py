@@ -207,6 +207,13 @@ def warm_start(
         near = nearest_plan(problem, leads)
         assignment = np.asarray(near.assignment, dtype=np.int64)
         return Plan(near.leads, near.assignment, evaluate(problem, assignment))
+    near = nearest_plan(problem, leads)
+    assignment = np.asarray(near.assignment, dtype=np.int64)
+    loads = np.bincount(assignment, weights=problem.loads(), minlength=problem.candidates)
+    floor = problem.population_min or 0.0
+    if np.all(loads <= caps + 1e-9) and np.all(loads[list(leads)] >= floor - 1e-9):
+        # The nearest lead has room for everyone: the best assignment to these leads.
+        return Plan(near.leads, near.assignment, evaluate(problem, assignment))
     plan = relocate(problem, leads, caps, deadline)
     if plan is None and start is None:
         # The cheapest leads may lack room: start again from the largest.

@@ -77,6 +77,13 @@ class Problem:
             current=None,
         )
 
+    def loosened(self) -> Problem:
+        """Without capacities, population bounds or contiguity: its bound holds for this
+        problem too, and costs far less to compute."""
+        return replace(
+            self, capacity=None, population_min=None, population_max=None, adjacency=None
+        )
+
     @property
     def integral(self) -> bool:
         """Integer costs: a solution better than an upper bound is better by at least 1, which

@@ -35,27 +35,34 @@ def solve(problem: Problem, *, seconds: float = 60.0) -> Bound:
         outcome = mip.solve(problem, seconds=seconds - stages["heuristic_seconds"])
         return _finish(problem, outcome.plan, outcome.lower, outcome, began, stages)
     target = target_below(problem, warm.cost)
-    relaxation = lagrangian.relax(problem, warm.cost, target, seconds=0.3 * seconds)
+    # Without capacities the relaxation is cheap and often already tight (when the cheapest
+    # grids fit their bounds); its multipliers then start the capacitated one.
+    loose = problem.loosened()
+    relaxation = lagrangian.relax(loose, warm.cost, target, seconds=0.25 * seconds)
+    source = loose
     if relaxation.lower <= target:
         # Near-optimal multipliers open near-optimal leads: search again from them.
-        start = lagrangian.leads(problem, relaxation.multipliers)
+        start = lagrangian.leads(loose, relaxation.multipliers)
         again = heuristic.warm_start(problem, seconds=0.1 * seconds, start=start)
         if again is not None and again.cost < warm.cost and not _breaks(problem, again):
             warm, target = again, target_below(problem, again.cost)
             stages["second_start"] = again.cost
-    if relaxation.lower <= target and lagrangian.knapsacks_fit(problem):
-        exact = lagrangian.relax(
+    stages["loose_bound"] = relaxation.lower
+    if relaxation.lower <= target and problem.capacities() is not None:
+        exact = lagrangian.knapsacks_fit(problem)
+        tight = lagrangian.relax(
             problem, warm.cost, target, seconds=0.15 * seconds, iterations=400,
-            start=relaxation.multipliers, exact=True, beta=0.5,
+            start=relaxation.multipliers, exact=exact, beta=0.5,
         )  # fmt: skip
-        stages["knapsack_bound"] = exact.lower
-        relaxation = exact if exact.lower > relaxation.lower else relaxation
+        stages["capacity_bound"] = tight.lower
+        if tight.lower > relaxation.lower:
+            relaxation, source = tight, problem
     stages["lagrangian_seconds"] = relaxation.seconds
     stages["lagrangian_iterations"] = relaxation.iterations
     stages["lagrangian_bound"] = relaxation.lower
     if relaxation.lower > target:
         return _done(problem, warm, relaxation.lower, True, began, stages)
-    cut = lagrangian.reduce(problem, relaxation, target)
+    cut = lagrangian.reduce(source, relaxation, target)
     stages["pairs_kept"] = float(cut.pairs.sum())
     stages["leads_free"] = float((cut.may_open & ~cut.must_open).sum())
     left = seconds - (time.perf_counter() - began)
