@@ -53,19 +53,9 @@ VOCAB_MODULE = "vocab"
 # the list may only shrink (an entry whose import is gone or no longer closes a cycle fails).
 KNOWN_LAZY_CYCLES: frozenset[tuple[str, str]] = frozenset(
     {
-        # auth.access.care_relationship is the one function that decides whether a user has a
-        # care relationship with a patient (DESIGN.md, Security model). The domains that
-        # create such relationships depend on auth for principals and access checks, so the
-        # calls back into them are made at call time.
-        ("caregrid/auth/access.py", "caregrid.familydoctor.service"),
-        ("caregrid/auth/access.py", "caregrid.referral.service"),
-        ("caregrid/auth/access.py", "caregrid.residents.service"),
         # A network office's reach is its network's members; the registry's service takes
         # principals and checks access, so access reads the memberships at call time.
         ("caregrid/auth/access.py", "caregrid.registry.service"),
-        # A resident's view shows their family-doctor contract, while contracts are made for
-        # residents (familydoctor.service reads residents.service).
-        ("caregrid/residents/service.py", "caregrid.familydoctor.service"),
     }
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from caregrid.config import get_settings
@@ -37,6 +37,11 @@ def frozen(at: datetime) -> Iterator[None]:
         yield
     finally:
         _override = previous
+
+
+def start_of(day: date) -> datetime:
+    """The instant a local day begins: policy dates (a contract's term) become timestamps."""
+    return datetime.combine(day, time.min, ZoneInfo(get_settings().timezone)).astimezone(UTC)
 
 
 def local(moment: datetime) -> datetime:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from caregrid.auth import audit
-from caregrid.auth.models import AuditEntry
+from caregrid.auth.models import AuditEntry, AuditHead
 from caregrid.auth.roles import SYSTEM
 
 
@@ -90,3 +90,38 @@ def test_rehashed_row_breaks_the_next_link(session: Session) -> None:
     result = audit.verify(session)
     assert not result.ok and result.bad_seq == seqs[1]
     assert result.reason == "link to the previous row is broken"
+
+
+def test_a_domain_write_is_about_a_resident_unless_said_otherwise(session: Session) -> None:
+    about_resident = audit.record_for(
+        session, SYSTEM, "test.write", 7, purpose="testing", detail={"n": 1}
+    )
+    about_team = audit.record_for(
+        session, SYSTEM, "test.write", 8, purpose="testing", subject_type="team"
+    )
+    assert (about_resident.subject_type, about_resident.subject_id) == ("resident", "7")
+    assert about_resident.detail == {"n": 1} and about_resident.purpose == "testing"
+    assert (about_team.subject_type, about_team.subject_id, about_team.detail) == (
+        "team",
+        "8",
+        None,
+    )
+
+
+def test_a_list_read_names_its_first_records_and_an_empty_one_writes_nothing(
+    session: Session,
+) -> None:
+    head = session.get(AuditHead, 1)
+    assert head is not None
+    before = head.seq
+    assert audit.record_reads(session, SYSTEM, "referral", [], purpose="testing") is None
+    assert head.seq == before
+    ids = list(range(audit.READS_NAMED + 1))
+    entry = audit.record_reads(session, SYSTEM, "referral", ids, purpose="testing")
+    assert entry is not None
+    assert (entry.action, entry.subject_type, entry.subject_id) == (
+        "referral.list",
+        "referral",
+        None,
+    )
+    assert entry.detail == {"referrals": ids[: audit.READS_NAMED]}

@@ -72,6 +72,12 @@ def test_every_indicator_on_the_hand_computed_set(session: Session, facts: Path)
     assert _at(cells, "CC2", jan, NET) == (9, 9)  # every January encounter is at a member
     assert _at(cells, "RF3", jan, NET) == (0, 3)
     assert _at(cells, "UG11", jan, LEAD) == (1, 199)  # b1; b2 was cancelled, b3 is public
+    assert _at(cells, "UG12", jan, LEAD) == (1, 199)  # b1, booked by the community centre
+    assert _at(cells, "UG13", jan, LEAD) == (1, None)  # b2
+    assert _at(cells, "UG15", jan, LEAD) == (2, 2)  # b1 and b3 attended, no no-show
+    assert _at(cells, "RF9", jan, LEAD) == (2, None)  # r1, r2 received from the centre
+    assert _at(cells, "RF10", jan, PRIMARY) == (1, None)  # r3
+    assert _at(cells, "RF23", jan, LEAD) == (0, 1)  # r1 completed, not closed
     assert _at(cells, "DC1", jan, LEAD) == (2, 3)  # d1 on the promise, d4; d3 not reported
     assert _at(cells, "DC2", jan, LEAD) == (36, 3)  # 2 + 30 + 4 hours over three reports
     assert _at(cells, "DC3", jan, PRIMARY) == (2, 3)  # the ECG and the X-ray taken locally

@@ -132,27 +132,27 @@ def test_closed_loop_through_the_api(client: TestClient, session: Session, world
     assert all(e["actor"] for e in parent["events"])
 
     office = bearer(session, world.office)
-    november = _ok(
-        client.get("/api/networks/jh-rmyy-wucheng/referral-measures?month=2026-11", headers=office)
-    )
-    lead = next(r for r in november if r["institution_code"] == "jh-rmyy")
-    assert lead["received"] == {"up": 1}
-    assert lead["sent"] == {"down": 1}
-    assert lead["closed_loop"] == {"numerator": 1, "denominator": 1, "value": 1.0}
-    assert lead["median_answer_hours"] == 0.0
-    community = next(r for r in november if r["institution_code"] == "jh-wc-chengdong")
-    assert community["received"] == {"down": 1} and community["sent"] == {"up": 1}
+    url = "/api/networks/jh-rmyy-wucheng/referral-measures?month="
+    november = _ok(client.get(url + "2026-11", headers=office))
+    lead = _row(november, "jh-rmyy")
+    assert lead["RF9"]["numerator"] == 1 and lead["RF10"]["numerator"] == 0  # received up
+    assert lead["CC8"]["numerator"] == 1 and lead["CC7"]["numerator"] == 0  # sent down
+    assert (lead["RF23"]["numerator"], lead["RF23"]["denominator"]) == (1, 1)  # closed loop
+    assert lead["RF21"]["value"] == 0.0  # answered at once (the clock is pinned)
+    community = _row(november, "jh-wc-chengdong")
+    assert community["RF10"]["numerator"] == 1 and community["CC7"]["numerator"] == 1
+    assert november["total"]["measures"]["CC7"]["numerator"] == 1
 
-    december = _ok(
-        client.get("/api/networks/jh-rmyy-wucheng/referral-measures?month=2026-12", headers=office)
-    )
-    lead = next(r for r in december if r["institution_code"] == "jh-rmyy")
-    assert lead["reserved_slots"]["numerator"] == 10
-    assert lead["reserved_slots"]["denominator"] == 30
-    assert lead["slot_target"] == "1/3" and lead["slot_target_met"] is True
-    assert lead["reserved_used"]["numerator"] == 1
+    december = _ok(client.get(url + "2026-12", headers=office))
+    slots = _row(december, "jh-rmyy")["UG4"]
+    assert (slots["numerator"], slots["denominator"]) == (10, 30)
+    assert slots["target"] == "1/3" and slots["target_met"] is True
+    assert _row(december, "jh-rmyy")["UG12"]["numerator"] == 1
 
-    own = _ok(
-        client.get("/api/networks/jh-rmyy-wucheng/referral-measures?month=2026-11", headers=doctor)
-    )
-    assert [r["institution_code"] for r in own] == ["jh-wc-chengdong"]
+    own = _ok(client.get(url + "2026-11", headers=doctor))
+    assert [r["code"] for r in own["members"]] == ["jh-wc-chengdong"] and own["total"] is None
+
+
+def _row(measures: dict[str, Any], code: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(r for r in measures["members"] if r["code"] == code)["measures"]
+    return found

@@ -122,13 +122,33 @@ FACTS: tuple[Fact, ...] = (
         (
             _text("referral_id"),
             _text("from_institution_code", institution=True),
-            _text("to_institution_code", required=False, doc="empty when out of the registry"),
-            _text("direction", choices=("up", "down", "lateral")),
+            _text(
+                "to_institution_code",
+                required=False,
+                institution=True,
+                doc="the receiving institution; empty when out of the registry",
+            ),
+            _text("direction", choices=("up", "down", "lateral", "outward")),
             _text("patient_id"),
             _text("diagnosis_code", icd10=True),
             Field("date", Kind.DATE, doc="the day it was sent"),
             _text("state"),
             Field("closed_loop", Kind.BOOL, required=False, doc="a down-referral followed up"),
+            Field(
+                "answer_hours",
+                Kind.NUMBER,
+                required=False,
+                low=0,
+                doc="hours from sending to the receiver's acceptance or rejection; empty until "
+                "answered (B3)",
+            ),
+            Field(
+                "overdue",
+                Kind.BOOL,
+                required=False,
+                doc="still waiting for an answer past the profile's answer limit when the facts "
+                "were collected (B3)",
+            ),
         ),
         key=("referral_id",),
         date="date",

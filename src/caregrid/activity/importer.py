@@ -124,10 +124,13 @@ def validate(
         report.errors.append(RowError(path.name, 0, "file", f"cannot be read: {exc}"))
         raise FactsRejected(report) from exc
     report.rows = raw.num_rows
-    missing = [n for n in fact.names if n not in raw.column_names]
+    missing = [f.name for f in fact.fields if f.required and f.name not in raw.column_names]
     if missing:
         report.errors += [RowError(path.name, 1, n, "missing column") for n in missing]
         raise FactsRejected(report)
+    for name in fact.names:  # an optional column left out is empty (a field added later)
+        if name not in raw.column_names:
+            raw = raw.append_column(name, pa.nulls(raw.num_rows, pa.string()))
     report.ignored_columns = [n for n in raw.column_names if n not in fact.names]
     bad = [pa.array([False] * raw.num_rows)]
     problems: list[tuple[str, Any, str]] = []  # (column, mask, reason)

@@ -4,14 +4,24 @@ Registry structure is readable by every signed-in user. Writes are scoped: the r
 grids and layouts; a network admin manages its own network's institutions; an institution admin
 its own institution. Personal data needs a care relationship or a reasoned emergency access;
 regulators and auditors see no person records at all.
+
+Care relationships are rows of one table (`CareRelationship`), written by the services that
+own their source records through `relate` and read here: deciding access never calls back up
+into the domains that depend on this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from caregrid import clock
+from caregrid.auth.models import CareRelationship
 from caregrid.auth.roles import Principal, Role
 from caregrid.errors import Forbidden
 
@@ -83,22 +93,95 @@ class PatientAccess:
     basis: str  # care_relationship | network | emergency | system
 
 
-def care_relationship(session: Session, institution_id: int, resident_id: int) -> str | None:
-    """The first relationship linking an institution to a resident, or None.
+class Relationship(StrEnum):
+    """The kinds of care relationship, in the order `care_relationship` names them."""
 
-    Later domains (encounter) add their relationships here.
+    REGISTERED_AT_INSTITUTION = "registered_at_institution"  # holds the health record
+    CONTRACT = "contract"  # the resident's family-doctor contract in force (E2)
+    REFERRAL = "referral"  # a referral sent to or from the institution (B1)
+
+
+def relate(
+    session: Session,
+    *,
+    kind: Relationship,
+    source_id: int,
+    resident_id: int,
+    institution_ids: Set[int],
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+) -> None:
+    """What a source record means for access from now on: these institutions have a care
+    relationship of this kind with the resident from `started_at` (default now) until
+    `ended_at` (None: until a later call ends it); an empty set ends the relationship now.
+
+    The owning service calls this in the transaction that changes the record, so the
+    relationship commits or rolls back with it. Rows already over stay as history; running
+    ones are kept with the new end, or ended now for an institution no longer in the set.
     """
-    from caregrid.familydoctor.service import has_contract_with
-    from caregrid.referral.service import has_referral_between
-    from caregrid.residents.service import registered_institution_id
+    now = clock.now()
+    start = now if started_at is None else started_at
+    rows = list(
+        session.scalars(
+            select(CareRelationship).where(
+                CareRelationship.kind == kind, CareRelationship.source_id == source_id
+            )
+        )
+    )
+    running = {r.institution_id: r for r in rows if r.ended_at is None or r.ended_at > now}
+    for institution_id, row in running.items():
+        if institution_id in institution_ids:
+            row.ended_at = None if ended_at is None else max(ended_at, row.started_at)
+        else:
+            row.ended_at = max(now, row.started_at)
+    for institution_id in sorted(institution_ids - running.keys()):
+        # An institution joining a relationship that already runs joins from now.
+        begins = max(start, now) if rows else start
+        session.add(
+            CareRelationship(
+                institution_id=institution_id,
+                resident_id=resident_id,
+                kind=kind.value,
+                source_id=source_id,
+                started_at=begins,
+                ended_at=None if ended_at is None else max(ended_at, begins),
+            )
+        )
+    session.flush()
 
-    if registered_institution_id(session, resident_id) == institution_id:
-        return "registered_at_institution"
-    if has_contract_with(session, institution_id, resident_id):
-        return "contract"
-    if has_referral_between(session, institution_id, resident_id):
-        return "referral"
-    return None
+
+def _in_force(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return (
+        CareRelationship.started_at <= now,
+        or_(CareRelationship.ended_at.is_(None), CareRelationship.ended_at > now),
+    )
+
+
+def care_relationship(session: Session, institution_id: int, resident_id: int) -> str | None:
+    """The first relationship in force linking an institution to a resident, or None."""
+    kinds = set(
+        session.scalars(
+            select(CareRelationship.kind).where(
+                CareRelationship.institution_id == institution_id,
+                CareRelationship.resident_id == resident_id,
+                *_in_force(clock.now()),
+            )
+        )
+    )
+    return next((kind.value for kind in Relationship if kind in kinds), None)
+
+
+def registered_institution_ids(session: Session, resident_id: int) -> set[int]:
+    """Where the resident's health record is held now (one institution, or none)."""
+    return set(
+        session.scalars(
+            select(CareRelationship.institution_id).where(
+                CareRelationship.resident_id == resident_id,
+                CareRelationship.kind == Relationship.REGISTERED_AT_INSTITUTION,
+                *_in_force(clock.now()),
+            )
+        )
+    )
 
 
 def patient_access(
@@ -115,10 +198,8 @@ def patient_access(
         if basis is not None:
             return PatientAccess(unmasked=clinical, basis=basis)
     if principal.has(Role.NETWORK_ADMIN) and principal.network_id is not None:
-        from caregrid.residents.service import registered_institution_id
-
-        home = registered_institution_id(session, resident_id)
-        if home in network_institution_ids(session, principal.network_id):
+        homes = registered_institution_ids(session, resident_id)
+        if homes & network_institution_ids(session, principal.network_id):
             return PatientAccess(unmasked=False, basis="network")
     if clinical and emergency_reason is not None:
         if len(emergency_reason.strip()) < MIN_EMERGENCY_REASON:

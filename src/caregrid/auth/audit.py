@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,6 +20,8 @@ from caregrid.auth.models import AuditEntry, AuditHead
 from caregrid.auth.roles import Principal
 
 GENESIS = "0" * 64
+# A list read names at most this many of the records it showed.
+READS_NAMED = 200
 
 
 def _utc(value: datetime) -> datetime:
@@ -71,6 +74,47 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def record_for(
+    session: Session,
+    principal: Principal,
+    action: str,
+    subject_id: str | int | None,
+    *,
+    purpose: str,
+    subject_type: str = "resident",
+    detail: dict[str, object] | None = None,
+) -> AuditEntry:
+    """`record` as the domain services write it: one action on one subject, a resident unless
+    `subject_type` says otherwise, under the domain's purpose."""
+    return record(
+        session,
+        principal,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        purpose=purpose,
+        detail=detail,
+    )
+
+
+def record_reads(
+    session: Session, principal: Principal, subject_type: str, ids: Sequence[int], *, purpose: str
+) -> AuditEntry | None:
+    """One entry (`<subject_type>.list`) for records read together in a list, naming the first
+    `READS_NAMED` of them; an empty list reads nothing and writes nothing."""
+    if not ids:
+        return None
+    return record(
+        session,
+        principal,
+        action=f"{subject_type}.list",
+        subject_type=subject_type,
+        subject_id=None,
+        purpose=purpose,
+        detail={f"{subject_type}s": list(ids[:READS_NAMED])},
+    )
 
 
 @dataclass(frozen=True)

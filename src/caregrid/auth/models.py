@@ -1,10 +1,11 @@
-"""Tables for users, their roles, login/API tokens and the hash-chained audit log."""
+"""Tables for users, their roles, login/API tokens, care relationships and the hash-chained
+audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caregrid.db.base import Base
@@ -44,6 +45,31 @@ class AuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CareRelationship(Base):
+    """An institution's care relationship with a resident, for as long as it lasts (DESIGN.md,
+    security model): the one table `access.care_relationship` reads.
+
+    The service owning the source record (a registration, a contract, a referral) writes it
+    through `access.relate`, in the transaction that changes that record. Rows that are over
+    stay as history.
+    """
+
+    __tablename__ = "care_relationship"
+    __table_args__ = (
+        Index("ix_care_relationship_resident_institution", "resident_id", "institution_id"),
+        Index("ix_care_relationship_source", "kind", "source_id"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="period"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))  # access.Relationship
+    # The source record's id in the table its kind names (resident, contract, referral).
+    source_id: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # None: until ended
 
 
 class AuditEntry(Base):

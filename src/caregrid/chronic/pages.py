@@ -12,18 +12,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from caregrid.auth.roles import Principal
 from caregrid.chronic import service as chronic
 from caregrid.chronic.models import Visit
-from caregrid.chronic.schemas import EnrolIn, FollowUpIn, ReferralProposal
+from caregrid.chronic.schemas import EnrolIn, FollowUpIn, FollowUpOut, ReferralProposal
 from caregrid.chronic.standard import Condition, Standard, load_standard
-from caregrid.errors import DomainError, Unauthenticated
 from caregrid.residents import service as residents
 from caregrid.web.deps import DB, User
-from caregrid.web.forms import FormError, attempt, domain_form_error, validation_form_error
+from caregrid.web.forms import FormError, submit
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -96,8 +94,16 @@ def record_follow_up(
         "side_effects_intolerable": side_effects_intolerable,
         "new_or_worse_complication": new_or_worse_complication,
     }
-    try:
-        data = FollowUpIn.model_validate(
+
+    def shown(result: FollowUpOut) -> str:
+        closed = ",".join(str(r) for r in result.closed_referrals)
+        suffix = f"?closed={closed}" if closed else ""
+        return f"/chronic/follow-ups/{result.visit.id}{suffix}"
+
+    return submit(
+        session,
+        "follow-up",
+        lambda: FollowUpIn.model_validate(
             {
                 "resident_id": resident_id,
                 "condition": condition,
@@ -114,20 +120,13 @@ def record_follow_up(
                 "side_effects_intolerable": side_effects_intolerable,
                 "new_or_worse_complication": new_or_worse_complication,
             }
-        )
-    except ValidationError as exc:
-        error = validation_form_error("follow-up", exc)
-        return _form_page(request, session, user, resident_id, condition, values, error)
-    try:
-        result = attempt(session, lambda: chronic.record_follow_up(session, user, data))
-    except Unauthenticated:
-        raise
-    except DomainError as exc:
-        error = domain_form_error("follow-up", exc)
-        return _form_page(request, session, user, resident_id, condition, values, error)
-    closed = ",".join(str(r) for r in result.closed_referrals)
-    suffix = f"?closed={closed}" if closed else ""
-    return RedirectResponse(f"/chronic/follow-ups/{result.visit.id}{suffix}", status_code=303)
+        ),
+        lambda data: chronic.record_follow_up(session, user, data),
+        refused=lambda error: _form_page(
+            request, session, user, resident_id, condition, values, error
+        ),
+        done=shown,
+    )
 
 
 @router.get("/chronic/follow-ups/{visit_id}", response_class=HTMLResponse)

@@ -19,11 +19,11 @@ from caregrid.diagnostics import measures, supply, teleconsult
 from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.schemas import OrderIn, RepeatIn, ReportIn, ValueIn
 from caregrid.diagnostics.vocab import CentreKind, OrderState, RepeatReason
-from caregrid.errors import DomainError, InvalidInput, Problem, Unauthenticated
+from caregrid.errors import InvalidInput, Problem
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
 from caregrid.web.deps import DB, User, Year
-from caregrid.web.forms import FormError, attempt, domain_form_error
+from caregrid.web.forms import FormError, submit
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -106,13 +106,9 @@ def _act(
     work: Callable[[], object],
 ) -> Response:
     """Run a service call from a form: back to `done`, or the page again with the refusal."""
-    try:
-        attempt(session, work)
-    except Unauthenticated:
-        raise
-    except DomainError as exc:
-        return refused(domain_form_error(form, exc))
-    return RedirectResponse(done, status_code=303)
+    return submit(
+        session, form, lambda: None, lambda _: work(), refused=refused, done=lambda _: done
+    )
 
 
 def _on_order(
@@ -186,32 +182,34 @@ async def report(order_id: int, request: Request, session: DB, user: User) -> Re
     """Values arrive as `value.<component>`; units are the item's own."""
     form = await request.form()
     wanted = diagnostics.item(diagnostics.get_order(session, order_id).item_code)
-    values: list[ValueIn] = []
-    problems: list[Problem] = []
-    for component in wanted.components:
-        raw = str(form.get(f"value.{component.code}", "")).strip()
-        try:
-            values.append(
-                ValueIn(component=component.code, value=Decimal(raw), unit=component.unit)
-            )
-        except InvalidOperation:
-            problems.append(Problem(f"value.{component.code}", f"{raw!r} is not a number"))
-    data = ReportIn(
-        values=values,
-        findings=str(form.get("findings", "")) or None,
-        conclusion=str(form.get("conclusion", "")) or None,
-    )
-    if problems:
-        return _order_page(
-            request, session, user, order_id, domain_form_error("report", InvalidInput(problems))
+
+    def read() -> ReportIn:
+        values: list[ValueIn] = []
+        problems: list[Problem] = []
+        for component in wanted.components:
+            raw = str(form.get(f"value.{component.code}", "")).strip()
+            try:
+                values.append(
+                    ValueIn(component=component.code, value=Decimal(raw), unit=component.unit)
+                )
+            except InvalidOperation:
+                problems.append(Problem(f"value.{component.code}", f"{raw!r} is not a number"))
+        data = ReportIn(
+            values=values,
+            findings=str(form.get("findings", "")) or None,
+            conclusion=str(form.get("conclusion", "")) or None,
         )
-    return _on_order(
-        request,
+        if problems:
+            raise InvalidInput(problems)
+        return data
+
+    return submit(
         session,
-        user,
-        order_id,
         "report",
-        lambda: diagnostics.report(session, user, order_id, data),
+        read,
+        lambda data: diagnostics.report(session, user, order_id, data),
+        refused=lambda error: _order_page(request, session, user, order_id, error),
+        done=lambda _: f"/orders/{order_id}",
     )
 
 

@@ -81,7 +81,14 @@ def request(
     )
     session.add(consult)
     session.flush()
-    _audit(session, principal, "teleconsult.request", consult)
+    audit.record_for(
+        session,
+        principal,
+        "teleconsult.request",
+        consult.resident_id,
+        purpose="teleconsultation",
+        detail={"teleconsultation": consult.id},
+    )
     return consult
 
 
@@ -119,7 +126,14 @@ def schedule(
     consult.scheduled_for, consult.meeting_link = at, meeting_link.strip()
     consult.state = ConsultState.SCHEDULED.value
     session.flush()
-    _audit(session, principal, "teleconsult.schedule", consult)
+    audit.record_for(
+        session,
+        principal,
+        "teleconsult.schedule",
+        consult.resident_id,
+        purpose="teleconsultation",
+        detail={"teleconsultation": consult.id},
+    )
     return consult
 
 
@@ -135,7 +149,14 @@ def answer(
     consult.answered_at = clock.now()
     consult.state = ConsultState.ANSWERED.value
     session.flush()
-    _audit(session, principal, "teleconsult.answer", consult)
+    audit.record_for(
+        session,
+        principal,
+        "teleconsult.answer",
+        consult.resident_id,
+        purpose="teleconsultation",
+        detail={"teleconsultation": consult.id},
+    )
     return consult
 
 
@@ -151,7 +172,14 @@ def decline(
     consult.answered_at = clock.now()
     consult.state = ConsultState.DECLINED.value
     session.flush()
-    _audit(session, principal, "teleconsult.decline", consult)
+    audit.record_for(
+        session,
+        principal,
+        "teleconsult.decline",
+        consult.resident_id,
+        purpose="teleconsultation",
+        detail={"teleconsultation": consult.id},
+    )
     return consult
 
 
@@ -161,7 +189,14 @@ def close(session: Session, principal: Principal, consult_id: int) -> Teleconsul
     _state(consult, ConsultState.ANSWERED)
     consult.state, consult.closed_at = ConsultState.CLOSED.value, clock.now()
     session.flush()
-    _audit(session, principal, "teleconsult.close", consult)
+    audit.record_for(
+        session,
+        principal,
+        "teleconsult.close",
+        consult.resident_id,
+        purpose="teleconsultation",
+        detail={"teleconsultation": consult.id},
+    )
     return consult
 
 
@@ -206,18 +241,6 @@ def counts(
             hours.append((row.answered_at - row.requested_at).total_seconds() / 3600)
     return ConsultCounts(
         dict(sorted(by_state.items())), statistics.median(hours) if hours else None
-    )
-
-
-def _audit(session: Session, principal: Principal, action: str, consult: Teleconsultation) -> None:
-    audit.record(
-        session,
-        principal,
-        action=action,
-        subject_type="resident",
-        subject_id=consult.resident_id,
-        purpose="teleconsultation",
-        detail={"teleconsultation": consult.id},
     )
 
 

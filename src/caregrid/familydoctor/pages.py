@@ -8,13 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.chronic import service as chronic
-from caregrid.errors import DomainError, Unauthenticated
 from caregrid.familydoctor import measures
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn
@@ -22,7 +20,7 @@ from caregrid.familydoctor.vocab import ConsentBy, ConsentMethod, TeamRole, Term
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
 from caregrid.web.deps import DB, User, Year
-from caregrid.web.forms import FormError, attempt, domain_form_error, validation_form_error
+from caregrid.web.forms import FormError, submit
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -125,8 +123,10 @@ def sign_contract(
         "consent_by": consent_by,
         "signatory": signatory,
     }
-    try:
-        data = ContractIn.model_validate(
+    return submit(
+        session,
+        "contract",
+        lambda: ContractIn.model_validate(
             {
                 "resident_id": resident_id,
                 "team_code": team_code,
@@ -134,18 +134,11 @@ def sign_contract(
                 "packages": packages or [],
                 "consent": {"method": consent_method, "by": consent_by, "signatory": signatory},
             }
-        )
-    except ValidationError as exc:
-        error = validation_form_error("contract", exc)
-        return _sign_page(request, session, user, resident_id, values, error)
-    try:
-        attempt(session, lambda: familydoctor.sign(session, user, data))
-    except Unauthenticated:
-        raise
-    except DomainError as exc:
-        error = domain_form_error("contract", exc)
-        return _sign_page(request, session, user, resident_id, values, error)
-    return RedirectResponse(f"/residents/{resident_id}", status_code=303)
+        ),
+        lambda data: familydoctor.sign(session, user, data),
+        refused=lambda error: _sign_page(request, session, user, resident_id, values, error),
+        done=lambda _: f"/residents/{resident_id}",
+    )
 
 
 @router.post("/contracts/{contract_id}/renew", response_class=HTMLResponse)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from fractions import Fraction
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 
-from caregrid.auth import audit
+from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
-from caregrid.referral import catalogs, measures
+from caregrid.errors import InvalidInput, Problem
+from caregrid.indicators.definitions import catalogue
+from caregrid.indicators.service import live
+from caregrid.indicators.targets import assess, target_for
+from caregrid.policy import service as policy
+from caregrid.referral import catalogs
 from caregrid.referral import service as referrals
 from caregrid.referral.models import Referral
 from caregrid.referral.schemas import (
@@ -18,13 +26,16 @@ from caregrid.referral.schemas import (
     DiagnosisCheck,
     DownReferralIn,
     FollowUpIn,
-    MonthMeasureOut,
-    RatioOut,
+    IndicatorOut,
+    MeasureOut,
+    NetworkMeasuresOut,
     ReferralIn,
     ReferralOut,
     TransitionIn,
+    UnitMeasuresOut,
 )
 from caregrid.registry import service as registry
+from caregrid.scheduling import service as scheduling
 from caregrid.web.deps import DB, User
 
 router = APIRouter(prefix="/api", tags=["referral"])
@@ -173,40 +184,114 @@ async def replace_catalog(
     )
 
 
-def _ratio(ratio: measures.Ratio) -> RatioOut:
-    return RatioOut(numerator=ratio.numerator, denominator=ratio.denominator, value=ratio.value)
+# --- the network's monthly measures (B9, B3, C1, C2) ----------------------------------------
+# Every figure of the page and the API is one of these indicators (data/indicators), as the
+# engine computes it over what the workflows recorded up to now.
+SENT = {"up": "CC7", "down": "CC8", "lateral": "RF7", "outward": "RF8"}
+RECEIVED = {"up": "RF9", "down": "RF10", "lateral": "RF11", "outward": "RF12"}
+BY_STATE = {
+    "submitted": "RF13", "accepted": "RF14", "rejected": "RF15", "cancelled": "RF16",
+    "scheduled": "RF17", "arrived": "RF18", "completed": "RF19", "closed": "RF20",
+}  # fmt: skip
+COLUMNS = {
+    "answer_hours": "RF21", "overdue": "RF22", "closed_loop": "RF23", "reserved_slots": "UG4",
+    "reserved_used": "UG12", "cancelled": "UG13", "no_shows": "UG14", "kept": "UG15",
+    "reserved_beds": "UG5",
+}  # fmt: skip
+MEASURES: tuple[str, ...] = (
+    *SENT.values(), *RECEIVED.values(), *BY_STATE.values(), *COLUMNS.values()
+)  # fmt: skip
+# compared with the profile's target where C1 binds the member
+TARGETED = (COLUMNS["reserved_slots"], COLUMNS["reserved_beds"])
 
 
-def measure_out(row: measures.InstitutionMonth) -> MonthMeasureOut:
-    return MonthMeasureOut(
-        institution_code=row.institution_code,
-        institution_name=row.institution_name,
-        sent=row.sent,
-        received=row.received,
-        by_state=row.by_state,
-        median_answer_hours=row.median_answer_hours,
-        overdue=row.overdue,
-        closed_loop=_ratio(row.closed_loop),
-        reserved_slots=_ratio(row.reserved_slots),
-        slot_target=str(row.slot_target) if row.slot_target is not None else None,
-        slot_target_met=row.slot_target_met,
-        reserved_used=_ratio(row.reserved_used),
-        cancelled_bookings=row.cancelled_bookings,
-        no_shows=row.no_shows,
-        reserved_beds=_ratio(row.reserved_beds),
-        bed_target=str(row.bed_target) if row.bed_target is not None else None,
-        bed_target_met=row.bed_target_met,
+def month_of(value: str) -> str:
+    """`2026-12`, checked: the measures' period is one calendar month."""
+    try:
+        year, number = (int(part) for part in value.split("-"))
+        date(year, number, 1)
+    except ValueError:
+        raise InvalidInput([Problem("month", f"{value!r} is not a month like 2026-12")]) from None
+    return f"{year:04d}-{number:02d}"
+
+
+def network_measures(
+    session: Session, principal: Principal, *, network_code: str, month: str
+) -> NetworkMeasuresOut:
+    """The month's cells per member institution (its own only, for a member's account) and,
+    for the office and the commission, the network's total."""
+    month = month_of(month)
+    network = registry.get_network(session, network_code)
+    own = access.measure_scope(
+        principal,
+        network.id,
+        "the network's measures are for its office, the commission and its members",
+    )
+    chosen = tuple(catalogue().get(ident) for ident in MEASURES)
+    found = {(c.unit, c.indicator): c for c in live(session, (month, month), chosen)}
+    year, number = (int(part) for part in month.split("-"))
+    last_day = date(year + number // 12, number % 12 + 1, 1) - timedelta(days=1)
+    profile = policy.get(network.profile)
+
+    def unit(code: str, name_zh: str, name_en: str | None, bound: bool) -> UnitMeasuresOut:
+        measures = {}
+        for indicator in chosen:
+            cell = found.get((code, indicator.id))
+            numerator = cell.numerator if cell else 0.0
+            denominator = None
+            if indicator.denominator is not None:
+                denominator = (cell.denominator if cell else None) or 0.0
+            out = MeasureOut(
+                numerator=numerator,
+                denominator=denominator,
+                value=None if denominator == 0 else numerator / (denominator or 1),
+            )
+            bound_here = bound and indicator.id in TARGETED
+            target = target_for(profile, indicator, last_day) if bound_here else None
+            if target is not None:
+                share = None if not denominator else Fraction(numerator) / Fraction(denominator)
+                state = assess(share, target, catalogue().amber_within_points).state
+                out.target, out.target_due = str(target.value), target.due
+                out.target_met = None if state == "grey" else state == "green"
+            measures[indicator.id] = out
+        return UnitMeasuresOut(code=code, name_zh=name_zh, name_en=name_en, measures=measures)
+
+    members = sorted(
+        (m.institution for m in network.memberships if own is None or m.institution_id == own),
+        key=lambda institution: institution.code,
+    )
+    return NetworkMeasuresOut(
+        network_code=network.code,
+        month=month,
+        indicators=[
+            IndicatorOut(
+                id=i.id, name_zh=i.name_zh, name_en=i.name_en, evidence=i.evidence, unit=i.unit
+            )
+            for i in chosen
+        ],
+        members=[
+            unit(
+                m.code,
+                m.name_zh,
+                m.name_en,
+                scheduling.reserves(session, m.id, network.code, last_day),
+            )
+            for m in members
+        ],
+        total=None
+        if own is not None
+        else unit(network.code, network.name_zh, network.name_en, bound=False),
     )
 
 
-@router.get("/networks/{code}/referral-measures", response_model=list[MonthMeasureOut])
+@router.get("/networks/{code}/referral-measures", response_model=NetworkMeasuresOut)
 def referral_measures(
     code: str,
     session: DB,
     user: User,
     month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-12"])],
-) -> list[MonthMeasureOut]:
-    """Per member and month: referrals by direction and state, answer time, closed loops,
-    reserved slots and beds against the profile's target. A member sees only its own row."""
-    rows = measures.network_month(session, user, network_code=code, month=month)
-    return [measure_out(r) for r in rows]
+) -> NetworkMeasuresOut:
+    """Per member and month: referrals by direction and state, hours to answer, overdue,
+    closed loops, reserved slots and beds against the profile's target, bookings kept. A
+    member sees only its own row; the office and the commission also the network's total."""
+    return network_measures(session, user, network_code=code, month=month)

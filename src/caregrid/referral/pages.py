@@ -9,21 +9,21 @@ service's refusal next to the form it came from, naming the requirement a rule c
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import Principal, Role
-from caregrid.errors import DomainError, Unauthenticated
 from caregrid.policy.catalogs import KIND_LABELS
-from caregrid.referral import measures
+from caregrid.referral import api
 from caregrid.referral import service as referrals
 from caregrid.referral.schemas import (
     DecisionIn,
@@ -40,7 +40,7 @@ from caregrid.registry.vocab import TIER_ORDER, Tier
 from caregrid.residents import service as residents
 from caregrid.scheduling import service as scheduling
 from caregrid.web.deps import DB, User, locale_of
-from caregrid.web.forms import FormError, attempt, domain_form_error, validation_form_error
+from caregrid.web.forms import FormError, submit
 from caregrid.web.i18n import pick
 from caregrid.web.render import render
 
@@ -87,19 +87,6 @@ def open_slots(
     return out
 
 
-def _audit_list(session: Session, user: Principal, ids: list[int], purpose: str) -> None:
-    if ids:
-        audit.record(
-            session,
-            user,
-            action="referral.list",
-            subject_type="referral",
-            subject_id=None,
-            purpose=purpose,
-            detail={"referrals": ids[:200]},
-        )
-
-
 def _network_codes(session: Session, user: Principal, locale: str) -> list[tuple[str, str]]:
     """The networks whose measures the user may open: the office's own, the unit's networks."""
     found: dict[str, str] = {}
@@ -131,7 +118,7 @@ def referral_lists(request: Request, session: DB, user: User) -> Response:
     for row in [*inbox, *awaiting, *outbox, *approvals]:
         if row.id not in seen:
             seen[row.id] = referrals.view(session, user, row)
-    _audit_list(session, user, list(seen), "referral lists page")
+    audit.record_reads(session, user, "referral", list(seen), purpose="referral lists page")
     return render(
         request,
         "referral/list.html",
@@ -292,17 +279,14 @@ def send_referral(
     request: Request, session: DB, user: User, form: Annotated[ReferralForm, Form()]
 ) -> Response:
     """Create, submit and book the chosen slot in one step, then show the referral."""
-    try:
-        data = form.referral_in()
-    except ValidationError as exc:
-        return _form_page(request, session, user, form, validation_form_error("referral", exc))
-    try:
-        referral = attempt(session, lambda: referrals.create(session, user, data))
-    except Unauthenticated:
-        raise
-    except DomainError as exc:
-        return _form_page(request, session, user, form, domain_form_error("referral", exc))
-    return RedirectResponse(f"/referrals/{referral.id}", status_code=303)
+    return submit(
+        session,
+        "referral",
+        form.referral_in,
+        lambda data: referrals.create(session, user, data),
+        refused=lambda error: _form_page(request, session, user, form, error),
+        done=lambda referral: f"/referrals/{referral.id}",
+    )
 
 
 # --- one referral ----------------------------------------------------------------------------
@@ -381,6 +365,13 @@ def _detail_page(
     )
 
 
+def _detail_again(
+    request: Request, session: Session, user: Principal, referral_id: int, form: BaseModel
+) -> Callable[[FormError], Response]:
+    """The referral page again with a refused form's error and what was typed in it."""
+    return lambda error: _detail_page(request, session, user, referral_id, error, form.model_dump())
+
+
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
 def referral_page(referral_id: int, request: Request, session: DB, user: User) -> Response:
     return _detail_page(request, session, user, referral_id)
@@ -408,9 +399,10 @@ def transition(
 ) -> Response:
     """One action of the state machine (accept, reject with a coded reason, schedule a slot,
     arrive, complete, close, cancel) with the version the page showed."""
-    name = _form_name(form.action)
-    try:
-        data = TransitionIn.model_validate(
+    return submit(
+        session,
+        _form_name(form.action),
+        lambda: TransitionIn.model_validate(
             {
                 "action": form.action,
                 "version": form.version,
@@ -418,30 +410,20 @@ def transition(
                 "rejection_code": form.rejection_code or None,
                 "slot_id": form.slot_id or None,
             }
-        )
-    except ValidationError as exc:
-        error = validation_form_error(name, exc)
-        return _detail_page(request, session, user, referral_id, error, form.model_dump())
-    try:
-        attempt(
+        ),
+        lambda data: referrals.transition(
             session,
-            lambda: referrals.transition(
-                session,
-                user,
-                referral_id,
-                action=data.action,
-                version=data.version,
-                note=data.note,
-                rejection_code=data.rejection_code,
-                slot_id=data.slot_id,
-            ),
-        )
-    except Unauthenticated:
-        raise
-    except DomainError as exc:
-        error = domain_form_error(name, exc)
-        return _detail_page(request, session, user, referral_id, error, form.model_dump())
-    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+            user,
+            referral_id,
+            action=data.action,
+            version=data.version,
+            note=data.note,
+            rejection_code=data.rejection_code,
+            slot_id=data.slot_id,
+        ),
+        refused=_detail_again(request, session, user, referral_id, form),
+        done=lambda _: f"/referrals/{referral_id}",
+    )
 
 
 class ReferDownForm(BaseModel):
@@ -464,8 +446,10 @@ def refer_down(
 ) -> Response:
     """Discharge the patient of an up referral and refer him down with the discharge summary
     and the follow-up plan (B5); shows the new downward referral."""
-    try:
-        data = DownReferralIn.model_validate(
+    return submit(
+        session,
+        "refer_down",
+        lambda: DownReferralIn.model_validate(
             {
                 "version": form.version,
                 "to_institution_code": form.to_institution_code.strip() or None,
@@ -475,21 +459,11 @@ def refer_down(
                 "discharge_summary": form.discharge_summary.strip() or None,
                 "follow_up_plan": form.follow_up_plan.strip() or None,
             }
-        )
-    except ValidationError as exc:
-        error = validation_form_error("refer_down", exc)
-        return _detail_page(request, session, user, referral_id, error, form.model_dump())
-    try:
-        child = attempt(
-            session,
-            lambda: referrals.refer_down(session, user, parent_id=referral_id, data=data),
-        )
-    except Unauthenticated:
-        raise
-    except DomainError as exc:
-        error = domain_form_error("refer_down", exc)
-        return _detail_page(request, session, user, referral_id, error, form.model_dump())
-    return RedirectResponse(f"/referrals/{child.id}", status_code=303)
+        ),
+        lambda data: referrals.refer_down(session, user, parent_id=referral_id, data=data),
+        refused=_detail_again(request, session, user, referral_id, form),
+        done=lambda child: f"/referrals/{child.id}",
+    )
 
 
 class FollowUpForm(BaseModel):
@@ -506,24 +480,16 @@ def follow_up(
     form: Annotated[FollowUpForm, Form()],
 ) -> Response:
     """The first follow-up of a patient referred down: closes the loop (B5, F6)."""
-    try:
-        data = FollowUpIn.model_validate({"version": form.version, "note": form.note.strip()})
-    except ValidationError as exc:
-        error = validation_form_error("follow_up", exc)
-        return _detail_page(request, session, user, referral_id, error, form.model_dump())
-    try:
-        attempt(
-            session,
-            lambda: referrals.record_follow_up(
-                session, user, referral_id, version=data.version, note=data.note
-            ),
-        )
-    except Unauthenticated:
-        raise
-    except DomainError as exc:
-        error = domain_form_error("follow_up", exc)
-        return _detail_page(request, session, user, referral_id, error, form.model_dump())
-    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+    return submit(
+        session,
+        "follow_up",
+        lambda: FollowUpIn.model_validate({"version": form.version, "note": form.note.strip()}),
+        lambda data: referrals.record_follow_up(
+            session, user, referral_id, version=data.version, note=data.note
+        ),
+        refused=_detail_again(request, session, user, referral_id, form),
+        done=lambda _: f"/referrals/{referral_id}",
+    )
 
 
 class DecisionForm(BaseModel):
@@ -541,31 +507,23 @@ def decision(
     form: Annotated[DecisionForm, Form()],
 ) -> Response:
     """The network office approves or refuses an outward keep-in-city referral (B2)."""
-    try:
-        data = DecisionIn.model_validate(
+    return submit(
+        session,
+        "decision",
+        lambda: DecisionIn.model_validate(
             {"version": form.version, "approve": form.approve, "note": form.note.strip() or None}
-        )
-    except ValidationError as exc:
-        error = validation_form_error("decision", exc)
-        return _detail_page(request, session, user, referral_id, error, form.model_dump())
-    try:
-        attempt(
+        ),
+        lambda data: referrals.decide_outward(
             session,
-            lambda: referrals.decide_outward(
-                session,
-                user,
-                referral_id,
-                version=data.version,
-                approve=data.approve,
-                note=data.note,
-            ),
-        )
-    except Unauthenticated:
-        raise
-    except DomainError as exc:
-        error = domain_form_error("decision", exc)
-        return _detail_page(request, session, user, referral_id, error, form.model_dump())
-    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+            user,
+            referral_id,
+            version=data.version,
+            approve=data.approve,
+            note=data.note,
+        ),
+        refused=_detail_again(request, session, user, referral_id, form),
+        done=lambda _: f"/referrals/{referral_id}",
+    )
 
 
 # --- the network's monthly measures ----------------------------------------------------------
@@ -579,18 +537,20 @@ def referral_measures(
     user: User,
     month: Annotated[str | None, Query(max_length=7)] = None,
 ) -> Response:
-    """Per member and month: referrals by direction and state, answer time, overdue, closed
-    loops, reserved slots and beds against the profile's targets (B9, C1, C2)."""
-    network = registry.get_network(session, code)
+    """Per member and month: referrals by direction and state, hours to answer, overdue,
+    closed loops, reserved slots and beds against the profile's targets (B9, C1, C2), each an
+    indicator of the catalogue (`api.MEASURES`)."""
     chosen = month or clock.today().strftime("%Y-%m")
-    rows = measures.network_month(session, user, network_code=code, month=chosen)
+    measures = api.network_measures(session, user, network_code=code, month=chosen)
     return render(
         request,
         "referral/measures.html",
         user,
-        network=network,
-        month=chosen,
-        rows=rows,
-        directions=[d.value for d in Direction],
-        states=[s.value for s in State],
+        network=registry.get_network(session, code),
+        month=measures.month,
+        measures=measures,
+        sent=api.SENT,
+        received=api.RECEIVED,
+        by_state=api.BY_STATE,
+        column=api.COLUMNS,
     )

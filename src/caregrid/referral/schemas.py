@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -170,29 +170,41 @@ class DiagnosisCheck(BaseModel):
     hits: list[CatalogHint]
 
 
-class RatioOut(BaseModel):
-    numerator: int
-    denominator: int
+class MeasureOut(BaseModel):
+    """One indicator's cell: a count has no denominator; a share's value is numerator over
+    denominator (null when nothing was offered). The target is the network profile's, on
+    the month's last day, for the institutions it binds (C1, C2)."""
+
+    numerator: float
+    denominator: float | None
     value: float | None
+    target: str | None = None  # an exact fraction, e.g. "1/3"
+    target_due: date | None = None  # a goal not yet in force, with its deadline
+    target_met: bool | None = None
 
 
-class MonthMeasureOut(BaseModel):
-    """One institution's month: referrals (B9) and reserved capacity (C1, C2)."""
+class IndicatorOut(BaseModel):
+    id: str
+    name_zh: str
+    name_en: str
+    evidence: str
+    unit: str
 
-    institution_code: str
-    institution_name: str
-    sent: dict[str, int]
-    received: dict[str, int]
-    by_state: dict[str, int]
-    median_answer_hours: float | None
-    overdue: int
-    closed_loop: RatioOut
-    reserved_slots: RatioOut
-    slot_target: str | None
-    slot_target_met: bool | None
-    reserved_used: RatioOut
-    cancelled_bookings: int
-    no_shows: int
-    reserved_beds: RatioOut
-    bed_target: str | None
-    bed_target_met: bool | None
+
+class UnitMeasuresOut(BaseModel):
+    """A member institution's month, or the network's total (its members' parts summed)."""
+
+    code: str
+    name_zh: str
+    name_en: str | None
+    measures: dict[str, MeasureOut]
+
+
+class NetworkMeasuresOut(BaseModel):
+    """A network's month: referrals (B9, B3) and reserved capacity (C1, C2) per member."""
+
+    network_code: str
+    month: str
+    indicators: list[IndicatorOut]
+    members: list[UnitMeasuresOut]
+    total: UnitMeasuresOut | None  # for the network's office and the commission only

@@ -61,6 +61,11 @@ TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
 
 FINAL = frozenset({State.REJECTED, State.CANCELLED, State.CLOSED})
 
+# A referral is a care relationship of both its institutions with the patient (DESIGN.md,
+# security model) from the moment it is sent, unless it is rejected or cancelled; a closed
+# referral still counts.
+CARE_STATES = frozenset(State) - {State.DRAFT, State.REJECTED, State.CANCELLED}
+
 # Which side of the referral acts: the sender, the receiver, or either.
 SENDER, RECEIVER, EITHER = "sender", "receiver", "either"
 ACTOR_SIDE: dict[Action, str] = {

@@ -7,9 +7,12 @@ import io
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
+from sqlalchemy.orm import Session
 
+from caregrid import clock
+from caregrid.familydoctor import service as familydoctor
 from caregrid.residents import service as residents
-from caregrid.residents.schemas import ResidentIn, ResidentOut
+from caregrid.residents.schemas import ResidentIn, ResidentOut, ResidentView
 from caregrid.web.deps import DB, User
 
 router = APIRouter(prefix="/api/residents", tags=["residents"])
@@ -19,21 +22,29 @@ Purpose = Annotated[
 ]
 
 
+def _out(session: Session, view: ResidentView) -> ResidentOut:
+    signed = familydoctor.is_signed(session, view.id, clock.today())
+    return ResidentOut(**view.model_dump(), signed=signed)
+
+
 @router.post("", response_model=ResidentOut, status_code=201)
 def create_resident(body: ResidentIn, session: DB, user: User) -> ResidentOut:
     resident = residents.create(session, user, body)
-    return residents.get(session, user, resident.id, purpose="registration")
+    return _out(session, residents.get(session, user, resident.id, purpose="registration"))
 
 
 @router.get("", response_model=list[ResidentOut])
 def list_residents(session: DB, user: User, purpose: Purpose = "care") -> list[ResidentOut]:
-    return residents.list_visible(session, user, purpose=purpose)
+    return [_out(session, v) for v in residents.list_visible(session, user, purpose=purpose)]
 
 
 @router.get("/export.csv", responses={200: {"content": {"text/csv": {}}}})
 def export_residents(session: DB, user: User, purpose: Purpose = "export") -> Response:
     """The residents this user may list, as CSV, masked exactly as on the pages."""
-    views = residents.list_visible(session, user, purpose=purpose, limit=100_000)
+    views = [
+        _out(session, v)
+        for v in residents.list_visible(session, user, purpose=purpose, limit=100_000)
+    ]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     columns = list(ResidentOut.model_fields)
@@ -57,6 +68,7 @@ def get_resident(
     x_emergency_reason: Annotated[str | None, Header()] = None,
 ) -> ResidentOut:
     """A clinician without a care relationship may send `X-Emergency-Reason` (audited)."""
-    return residents.get(
+    view = residents.get(
         session, user, resident_id, purpose=purpose, emergency_reason=x_emergency_reason
     )
+    return _out(session, view)

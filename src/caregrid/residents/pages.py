@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from caregrid import clock
 from caregrid.chronic import service as chronic
 from caregrid.chronic.pages import readings_chart
 from caregrid.chronic.standard import Condition
@@ -40,7 +41,8 @@ def resident_detail(resident_id: int, request: Request, session: DB, user: User)
             familydoctor.contract_view(session, c)
             for c in familydoctor.contracts_of(session, resident_id)
         ],
-        can_sign=bool(familydoctor.teams_of(session, user)) and not resident.signed,
+        can_sign=bool(familydoctor.teams_of(session, user))
+        and not familydoctor.is_signed(session, resident_id, clock.today()),
         enrolments=[
             (e, chronic.next_due(session, e)) for e in chronic.enrolments(session, resident_id)
         ],

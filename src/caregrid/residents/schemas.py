@@ -20,7 +20,9 @@ class ResidentIn(BaseModel):
     tags: list[str] = Field(default_factory=list)
 
 
-class ResidentOut(BaseModel):
+class ResidentView(BaseModel):
+    """A resident as the reader may see them (masked unless access allows)."""
+
     id: int
     national_id: str
     name: str
@@ -32,6 +34,12 @@ class ResidentOut(BaseModel):
     grid: str | None
     registered_institution_code: str
     key_populations: list[str]
-    signed: bool = False
     masked: bool
     access_basis: str
+
+
+class ResidentOut(ResidentView):
+    """The API's resident: the view and whether they are signed with a family doctor today.
+    The router composes the two, since contracts are made for residents."""
+
+    signed: bool

@@ -25,7 +25,7 @@ from caregrid.privacy import mask_national_id, mask_phone
 from caregrid.registry import service as registry
 from caregrid.residents import national_id
 from caregrid.residents.models import Resident, ResidentTag
-from caregrid.residents.schemas import ResidentIn, ResidentOut
+from caregrid.residents.schemas import ResidentIn, ResidentView
 
 # The table class other packages may name in annotations (never query); the functions below
 # are public as well.
@@ -56,12 +56,6 @@ def key_populations(resident: Resident, when: date) -> list[str]:
         if rule.get("min_age_years") is not None and age >= rule["min_age_years"]:
             tags.add(tag)
     return sorted(tags)
-
-
-def registered_institution_id(session: Session, resident_id: int) -> int | None:
-    return session.scalar(
-        select(Resident.registered_institution_id).where(Resident.id == resident_id)
-    )
 
 
 def create(session: Session, principal: Principal, data: ResidentIn) -> Resident:
@@ -124,6 +118,14 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
     )
     session.add(resident)
     session.flush()
+    access.relate(
+        session,
+        kind=access.Relationship.REGISTERED_AT_INSTITUTION,
+        source_id=resident.id,
+        resident_id=resident.id,
+        institution_ids={institution.id},
+        started_at=resident.created_at,
+    )
     audit.record(
         session,
         principal,
@@ -136,12 +138,10 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
     return resident
 
 
-def _view(session: Session, resident: Resident, grant: access.PatientAccess) -> ResidentOut:
-    from caregrid.familydoctor import service as familydoctor  # contracts build on residents
-
+def _view(session: Session, resident: Resident, grant: access.PatientAccess) -> ResidentView:
     today = clock.today()
     institution = registry.get_institution_by_id(session, resident.registered_institution_id)
-    return ResidentOut(
+    return ResidentView(
         id=resident.id,
         national_id=resident.national_id
         if grant.unmasked
@@ -155,7 +155,6 @@ def _view(session: Session, resident: Resident, grant: access.PatientAccess) -> 
         grid=registry.grid_code_for_division(session, resident.address_division_code),
         registered_institution_code=institution.code if institution else "",
         key_populations=key_populations(resident, today),
-        signed=familydoctor.is_signed(session, resident.id, today),
         masked=not grant.unmasked,
         access_basis=grant.basis,
     )
@@ -168,7 +167,7 @@ def get(
     *,
     purpose: str,
     emergency_reason: str | None = None,
-) -> ResidentOut:
+) -> ResidentView:
     """One resident, as this principal may see them; the read is audited with its purpose."""
     resident = session.get(Resident, resident_id)
     if resident is None:
@@ -193,7 +192,7 @@ def get(
 
 def list_visible(
     session: Session, principal: Principal, *, purpose: str, limit: int = 200
-) -> list[ResidentOut]:
+) -> list[ResidentView]:
     """Residents registered at the principal's institution (or network, for its admin)."""
     scope = access.resident_scope(session, principal)
     query = select(Resident).order_by(Resident.id).limit(limit)

@@ -1102,6 +1102,9 @@ class Year:
                 "state": take(pa.array(list(self.rates.referral.states.weights)), r["state"]),
                 # closed_loop is about down-referrals only; null on the others
                 "closed_loop": pa.array(r["closed"], pa.bool_(), mask=~down),
+                # the synthetic city does not model the receiver's answer (B3)
+                "answer_hours": pa.nulls(len(r["seq"]), pa.float64()),
+                "overdue": pa.nulls(len(r["seq"]), pa.bool_()),
             },
         )
 

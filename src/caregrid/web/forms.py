@@ -1,5 +1,6 @@
-"""Helpers of HTML forms shared by the domain pages: a refusal shown next to its form, and a
-service call in a savepoint so a refusal leaves nothing half-written."""
+"""Helpers of HTML forms shared by the domain pages: a refusal shown next to its form, a
+service call in a savepoint so a refusal leaves nothing half-written, and `submit`, which
+does both for a form's POST."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from caregrid.errors import DomainError, InvalidInput, RuleViolation
+from caregrid.errors import DomainError, InvalidInput, RuleViolation, Unauthenticated
 from caregrid.policy.requirements import requirement_catalog
 
+S = TypeVar("S")
 T = TypeVar("T")
 
 
@@ -58,3 +61,33 @@ def attempt(session: Session, work: Callable[[], T]) -> T:
     page can show it and the request still commits what came before (the audit of the read)."""
     with session.begin_nested():
         return work()
+
+
+def submit(
+    session: Session,
+    form: str,
+    read: Callable[[], S],
+    work: Callable[[S], T],
+    *,
+    refused: Callable[[FormError], Response],
+    done: Callable[[T], str],
+) -> Response:
+    """A form's POST (Post/Redirect/Get): `read` turns the fields into the service's schema,
+    `work` calls the service with it in a savepoint, and the answer is a redirect (303) to
+    `done(result)`. A malformed field (pydantic's ValidationError or InvalidInput from `read`:
+    422, the problems per field) or the service's refusal comes back through `refused`, which
+    shows the form named `form` again with what was typed; a lapsed sign-in still goes to the
+    login page."""
+    try:
+        data = read()
+    except ValidationError as exc:
+        return refused(validation_form_error(form, exc))
+    except InvalidInput as exc:
+        return refused(domain_form_error(form, exc))
+    try:
+        result = attempt(session, lambda: work(data))
+    except Unauthenticated:
+        raise
+    except DomainError as exc:
+        return refused(domain_form_error(form, exc))
+    return RedirectResponse(done(result), status_code=303)

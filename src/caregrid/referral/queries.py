@@ -1,0 +1,310 @@
+"""Reading referrals: who may see one (the read is audited), the institution's lists, the
+view the pages and the API show, and the `referral` facts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth import audit
+from caregrid.auth.roles import Principal, Role
+from caregrid.errors import Forbidden, NotFound
+from caregrid.referral.models import Referral
+from caregrid.referral.rules import DEDUCTIBLE_TEXT, network_profile
+from caregrid.referral.schemas import EventOut, Party, ReferralOut
+from caregrid.referral.vocab import (
+    ACTOR_SIDE,
+    EITHER,
+    FINAL,
+    RECEIVER,
+    SENDER,
+    TRANSITIONS,
+    URGENCY_ORDER,
+    Action,
+    Approval,
+    DeductibleRule,
+    Direction,
+    State,
+    Urgency,
+)
+from caregrid.registry import service as registry
+from caregrid.residents import service as residents
+from caregrid.scheduling import service as scheduling
+
+
+def get(session: Session, referral_id: int) -> Referral:
+    referral = session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound(f"no referral with id {referral_id}")
+    return referral
+
+
+def side_of(principal: Principal, referral: Referral) -> set[str]:
+    """Which sides of the referral the principal's institution stands on."""
+    sides = set()
+    if principal.system or principal.institution_id == referral.from_institution_id:
+        sides.add(SENDER)
+    if principal.system or principal.institution_id == referral.to_institution_id:
+        sides.add(RECEIVER)
+    return sides
+
+
+def require_read(session: Session, principal: Principal, referral: Referral, purpose: str) -> None:
+    """Both ends of a referral and its network's office may read it; the read is audited."""
+    office = principal.has(Role.NETWORK_ADMIN) and principal.network_id == referral.network_id
+    if not (side_of(principal, referral) or office):
+        raise Forbidden("only the two institutions of a referral and their network office see it")
+    audit.record(
+        session,
+        principal,
+        action="referral.read",
+        subject_type="resident",
+        subject_id=referral.resident_id,
+        purpose=purpose,
+        detail={"referral": referral.id},
+    )
+
+
+def overdue(session: Session, referral: Referral, now: datetime) -> bool:
+    """Submitted and unanswered past the profile's limit (B3)."""
+    if referral.state != State.SUBMITTED or referral.submitted_at is None:
+        return False
+    profile = network_profile(session, referral.network_id)
+    limit = (
+        None
+        if profile is None
+        else profile.parameter("referral_answer_limit_hours", clock.local(now).date())
+    )
+    return limit is not None and now - referral.submitted_at > timedelta(hours=float(limit))
+
+
+def allowed_actions(principal: Principal, referral: Referral) -> list[Action]:
+    """What the principal may do next (the pages show only these buttons)."""
+    sides = side_of(principal, referral)
+    out = []
+    for action, (sources, _) in TRANSITIONS.items():
+        side = ACTOR_SIDE[action]
+        if State(referral.state) in sources and ((side == EITHER and bool(sides)) or side in sides):
+            out.append(action)
+    return out
+
+
+def inbox(session: Session, principal: Principal, *, limit: int = 200) -> list[Referral]:
+    """Referrals sent to the principal's institution and not yet finished: green channel
+    first (B4), then by urgency, then oldest first."""
+    if principal.institution_id is None:
+        return []
+    rows = session.scalars(
+        select(Referral)
+        .where(
+            Referral.to_institution_id == principal.institution_id,
+            Referral.state.not_in([*FINAL, State.DRAFT]),
+        )
+        .limit(limit)
+    ).all()
+    return sorted(rows, key=_priority)
+
+
+def _priority(referral: Referral) -> tuple[bool, int, datetime]:
+    return (
+        not referral.green_channel,
+        URGENCY_ORDER.index(Urgency(referral.urgency)),
+        referral.submitted_at or referral.created_at,
+    )
+
+
+def outbox(session: Session, principal: Principal, *, limit: int = 200) -> list[Referral]:
+    if principal.institution_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(Referral)
+            .where(Referral.from_institution_id == principal.institution_id)
+            .order_by(Referral.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def open_down_referrals(
+    session: Session, institution_id: int, *, resident_id: int | None = None
+) -> list[Referral]:
+    """Downward referrals to an institution whose loop is still open (B5, F6): the family
+    doctors' worklist shows them until the first follow-up closes them."""
+    query = select(Referral).where(
+        Referral.direction == Direction.DOWN,
+        Referral.to_institution_id == institution_id,
+        Referral.state.in_([State.SUBMITTED, State.ACCEPTED, State.SCHEDULED, State.ARRIVED]),
+    )
+    if resident_id is not None:
+        query = query.where(Referral.resident_id == resident_id)
+    return list(session.scalars(query.order_by(Referral.submitted_at, Referral.id)))
+
+
+def awaiting_slot(session: Session, principal: Principal) -> list[Referral]:
+    """Referrals to the principal's institution that hold no slot or bed yet: the list the
+    department works down by offering slots (national referral services abroad see about a
+    quarter of referrals hit "no slot available")."""
+    waiting = [r for r in inbox(session, principal) if r.state in (State.SUBMITTED, State.ACCEPTED)]
+    booked = scheduling.booked_referral_ids(session, [r.id for r in waiting])
+    return [r for r in waiting if r.id not in booked]
+
+
+def pending_approvals(session: Session, principal: Principal) -> list[Referral]:
+    """Outward referrals of keep-in-city diseases waiting for the network office (B2)."""
+    if not principal.has(Role.NETWORK_ADMIN) or principal.network_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(Referral)
+            .where(
+                Referral.network_id == principal.network_id,
+                Referral.approval == Approval.PENDING,
+                Referral.state == State.SUBMITTED,
+            )
+            .order_by(Referral.submitted_at)
+        )
+    )
+
+
+# --- views -----------------------------------------------------------------------------------
+
+
+def _party(session: Session, institution_id: int, department_id: int | None) -> Party:
+    institution = registry.get_institution_by_id(session, institution_id)
+    assert institution is not None
+    department = registry.get_department(session, department_id) if department_id else None
+    return Party(
+        institution_code=institution.code,
+        institution_name=institution.name_zh,
+        department_id=department_id,
+        department_name=department.name_zh if department else None,
+    )
+
+
+def view(session: Session, principal: Principal, referral: Referral) -> ReferralOut:
+    """The referral as its two ends and the network office see it (read already checked)."""
+    booking = scheduling.live_booking_for_referral(session, referral.id)
+    stay = scheduling.live_stay_for_referral(session, referral.id) or scheduling.last_stay(
+        session, referral.id
+    )
+    network = (
+        registry.get_network_by_id(session, referral.network_id) if referral.network_id else None
+    )
+    children = session.scalars(select(Referral.id).where(Referral.parent_id == referral.id))
+    return ReferralOut(
+        id=referral.id,
+        version=referral.version,
+        network_code=network.code if network else None,
+        direction=referral.direction,
+        state=referral.state,
+        resident_id=referral.resident_id,
+        resident_name=residents.name_of(session, referral.resident_id),
+        sender=_party(session, referral.from_institution_id, referral.from_department_id),
+        receiver=_party(session, referral.to_institution_id, referral.to_department_id),
+        diagnosis_code=referral.diagnosis_code,
+        diagnosis_title=referral.diagnosis_title,
+        reason=referral.reason,
+        urgency=referral.urgency,
+        clinical_summary=referral.clinical_summary,
+        attachments=list(referral.attachments or []),
+        consent=referral.consent,
+        admission_requested=referral.admission_requested,
+        justification=referral.justification,
+        catalog_hit=referral.catalog_hit,
+        patient_choice_reason=referral.patient_choice_reason,
+        approval=referral.approval,
+        green_channel=referral.green_channel,
+        deductible_rule=referral.deductible_rule,
+        deductible_explanation=DEDUCTIBLE_TEXT[DeductibleRule(referral.deductible_rule)],
+        discharge_summary=referral.discharge_summary,
+        follow_up_plan=referral.follow_up_plan,
+        rejection_code=referral.rejection_code,
+        rejection_note=referral.rejection_note,
+        parent_id=referral.parent_id,
+        child_ids=list(children),
+        slot_starts_at=scheduling.slot_time(session, booking) if booking else None,
+        booking_id=booking.id if booking else None,
+        bed_label=scheduling.bed_label(session, stay) if stay else None,
+        bed_stay_id=stay.id if stay else None,
+        bed_status=stay.status if stay else None,
+        created_at=referral.created_at,
+        submitted_at=referral.submitted_at,
+        answered_at=referral.answered_at,
+        acknowledged_at=referral.acknowledged_at,
+        first_follow_up_at=referral.first_follow_up_at,
+        closed_at=referral.closed_at,
+        overdue=overdue(session, referral, clock.now()),
+        allowed_actions=[str(a) for a in allowed_actions(principal, referral)],
+        events=[
+            EventOut(
+                at=e.at,
+                action=e.action,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                actor=e.actor,
+                note=e.note,
+            )
+            for e in referral.events
+        ],
+    )
+
+
+def count_down_referrals(
+    session: Session,
+    *,
+    network_id: int,
+    from_institution_ids: set[int],
+    diagnosis_prefixes: tuple[str, ...],
+    start: datetime,
+    end: datetime,
+) -> int:
+    """Downward referrals within one network sent by these institutions in [start, end) whose
+    diagnosis starts with one of the prefixes (B9: the lead's down-referrals of chronic
+    patients; a hospital leading two groups counts each group's apart)."""
+    rows = session.scalars(
+        select(Referral.diagnosis_code).where(
+            Referral.direction == Direction.DOWN,
+            Referral.network_id == network_id,
+            Referral.from_institution_id.in_(from_institution_ids),
+            Referral.submitted_at >= start,
+            Referral.submitted_at < end,
+        )
+    )
+    return sum(1 for code in rows if code.upper().startswith(diagnosis_prefixes))
+
+
+def facts(session: Session) -> list[dict[str, object]]:
+    """Every referral sent, as a `referral` fact (docs/activity.md) on the local day it was
+    sent; a draft is not a referral yet. A down-referral's loop is closed once the primary unit
+    has followed the patient up; `overdue` is as of now (B3)."""
+    codes = registry.codes_by_id(session)
+    now = clock.now()
+    sent = select(Referral).where(Referral.submitted_at.is_not(None)).order_by(Referral.id)
+    return [
+        {
+            "referral_id": f"cg-{r.id}",
+            "from_institution_code": codes[r.from_institution_id],
+            "to_institution_code": codes.get(r.to_institution_id),
+            "direction": r.direction,
+            "patient_id": f"cg-{r.resident_id}",
+            "diagnosis_code": r.diagnosis_code,
+            "date": clock.local(r.submitted_at).date(),
+            "state": r.state,
+            "closed_loop": (r.first_follow_up_at is not None) if r.direction == "down" else None,
+            "answer_hours": _answer_hours(r),
+            "overdue": overdue(session, r, now),
+        }
+        for r in session.scalars(sent)
+        if r.submitted_at is not None
+    ]
+
+
+def _answer_hours(referral: Referral) -> float | None:
+    if referral.answered_at is None or referral.submitted_at is None:
+        return None
+    return round((referral.answered_at - referral.submitted_at).total_seconds() / 3600, 2)

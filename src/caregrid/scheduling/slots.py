@@ -1,0 +1,456 @@
+"""Clinic sessions and their slots (C1, C3, C4): publication with the reserved share, who may
+book which slot now, bookings and their status.
+
+Every rule follows from stored times and `clock.now()` (DESIGN.md, Time): a session stores
+when its reserved slots open to member units and when those still free return to the public
+pool, so no background job moves them. Double bookings are impossible by a partial unique
+index; the code below only picks a candidate and reports the loser of a race as a conflict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth import access, audit
+from caregrid.auth.roles import Principal
+from caregrid.config import get_settings
+from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
+from caregrid.policy import service as policy
+from caregrid.registry import service as registry
+from caregrid.scheduling.models import Booking, ClinicSession, Slot
+from caregrid.scheduling.quotas import SLOT_SHARE, _require_booker, _spread, is_member_unit, quota
+
+MAX_CAPACITY = 500
+
+
+def publish_session(
+    session: Session,
+    principal: Principal,
+    *,
+    department_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int,
+    practitioner_id: int | None = None,
+    reserved_count: int | None = None,
+) -> ClinicSession:
+    """Publish a session; its reserved slots follow the profile's share and release rules."""
+    department = registry.get_department(session, department_id)
+    access.require_manage_institution(session, principal, department.institution_id)
+    now = clock.now()
+    problems: list[Problem] = []
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        problems.append(Problem("starts_at", "give a time zone (e.g. +08:00)"))
+    elif starts_at <= now:
+        problems.append(Problem("starts_at", f"{starts_at.isoformat()} is in the past"))
+    elif ends_at <= starts_at:
+        problems.append(Problem("ends_at", "must be after starts_at"))
+    if not 1 <= capacity <= MAX_CAPACITY:
+        problems.append(Problem("capacity", f"must be from 1 to {MAX_CAPACITY}"))
+    if reserved_count is not None and not 0 <= reserved_count <= capacity:
+        problems.append(Problem("reserved_count", "must be from 0 to the capacity"))
+    if problems:
+        raise InvalidInput(problems)
+
+    rule = quota(session, department.institution_id, SLOT_SHARE, starts_at)
+    required = rule.required(capacity)
+    reserved = required if reserved_count is None else reserved_count
+    if reserved < required:
+        raise RuleViolation(
+            f"{reserved} of {capacity} slots is below the reserved share {rule.share} "
+            f"({required} slots) of profile {rule.profile.name if rule.profile else '-'}",
+            requirement=rule.requirement or "C1",
+        )
+    opens_at = now
+    returns_at: datetime | None = None
+    if rule.profile is not None:
+        local_day = clock.local(starts_at).date()
+        lead_days = rule.profile.parameter(LEAD_DAYS, local_day)
+        if lead_days is not None:
+            opening_day = local_day - timedelta(days=int(lead_days))
+            opens_at = datetime.combine(
+                opening_day, time.min, tzinfo=ZoneInfo(get_settings().timezone)
+            )
+        return_hours = rule.profile.parameter("reserved_slot_return_hours", local_day)
+        if return_hours is not None:
+            returns_at = starts_at - timedelta(hours=float(return_hours))
+
+    step = (ends_at - starts_at) / capacity
+    row = ClinicSession(
+        institution_id=department.institution_id,
+        department_id=department.id,
+        practitioner_id=practitioner_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=capacity,
+        reserved_count=reserved,
+        reserved_share_target=str(rule.share) if rule.profile else None,
+        opens_to_members_at=opens_at,
+        returns_to_public_at=returns_at,
+        published_at=now,
+        published_by=principal.username,
+        slots=[
+            Slot(position=i + 1, starts_at=starts_at + step * i, reserved=flag)
+            for i, flag in enumerate(_spread(capacity, reserved))
+        ],
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        action="clinic_session.publish",
+        subject_type="clinic_session",
+        subject_id=row.id,
+        purpose="scheduling",
+        detail={"capacity": capacity, "reserved": reserved, "department": department.code},
+    )
+    return row
+
+
+# --- who may book which slot, now ---------------------------------------------------------
+
+
+class Availability:
+    OPEN = "open"
+    NOT_YET_OPEN = "not_yet_open"
+    RESERVED_FOR_MEMBERS = "reserved_for_members"
+    TAKEN = "taken"
+    PAST = "past"
+
+
+@dataclass(frozen=True)
+class SlotView:
+    id: int
+    session_id: int
+    position: int
+    starts_at: datetime
+    reserved: bool
+    pool: str  # reserved | public: the pool a booking made now would draw from
+    availability: str
+    opens_at: datetime | None
+
+
+def _availability(
+    slot: Slot, clinic: ClinicSession, *, taken: bool, member: bool, now: datetime
+) -> SlotView:
+    def view(pool: str, availability: str, opens_at: datetime | None = None) -> SlotView:
+        return SlotView(
+            slot.id, clinic.id, slot.position, slot.starts_at, slot.reserved, pool,
+            availability, opens_at,
+        )  # fmt: skip
+
+    if slot.starts_at <= now:
+        return view("public", Availability.PAST)
+    if taken:
+        return view("reserved" if slot.reserved else "public", Availability.TAKEN)
+    if not slot.reserved:
+        return view("public", Availability.OPEN)
+    returned = clinic.returns_to_public_at is not None and now >= clinic.returns_to_public_at
+    if returned:
+        return view("public", Availability.OPEN)
+    if not member:
+        return view("reserved", Availability.RESERVED_FOR_MEMBERS, clinic.returns_to_public_at)
+    if now < clinic.opens_to_members_at:
+        return view("reserved", Availability.NOT_YET_OPEN, clinic.opens_to_members_at)
+    return view("reserved", Availability.OPEN)
+
+
+def _live_slot_ids(session: Session, slot_ids: list[int]) -> set[int]:
+    if not slot_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Booking.slot_id).where(
+                Booking.slot_id.in_(slot_ids), Booking.status != "cancelled"
+            )
+        )
+    )
+
+
+def get_session(session: Session, session_id: int) -> ClinicSession:
+    row = session.get(ClinicSession, session_id)
+    if row is None:
+        raise NotFound(f"no clinic session with id {session_id}")
+    return row
+
+
+def sessions(
+    session: Session, *, department_id: int, start: datetime, end: datetime
+) -> list[ClinicSession]:
+    return list(
+        session.scalars(
+            select(ClinicSession)
+            .where(
+                ClinicSession.department_id == department_id,
+                ClinicSession.starts_at >= start,
+                ClinicSession.starts_at < end,
+            )
+            .order_by(ClinicSession.starts_at)
+        )
+    )
+
+
+def slot_views(session: Session, principal: Principal, clinic: ClinicSession) -> list[SlotView]:
+    """Every slot of a session as the principal's unit sees it now."""
+    now = clock.now()
+    member = is_member_unit(session, principal.institution_id, clinic.institution_id)
+    taken = _live_slot_ids(session, [s.id for s in clinic.slots])
+    return [
+        _availability(s, clinic, taken=s.id in taken, member=member, now=now) for s in clinic.slots
+    ]
+
+
+LEAD_DAYS = "slot_release_lead_days"
+
+
+def calendar_window(session: Session, institution_id: int) -> int:
+    """How many days ahead a calendar of the institution's sessions looks: the longest
+    `slot_release_lead_days` (C3) of the networks it belongs to, in force today, so the window
+    is the one in which its reserved slots open; the deployment's `calendar_days` without one."""
+    today = clock.local(clock.now()).date()
+    found = [
+        int(lead)
+        for place in registry.placements(session, institution_id)
+        if (lead := policy.get(place.profile).parameter(LEAD_DAYS, today)) is not None
+    ]
+    return max(found) if found else get_settings().calendar_days
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    session: ClinicSession
+    open_for_me: int
+    reserved_open_for_me: int
+    taken: int
+    not_yet_open: int
+
+
+def calendar(
+    session: Session, principal: Principal, *, department_id: int, days: int | None = None
+) -> list[CalendarDay]:
+    """Sessions of the next `days` days with what the principal's unit may book in each; by
+    default the host institution's `calendar_window`."""
+    now = clock.now()
+    if days is None:
+        host = registry.get_department(session, department_id).institution_id
+        days = calendar_window(session, host)
+    out = []
+    for clinic in sessions(
+        session, department_id=department_id, start=now, end=now + timedelta(days=days)
+    ):
+        views = slot_views(session, principal, clinic)
+        out.append(
+            CalendarDay(
+                session=clinic,
+                open_for_me=sum(v.availability == Availability.OPEN for v in views),
+                reserved_open_for_me=sum(
+                    v.availability == Availability.OPEN and v.pool == "reserved" for v in views
+                ),
+                taken=sum(v.availability == Availability.TAKEN for v in views),
+                not_yet_open=sum(v.availability == Availability.NOT_YET_OPEN for v in views),
+            )
+        )
+    return out
+
+
+def _refuse(view: SlotView) -> None:
+    if view.availability == Availability.PAST:
+        raise InvalidInput([Problem("slot_id", f"slot {view.id} starts in the past")])
+    if view.availability == Availability.TAKEN:
+        raise Conflict(f"slot {view.id} is already booked")
+    if view.availability == Availability.NOT_YET_OPEN:
+        assert view.opens_at is not None
+        raise RuleViolation(
+            f"reserved slot {view.id} opens to member units at "
+            f"{clock.local(view.opens_at).isoformat(timespec='minutes')}",
+            requirement="C3",
+        )
+    if view.availability == Availability.RESERVED_FOR_MEMBERS:
+        raise RuleViolation(
+            f"slot {view.id} is reserved for the network's member units and family-doctor teams",
+            requirement="C1",
+        )
+
+
+def book(
+    session: Session,
+    principal: Principal,
+    *,
+    slot_id: int,
+    resident_id: int,
+    referral_id: int | None = None,
+    for_institution_id: int | None = None,
+) -> Booking:
+    """Book one slot for a resident; the loser of a race gets Conflict, nothing written.
+
+    `for_institution_id`: the referral service books for the referring unit when the
+    receiving department offers a slot, so the unit's reserved-slot rights apply.
+    """
+    institution_id = for_institution_id or _require_booker(principal)
+    slot = session.get(Slot, slot_id)
+    if slot is None:
+        raise NotFound(f"no slot with id {slot_id}")
+    access.patient_access(session, principal, resident_id)
+    clinic = slot.session
+    member = is_member_unit(session, institution_id, clinic.institution_id)
+    view = _availability(
+        slot,
+        clinic,
+        taken=slot.id in _live_slot_ids(session, [slot.id]),
+        member=member,
+        now=clock.now(),
+    )
+    _refuse(view)
+    return _insert_booking(
+        session, principal, slot, view.pool, resident_id, referral_id, institution_id
+    )
+
+
+def book_any(
+    session: Session,
+    principal: Principal,
+    *,
+    session_id: int,
+    resident_id: int,
+    referral_id: int | None = None,
+) -> Booking:
+    """Book the first slot of a session open to the principal's unit (reserved slots first for
+    member units). On PostgreSQL, rows being booked by others are skipped, not waited on."""
+    institution_id = _require_booker(principal)
+    clinic = get_session(session, session_id)
+    access.patient_access(session, principal, resident_id)
+    now = clock.now()
+    member = is_member_unit(session, institution_id, clinic.institution_id)
+    live = exists().where(and_(Booking.slot_id == Slot.id, Booking.status != "cancelled"))
+    tried: list[int] = []
+    while True:
+        # One row at a time: locking several would hide them all from concurrent bookers.
+        slot = session.scalar(
+            select(Slot)
+            .where(Slot.session_id == clinic.id, Slot.starts_at > now, ~live, Slot.id.not_in(tried))
+            .order_by(Slot.reserved.desc() if member else Slot.reserved, Slot.position)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Slot)
+        )
+        if slot is None:
+            break
+        tried.append(slot.id)
+        view = _availability(slot, clinic, taken=False, member=member, now=now)
+        if view.availability != Availability.OPEN:
+            continue
+        try:
+            return _insert_booking(
+                session, principal, slot, view.pool, resident_id, referral_id, institution_id
+            )
+        except Conflict:
+            continue
+    raise Conflict(f"no slot of session {clinic.id} is open to your unit now")
+
+
+def _insert_booking(
+    session: Session,
+    principal: Principal,
+    slot: Slot,
+    pool: str,
+    resident_id: int,
+    referral_id: int | None,
+    institution_id: int,
+) -> Booking:
+    now = clock.now()
+    booking = Booking(
+        slot_id=slot.id,
+        resident_id=resident_id,
+        referral_id=referral_id,
+        booked_by=principal.username,
+        booked_by_institution_id=institution_id or None,
+        pool=pool,
+        status="booked",
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(booking)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"slot {slot.id} is already booked") from None
+    audit.record(
+        session,
+        principal,
+        action="booking.create",
+        subject_type="resident",
+        subject_id=resident_id,
+        purpose="booking",
+        detail={"slot": slot.id, "pool": pool, "referral": referral_id},
+    )
+    return booking
+
+
+def get_booking(session: Session, booking_id: int) -> Booking:
+    booking = session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound(f"no booking with id {booking_id}")
+    return booking
+
+
+def _slot_of(session: Session, booking: Booking) -> tuple[Slot, ClinicSession]:
+    slot = session.get(Slot, booking.slot_id)
+    assert slot is not None
+    return slot, slot.session
+
+
+def set_booking_status(
+    session: Session, principal: Principal, *, booking_id: int, status: str
+) -> Booking:
+    """Cancel (the booking unit or the host), or record attended / no-show (the host, once the
+    slot has started)."""
+    booking = get_booking(session, booking_id)
+    slot, clinic = _slot_of(session, booking)
+    host = principal.system or principal.institution_id == clinic.institution_id
+    if booking.status != "booked":
+        raise Conflict(f"booking {booking.id} is already {booking.status}")
+    if status == "cancelled":
+        if not (host or principal.institution_id == booking.booked_by_institution_id):
+            raise Forbidden("only the booking unit or the hosting institution may cancel")
+    elif status in ("attended", "no_show"):
+        if not host:
+            raise Forbidden("only the hosting institution records attendance")
+        if slot.starts_at > clock.now():
+            raise InvalidInput([Problem("status", f"slot {slot.id} has not started yet")])
+    else:
+        raise InvalidInput([Problem("status", "must be cancelled, attended or no_show")])
+    booking.status = status
+    booking.updated_at = clock.now()
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        action=f"booking.{status}",
+        subject_type="resident",
+        subject_id=booking.resident_id,
+        purpose="booking",
+        detail={"booking": booking.id},
+    )
+    return booking
+
+
+def live_booking_for_referral(session: Session, referral_id: int) -> Booking | None:
+    return session.scalar(
+        select(Booking)
+        .where(Booking.referral_id == referral_id, Booking.status != "cancelled")
+        .order_by(Booking.id.desc())
+        .limit(1)
+    )
+
+
+def slot_time(session: Session, booking: Booking) -> datetime:
+    slot, _ = _slot_of(session, booking)
+    return slot.starts_at
