@@ -202,3 +202,9 @@ def test_at_the_time_limit_the_plan_is_valid_and_the_bound_holds() -> None:
     check_plan(ref.problem, bound.plan)
     assert bound.lower <= ref.best_known <= bound.upper
     assert bound.gap == pytest.approx((bound.upper - bound.lower) / bound.upper)
+
+
+def test_contiguity_without_lead_sites_is_refused() -> None:
+    problem = Problem("no-sites", np.ones((3, 2)), k=2, adjacency=((0, 1), (1, 2)))
+    with pytest.raises(InvalidInput, match="adjacency: contiguous grids need site_area"):
+        solver.solve(problem)

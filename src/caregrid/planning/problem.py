@@ -135,6 +135,9 @@ def _shape(problem: Problem, n: int, m: int) -> list[Fault]:
         np.any(problem.site_area < 0) or np.any(problem.site_area >= n)
     ):
         faults.append(Fault("site_area", f"every site must be an area index below {n}"))
+    if problem.adjacency is not None and problem.site_area is None:
+        message = "contiguous grids need site_area: a lead's own area anchors its grid"
+        faults.append(Fault("adjacency", message))
     for a, b in problem.adjacency or ():
         if not (0 <= a < n and 0 <= b < n) or a == b:
             faults.append(Fault("adjacency", f"pair ({a}, {b}) is not two distinct areas"))
