@@ -72,11 +72,16 @@ def nearest_plan(problem: Problem, leads: list[int]) -> Plan:
     return Plan(tuple(sorted(leads)), tuple(int(v) for v in assignment), 0.0)
 
 
-def assign_within(problem: Problem, leads: list[int], caps: Floats) -> Ints | None:
+def assign_within(
+    problem: Problem, leads: list[int], caps: Floats, deadline: float = np.inf
+) -> Ints | None:
     """Areas by descending regret to the cheapest lead with room, improved by moves; when
     that leaves an area without room, the exact assignment to these leads (a small MIP)."""
-    greedy = _regret(problem, leads, caps)
-    return greedy if greedy is not None else exact_assignment(problem, leads)
+    greedy = _regret(problem, leads, caps, deadline)
+    if greedy is not None:
+        return greedy
+    left = deadline - time.perf_counter()
+    return exact_assignment(problem, leads, min(5.0, left)) if left > 1 else None
 
 
 def exact_assignment(problem: Problem, leads: list[int], seconds: float = 5.0) -> Ints | None:
@@ -90,7 +95,7 @@ def exact_assignment(problem: Problem, leads: list[int], seconds: float = 5.0) -
     return np.asarray(found.plan.assignment, dtype=np.int64)
 
 
-def _regret(problem: Problem, leads: list[int], caps: Floats) -> Ints | None:
+def _regret(problem: Problem, leads: list[int], caps: Floats, deadline: float) -> Ints | None:
     demand = problem.loads()
     sub = problem.cost[:, leads]
     room = caps[leads].astype(float).copy()
@@ -112,17 +117,23 @@ def _regret(problem: Problem, leads: list[int], caps: Floats) -> Ints | None:
                 break
         else:
             return None
-    _shift(problem, sub, demand, room, assignment)
+    _shift(problem, sub, demand, room, assignment, deadline)
     return np.asarray(leads)[assignment].astype(np.int64)
 
 
-def _shift(problem: Problem, sub: Floats, demand: Floats, room: Floats, at: Ints) -> None:
+def _shift(
+    problem: Problem, sub: Floats, demand: Floats, room: Floats, at: Ints, deadline: float
+) -> None:
     """Move single areas to a cheaper lead with room, and swap pairs of areas between two
-    leads when both fit and the cost drops, until neither helps."""
+    leads when both fit and the cost drops, until neither helps or time is up (a pass of
+    swaps is quadratic in the areas)."""
     fixed = set() if problem.site_area is None else set(int(a) for a in problem.site_area)
+    pinned = np.array(sorted(fixed), dtype=np.int64)
     n = problem.areas
     rows = np.arange(n)
     for _ in range(50):
+        if time.perf_counter() > deadline:
+            return
         moved = False
         for area in range(n):
             if area in fixed:
@@ -140,6 +151,8 @@ def _shift(problem: Problem, sub: Floats, demand: Floats, room: Floats, at: Ints
         for area in range(n):
             if area in fixed:
                 continue
+            if area % 256 == 0 and time.perf_counter() > deadline:
+                return
             here = at[area]
             # swap with b: area to at[b], b to here
             change = sub[area, at] + sub[rows, here] - now[area] - now
@@ -147,7 +160,7 @@ def _shift(problem: Problem, sub: Floats, demand: Floats, room: Floats, at: Ints
                 room[here] + demand[area] - demand >= -1e-9
             )
             change[~fits | (at == here)] = np.inf
-            change[list(fixed)] = np.inf
+            change[pinned] = np.inf
             b = int(np.argmin(change))
             if change[b] < -1e-9:
                 there = at[b]
@@ -166,7 +179,7 @@ def relocate(
     """Capacitated plan: assign within capacity, then move each lead to the candidate that
     serves its grid cheapest (with room for it), reassigning while the cost falls and time
     is left."""
-    assignment = assign_within(problem, leads, caps)
+    assignment = assign_within(problem, leads, caps, deadline)
     if assignment is None:
         return None
     best = evaluate(problem, assignment)
@@ -184,7 +197,7 @@ def relocate(
             trial[pos] = int(np.argmin(totals))
         if trial == leads:
             break
-        again = assign_within(problem, trial, caps)
+        again = assign_within(problem, trial, caps, deadline)
         if again is None or evaluate(problem, again) >= best - 1e-9:
             break
         leads, assignment, best = trial, again, evaluate(problem, again)

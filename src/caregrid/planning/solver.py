@@ -66,6 +66,8 @@ def solve(problem: Problem, *, seconds: float = 60.0) -> Bound:
     stages["pairs_kept"] = float(cut.pairs.sum())
     stages["leads_free"] = float((cut.may_open & ~cut.must_open).sum())
     left = seconds - (time.perf_counter() - began)
+    if left < 1.0:
+        return _done(problem, warm, relaxation.lower, False, began, stages)
     if _plain_median(problem):
         found = branch.search(
             problem, warm, relaxation.multipliers, cut.may_open, cut.must_open, seconds=left
