@@ -186,7 +186,14 @@ def test_a_changed_month_is_the_only_one_recomputed(
     export(session, facts)
     changed = service.compute(session, period, facts_root=facts, stats=after)
     assert sorted(after.computed) == sorted(
-        f"{i} 2025-02"
-        for i in ("CC1", "CC2", "CC3", "CC4", "CC5", "CC6", "CD7", "RF1", "RF2", "RF3", "RF5")
+        [
+            *(
+                f"{i} 2025-02"
+                for i in ("CC1", "CC2", "CC3", "CC4", "CC5", "CC6", "CD7", "RF1", "RF2", "RF3")
+            ),
+            "RF5 2025-02",
+            "RF24 2025-02",
+            *(f"{i} 2025-01..2025-12" for i in ("DT1", "DT2", "K6")),  # the year's encounters
+        ]
     )
     assert _at(changed, "CC3", "2025-02", NET) == (2, 3)

@@ -68,7 +68,7 @@ STATED: list[tuple[str, str, date, object, str]] = [
     (GZC, "service_period_regions", LATER, ["mountain", "semi_mountain", "plain", "urban"], "H3"),
     (GZC, "no_second_inpatient_deductible", LATER, True, "B7"),
     (GZC, "insurance_global_budget", LATER, True, "I3"),
-    (GZC, "village_clinic_per_admin_village", LATER, True, "A10"),
+    (GZC, "village_clinic_per_admin_village", LATER, Fraction(1), "A10"),  # every village
     # Jinhua
     (JH, "reserved_outpatient_slot_share", LATER, Fraction(1, 3), "C1"),
     (JH, "reserved_bed_share", LATER, Fraction(1, 4), "C1"),
@@ -86,6 +86,7 @@ STATED: list[tuple[str, str, date, object, str]] = [
     (JH, "standardised_management_rate", LATER, Fraction(7, 10), "F3"),
     (JH, "down_referral_chronic_growth", LATER, Fraction(1, 10), "B9"),
     (JH, "public_health_score", LATER, Fraction(9, 10), "F5"),
+    (JH, "public_health_score_annual_increase", LATER, 0, "F5"),  # above the year before
     (JH, "tcm_doctor_share", LATER, Fraction(16, 100), "F8"),
     (JH, "tcm_hall_member_share", LATER, Fraction(1), "F8"),  # every member
     (JH, "village_clinic_standardisation_rate", LATER, Fraction(8, 10), "A10"),
@@ -116,6 +117,7 @@ STATED: list[tuple[str, str, date, object, str]] = [
     (SC, "reserved_bed_share", date(2025, 12, 30), Fraction(10, 100), "C2"),
     (SC, "reserved_bed_share", date(2025, 12, 31), Fraction(25, 100), "C2"),
     (SC, "mutual_recognition_rate", date(2024, 12, 31), Fraction(1), "D3"),
+    (SC, "lead_referral_growth", LATER, Fraction(0), "B9"),  # rises every year: more than 0
     (SC, "continuing_nursing_ward_share", date(2024, 12, 31), Fraction(8, 10), "F7"),
     (SC, "continuing_nursing_ward_share", date(2025, 12, 31), Fraction(9, 10), "F7"),
     (SC, "backbone_training_rate", date(2024, 12, 31), Fraction(8, 10), "H5"),

@@ -46,6 +46,7 @@ class Fact:
     fields: tuple[Field, ...]
     key: tuple[str, ...]
     date: str  # the field that places a row in its month
+    at_most: tuple[tuple[str, str], ...] = ()  # (field, other): a row's field <= its other
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -323,6 +324,99 @@ FACTS: tuple[Fact, ...] = (
         ),
         key=("institution_code", "staff_id", "as_of"),
         date="as_of",
+    ),
+    Fact(
+        "backbone_training",
+        "A member's backbone staff member on the lead's standardised-training roster (SC 6, "
+        "H5): the member names its backbone staff, the lead records when each finished.",
+        (
+            _text("institution_code", institution=True, doc="the member they work for"),
+            _text("staff_id"),
+            Field("as_of", Kind.DATE, doc="the roster's date"),
+            Field(
+                "trained_on",
+                Kind.DATE,
+                required=False,
+                doc="the day they finished the standardised training; empty until then",
+            ),
+        ),
+        key=("institution_code", "staff_id", "as_of"),
+        date="as_of",
+    ),
+    Fact(
+        "ward",
+        "An inpatient ward (病区) on a date and whether it gives discharged patients continuing "
+        "nursing: online consultation, follow-up, home-care guidance (F7).",
+        (
+            _text("ward_id", "the hospital's own ward code"),
+            _text("institution_code", institution=True),
+            Field("continuing_nursing", Kind.BOOL),
+            Field("as_of", Kind.DATE),
+        ),
+        key=("institution_code", "ward_id", "as_of"),
+        date="as_of",
+    ),
+    Fact(
+        "village_clinic",
+        "An administrative village (or urban community) and the clinic serving it, on a date, "
+        "as the county's or district's acceptance of standardised construction found it (A10).",
+        (
+            _text("village_code", "the administrative village's or community's division code"),
+            _text(
+                "institution_code",
+                "the township or community health centre that manages its clinic",
+                institution=True,
+            ),
+            _text(
+                "clinic_code",
+                "the village clinic or community health station; empty when there is none",
+                required=False,
+            ),
+            Field("publicly_built", Kind.BOOL, required=False, doc="a publicly built clinic"),
+            Field(
+                "standardised",
+                Kind.BOOL,
+                required=False,
+                doc="the clinic passed the acceptance of standardised construction",
+            ),
+            Field("as_of", Kind.DATE),
+        ),
+        key=("village_code", "as_of"),
+        date="as_of",
+    ),
+    Fact(
+        "institution_report",
+        "What an institution reports about itself once a year: its TCM hall (F8) and its EMR "
+        "application level as the national rating last placed it (J5).",
+        (
+            _text("institution_code", institution=True),
+            Field("tcm_hall", Kind.BOOL, doc="runs a TCM hall (中医馆) or TCM service area"),
+            Field(
+                "emr_level",
+                Kind.INT,
+                required=False,
+                low=0,
+                high=8,
+                doc="电子病历系统应用水平分级评价: the level rated, 0 to 8; empty if never rated",
+            ),
+            Field("as_of", Kind.DATE, doc="the report's date"),
+        ),
+        key=("institution_code", "as_of"),
+        date="as_of",
+    ),
+    Fact(
+        "public_health_evaluation",
+        "The health commission's evaluation of an institution's basic public health service "
+        "project: the score it gave and the full marks (F5).",
+        (
+            _text("institution_code", institution=True),
+            Field("evaluated_on", Kind.DATE),
+            Field("score", Kind.NUMBER, low=0),
+            Field("full_score", Kind.NUMBER, low=1),
+        ),
+        key=("institution_code", "evaluated_on"),
+        date="evaluated_on",
+        at_most=(("score", "full_score"),),
     ),
 )
 

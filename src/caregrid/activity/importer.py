@@ -189,6 +189,9 @@ def validate(
             out = pc.fill_null(pc.or_(pc.less(value, start), pc.greater(value, end)), False)
             problems.append((f.name, out, f"outside the period {period[0]}..{period[1]}"))
         typed[f.name] = value
+    for name, other in fact.at_most:
+        above = pc.fill_null(pc.greater(typed[name], typed[other]), False)
+        problems.append((name, above, f"above {other}"))
     problems.append((",".join(fact.key), _duplicates(raw, fact), "duplicate of an earlier row"))
     for name, mask, reason in problems:
         mask = pc.fill_null(mask, False)

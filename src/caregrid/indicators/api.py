@@ -64,7 +64,7 @@ def network_indicators(
                 value=t.shown,
                 target=None
                 if t.assessment.target is None
-                else float(t.assessment.target.value * 100),
+                else float(t.assessment.target.value * t.assessment.target.scale),
                 target_kind=None
                 if t.assessment.target is None
                 else ("growth" if t.assessment.target.growth else "level"),

@@ -30,9 +30,10 @@ from caregrid.activity.facts import Fact, Kind, fact
 from caregrid.chronic.standard import Condition, load_standard
 
 SIDE_KEYS = (
-    "fact", "by", "where", "sum", "distinct", "having", "last", "last_where", "among",
-    "min_age", "weight",
+    "fact", "by", "where", "sum", "max", "distinct", "distinct_chars", "having", "last",
+    "last_where", "among", "min_age", "weight",
 )  # fmt: skip
+ROLL_UPS = ("sum", "min")
 AREA_FIELDS = ("in_area",)  # the row's institution is a member of the area's network
 DIMENSION_FIELDS = ("institution_level", *AREA_FIELDS)
 PERIOD_FIELDS = ("period_start", "period_end")  # the first and last day computed over
@@ -97,6 +98,16 @@ class Side:
     among: Among | None = None
     min_age: int | None = None  # only rows whose birth_date makes them this old at period_end
     weight: Fraction | None = None  # each counted row or patient counts this much (CD3)
+    max: str | None = None  # the largest value of a number field instead of a sum (J5)
+    distinct_chars: int | None = None  # distinct values by their first characters (K6)
+
+    @property
+    def distinct_sql(self) -> str:
+        """What distinct counts: the field, or its first `distinct_chars` characters (an
+        ICD-10 code's category)."""
+        if self.distinct_chars is None:
+            return str(self.distinct)
+        return f"substr({self.distinct}, 1, {self.distinct_chars})"
 
     def filter_sql(self, dialect: str, days: tuple[str, str] | None = None) -> str:
         """The filter in the engine's dialect, `period_start` and `period_end` as dates, and
@@ -177,6 +188,7 @@ class Indicator:
     period: str = "month"  # month: summed over months; year: computed over the whole period
     target_growth: str | None = None  # the parameter of a relative rise on a year earlier
     unit: str = ""  # what the value is in: "%" for a share (the default), "h", "CNY", ...
+    roll_up: str = "sum"  # sum: members' sides added; min: the lowest member's value (J5, K6)
 
 
 def _side(indicator: str, part: str, raw: Any) -> Side:
@@ -198,11 +210,17 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
         )
     if field.division and found.field("institution_code") is None:
         raise DefinitionError(f"{where}.by: {found.name} has no institution_code to place it")
-    total = raw.get("sum")
-    if total is not None:
-        summed = found.field(str(total))
-        if summed is None or summed.kind not in (Kind.INT, Kind.NUMBER):
-            raise DefinitionError(f"{where}.sum: {total!r} is not a number field of {found.name}")
+    for key in ("sum", "max"):
+        named = raw.get(key)
+        if named is not None:
+            summed = found.field(str(named))
+            if summed is None or summed.kind not in (Kind.INT, Kind.NUMBER):
+                raise DefinitionError(
+                    f"{where}.{key}: {named!r} is not a number field of {found.name}"
+                )
+    total, largest = raw.get("sum"), raw.get("max")
+    if total is not None and largest is not None:
+        raise DefinitionError(f"{where}: a sum or a max, not both")
     expression = None
     if raw.get("where"):
         expression = _parse(f"{where}.where", str(raw["where"]), found)
@@ -211,6 +229,14 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
     distinct = raw.get("distinct")
     if distinct is not None and found.field(str(distinct)) is None:
         raise DefinitionError(f"{where}.distinct: {found.name} has no field {distinct!r}")
+    if distinct is not None and largest is not None:
+        raise DefinitionError(f"{where}.max: counts rows, not distinct values")
+    chars = raw.get("distinct_chars")
+    if chars is not None:
+        if distinct is None:
+            raise DefinitionError(f"{where}.distinct_chars: needs `distinct`, the field it cuts")
+        if not isinstance(chars, int) or isinstance(chars, bool) or chars < 1:
+            raise DefinitionError(f"{where}.distinct_chars: a whole number, 1 or more")
     having = None
     if raw.get("having"):
         if distinct is None:
@@ -241,6 +267,8 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
         _among(f"{where}.among", raw["among"], found) if raw.get("among") else None,
         _min_age(where, raw.get("min_age"), found),
         _weight(where, raw.get("weight")),
+        str(largest) if largest is not None else None,
+        chars,
     )
 
 
@@ -385,15 +413,21 @@ def _indicator(raw: Any) -> Indicator:
         period=period,
         target_growth=str(raw["target_growth"]) if raw.get("target_growth") else None,
         unit=str(raw.get("unit", "%" if denominator and raw.get("factor", 100) == 100 else "")),
+        roll_up=str(raw.get("roll_up", "sum")),
     )
+    if indicator.roll_up not in ROLL_UPS:
+        raise DefinitionError(f"{ident}.roll_up: one of {', '.join(ROLL_UPS)}")
+    lowest = indicator.roll_up == "min"
+    if lowest and (indicator.denominator is not None or period != "year"):
+        raise DefinitionError(f"{ident}.roll_up: min takes no denominator and period: year")
     if indicator.target and indicator.target_growth:
         raise DefinitionError(f"{ident}: a target or a target_growth, not both")
-    if indicator.target and indicator.denominator is None:
+    if indicator.target and indicator.denominator is None and not lowest:
         raise DefinitionError(f"{ident}.target: a count has no share to meet; use target_growth")
     sides = [indicator.numerator, *([indicator.denominator] if indicator.denominator else [])]
     if len({side.area for side in sides}) > 1:
         raise DefinitionError(f"{ident}: both sides are attributed to institutions or to areas")
-    for key in ("among", "min_age", "weight"):
+    for key in ("among", "min_age", "weight", "max"):
         if period == "month" and any(getattr(side, key) is not None for side in sides):
             raise DefinitionError(f"{ident}: `{key}` is for period: year")
     if period == "month" and any(side.distinct for side in sides):

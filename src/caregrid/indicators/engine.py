@@ -122,7 +122,7 @@ def _year_select(
     if among is not None:
         where = f"({where}) AND {side.among_sql(dialect, span, among)}"
     if side.distinct is None:
-        total = f"sum({side.sum})" if side.sum else "count(*)"
+        total = f"sum({side.sum})" if side.sum else f"max({side.max})" if side.max else "count(*)"
         return (
             f"SELECT :label AS month, {side.unit} AS unit, coalesce({total}, 0) AS v0 "
             f"FROM {source} AS f WHERE ({where}) GROUP BY {side.unit}"
@@ -133,12 +133,12 @@ def _year_select(
         return (
             f"SELECT :label AS month, unit, count(*) AS v0 FROM (SELECT {side.unit} AS unit, "
             f"({side.last_where_sql(dialect)}) AS passes, row_number() OVER (PARTITION BY "
-            f"{side.unit}, {side.distinct} ORDER BY {order}) AS n FROM {source} AS f "
+            f"{side.unit}, {side.distinct_sql} ORDER BY {order}) AS n FROM {source} AS f "
             f"WHERE ({where})) AS g WHERE n = 1 AND passes GROUP BY unit"
         )
     return (
         f"SELECT :label AS month, unit, count(*) AS v0 FROM (SELECT {side.unit} AS unit "
-        f"FROM {source} AS f WHERE ({where}) GROUP BY {side.unit}, {side.distinct} "
+        f"FROM {source} AS f WHERE ({where}) GROUP BY {side.unit}, {side.distinct_sql} "
         f"HAVING ({side.having_sql(dialect)})) AS g GROUP BY unit"
     )
 
@@ -214,8 +214,8 @@ def _cells(
         for month, unit in sorted(set(numerators) | set(denominators)):
             numerator = numerators.get((month, unit), 0.0) * _weight(indicator.numerator)
             denominator = denominators.get((month, unit), 0.0) * _weight(indicator.denominator)
-            if numerator == 0 and denominator == 0:
-                continue
+            if numerator == 0 and denominator == 0 and indicator.roll_up != "min":
+                continue  # a lowest value of 0 (an EMR level 0) is still a member's value
             out.append(
                 Cell(
                     indicator.id,
@@ -382,14 +382,23 @@ def postgres_cells(
     return _cells(chosen, _collect(_queries(chosen, period, "postgres", source), run))
 
 
-def roll_up(cells: Iterable[Cell], units: Mapping[str, Iterable[str]]) -> list[Cell]:
+def roll_up(
+    cells: Iterable[Cell], units: Mapping[str, Iterable[str]], lowest: Iterable[str] = ()
+) -> list[Cell]:
     """Sum institution cells into higher units (`units`: institution code -> the networks or
-    city it counts towards), numerator and denominator apart."""
+    city it counts towards), numerator and denominator apart; the indicators in `lowest`
+    take the lowest member's value instead ("every member at least level 3")."""
     numerators: dict[tuple[str, str, str], float] = defaultdict(float)
     denominators: dict[tuple[str, str, str], float | None] = {}
+    minimum = set(lowest)
     for cell in cells:
         for unit in units.get(cell.unit, ()):
             key = (cell.indicator, cell.month, unit)
+            if cell.indicator in minimum:
+                found = numerators.get(key)
+                numerators[key] = cell.numerator if found is None else min(found, cell.numerator)
+                denominators[key] = None
+                continue
             numerators[key] += cell.numerator
             if cell.denominator is None:
                 denominators[key] = None

@@ -77,10 +77,11 @@ def compute(
     area = {i.id for i in chosen if i.numerator.area}
     by_institution = [c for c in cells if c.indicator not in area]
     by_network = [c for c in cells if c.indicator in area]
+    lowest = [i.id for i in chosen if i.roll_up == "min"]
     return (
         cells
-        + engine.roll_up(by_institution, units(session, registry_dims.members))
-        + engine.roll_up(by_network, cities(session))
+        + engine.roll_up(by_institution, units(session, registry_dims.members), lowest)
+        + engine.roll_up(by_network, cities(session), lowest)
     )
 
 

@@ -46,6 +46,7 @@ from caregrid.errors import DomainError
 from caregrid.registry import importer
 from caregrid.registry.layout import LayoutFile
 from caregrid.registry.vocab import Category, DivisionLevel, Level, NetworkRole
+from caregrid.synth import facilities
 from caregrid.synth.rates import (
     AgeWeights,
     ByCentre,
@@ -1618,6 +1619,7 @@ def generate(
         contract_facts(run)
         public_health_facts(run, follow_ups)
         staff_facts(run)
+        facilities.write(run)
         tell("chronic care, contracts, public health, staff", writer.total)
         for m in range(12):
             run.month(m)
