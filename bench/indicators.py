@@ -40,7 +40,8 @@ def main() -> None:
     from caregrid.activity.parquet import glob
     from caregrid.indicators.definitions import catalogue
     from caregrid.indicators.engine import Dims, duckdb_cells
-    from caregrid.synth.city import generate, load_layout
+    from caregrid.synth.city import generate
+    from caregrid.synth.layout import load_layout
 
     scratch = None
     root = args.facts

@@ -30,8 +30,7 @@ ROOT = "caregrid"
 
 # Shared infrastructure: anyone may import these, and they are not domain packages.
 INFRASTRUCTURE = frozenset(
-    f"{ROOT}.{name}"
-    for name in ("db", "config", "clock", "errors", "yamlio", "privacy", "rates", "i18n")
+    f"{ROOT}.{name}" for name in ("db", "config", "clock", "errors", "yamlio", "privacy", "i18n")
 )
 # The two outer layers; they may import any package's service, never its tables.
 OUTER = frozenset({f"{ROOT}.web", f"{ROOT}.cli"})
@@ -56,16 +55,6 @@ KNOWN_LAZY_CYCLES: frozenset[tuple[str, str]] = frozenset(
         # A network office's reach is its network's members; the registry's service takes
         # principals and checks access, so access reads the memberships at call time.
         ("caregrid/auth/access.py", "caregrid.registry.service"),
-    }
-)
-
-# Temporary: modules being removed (their measures move into indicator definitions). Their
-# imports are left out of the models and cycle checks; an entry fails once its file is gone
-# or no longer adds a problem.
-TEMPORARY_EXEMPT_MODULES: frozenset[str] = frozenset(
-    {
-        # familydoctor.measures reads chronic and referral services, which read familydoctor.
-        "caregrid/familydoctor/measures.py",
     }
 )
 
@@ -234,24 +223,9 @@ def check(
     root: Path,
     *,
     lazy_cycles: frozenset[tuple[str, str]] = frozenset(),
-    temporary_modules: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Every boundary violation under ``root`` (a source root holding ``caregrid/``)."""
     everything = collect(root)
-    problems = _check(everything, lazy_cycles, temporary_modules)
-    for path in sorted(temporary_modules):
-        if not (root / path).is_file():
-            problems.append(f"stale TEMPORARY_EXEMPT_MODULES entry (file gone): {path}")
-        elif _check(everything, lazy_cycles, temporary_modules - {path}) == problems:
-            problems.append(f"stale TEMPORARY_EXEMPT_MODULES entry (no longer needed): {path}")
-    return problems
-
-
-def _check(
-    everything: list[Import],
-    lazy_cycles: frozenset[tuple[str, str]],
-    temporary_modules: frozenset[str],
-) -> list[str]:
     registry = [i for i in everything if i.path == TABLE_REGISTRY and i.module.endswith(".models")]
     imports = [i for i in everything if i not in registry]
     problems: list[str] = []
@@ -262,7 +236,7 @@ def _check(
     for imp in imports:
         if imp.importer == imp.package or not is_domain(imp.package):
             continue
-        if imp.module == f"{imp.package}.models" and imp.path not in temporary_modules:
+        if imp.module == f"{imp.package}.models":
             problems.append(f"imports another package's models: {imp.where()}")
 
     # (b) upward into web or cli
@@ -271,7 +245,6 @@ def _check(
             problems.append(f"imports upward into {imp.package}: {imp.where()}")
 
     # (c) cycles over module-level imports
-    imports = [imp for imp in imports if imp.path not in temporary_modules]
     eager = [imp for imp in imports if not imp.lazy]
     for component in _sccs(_graph(eager)):
         if len(component) > 1:
@@ -306,11 +279,7 @@ def _check(
 
 
 def test_package_boundaries() -> None:
-    problems = check(
-        SRC,
-        lazy_cycles=KNOWN_LAZY_CYCLES,
-        temporary_modules=TEMPORARY_EXEMPT_MODULES,
-    )
+    problems = check(SRC, lazy_cycles=KNOWN_LAZY_CYCLES)
     assert not problems, "\n".join(problems)
 
 
@@ -411,23 +380,6 @@ def test_lazy_cycle_needs_an_allowlist_entry_and_the_entry_goes_stale(tree: Path
     assert check(tree, lazy_cycles=allowed) == [
         "stale KNOWN_LAZY_CYCLES entry (no longer a cycle): "
         "caregrid/registry/checks.py -> caregrid.referral.service"
-    ]
-
-
-def test_temporary_module_is_exempt_until_it_is_clean_or_gone(tree: Path) -> None:
-    planted = (
-        "from caregrid.referral import service\nfrom caregrid.referral.models import Referral\n"
-    )
-    _plant(tree, {"caregrid/registry/measures.py": planted})
-    allowed = frozenset({"caregrid/registry/measures.py"})
-    assert check(tree, temporary_modules=allowed) == []
-    (tree / "caregrid/registry/measures.py").write_text("", encoding="utf-8")
-    assert check(tree, temporary_modules=allowed) == [
-        "stale TEMPORARY_EXEMPT_MODULES entry (no longer needed): caregrid/registry/measures.py"
-    ]
-    (tree / "caregrid/registry/measures.py").unlink()
-    assert check(tree, temporary_modules=allowed) == [
-        "stale TEMPORARY_EXEMPT_MODULES entry (file gone): caregrid/registry/measures.py"
     ]
 
 

@@ -125,6 +125,16 @@ def test_a_missing_column_refuses_the_file(session: Session, tmp_path: Path) -> 
     ]
 
 
+def test_an_optional_column_left_out_imports_as_empty(session: Session, tmp_path: Path) -> None:
+    """A file written before an optional field was declared still imports."""
+    header = [h for h in HEADER if h != "referral_id"]
+    rows = [[v for h, v in zip(HEADER, row, strict=True) if h != "referral_id"] for row in GOOD]
+    report = import_file(session, _csv(tmp_path / "older.csv", rows, header), ENCOUNTER)
+    assert (report.stored, report.errors) == (3, [])
+    table = TABLES["encounter"]
+    assert session.scalar(select(func.count()).where(table.c.referral_id.is_not(None))) == 0
+
+
 def test_parquet_imports_like_csv_and_the_export_writes_months(
     session: Session, tmp_path: Path
 ) -> None:

@@ -21,29 +21,15 @@ from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.schemas import CentreIn, CentreItemIn, OrderIn, ReportIn, ValueIn
 from caregrid.diagnostics.vocab import CentreKind
 from caregrid.indicators import service
-from caregrid.referral import service as referrals
-from caregrid.referral.schemas import ReferralIn
 from caregrid.scheduling import service as scheduling
+from tests.referrals import refer_up
 from tests.world import NOW, World, build
 
 
 def test_the_workflows_records_read_as_facts(session: Session, tmp_path: Path) -> None:
     with clock.frozen(NOW):
         world: World = build(session)
-        sent = referrals.create(
-            session,
-            world.community_doctor,
-            ReferralIn(
-                resident_id=world.patient,
-                to_institution_code="jh-rmyy",
-                to_department_id=world.cardiology,
-                diagnosis_code="I10",
-                reason="血压控制不佳",
-                justification="两次随访血压未控制",
-                clinical_summary="随访记录见附件。",
-                consent=True,
-            ),
-        )
+        sent = refer_up(session, world)
         start = clock.local(NOW + timedelta(days=3)).replace(hour=8, minute=0)
         clinic = scheduling.publish_session(
             session,

@@ -14,6 +14,7 @@ from types import ModuleType
 import pytest
 from sqlalchemy import Engine, delete, or_, select
 from sqlalchemy.orm import Session
+from tests.referrals import CHEST_PAIN, refer_up
 from tests.world import NOW, World, build, nid
 
 from caregrid import clock
@@ -26,7 +27,6 @@ from caregrid.familydoctor.schemas import ConsentIn, ContractIn
 from caregrid.familydoctor.vocab import ConsentMethod, TerminationReason
 from caregrid.referral import service as referrals
 from caregrid.referral.models import Referral
-from caregrid.referral.schemas import ReferralIn
 from caregrid.referral.vocab import Action, RejectionReason, State
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
@@ -78,20 +78,6 @@ def world(session: Session) -> Iterator[World]:
         yield build(session)
 
 
-def _referral(world: World, resident_id: int, **changes: object) -> ReferralIn:
-    fields: dict[str, object] = {
-        "resident_id": resident_id,
-        "to_institution_code": "jh-rmyy",
-        "to_department_id": world.cardiology,
-        "diagnosis_code": "I21.0",
-        "reason": "胸痛",
-        "clinical_summary": "summary",
-        "consent": True,
-    }
-    fields.update(changes)
-    return ReferralIn.model_validate(fields)
-
-
 def _story(session: Session, world: World) -> tuple[list[int], list[datetime]]:
     """Referrals in every outcome, contracts renewed, terminated and starting later; the
     residents and the moments worth deciding at."""
@@ -113,12 +99,12 @@ def _story(session: Session, world: World) -> tuple[list[int], list[datetime]]:
             session, who, referral.id, action=action, version=referral.version, rejection_code=code
         )
 
-    rejected = referrals.create(session, doctor, _referral(world, world.patient))
-    closed = referrals.create(session, doctor, _referral(world, world.unsigned_patient))
-    sent_then_cancelled = referrals.create(session, doctor, _referral(world, third))
-    draft_cancelled = referrals.create(session, doctor, _referral(world, third, submit=False))
-    referrals.create(session, doctor, _referral(world, third, submit=False))  # still a draft
-    accepted = referrals.create(session, doctor, _referral(world, third))
+    rejected = refer_up(session, world, resident_id=world.patient, **CHEST_PAIN)
+    closed = refer_up(session, world, resident_id=world.unsigned_patient, **CHEST_PAIN)
+    sent_then_cancelled = refer_up(session, world, resident_id=third, **CHEST_PAIN)
+    draft_cancelled = refer_up(session, world, resident_id=third, submit=False, **CHEST_PAIN)
+    refer_up(session, world, resident_id=third, submit=False, **CHEST_PAIN)  # still a draft
+    accepted = refer_up(session, world, resident_id=third, **CHEST_PAIN)
     with clock.frozen(NOW + timedelta(hours=3)):
         move(rejected, Action.REJECT, RejectionReason.NO_CAPACITY)
         for action in (Action.ACCEPT, Action.ARRIVE, Action.COMPLETE, Action.CLOSE):

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.races import UTC_NOW
+from tests.referrals import CHEST_PAIN, refer_up
 from tests.world import NOW, World, build
 
 from caregrid import clock
@@ -25,7 +26,6 @@ from caregrid.familydoctor.schemas import ConsentIn, ContractIn, MemberIn
 from caregrid.familydoctor.vocab import ConsentMethod, TeamRole, TerminationReason
 from caregrid.referral import service as referrals
 from caregrid.referral.models import Referral
-from caregrid.referral.schemas import ReferralIn
 from caregrid.referral.vocab import Action, RejectionReason
 from caregrid.registry import service as registry
 
@@ -56,20 +56,6 @@ def rows(session: Session, resident_id: int, kind: access.Relationship) -> list[
     )
 
 
-def up(resident_id: int, world: World, **changes: Any) -> ReferralIn:
-    fields: dict[str, Any] = {
-        "resident_id": resident_id,
-        "to_institution_code": LEAD,
-        "to_department_id": world.cardiology,
-        "diagnosis_code": "I21.0",
-        "reason": "胸痛",
-        "clinical_summary": "summary",
-        "consent": True,
-    }
-    fields.update(changes)
-    return ReferralIn.model_validate(fields)
-
-
 def act(session: Session, who: Principal, referral: Referral, action: Action, **extra: Any) -> None:
     referrals.transition(
         session, who, referral.id, action=action, version=referral.version, **extra
@@ -83,7 +69,7 @@ def test_a_referral_relates_both_ends_from_sending_until_it_is_rejected(
     session: Session, world: World
 ) -> None:
     patient = world.unsigned_patient
-    draft = referrals.create(session, world.community_doctor, up(patient, world, submit=False))
+    draft = refer_up(session, world, resident_id=patient, submit=False, **CHEST_PAIN)
     assert basis(session, LEAD, patient) is None  # a draft is not sent yet
     with pytest.raises(Forbidden):
         access.patient_access(session, world.cardiologist, patient)
@@ -117,12 +103,12 @@ def test_a_cancelled_referral_ends_it_and_a_closed_one_keeps_it(
     session: Session, world: World
 ) -> None:
     patient = world.unsigned_patient
-    cancelled = referrals.create(session, world.community_doctor, up(patient, world))
+    cancelled = refer_up(session, world, resident_id=patient, **CHEST_PAIN)
     assert basis(session, LEAD, patient) == "referral"
     act(session, world.community_doctor, cancelled, Action.CANCEL)
     assert basis(session, LEAD, patient) is None
 
-    closed = referrals.create(session, world.community_doctor, up(patient, world))
+    closed = refer_up(session, world, resident_id=patient, **CHEST_PAIN)
     for action in (Action.ACCEPT, Action.ARRIVE, Action.COMPLETE, Action.CLOSE):
         act(session, world.cardiologist, closed, action)
         assert basis(session, LEAD, patient) == "referral", action
@@ -280,10 +266,8 @@ def test_no_relationship_is_left_when_the_owning_transaction_rolls_back(
     written: list[CareRelationship] = []
     with clock.frozen(UTC_NOW), pytest.raises(NotFound), session_scope() as session:
         try:
-            referrals.create(
-                session,
-                committed_world.community_doctor,
-                up(patient, committed_world, slot_id=2_000_000_000),
+            refer_up(
+                session, committed_world, resident_id=patient, slot_id=2_000_000_000, **CHEST_PAIN
             )
         finally:  # the relationship was written before the booking failed
             written = rows(session, patient, access.Relationship.REFERRAL)

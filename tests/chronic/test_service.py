@@ -19,10 +19,10 @@ from caregrid.chronic.standard import Condition
 from caregrid.errors import Conflict, InvalidInput
 from caregrid.familydoctor import service as familydoctor
 from caregrid.referral import service as referrals
-from caregrid.referral.schemas import DownReferralIn, ReferralIn
 from caregrid.referral.vocab import Action as ReferralAction
 from caregrid.residents import service as residents
 from tests.conftest import bearer
+from tests.referrals import arrive, refer_down, refer_up
 from tests.world import NOW, World, build
 
 HTN, DM = Condition.HYPERTENSION, Condition.DIABETES
@@ -120,19 +120,15 @@ def test_follow_ups_follow_the_standard_and_propose_a_green_channel_referral(
         assert proposal.green_channel and proposal.urgency == "routine"
         assert proposal.follow_up_by == TODAY  # within two weeks of the visit
         # The proposal is a valid referral as it stands.
-        sent = referrals.create(
+        sent = refer_up(
             session,
-            world.community_doctor,
-            ReferralIn(
-                resident_id=proposal.resident_id,
-                to_institution_code=proposal.to_institution_code or "",
-                diagnosis_code=proposal.diagnosis_code,
-                reason=proposal.reason,
-                urgency=proposal.urgency,
-                clinical_summary="two uncontrolled follow-ups",
-                justification="uncontrolled on two drugs",
-                consent=True,
-            ),
+            world,
+            resident_id=proposal.resident_id,
+            to_institution_code=proposal.to_institution_code or "",
+            to_department_id=None,
+            diagnosis_code=proposal.diagnosis_code,
+            reason=proposal.reason,
+            urgency=proposal.urgency,
         )
         assert sent.green_channel
         # Face-to-face follow-ups are delivered against the contract's package items (E5).
@@ -209,38 +205,8 @@ def test_the_worklist_shows_overdue_due_and_referred_down_patients(
 
 def test_the_first_follow_up_closes_a_downward_referral(session: Session, world: World) -> None:
     with clock.frozen(NOW):
-        up = referrals.create(
-            session,
-            world.community_doctor,
-            ReferralIn(
-                resident_id=world.patient,
-                to_institution_code="jh-rmyy",
-                to_department_id=world.cardiology,
-                diagnosis_code="I10",
-                reason="uncontrolled",
-                urgency="routine",
-                clinical_summary="BP 170/100",
-                consent=True,
-                justification="uncontrolled on two drugs",
-            ),
-        )
-        for action in (ReferralAction.ACCEPT, ReferralAction.ARRIVE):
-            up = referrals.transition(
-                session, world.cardiologist, up.id, action=action, version=up.version
-            )
-        down = referrals.refer_down(
-            session,
-            world.cardiologist,
-            parent_id=up.id,
-            data=DownReferralIn(
-                version=up.version,
-                discharge_summary="stable on two drugs",
-                reason="stable",
-                clinical_summary="treated",
-                follow_up_plan="BP follow-up in two weeks",
-                to_institution_code="jh-wc-chengdong",
-            ),
-        )
+        up = arrive(session, world.cardiologist, refer_up(session, world))
+        down = refer_down(session, world.cardiologist, up, to_institution_code="jh-wc-chengdong")
         items = chronic.worklist(session, world.community_doctor, world.team).items
         assert ("referred_down", down.id) in [(i.what, i.referral_id) for i in items]
         down = referrals.transition(

@@ -210,8 +210,12 @@ def test_facts_import_refuses_bad_rows_then_indicators_compute(
         assert computed.returncode == 0, computed.stderr
         rows = json.loads(computed.stdout)
         found = sorted((r["indicator"], r["month"], r["numerator"], r["denominator"]) for r in rows)
-        # the reserved slots offered, none booked yet
-        assert found == [("UG11", "2025-01", 0, 199), ("UG4", "2025-01", 199, 600)]
+        # the reserved slots offered, none booked yet, by anyone or by another member
+        assert found == [
+            ("UG11", "2025-01", 0, 199),
+            ("UG12", "2025-01", 0, 199),
+            ("UG4", "2025-01", 199, 600),
+        ]
     wrong = run(database, "indicators", "compute", "--period", "2025-1")
     assert wrong.returncode != 0 and "--period" in wrong.stderr
 

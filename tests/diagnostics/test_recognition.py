@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import SYSTEM, Principal, Role
-from caregrid.diagnostics import measures
 from caregrid.diagnostics import service as diagnostics
+from caregrid.diagnostics.api import network_measures
 from caregrid.diagnostics.schemas import (
     CentreIn,
     CentreItemIn,
@@ -29,7 +29,8 @@ from caregrid.diagnostics.vocab import CentreKind, OrderState, RepeatReason
 from caregrid.errors import Forbidden, InvalidInput, RuleViolation
 from caregrid.registry import service as registry
 from tests.conftest import bearer, make_principal
-from tests.world import NOW, SHANGHAI, World, build
+from tests.referrals import refer_up
+from tests.world import NOW, World, build
 
 DAY0 = NOW.date()
 LIPIDS = [
@@ -146,22 +147,13 @@ def test_scope_same_network_city_and_province(session: Session, world: World) ->
                 items=[CentreItemIn(item_code="lipid_panel", turnaround_hours=24)],
             ),
         )
-        from caregrid.referral import service as referrals
-        from caregrid.referral.schemas import ReferralIn  # a referral gives the care relationship
-
-        referrals.create(
+        # A referral to the Central Hospital gives it the care relationship.
+        refer_up(
             session,
-            world.community_doctor,
-            ReferralIn(
-                resident_id=world.patient,
-                to_institution_code="jh-zxyy",
-                diagnosis_code="I10",
-                reason="patient's choice",
-                clinical_summary="BP 170/100",
-                consent=True,
-                justification="uncontrolled",
-                patient_choice_reason="lives nearby",
-            ),
+            world,
+            to_institution_code="jh-zxyy",
+            to_department_id=None,
+            patient_choice_reason="lives nearby",
         )
     # Jinhua recognises inside the group only: another network's hospital gets no offer...
     assert _offers_on(session, other, world.patient, "lipid_panel", DAY0) == []
@@ -248,17 +240,14 @@ def test_reuse_or_repeat_with_a_coded_reason(session: Session, world: World) -> 
         diagnostics.recognise(session, world.cardiologist, third.id, prior)  # outside the window
     assert refused.value.requirement == "D3"
     with clock.frozen(NOW):
-        found = measures.network_period(
-            session,
-            "jh-rmyy-wucheng",
-            datetime(2026, 1, 1, tzinfo=SHANGHAI),
-            datetime(2027, 1, 1, tzinfo=SHANGHAI),
-        )
-    assert (found.rate.numerator, found.rate.denominator) == (1, 2)
-    assert found.repeats_by_reason == {"critical_for_treatment": 1}
-    assert found.cost_avoided_cny == Decimal("40.00")
+        found = network_measures(session, world.office, "jh-rmyy-wucheng", 2026)
+    rate = found.figures["MR2"]
+    assert (rate.numerator, rate.denominator) == (1, 2)
+    repeats = {i[4:]: f.numerator for i, f in found.figures.items() if i.startswith("MR4-")}
+    assert repeats == {r.value: int(r == RepeatReason.CRITICAL_FOR_TREATMENT) for r in RepeatReason}
+    assert found.figures["MR3"].numerator == 40.0
     lab = next(t for t in found.turnaround if t.centre == "laboratory centre")
-    assert (lab.reports, lab.within_promise) == (1, 1)
+    assert (lab.within_turnaround.denominator, lab.within_turnaround.numerator) == (1, 1)
 
 
 def test_bad_reports_are_refused_and_nothing_is_stored(session: Session, world: World) -> None:
@@ -352,7 +341,7 @@ def test_the_api_offers_a_prior_result_and_measures_it(
         measured = client.get(
             "/api/networks/jh-rmyy-wucheng/recognition-measures?year=2026", headers=office
         ).json()
-    assert measured["recognition_rate"]["numerator"] == 1
-    assert measured["recognition_rate"]["denominator"] == 2
-    assert measured["repeats_by_reason"] == {"condition_changed": 1}
-    assert Decimal(measured["cost_avoided_cny"]) == Decimal("40.00")
+    figures = measured["figures"]
+    assert (figures["MR2"]["numerator"], figures["MR2"]["denominator"]) == (1, 2)
+    assert figures["MR4-condition_changed"]["numerator"] == 1
+    assert figures["MR3"]["numerator"] == 40.0

@@ -17,7 +17,6 @@ from caregrid.diagnostics import supply, teleconsult
 from caregrid.diagnostics.schemas import CentreIn
 from caregrid.diagnostics.vocab import CentreKind, ConsultState, SupplyState
 from caregrid.errors import Conflict, Forbidden, InvalidInput, RuleViolation
-from caregrid.registry import service as registry
 from tests.conftest import bearer
 from tests.world import NOW, World, build
 
@@ -79,9 +78,16 @@ def test_request_schedule_answer_close_and_the_response_time(
         )
         done = teleconsult.close(session, world.community_doctor, consult_id)
     assert done.state == ConsultState.CLOSED and done.opinion == "加用钙通道阻滞剂，2周后复查"
-    lead = registry.require_institution(session, "jh-rmyy").id
-    found = teleconsult.counts(session, {lead}, NOW - timedelta(days=1), NOW + timedelta(days=1))
-    assert found.by_state == {"closed": 1} and found.median_response_hours == 4.0
+    (found,) = [
+        f
+        for f in diagnostics.teleconsultation_facts(session)
+        if f["consultation_id"] == f"cg-{consult_id}"
+    ]
+    assert (found["institution_code"], found["from_institution_code"]) == (
+        "jh-rmyy",
+        "jh-wc-chengdong",
+    )
+    assert (found["state"], found["response_hours"], found["date"]) == ("closed", 4.0, NOW.date())
 
 
 def test_requests_outside_the_network_or_to_the_wrong_department_are_refused(

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 from tests.conftest import make_principal
 from tests.e2e.conftest import sign_in, sign_out
+from tests.referrals import refer_up
 from tests.world import NOW, World, build, remove
 
 from caregrid import clock
@@ -40,8 +41,6 @@ from caregrid.diagnostics.models import (
 )
 from caregrid.diagnostics.schemas import CentreIn, CentreItemIn
 from caregrid.diagnostics.vocab import CentreKind
-from caregrid.referral import service as referrals
-from caregrid.referral.schemas import ReferralIn
 from caregrid.registry import service as registry
 
 if TYPE_CHECKING:
@@ -191,20 +190,13 @@ def test_acquire_here_read_there_then_reuse_one_and_repeat_one(
     with clock.frozen(LATER):
         # --- two weeks later the patient is referred up, the results attached --------------
         with Session(engine) as session:
-            referrals.create(
+            refer_up(
                 session,
-                world.community_doctor,
-                ReferralIn(
-                    resident_id=patient,
-                    to_institution_code="jh-rmyy",
-                    to_department_id=world.cardiology,
-                    diagnosis_code="I10",
-                    reason="血压控制不佳，血脂异常",
-                    justification="两次随访血压未控制",
-                    clinical_summary="心电图、胸片、血脂见附件。",
-                    attachments=[ecg, xray, lipids],
-                    consent=True,
-                ),
+                world,
+                resident_id=patient,
+                reason="血压控制不佳，血脂异常",
+                clinical_summary="心电图、胸片、血脂见附件。",
+                attachments=[ecg, xray, lipids],
             )
             session.commit()
 

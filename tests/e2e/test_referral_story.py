@@ -28,11 +28,10 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from tests.e2e.conftest import sign_in, sign_out
+from tests.referrals import refer_up
 from tests.world import World, build, remove
 
 from caregrid import clock
-from caregrid.referral import service as referrals
-from caregrid.referral.schemas import ReferralIn
 from caregrid.referral.vocab import Urgency
 from caregrid.scheduling import service as scheduling
 
@@ -72,20 +71,13 @@ def story(engine: Engine, live_server: LiveServer) -> Iterator[Story]:
             ends_at=start + timedelta(hours=3),
             capacity=30,
         )
-        other = referrals.create(
+        other = refer_up(
             session,
-            world.community_doctor,
-            ReferralIn(
-                resident_id=world.unsigned_patient,
-                to_institution_code="jh-rmyy",
-                to_department_id=world.cardiology,
-                diagnosis_code="I10",
-                reason="头痛、血压波动",
-                justification="血压 186/112 mmHg，伴头痛",
-                urgency=Urgency.EMERGENCY,
-                clinical_summary="66岁女性，未签约，血压波动。",
-                consent=True,
-            ),
+            world,
+            resident_id=world.unsigned_patient,
+            reason="头痛、血压波动",
+            urgency=Urgency.EMERGENCY,
+            clinical_summary="66岁女性，未签约，血压波动。",
         )
         session.commit()
         made = Story(world, tag, start.strftime("%Y-%m"), start.strftime("%Y-%m-%d"), other.id)

@@ -1,5 +1,5 @@
 """One definition of a hypertension or diabetes patient and of "controlled": the family-doctor
-measures page and the engine over the workflows' collected facts give the same control rate
+measures API and the engine over the workflows' collected facts give the same control rate
 (a reading at target with a danger symptom is not controlled in either), and the catalogue's
 condition() filters are the national standard's ICD-10 categories."""
 
@@ -14,11 +14,10 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.activity import workflow
 from caregrid.activity.export import export
-from caregrid.auth.roles import SYSTEM
 from caregrid.chronic import service as chronic
 from caregrid.chronic.schemas import EnrolIn, FollowUpIn, ReadingIn
 from caregrid.chronic.standard import Condition, load_standard
-from caregrid.familydoctor import measures
+from caregrid.familydoctor.api import network_measures
 from caregrid.indicators import service
 from caregrid.indicators.definitions import DefinitionError, parse, shipped
 from tests.world import SHANGHAI, World, build
@@ -56,9 +55,9 @@ def test_a_danger_symptom_at_target_is_not_controlled_on_the_page_or_in_the_engi
                     reading=reading,
                 ),
             )
-        page = measures.network_year(session, SYSTEM, "jh-rmyy-wucheng", 2026)
+        page = network_measures(session, world.office, "jh-rmyy-wucheng", 2026)
         row = next(r for r in page.rows if r.institution_code == UNIT)
-        on_page = row.controlled[Condition.HYPERTENSION]
+        on_page = row.figures["CD2"]
         workflow.collect(session, LATE_DECEMBER.date())
     export(session, tmp_path)
     cells = service.compute(session, ("2026-01", "2026-12"), facts_root=tmp_path)

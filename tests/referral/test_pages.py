@@ -12,18 +12,12 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth.roles import Principal, Role
 from caregrid.referral import service as referrals
-from caregrid.referral.schemas import ReferralIn
 from caregrid.referral.vocab import Urgency
 from caregrid.scheduling import service as scheduling
 from caregrid.scheduling.models import ClinicSession
 from tests.conftest import bearer, make_principal
+from tests.referrals import HYPERTENSION, refer_up
 from tests.world import NOW, SHANGHAI, World
-
-HYPERTENSION = {
-    "diagnosis_code": "I10",
-    "reason": "血压控制不佳",
-    "clinical_summary": "68岁男性，高血压10年，近两次随访血压未控制。",
-}
 
 
 def _publish(session: Session, world: World, day: int = 1, capacity: int = 30) -> ClinicSession:
@@ -36,31 +30,6 @@ def _publish(session: Session, world: World, day: int = 1, capacity: int = 30) -
         ends_at=start + timedelta(hours=3),
         capacity=capacity,
     )
-
-
-def _refer(
-    session: Session,
-    world: World,
-    *,
-    patient: int | None = None,
-    urgency: Urgency = Urgency.ROUTINE,
-    slot_id: int | None = None,
-) -> int:
-    referral = referrals.create(
-        session,
-        world.community_doctor,
-        ReferralIn(
-            resident_id=patient or world.patient,
-            to_institution_code="jh-rmyy",
-            to_department_id=world.cardiology,
-            justification="三种降压药联合治疗血压仍 172/104 mmHg",
-            urgency=urgency,
-            consent=True,
-            slot_id=slot_id,
-            **HYPERTENSION,
-        ),
-    )
-    return referral.id
 
 
 def _rows(html: str, table: str) -> list[str]:
@@ -78,10 +47,10 @@ def _as(session: Session, who: Principal) -> dict[str, str]:
 def test_inbox_puts_the_green_channel_first(
     client: TestClient, session: Session, world: World
 ) -> None:
-    urgent_unsigned = _refer(
-        session, world, patient=world.unsigned_patient, urgency=Urgency.EMERGENCY
-    )
-    signed = _refer(session, world)
+    urgent_unsigned = refer_up(
+        session, world, resident_id=world.unsigned_patient, urgency=Urgency.EMERGENCY
+    ).id
+    signed = refer_up(session, world).id
     page = client.get("/referrals", headers=_as(session, world.cardiologist))
     assert page.status_code == 200 and 'lang="zh-CN"' in page.text
     inbox = _rows(page.text, "inbox")
@@ -107,7 +76,7 @@ def test_inbox_puts_the_green_channel_first(
 
 
 def test_overdue_referrals_are_flagged(client: TestClient, session: Session, world: World) -> None:
-    _refer(session, world)
+    refer_up(session, world)
     with clock.frozen(NOW + timedelta(hours=49)):
         page = client.get("/referrals", headers=_as(session, world.cardiologist)).text
     assert "超时未响应" in _rows(page, "inbox")[0][1]
@@ -249,7 +218,7 @@ def test_the_loop_through_the_pages_and_its_timeline(
 ) -> None:
     clinic = _publish(session, world)
     slot = next(v for v in scheduling.slot_views(session, world.community_doctor, clinic))
-    up = _refer(session, world, slot_id=slot.id)
+    up = refer_up(session, world, slot_id=slot.id).id
     lead = _as(session, world.cardiologist)
     chc = _as(session, world.community_doctor)
 
@@ -324,7 +293,7 @@ def test_the_loop_through_the_pages_and_its_timeline(
 
 
 def test_reject_needs_a_coded_reason(client: TestClient, session: Session, world: World) -> None:
-    referral_id = _refer(session, world)
+    referral_id = refer_up(session, world).id
     lead = _as(session, world.cardiologist)
     version = _version(client, lead, referral_id)
     url = f"/referrals/{referral_id}/transitions"
@@ -352,7 +321,7 @@ def test_reject_needs_a_coded_reason(client: TestClient, session: Session, world
 def test_a_stale_version_is_a_conflict_next_to_the_buttons(
     client: TestClient, session: Session, world: World
 ) -> None:
-    referral_id = _refer(session, world)
+    referral_id = refer_up(session, world).id
     lead = _as(session, world.cardiologist)
     version = _version(client, lead, referral_id)
     url = f"/referrals/{referral_id}/transitions"
@@ -368,7 +337,7 @@ def test_the_department_offers_a_reserved_slot_for_the_sending_unit(
     client: TestClient, session: Session, world: World
 ) -> None:
     clinic = _publish(session, world)
-    referral_id = _refer(session, world)
+    referral_id = refer_up(session, world).id
     lead = _as(session, world.cardiologist)
     _post(
         client,
@@ -431,7 +400,7 @@ def test_the_office_approves_an_outward_referral(
 def test_people_outside_a_referral_do_not_see_it(
     client: TestClient, session: Session, world: World
 ) -> None:
-    referral_id = _refer(session, world)
+    referral_id = refer_up(session, world).id
     response = client.get(
         f"/referrals/{referral_id}", headers=_as(session, world.other_grid_doctor)
     )
@@ -448,7 +417,7 @@ def test_measures_show_the_reserved_share_against_the_target(
         for v in scheduling.slot_views(session, world.community_doctor, clinic)
         if v.pool == "reserved"
     )
-    _refer(session, world, slot_id=slot.id)
+    refer_up(session, world, slot_id=slot.id)
     office = _as(session, world.office)
     page = client.get(
         "/networks/jh-rmyy-wucheng/referral-measures?month=2026-12", headers=office

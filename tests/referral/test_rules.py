@@ -15,7 +15,7 @@ from caregrid import clock
 from caregrid.auth.roles import SYSTEM, Role
 from caregrid.errors import Conflict, Forbidden, InvalidInput, RuleViolation
 from caregrid.referral import service as referrals
-from caregrid.referral.schemas import DownReferralIn, ReferralIn
+from caregrid.referral.schemas import ReferralIn
 from caregrid.referral.vocab import TRANSITIONS, Action, RejectionReason, State
 from caregrid.registry import importer
 from caregrid.registry import service as registry
@@ -23,21 +23,14 @@ from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentIn
 from tests.conftest import make_principal
 from tests.factories import layout, write_layout
+from tests.referrals import CHEST_PAIN, arrive, refer_down, referral_in
 from tests.world import NOW, World, nid
 
 
 def up(world: World, **changes: Any) -> ReferralIn:
-    fields: dict[str, Any] = {
-        "resident_id": world.patient,
-        "to_institution_code": "jh-rmyy",
-        "to_department_id": world.cardiology,
-        "diagnosis_code": "I21.0",
-        "reason": "胸痛",
-        "clinical_summary": "summary",
-        "consent": True,
-    }
-    fields.update(changes)
-    return ReferralIn.model_validate(fields)
+    """The usual up referral for chest pain, which needs no justification: each rule below
+    adds only what it is about."""
+    return referral_in(world, **(CHEST_PAIN | changes))
 
 
 def test_unknown_icd10_code_is_refused_naming_the_field(session: Session, world: World) -> None:
@@ -299,16 +292,9 @@ def test_admission_referral_takes_a_reserved_bed_or_waits(session: Session, worl
     assert scheduling.live_stay_for_referral(session, first.id) is not None
     assert scheduling.live_stay_for_referral(session, second.id) is None
     assert second.events[-1].action == "bed_wait"
-    for action in (Action.ACCEPT, Action.ARRIVE):
-        referrals.transition(
-            session, world.cardiologist, first.id, action=action, version=first.version
-        )
+    first = arrive(session, world.cardiologist, first)
     stay = scheduling.live_stay_for_referral(session, first.id)
     assert stay is not None and stay.status == "admitted"
-    referrals.refer_down(
-        session, world.cardiologist, parent_id=first.id,
-        data=DownReferralIn(version=first.version, reason="稳定", clinical_summary="好转",
-                            discharge_summary="出院小结", follow_up_plan="两周随访"),
-    )  # fmt: skip
+    refer_down(session, world.cardiologist, first)
     assert first.state == "completed"
     assert scheduling.live_stay_for_referral(session, first.id) is None  # discharged: bed free

@@ -27,7 +27,6 @@ from caregrid.config import get_settings
 from caregrid.db.session import session_scope
 from caregrid.errors import Conflict
 from caregrid.referral import service as referrals
-from caregrid.referral.schemas import ReferralIn
 from caregrid.referral.vocab import TRANSITIONS, Action, RejectionReason
 from caregrid.scheduling import service as scheduling
 from caregrid.scheduling.models import Booking
@@ -42,6 +41,7 @@ from tests.races import (
     run_async,
     winners,
 )
+from tests.referrals import CHEST_PAIN, refer_up
 from tests.world import NOW, World
 
 CLIENTS = 16  # racing for one slot (more than the pool's connections: some queue)
@@ -187,20 +187,7 @@ def _submitted_referral(world: World, *, with_slot: bool) -> int:
     holding a reserved slot if asked."""
     slot_id = _publish(world, capacity=1)[1][0] if with_slot else None
     with clock.frozen(UTC_NOW), session_scope() as session:
-        referral = referrals.create(
-            session,
-            world.community_doctor,
-            ReferralIn(
-                resident_id=world.patient,
-                to_institution_code="jh-rmyy",
-                to_department_id=world.cardiology,
-                diagnosis_code="I21.0",
-                reason="胸痛",
-                clinical_summary="急性前壁心肌梗死，溶栓后转诊",
-                consent=True,
-                slot_id=slot_id,
-            ),
-        )
+        referral = refer_up(session, world, slot_id=slot_id, **CHEST_PAIN)
         assert referral.state == "submitted"
         return referral.id
 

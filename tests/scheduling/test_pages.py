@@ -9,10 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from caregrid.auth.roles import Principal
-from caregrid.referral import service as referrals
-from caregrid.referral.schemas import ReferralIn
 from caregrid.scheduling import service as scheduling
 from tests.conftest import bearer
+from tests.referrals import CHEST_PAIN, refer_up
 from tests.world import SHANGHAI, World
 
 
@@ -83,21 +82,7 @@ def test_bed_board_hides_who_lies_in_a_bed_from_other_institutions(
     client: TestClient, session: Session, world: World
 ) -> None:
     scheduling.create_bed_pool(session, world.lead_admin, department_id=world.cardiology, total=8)
-    referral = referrals.create(
-        session,
-        world.community_doctor,
-        ReferralIn(
-            resident_id=world.patient,
-            to_institution_code="jh-rmyy",
-            to_department_id=world.cardiology,
-            diagnosis_code="I21",
-            reason="急性胸痛",
-            urgency="emergency",
-            clinical_summary="胸痛2小时，心电图ST段抬高。",
-            consent=True,
-            admission_requested=True,
-        ),
-    )
+    referral = refer_up(session, world, urgency="emergency", admission_requested=True, **CHEST_PAIN)
     url = f"/departments/{world.cardiology}/beds"
 
     host = client.get(url, headers=_as(session, world.cardiologist)).text

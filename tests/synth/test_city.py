@@ -22,7 +22,8 @@ from caregrid.errors import InvalidInput
 from caregrid.policy.icd10 import is_who_code
 from caregrid.registry.vocab import Level
 from caregrid.synth import rates as synth_rates
-from caregrid.synth.city import generate, load_layout
+from caregrid.synth.city import generate
+from caregrid.synth.layout import load_layout
 
 RESIDENTS = 3_000
 YEAR = 2024
@@ -101,6 +102,15 @@ def test_a_second_run_replaces_its_own_files_only(root: Path, tmp_path: Path) ->
     assert not stale.parent.exists()
 
 
+def test_the_smallest_city_is_written_with_the_facts_it_has(tmp_path: Path) -> None:
+    # One resident: no managed chronic patient, no follow-up; those facts get no file.
+    counts = generate("jinhua", 1, YEAR, 5, tmp_path / "one")
+    assert counts["resident"] == 1
+    assert counts["chronic_patient"] == counts["chronic_follow_up"] == 0
+    assert files(tmp_path / "one", "chronic_patient") == []
+    assert counts["capacity"] > 0  # the hospitals' slots and beds do not depend on residents
+
+
 def test_every_fact_has_files_in_its_months_with_its_schema(root: Path) -> None:
     for f in FACTS:
         paths = files(root, f.name)
@@ -136,7 +146,8 @@ def test_every_value_is_valid_for_its_declaration(root: Path) -> None:
                 assert set(pc.unique(present).to_pylist()) <= institutions, (f.name, field.name)
             if field.icd10:
                 assert all(is_who_code(c) for c in pc.unique(present).to_pylist()), field.name
-            if field.kind is Kind.DATE and f.name not in ("resident", "chronic_patient"):
+            dated = field.kind is Kind.DATE and f.name not in ("resident", "chronic_patient")
+            if dated and len(present):  # an optional date the city does not draw is empty
                 low, high = pc.min_max(present).values()
                 assert low.as_py() >= FIRST and high.as_py() <= date(YEAR + 1, 12, 31)
 

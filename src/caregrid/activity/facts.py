@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
-from caregrid.diagnostics.vocab import CentreKind, OrderState
+from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState
 
 
 class Kind(StrEnum):
@@ -80,7 +80,7 @@ FACTS: tuple[Fact, ...] = (
             _text("sex", choices=("male", "female")),
             _text(
                 "key_populations",
-                "codes from key_populations.yaml joined by ';' (elderly, children_0_6, ...)",
+                "codes from key_populations.yaml joined by ';' (elderly, children, ...)",
                 required=False,
             ),
             _text("registered_institution_code", required=False, institution=True),
@@ -233,6 +233,21 @@ FACTS: tuple[Fact, ...] = (
             _text("institution_code", institution=True),
             Field("starts_on", Kind.DATE),
             Field("ends_on", Kind.DATE),
+            Field(
+                "items_due",
+                Kind.INT,
+                required=False,
+                low=0,
+                doc="package items due by the earlier of the day sent and the term's end, pro "
+                "rata over the term (FD3)",
+            ),
+            Field(
+                "items_delivered",
+                Kind.INT,
+                required=False,
+                low=0,
+                doc="of those, the items delivered, each item capped at what was due (FD3)",
+            ),
         ),
         key=("contract_id",),
         date="starts_on",
@@ -247,6 +262,14 @@ FACTS: tuple[Fact, ...] = (
             _text("institution_code", institution=True),
             Field("date", Kind.DATE),
             Field("controlled", Kind.BOOL, doc="at target at this visit"),
+            Field("next_due_on", Kind.DATE, required=False, doc="the next follow-up's due date"),
+            Field(
+                "kept",
+                Kind.BOOL,
+                required=False,
+                doc="the patient's next follow-up came on or before next_due_on; empty while "
+                "that date has not yet come",
+            ),
         ),
         key=("follow_up_id",),
         date="date",
@@ -276,6 +299,26 @@ FACTS: tuple[Fact, ...] = (
             Field("price_cny", Kind.NUMBER, low=0),
         ),
         key=("order_id",),
+        date="date",
+    ),
+    Fact(
+        "teleconsultation",
+        "A teleconsultation one member asked of another institution of its network (D4).",
+        (
+            _text("consultation_id"),
+            _text("institution_code", institution=True, doc="the institution asked"),
+            _text("from_institution_code", institution=True, doc="the institution asking"),
+            Field("date", Kind.DATE, doc="the day it was requested"),
+            _text("state", choices=tuple(s.value for s in ConsultState)),
+            Field(
+                "response_hours",
+                Kind.NUMBER,
+                required=False,
+                low=0,
+                doc="request to the written opinion; empty until answered, and when declined",
+            ),
+        ),
+        key=("consultation_id",),
         date="date",
     ),
     Fact(

@@ -1,9 +1,9 @@
 """What CareGrid's own workflows recorded, written into the fact tables beside what member
 systems send: referrals, slots and beds, bookings, contracts, chronic patients and
-follow-ups, orders to the shared centres, recognitions and the resident register. Each
-domain says how its records read as facts (its service's `facts` functions); keys are
-prefixed `cg-` so they never collide with a member system's ids, and rows are upserted, so
-collecting twice changes nothing."""
+follow-ups, orders to the shared centres, recognitions, teleconsultations and the resident
+register. Each domain says how its records read as facts (its service's `facts` functions);
+keys are prefixed `cg-` so they never collide with a member system's ids, and rows are
+upserted, so collecting twice changes nothing."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def collect(session: Session, on: date) -> dict[str, int]:
         **chronic.facts(session),
         "recognition": diagnostics.recognition_facts(session),
         "diagnostic_order": diagnostics.order_facts(session),
+        "teleconsultation": diagnostics.teleconsultation_facts(session),
         "resident": residents.facts(session, on),
     }
     changed: dict[str, int] = {}

@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caregrid import clock
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.chronic import standard as std
@@ -222,37 +223,7 @@ def enrolments(session: Session, resident_id: int) -> list[Enrolment]:
     )
 
 
-# --- for the measures ------------------------------------------------------------------------
-
-
-def managed(session: Session, institution_ids: set[int], on: date) -> list[Enrolment]:
-    """Patients under management on `on` at these institutions (confirmed by then)."""
-    return list(
-        session.scalars(
-            select(Enrolment)
-            .where(
-                Enrolment.institution_id.in_(institution_ids),
-                Enrolment.status == EnrolmentStatus.CONFIRMED,
-                Enrolment.confirmed_on <= on,
-            )
-            .order_by(Enrolment.id)
-        )
-    )
-
-
-def visit_institutions(
-    session: Session, institution_ids: set[int], start: date, end: date
-) -> list[int]:
-    """The institution of every hypertension or diabetes visit in [start, end] (CD7)."""
-    return list(
-        session.scalars(
-            select(Visit.institution_id).where(
-                Visit.institution_id.in_(institution_ids),
-                Visit.visited_on >= start,
-                Visit.visited_on <= end,
-            )
-        )
-    )
+# --- follow-ups as facts (F1) ----------------------------------------------------------------
 
 
 def is_controlled(visit: Visit) -> bool:
@@ -277,17 +248,40 @@ def facts(session: Session) -> dict[str, list[dict[str, object]]]:
             select(Enrolment).where(Enrolment.confirmed_on.is_not(None)).order_by(Enrolment.id)
         )
     ]
-    follow_ups: list[dict[str, object]] = [
-        {
-            "follow_up_id": f"cg-{v.id}",
-            "patient_id": f"cg-{v.resident_id}",
-            "condition": v.condition,
-            "institution_code": codes[v.institution_id],
-            "date": v.visited_on,
-            "controlled": is_controlled(v),
-        }
-        for v in session.scalars(
-            select(Visit).where(Visit.kind == VisitKind.FOLLOW_UP).order_by(Visit.id)
-        )
-    ]
+    visits = session.scalars(
+        select(Visit)
+        .where(Visit.kind == VisitKind.FOLLOW_UP)
+        .order_by(Visit.resident_id, Visit.condition, Visit.visited_on, Visit.id)
+    )
+    follow_ups: list[dict[str, object]] = []
+    previous: Visit | None = None
+    for v in [*visits, None]:
+        if previous is not None:
+            follow_ups.append(_follow_up_fact(previous, v, codes))
+        previous = v
     return {"chronic_patient": patients, "chronic_follow_up": follow_ups}
+
+
+def _follow_up_fact(
+    visit: Visit, following: Visit | None, codes: dict[int, str]
+) -> dict[str, object]:
+    """A follow-up as a fact; its appointment (the next due date) is kept when the patient's
+    next follow-up of the condition came on or before it, and unknown until the date has come."""
+    due = visit.next_due_on
+    same = following is not None and (following.resident_id, following.condition) == (
+        visit.resident_id,
+        visit.condition,
+    )
+    kept = None
+    if due is not None and due <= clock.today():
+        kept = same and following is not None and following.visited_on <= due
+    return {
+        "follow_up_id": f"cg-{visit.id}",
+        "patient_id": f"cg-{visit.resident_id}",
+        "condition": visit.condition,
+        "institution_code": codes[visit.institution_id],
+        "date": visit.visited_on,
+        "controlled": is_controlled(visit),
+        "next_due_on": due,
+        "kept": kept,
+    }

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
+from caregrid import clock
 from caregrid.auth import access
-from caregrid.diagnostics import measures, supply, teleconsult
+from caregrid.auth.roles import Principal
 from caregrid.diagnostics import service as diagnostics
+from caregrid.diagnostics import supply, teleconsult
 from caregrid.diagnostics.models import SterileSupply, Teleconsultation
 from caregrid.diagnostics.schemas import CentreIn, OrderIn, OrderOut, RepeatIn, ReportIn, ResultOut
-from caregrid.diagnostics.vocab import OrderState
-from caregrid.rates import RateOut
+from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState, RepeatReason
+from caregrid.indicators import service as indicators
+from caregrid.indicators.schemas import FigureOut
+from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
 
 router = APIRouter(prefix="/api", tags=["diagnostics"])
@@ -38,22 +42,70 @@ class ReuseIn(BaseModel):
     result_id: int
 
 
-class TurnaroundOut(BaseModel):
+# --- the yearly measures (D2-D4), all indicator definitions ----------------------------------
+
+NETWORK = ("MR2", "MR3", "TM2")  # for the network as a whole
+REPEATS = tuple(f"MR4-{r.value}" for r in RepeatReason)  # repeats by coded reason
+CONSULTS = tuple(f"TM1-{s.value}" for s in ConsultState)  # teleconsultations by state
+CENTRE_KINDS = tuple(k for k in CentreKind if k is not CentreKind.STERILISATION)
+TURNAROUND = tuple(f"DC{n}-{k.value}" for k in CENTRE_KINDS for n in (1, 2))  # per centre
+# Every figure the page and this API show: the two-way test checks each one by hand.
+FIGURES = NETWORK + REPEATS + CONSULTS + TURNAROUND
+
+
+class CentreTurnaroundOut(BaseModel):
     centre: str
-    reports: int
-    within_promise: int
-    median_hours: float | None
+    kind: str
+    institution_code: str  # the institution running it, where its figures are attributed
+    within_turnaround: FigureOut  # DC1 of its kind: reports within the promise / reports
+    mean_hours: FigureOut  # DC2 of its kind: hours summed / reports
 
 
 class RecognitionMeasuresOut(BaseModel):
     network_code: str
     year: int
-    recognition_rate: RateOut
-    repeats_by_reason: dict[str, int]
-    cost_avoided_cny: Decimal
-    turnaround: list[TurnaroundOut]
-    teleconsultations_by_state: dict[str, int]
-    teleconsultation_median_response_hours: float | None
+    first_month: str
+    last_month: str
+    as_of: date
+    figures: dict[str, FigureOut]  # NETWORK, REPEATS and CONSULTS, for the network
+    turnaround: list[CentreTurnaroundOut]
+
+
+def network_measures(
+    session: Session, principal: Principal, code: str, year: int | None
+) -> RecognitionMeasuresOut:
+    """For the network's office and the commission only: the figures span every member."""
+    network = registry.get_network(session, code)
+    access.require_network_office(
+        principal, network.id, "these measures are for the network's office and the commission"
+    )
+    chosen = year if year is not None else clock.today().year
+    period = indicators.year_period(chosen, clock.today())
+    rows = {r.code: r.figures for r in indicators.network_rows(session, code, FIGURES, period)}
+    codes = registry.codes_by_id(session)
+    centres = []
+    for centre in diagnostics.network_centres(session, network.id):
+        if centre.kind == CentreKind.STERILISATION:
+            continue
+        at = rows[codes[centre.institution_id]]
+        centres.append(
+            CentreTurnaroundOut(
+                centre=centre.name,
+                kind=centre.kind,
+                institution_code=codes[centre.institution_id],
+                within_turnaround=FigureOut.of(at[f"DC1-{centre.kind}"]),
+                mean_hours=FigureOut.of(at[f"DC2-{centre.kind}"]),
+            )
+        )
+    return RecognitionMeasuresOut(
+        network_code=network.code,
+        year=chosen,
+        first_month=period[0],
+        last_month=period[1],
+        as_of=min(clock.today(), indicators.period_end(period)),
+        figures={i: FigureOut.of(rows[network.code][i]) for i in NETWORK + REPEATS + CONSULTS},
+        turnaround=centres,
+    )
 
 
 @router.post("/centres", response_model=CentreOut, status_code=201)
@@ -114,17 +166,9 @@ def recognition_measures(
     user: User,
     year: Annotated[int, Query(ge=2000, le=2100)],
 ) -> RecognitionMeasuresOut:
-    found = measures.network_year(session, user, code, year)
-    return RecognitionMeasuresOut(
-        network_code=found.network_code,
-        year=year,
-        recognition_rate=RateOut.of(found.rate),
-        repeats_by_reason=found.repeats_by_reason,
-        cost_avoided_cny=found.cost_avoided_cny,
-        turnaround=[TurnaroundOut(**t.__dict__) for t in found.turnaround],
-        teleconsultations_by_state=found.consults.by_state,
-        teleconsultation_median_response_hours=found.consults.median_response_hours,
-    )
+    """Recognition, repeats by reason, cost avoided, turnaround per centre and
+    teleconsultations for a year (D2-D4), each an indicator of the catalogue."""
+    return network_measures(session, user, code, year)
 
 
 # --- teleconsultation (D4) and sterilisation supply ------------------------------------------

@@ -107,6 +107,13 @@ def centres_run_by(session: Session, institution_id: int) -> list[Centre]:
     )
 
 
+def network_centres(session: Session, network_id: int) -> list[Centre]:
+    """The network's shared centres, one of a kind (D1)."""
+    return list(
+        session.scalars(select(Centre).where(Centre.network_id == network_id).order_by(Centre.kind))
+    )
+
+
 def centre_kinds(session: Session, network_id: int) -> set[str]:
     return set(session.scalars(select(Centre.kind).where(Centre.network_id == network_id)))
 

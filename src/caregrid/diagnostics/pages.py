@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import Principal
-from caregrid.diagnostics import measures, supply, teleconsult
 from caregrid.diagnostics import service as diagnostics
+from caregrid.diagnostics import supply, teleconsult
+from caregrid.diagnostics.api import CONSULTS, REPEATS, network_measures
 from caregrid.diagnostics.schemas import OrderIn, RepeatIn, ReportIn, ValueIn
 from caregrid.diagnostics.vocab import CentreKind, OrderState, RepeatReason
 from caregrid.errors import InvalidInput, Problem
@@ -477,7 +478,15 @@ def measures_page(
     user: User,
     year: Year = None,
 ) -> Response:
-    """Recognition rate, repeats by reason, cost avoided and turnaround per centre (D2, D3)."""
-    chosen = year if year is not None else clock.today().year
-    found = measures.network_year(session, user, code, chosen)
-    return render(request, "diagnostics/measures.html", user, found=found, year=chosen)
+    """Recognition rate, repeats by reason, cost avoided, turnaround per centre and
+    teleconsultations (D2-D4)."""
+    found = network_measures(session, user, code, year)
+    return render(
+        request,
+        "diagnostics/measures.html",
+        user,
+        found=found,
+        year=found.year,
+        repeats=REPEATS,
+        consults=CONSULTS,
+    )

@@ -2,8 +2,8 @@
 structured reports, and mutual recognition of prior results (D3).
 
 The package's public entry: centres live in `centres`, orders and reports in `orders`, the
-recognition rule in `recognition`; this module holds the views and the `diagnostic_order`
-and `recognition` facts and re-exports what other packages and the routers use.
+recognition rule in `recognition`; this module holds the views and the `diagnostic_order`,
+`recognition` and `teleconsultation` facts and re-exports what other packages and the routers use.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from caregrid.diagnostics.centres import (
     centres_run_by,
     centres_serving,
     create_centre,
+    network_centres,
     orderable,
 )
-from caregrid.diagnostics.models import Centre, Order, Recognition, Result
+from caregrid.diagnostics.models import Centre, Order, Recognition, Result, Teleconsultation
 from caregrid.diagnostics.orders import (
     ADVANCES,
     CLINICAL,
@@ -43,7 +44,7 @@ from caregrid.diagnostics.recognition import (
     repeat,
 )
 from caregrid.diagnostics.schemas import OfferOut, OrderOut, ResultOut, ValueOut
-from caregrid.diagnostics.vocab import OrderState
+from caregrid.diagnostics.vocab import ConsultState, OrderState
 from caregrid.registry import service as registry
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "create_centre",
     "get_order",
     "item",
+    "network_centres",
     "offers",
     "orderable",
     "place_order",
@@ -181,3 +183,25 @@ def recognition_facts(session: Session) -> list[dict[str, object]]:
         }
         for r, institution, item_code in rows
     ]
+
+
+def teleconsultation_facts(session: Session) -> list[dict[str, object]]:
+    """Every teleconsultation as a `teleconsultation` fact, at the institution asked (D4); the
+    response time runs from the request to the written opinion (none for a decline)."""
+    codes = registry.codes_by_id(session)
+    rows: list[dict[str, object]] = []
+    for c in session.scalars(select(Teleconsultation).order_by(Teleconsultation.id)):
+        hours = None
+        if c.answered_at is not None and c.state != ConsultState.DECLINED:
+            hours = (c.answered_at - c.requested_at).total_seconds() / 3600
+        rows.append(
+            {
+                "consultation_id": f"cg-{c.id}",
+                "institution_code": codes[c.to_institution_id],
+                "from_institution_code": codes[c.from_institution_id],
+                "date": clock.local(c.requested_at).date(),
+                "state": c.state,
+                "response_hours": None if hours is None else round(hours, 3),
+            }
+        )
+    return rows

@@ -4,8 +4,6 @@ in writing; the requesting side closes it. Response time is request to written o
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlparse
 
@@ -211,36 +209,6 @@ def inbox(session: Session, principal: Principal) -> list[Teleconsultation]:
             )
             .order_by(Teleconsultation.requested_at)
         )
-    )
-
-
-@dataclass(frozen=True)
-class ConsultCounts:
-    by_state: dict[str, int]
-    median_response_hours: float | None
-
-
-def counts(
-    session: Session, institution_ids: set[int], start: datetime, end: datetime
-) -> ConsultCounts:
-    """Requests to these institutions in [start, end): by state, and hours to the opinion."""
-    rows = list(
-        session.scalars(
-            select(Teleconsultation).where(
-                Teleconsultation.to_institution_id.in_(institution_ids),
-                Teleconsultation.requested_at >= start,
-                Teleconsultation.requested_at < end,
-            )
-        )
-    )
-    by_state: dict[str, int] = {}
-    hours = []
-    for row in rows:
-        by_state[row.state] = by_state.get(row.state, 0) + 1
-        if row.answered_at is not None and row.state != ConsultState.DECLINED:
-            hours.append((row.answered_at - row.requested_at).total_seconds() / 3600)
-    return ConsultCounts(
-        dict(sorted(by_state.items())), statistics.median(hours) if hours else None
     )
 
 

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth import access
-from caregrid.familydoctor import measures
+from caregrid.auth.roles import Principal
+from caregrid.errors import Forbidden
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.schemas import (
     ContractIn,
     ContractOut,
     DeliveryIn,
     DeliveryOut,
-    MeasureRowOut,
-    MeasuresOut,
     MembersIn,
     RenewIn,
     TeamIn,
     TeamOut,
     TerminateIn,
 )
-from caregrid.rates import RateOut
+from caregrid.indicators import service as indicators
+from caregrid.indicators.schemas import FigureOut
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User, Year
 
@@ -125,33 +128,81 @@ def record_delivery(body: DeliveryIn, session: DB, user: User) -> DeliveryOut:
     return DeliveryOut.model_validate(familydoctor.record_delivery(session, user, body))
 
 
-def measures_out(found: measures.NetworkYear) -> MeasuresOut:
-    target = found.down_referral_growth_target
+# --- the yearly measures (E5, F2, F3, B9), all indicator definitions -------------------------
+
+# The columns of the measures table, per member and for the network.
+COLUMNS = ("FD1", "FD2", "FD3", "FD4", "CD1", "CD2", "CD4", "CD5", "CD7")
+# FD2 for each key population (data/key_populations.yaml).
+KEY_POPULATIONS = (
+    "FD2-children",
+    "FD2-elderly",
+    "FD2-pregnant_postpartum",
+    "FD2-hypertension",
+    "FD2-diabetes",
+    "FD2-severe_mental_disorder",
+    "FD2-tuberculosis",
+    "FD2-malignant_tumour",
+    "FD2-disabled",
+)
+# B9: the lead's downward referrals of hypertension and diabetes patients, against a year earlier.
+LEAD = ("RF6",)
+# Every figure the page and this API show: the two-way test checks each one by hand.
+FIGURES = COLUMNS + KEY_POPULATIONS + LEAD
+
+
+class MeasureRowOut(BaseModel):
+    institution_code: str  # the network's code for its total
+    institution_name: str
+    figures: dict[str, FigureOut]  # by indicator id: COLUMNS and KEY_POPULATIONS
+
+
+class MeasuresOut(BaseModel):
+    network_code: str
+    year: int
+    first_month: str
+    last_month: str
+    as_of: date  # targets in force on this day
+    rows: list[MeasureRowOut]
+    lead_code: str | None
+    down_referrals: FigureOut | None  # RF6 at the lead, with the same months a year earlier
+
+
+def network_measures(
+    session: Session, principal: Principal, code: str, year: int | None
+) -> MeasuresOut:
+    """The office and the commission see every member and the network's total; a member
+    sees its own row (and the lead's down-referrals); others are refused."""
+    network = registry.get_network(session, code)
+    own = access.measure_scope(
+        principal,
+        network.id,
+        "these measures are for the network's office, its members and the commission",
+    )
+    if own is not None and own not in access.network_institution_ids(session, network.id):
+        raise Forbidden(f"your institution is not a member of {network.code}")
+    chosen = year if year is not None else clock.today().year
+    period = indicators.year_period(chosen, clock.today())
+    rows = indicators.network_rows(session, network.code, FIGURES, period)
+    lead = registry.lead_of(session, network.id)
+    at_lead = next((r for r in rows if lead is not None and r.code == lead.code), None)
+    own_code = None if own is None else registry.codes_by_id(session).get(own)
     return MeasuresOut(
-        network_code=found.network_code,
-        year=found.year,
-        as_of=found.as_of,
+        network_code=network.code,
+        year=chosen,
+        first_month=period[0],
+        last_month=period[1],
+        as_of=min(clock.today(), indicators.period_end(period)),
         rows=[
             MeasureRowOut(
-                institution_code=row.institution_code,
-                institution_name=row.institution_name,
-                signing=RateOut.of(row.signing),
-                key_population_signing=RateOut.of(row.key_population_signing),
-                by_key_population={
-                    k: RateOut.of(v) for k, v in sorted(row.by_key_population.items())
-                },
-                fulfilment=RateOut.of(row.fulfilment),
-                appointment_keeping=RateOut.of(row.appointment_keeping),
-                standardised={k: RateOut.of(v) for k, v in row.standardised.items()},
-                controlled={k: RateOut.of(v) for k, v in row.controlled.items()},
-                primary_visits=RateOut.of(row.primary_visits),
+                institution_code=row.code,
+                institution_name=row.name,
+                figures={i: FigureOut.of(row.figures[i]) for i in COLUMNS + KEY_POPULATIONS},
             )
-            for row in found.rows
+            for row in rows
+            if own_code is None or row.code == own_code
         ],
-        down_referrals=found.down_referrals,
-        down_referrals_last_year=found.down_referrals_last_year,
-        down_referral_growth=found.down_referral_growth,
-        down_referral_growth_target=float(target) if target is not None else None,
+        lead_code=None if lead is None else lead.code,
+        down_referrals=None if at_lead is None else FigureOut.of(at_lead.figures["RF6"]),
     )
 
 
@@ -162,6 +213,6 @@ def family_doctor_measures(
     user: User,
     year: Year = None,
 ) -> MeasuresOut:
-    """Signing, fulfilment, standardised management and control rates for a year (E5, F3, B9)."""
-    chosen = year if year is not None else clock.today().year
-    return measures_out(measures.network_year(session, user, code, chosen))
+    """Signing, fulfilment, standardised management and control rates for a year (E5, F3, B9),
+    each an indicator of the catalogue computed by the engine over the recorded facts."""
+    return network_measures(session, user, code, year)

@@ -142,11 +142,6 @@ def team_contracts(
     return list(session.scalars(query.order_by(Contract.id)))
 
 
-def signed_resident_ids(session: Session, on: date) -> set[int]:
-    """Every resident signed on `on`, in one query (the signing rates' numerators)."""
-    return set(session.scalars(valid_on(on).with_only_columns(Contract.resident_id)))
-
-
 def panel(
     session: Session, *, on: date, team_id: int | None = None, doctor_id: int | None = None
 ) -> int:

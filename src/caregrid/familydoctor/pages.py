@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.chronic import service as chronic
-from caregrid.familydoctor import measures
 from caregrid.familydoctor import service as familydoctor
+from caregrid.familydoctor.api import COLUMNS, KEY_POPULATIONS, network_measures
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn
 from caregrid.familydoctor.vocab import ConsentBy, ConsentMethod, TeamRole, TerminationReason
 from caregrid.registry import service as registry
@@ -175,6 +175,13 @@ def measures_page(
     user: User,
     year: Year = None,
 ) -> Response:
-    chosen = year if year is not None else clock.today().year
-    found = measures.network_year(session, user, code, chosen)
-    return render(request, "familydoctor/measures.html", user, found=found, year=chosen)
+    found = network_measures(session, user, code, year)
+    return render(
+        request,
+        "familydoctor/measures.html",
+        user,
+        found=found,
+        year=found.year,
+        columns=COLUMNS,
+        key_populations=KEY_POPULATIONS,
+    )

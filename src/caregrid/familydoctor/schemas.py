@@ -14,7 +14,6 @@ from caregrid.familydoctor.vocab import (
     TeamRole,
     TerminationReason,
 )
-from caregrid.rates import RateOut
 
 
 class MemberIn(BaseModel):
@@ -151,27 +150,3 @@ class DeliveryOut(BaseModel):
     kind: str
     delivered_on: date
     recorded_by: str
-
-
-class MeasureRowOut(BaseModel):
-    institution_code: str
-    institution_name: str
-    signing: RateOut
-    key_population_signing: RateOut
-    by_key_population: dict[str, RateOut]
-    fulfilment: RateOut
-    appointment_keeping: RateOut
-    standardised: dict[str, RateOut]
-    controlled: dict[str, RateOut]
-    primary_visits: RateOut
-
-
-class MeasuresOut(BaseModel):
-    network_code: str
-    year: int
-    as_of: date
-    rows: list[MeasureRowOut]
-    down_referrals: int
-    down_referrals_last_year: int
-    down_referral_growth: float | None
-    down_referral_growth_target: float | None

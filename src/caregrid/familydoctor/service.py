@@ -26,7 +26,6 @@ from caregrid.familydoctor.contracts import (
     renew,
     replace_menu,
     sign,
-    signed_resident_ids,
     team_contracts,
     team_panel_max,
     terminate,
@@ -80,7 +79,6 @@ __all__ = [
     "replace_menu",
     "set_members",
     "sign",
-    "signed_resident_ids",
     "team_by_code",
     "team_checks",
     "team_contracts",
@@ -156,16 +154,22 @@ def contract_view(session: Session, contract: Contract) -> ContractOut:
 
 
 def contract_facts(session: Session) -> list[dict[str, object]]:
-    """Every contract as a `contract` fact, at its team's institution (E2)."""
+    """Every contract as a `contract` fact, at its team's institution (E2), with its package
+    items due and delivered (capped at due) by the earlier of today and its term's end (FD3)."""
     codes = registry.codes_by_id(session)
     teams_by_id = {t.id: t.institution_id for t in session.scalars(select(Team))}
-    return [
-        {
-            "contract_id": f"cg-{c.id}",
-            "patient_id": f"cg-{c.resident_id}",
-            "institution_code": codes[teams_by_id[c.team_id]],
-            "starts_on": c.starts_on,
-            "ends_on": c.ends_on,
-        }
-        for c in session.scalars(select(Contract).order_by(Contract.id))
-    ]
+    rows: list[dict[str, object]] = []
+    for c in session.scalars(select(Contract).order_by(Contract.id)):
+        steps = progress(session, c, min(clock.today(), c.ends_on))
+        rows.append(
+            {
+                "contract_id": f"cg-{c.id}",
+                "patient_id": f"cg-{c.resident_id}",
+                "institution_code": codes[teams_by_id[c.team_id]],
+                "starts_on": c.starts_on,
+                "ends_on": c.ends_on,
+                "items_due": sum(s.due for s in steps),
+                "items_delivered": sum(min(s.delivered, s.due) for s in steps),
+            }
+        )
+    return rows

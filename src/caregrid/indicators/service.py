@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import tempfile
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +19,9 @@ from caregrid.activity.export import DB_PART, export
 from caregrid.activity.facts import Fact, fact
 from caregrid.config import get_settings
 from caregrid.indicators import engine, incremental
-from caregrid.indicators.definitions import Indicator, shipped
+from caregrid.indicators.definitions import Indicator, catalogue, shipped
+from caregrid.indicators.targets import Assessment, assess, target_for
+from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 
 Engine = Literal["duckdb", "postgres", "spark"]
@@ -140,3 +145,114 @@ def _link_member_parts(store: Path, root: Path, facts: tuple[Fact, ...]) -> None
             target = root / declared.name / part.parent.name / part.name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.symlink_to(part.resolve())
+
+
+# --- the measures pages: figures per member and for the network ------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One indicator for one unit over a period: numerator and denominator summed over the
+    months apart (DHIS2), the target it is assessed against and, for a target of a rise on a
+    year earlier, the same months' numerator then."""
+
+    indicator: Indicator
+    numerator: float
+    denominator: float | None
+    assessment: Assessment
+    previous: float | None = None
+
+    @property
+    def value(self) -> float | None:
+        if self.denominator is None:
+            return self.numerator
+        return None if self.denominator == 0 else self.numerator / self.denominator
+
+    @property
+    def growth(self) -> float | None:
+        """The rise on a year earlier (0.1 is +10%), for a count."""
+        if not self.previous or self.denominator is not None:
+            return None
+        return self.numerator / self.previous - 1
+
+
+@dataclass(frozen=True)
+class Row:
+    """A measures page's row: a member institution, or the network's total (code = the
+    network's code)."""
+
+    code: str
+    name: str
+    figures: dict[str, Figure]
+
+
+def year_period(year: int, today: date) -> engine.Period:
+    """A calendar year's months; the current year's up to this month (what has happened)."""
+    last = 12 if year < today.year else today.month
+    return f"{year}-01", f"{year}-{last:02d}"
+
+
+def period_end(period: engine.Period) -> date:
+    return date.fromisoformat(engine.days(period)[1])
+
+
+def network_rows(
+    session: Session,
+    network_code: str,
+    ids: tuple[str, ...],
+    period: engine.Period,
+    *,
+    using: Engine | None = None,
+    store: Path | None = None,
+) -> list[Row]:
+    """The indicators `ids` for each member institution, then the network's total, assessed
+    against the network's profile targets on the earlier of today and the period's last day."""
+    network = registry.get_network(session, network_code)
+    members = sorted((m.institution for m in network.memberships), key=lambda i: i.code)
+    units = [(i.code, i.name_zh) for i in members] + [(network.code, network.name_zh)]
+    chosen = tuple(catalogue().get(i) for i in ids)
+    cells = live(session, period, chosen, using=using, store=store)
+    grown = tuple(i for i in chosen if i.target_growth)
+    before = _year_earlier(period)
+    earlier = live(session, before, grown, using=using, store=store) if grown else []
+    profile = policy.get(network.profile)
+    on = min(clock.today(), period_end(period))
+    margin = catalogue().amber_within_points
+    rows = []
+    for code, name in units:
+        found = {}
+        for indicator in chosen:
+            numerator, denominator = _summed(cells, indicator, code)
+            previous = _summed(earlier, indicator, code)[0] if indicator in grown else None
+            value = _exact(numerator, denominator)
+            target = target_for(profile, indicator, on)
+            prior = None if previous is None else Fraction(previous)
+            found[indicator.id] = Figure(
+                indicator, numerator, denominator, assess(value, target, margin, prior), previous
+            )
+        rows.append(Row(code, name, found))
+    return rows
+
+
+def _year_earlier(period: engine.Period) -> engine.Period:
+    first, last = (f"{int(m[:4]) - 1}{m[4:]}" for m in period)
+    return first, last
+
+
+def _summed(
+    cells: list[engine.Cell], indicator: Indicator, unit: str
+) -> tuple[float, float | None]:
+    """A unit's numerator and denominator summed over the months; a ratio without cells has
+    a denominator of 0 (no value), a count none."""
+    mine = [c for c in cells if c.indicator == indicator.id and c.unit == unit]
+    numerator = sum(c.numerator for c in mine)
+    if indicator.denominator is None:
+        return numerator, None
+    return numerator, sum(c.denominator or 0.0 for c in mine)
+
+
+def _exact(numerator: float, denominator: float | None) -> Fraction | None:
+    """What a target is compared with, exactly: 2 of 5 meets 40%."""
+    if denominator is None:
+        return Fraction(numerator)
+    return None if denominator == 0 else Fraction(numerator) / Fraction(denominator)

@@ -254,30 +254,6 @@ def view(session: Session, principal: Principal, referral: Referral) -> Referral
     )
 
 
-def count_down_referrals(
-    session: Session,
-    *,
-    network_id: int,
-    from_institution_ids: set[int],
-    diagnosis_prefixes: tuple[str, ...],
-    start: datetime,
-    end: datetime,
-) -> int:
-    """Downward referrals within one network sent by these institutions in [start, end) whose
-    diagnosis starts with one of the prefixes (B9: the lead's down-referrals of chronic
-    patients; a hospital leading two groups counts each group's apart)."""
-    rows = session.scalars(
-        select(Referral.diagnosis_code).where(
-            Referral.direction == Direction.DOWN,
-            Referral.network_id == network_id,
-            Referral.from_institution_id.in_(from_institution_ids),
-            Referral.submitted_at >= start,
-            Referral.submitted_at < end,
-        )
-    )
-    return sum(1 for code in rows if code.upper().startswith(diagnosis_prefixes))
-
-
 def facts(session: Session) -> list[dict[str, object]]:
     """Every referral sent, as a `referral` fact (docs/activity.md) on the local day it was
     sent; a draft is not a referral yet. A down-referral's loop is closed once the primary unit

@@ -19,7 +19,6 @@ from caregrid.referral.models import Referral
 from caregrid.referral.queries import (
     allowed_actions,
     awaiting_slot,
-    count_down_referrals,
     facts,
     get,
     inbox,
@@ -68,7 +67,6 @@ __all__ = [
     "book_slot",
     "catalog_context",
     "check_diagnosis",
-    "count_down_referrals",
     "deductible_rule",
     "facts",
     "first_visit_hit",

@@ -233,17 +233,6 @@ def declare_tag(session: Session, resident_id: int, tag: str) -> None:
         session.flush()
 
 
-def registered_at(session: Session, institution_ids: set[int]) -> list[Resident]:
-    """Residents registered at these institutions: the denominators of signing rates."""
-    return list(
-        session.scalars(
-            select(Resident)
-            .where(Resident.registered_institution_id.in_(institution_ids))
-            .order_by(Resident.id)
-        )
-    )
-
-
 def record(session: Session, resident_id: int) -> Resident:
     """The stored resident, for rules that read age, sex and tags (callers check access)."""
     resident = session.get(Resident, resident_id)

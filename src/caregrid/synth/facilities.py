@@ -25,9 +25,9 @@ from caregrid.errors import InvalidInput
 from caregrid.synth.rates import CountWeights, Number, Share, Source, Span
 
 if TYPE_CHECKING:
-    from caregrid.synth.city import Year
+    from caregrid.synth.year import Year
 
-S_FACILITIES = 20  # this module's random stream, apart from the city's (city.S_*)
+S_FACILITIES = 20  # this module's random stream, apart from the city's (draws.S_*)
 PRIMARY, SECONDARY, TERTIARY = 0, 1, 2  # city.City.level
 _STRICT = ConfigDict(extra="forbid")
 Month = Annotated[int, Field(ge=1, le=12)]

@@ -461,6 +461,14 @@ class TrainingRates:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class TeleconsultationRates:
+    per_primary_institution: Number
+    answered_share: Share
+    closed_share: Share
+    response_hours: Span
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Rates:
     """Every rate of the synthetic city, each with its source."""
 
@@ -479,6 +487,7 @@ class Rates:
     public_health: PublicHealthRates
     staff: StaffRates
     training: TrainingRates
+    teleconsultation: TeleconsultationRates
 
 
 _ADAPTER: TypeAdapter[Rates] = TypeAdapter(Rates)

@@ -1,0 +1,167 @@
+"""The resources of the synthetic city's institutions: staff on 31 December with their training
+records over the year, and each working day's outpatient slots and beds with the share reserved
+for primary doctors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from caregrid.synth.columns import choices, dates, ids, table, take
+from caregrid.synth.draws import (
+    PRIMARY,
+    S_CAPACITY,
+    S_STAFF,
+    Array,
+    by_day,
+    months_of,
+    shares,
+    stream,
+    weighted,
+)
+from caregrid.synth.year import Year
+
+BED_DEPARTMENT = "inpatient"  # capacity rows of beds are for the hospital's wards as a whole
+
+
+def staff_facts(year: Year) -> None:
+    """Staff on 31 December: hospitals by beds (ours, per-bed ratios near 《医疗机构基本标准》),
+    primary institutions 10-40 (ours) and a few doctors the network's lead posts there (ours);
+    titles and TCM doctors by share (ours). Then the year's training records (ours)."""
+    rates, city, cal = year.rates.staff, year.city, year.cal
+    rng = stream(year.seed, S_STAFF)
+    professions = choices("staff", "profession")
+    inst_l, prof_l, posted_l, months_l = [], [], [], []
+    for k in range(len(city.level)):
+        if city.level[k] != PRIMARY:
+            counts = [round(city.beds[k] * rates.per_bed.weights.get(p, 0.0)) for p in professions]
+            counts[professions.index("doctor")] = max(1, counts[professions.index("doctor")])
+        else:
+            total = int(rng.integers(rates.primary_staff.low, rates.primary_staff.high + 1))
+            counts = list(rng.multinomial(total, shares(rates.primary_mix, professions)))
+        prof = np.repeat(np.arange(len(professions)), counts)
+        inst_l.append(np.full(len(prof), k))
+        prof_l.append(prof)
+        posted_l.append(np.full(len(prof), -1))
+        months_l.append(np.zeros(len(prof), dtype=np.int32))
+        lead = int(city.lead_of[k])
+        if city.level[k] == PRIMARY and lead >= 0:
+            sent = int(
+                rng.integers(rates.posted_per_primary.low, rates.posted_per_primary.high + 1)
+            )
+            inst_l.append(np.full(sent, k))
+            prof_l.append(np.full(sent, professions.index("doctor")))
+            posted_l.append(np.full(sent, lead))
+            months_l.append(
+                rng.integers(rates.posted_months.low, rates.posted_months.high + 1, sent).astype(
+                    np.int32
+                )
+            )
+    inst, prof, posted, months = (np.concatenate(x) for x in (inst_l, prof_l, posted_l, months_l))
+    n = len(inst)
+    titles = choices("staff", "title_level")
+    title = weighted(rng, shares(rates.title_levels, titles), n)
+    has_title = prof != professions.index("other")
+    doctor = prof == professions.index("doctor")
+    tcm = doctor & (rng.random(n) < rates.tcm_share_of_doctors.value) & (posted < 0)
+    staff_id = np.arange(1, n + 1)
+    year.out.put(
+        "staff",
+        cal.month(11),
+        table(
+            "staff",
+            {
+                "staff_id": ids("W", staff_id, 7),
+                "institution_code": take(city.institutions, inst),
+                "profession": take(pa.array(professions, pa.string()), prof),
+                "title_level": take(pa.array(titles, pa.string()), title, has_title),
+                "tcm": pa.array(tcm, pa.bool_()),
+                "posted_from_institution_code": take(
+                    city.institutions, np.maximum(posted, 0), posted >= 0
+                ),
+                "posted_months": pa.array(months, pa.int32(), mask=posted < 0),
+                "as_of": dates(np.full(n, cal.last)),
+            },
+        ),
+        "0",
+    )
+    # Training: a Poisson number of records per staff member (ours), passed mostly (ours).
+    training = year.rates.training
+    count = rng.poisson(training.records_per_staff.value, n)
+    who = np.repeat(np.arange(n), count)
+    day = cal.first + rng.integers(0, cal.days, len(who))
+    order = by_day(day)
+    who, day = who[order], day[order]
+    courses = list(training.courses.weights)
+    course = weighted(rng, list(training.courses.weights.values()), len(who))
+    passed = rng.random(len(who)) < training.passed_share.value
+    for month, rows in months_of(day):
+
+        def make(k: Array) -> pa.Table:
+            return table(
+                "training",
+                {
+                    "record_id": ids("T" + year.y, k + 1, 8),
+                    "institution_code": take(city.institutions, inst[who[k]]),
+                    "staff_id": ids("W", staff_id[who[k]], 7),
+                    "course": take(pa.array(courses, pa.string()), course[k]),
+                    "date": dates(day[k]),
+                    "passed": pa.array(passed[k], pa.bool_()),
+                },
+            )
+
+        year.out.chunks("training", month, rows, make)
+
+
+def capacity(year: Year, m: int) -> None:
+    """Each working day (Mon-Fri) of month m, each hospital's outpatient slots per
+    department and its beds, and how many it reserved for primary doctors: each department
+    keeps a steady schedule and a reserved share drawn around the plans' 1/3 of slots and
+    1/4 of beds (ours)."""
+    cap = year.rates.capacity
+    hospitals = np.flatnonzero(year.city.level != PRIMARY)
+    depts = cap.slot_departments.codes
+    base = stream(year.seed, S_CAPACITY)  # the same schedule all year
+    totals = base.integers(
+        cap.slots_per_department_day.low,
+        cap.slots_per_department_day.high + 1,
+        (len(hospitals), len(depts)),
+    )
+    slot_share = base.uniform(
+        cap.slot_reserved_share.low, cap.slot_reserved_share.high, totals.shape
+    )
+    bed_share = base.uniform(
+        cap.bed_reserved_share.low, cap.bed_reserved_share.high, len(hospitals)
+    )
+    days = np.arange(year.cal.month_starts[m], year.cal.month_starts[m + 1])
+    days = days[(days + 3) % 7 < 5]  # 1970-01-01 was a Thursday
+    rng = stream(year.seed, S_CAPACITY, m)
+    # one row per (hospital, department or the beds, working day)
+    grid = np.meshgrid(
+        np.arange(len(hospitals)),
+        np.arange(len(depts) + 1),
+        np.arange(len(days)),
+        indexing="ij",
+    )
+    h, d, t = (axis.ravel() for axis in grid)
+    bed = d == len(depts)
+    dd = np.minimum(d, len(depts) - 1)
+    total = np.where(bed, year.city.beds[hospitals[h]], totals[h, dd])
+    share = np.where(bed, bed_share[h], slot_share[h, dd])
+    reserved = rng.binomial(total, share)
+    year.out.put(
+        "capacity",
+        year.cal.month(m),
+        table(
+            "capacity",
+            {
+                "resource": take(pa.array(["slot", "bed"]), bed.astype(np.int32)),
+                "institution_code": take(year.city.institutions, hospitals[h]),
+                "department_code": take(pa.array([*depts, BED_DEPARTMENT]), d),
+                "date": dates(days[t]),
+                "total": pa.array(total.astype(np.int32), pa.int32()),
+                "reserved": pa.array(reserved.astype(np.int32), pa.int32()),
+            },
+        ),
+        "0",
+    )
