@@ -1,0 +1,154 @@
+"""Solve a grid-planning `Problem` to proven optimality, or to a time limit with the best plan,
+the best bound and the gap.
+
+1. Warm start (greedy + fast interchange; capacitated: regret assignment and relocation).
+2. Lagrangian lower bound by subgradient optimisation. If it reaches the warm start's cost the
+   warm start is optimal.
+3. Otherwise the bound drops every lead and area-to-lead pair that no better plan can use, and
+   HiGHS solves the reduced MIP for a plan better than the warm start. Finding none proves the
+   warm start optimal; finding one, HiGHS's optimality proves it.
+
+``plain`` solves the same instance as one unreduced HiGHS model, for comparison.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from caregrid.planning import branch, heuristic, lagrangian, mip
+from caregrid.planning.problem import Bound, Plan, Problem, check, target_below, violations
+
+
+def solve(problem: Problem, *, seconds: float = 60.0) -> Bound:
+    """Best plan within ``seconds``; ``optimal`` when the bound meets it."""
+    check(problem)
+    began = time.perf_counter()
+    stages: dict[str, float] = {}
+    warm = heuristic.warm_start(problem, seconds=0.25 * seconds)
+    if warm is not None and _breaks(problem, warm):
+        warm = None  # e.g. a grid not contiguous: no upper bound to reduce with
+    stages["heuristic_seconds"] = time.perf_counter() - began
+    if warm is None:
+        outcome = mip.solve(problem, seconds=seconds - stages["heuristic_seconds"])
+        return _finish(problem, outcome.plan, outcome.lower, outcome, began, stages)
+    target = target_below(problem, warm.cost)
+    # Without capacities the relaxation is cheap and often already tight (when the cheapest
+    # grids fit their bounds); its multipliers then start the capacitated one.
+    loose = problem.loosened()
+    relaxation = lagrangian.relax(loose, warm.cost, target, seconds=0.25 * seconds)
+    source = loose
+    if relaxation.lower <= target:
+        # Near-optimal multipliers open near-optimal leads: search again from them.
+        start = lagrangian.leads(loose, relaxation.multipliers)
+        again = heuristic.warm_start(problem, seconds=0.1 * seconds, start=start)
+        if again is not None and again.cost < warm.cost and not _breaks(problem, again):
+            warm, target = again, target_below(problem, again.cost)
+            stages["second_start"] = again.cost
+    stages["loose_bound"] = relaxation.lower
+    if relaxation.lower <= target and problem.capacities() is not None:
+        exact = lagrangian.knapsacks_fit(problem)
+        tight = lagrangian.relax(
+            problem, warm.cost, target, seconds=0.15 * seconds, iterations=400,
+            start=relaxation.multipliers, exact=exact, beta=0.5,
+        )  # fmt: skip
+        stages["capacity_bound"] = tight.lower
+        if tight.lower > relaxation.lower:
+            relaxation, source = tight, problem
+    stages["lagrangian_seconds"] = relaxation.seconds
+    stages["lagrangian_iterations"] = relaxation.iterations
+    stages["lagrangian_bound"] = relaxation.lower
+    if relaxation.lower > target:
+        return _done(problem, warm, relaxation.lower, True, began, stages)
+    cut = lagrangian.reduce(source, relaxation, target)
+    stages["pairs_kept"] = float(cut.pairs.sum())
+    stages["leads_free"] = float((cut.may_open & ~cut.must_open).sum())
+    left = seconds - (time.perf_counter() - began)
+    if left < 1.0:
+        return _done(problem, warm, relaxation.lower, False, began, stages)
+    if _plain_median(problem):
+        found = branch.search(
+            problem, warm, relaxation.multipliers, cut.may_open, cut.must_open, seconds=left
+        )
+        stages["nodes"] = found.nodes
+        lower = max(relaxation.lower, found.lower)
+        return _done(problem, found.plan, lower, found.optimal, began, stages)
+    outcome = mip.solve(
+        problem,
+        cut.pairs,
+        may_open=cut.may_open,
+        must_open=cut.must_open,
+        cutoff=target,
+        seconds=left,
+    )
+    stages["mip_seconds"] = outcome.seconds
+    if outcome.infeasible:
+        return _done(problem, warm, warm.cost, True, began, stages)
+    plan = outcome.plan if outcome.plan is not None and outcome.plan.cost < warm.cost else warm
+    lower = max(relaxation.lower, min(warm.cost, outcome.lower))
+    return _done(problem, plan, lower, outcome.optimal, began, stages)
+
+
+def _breaks(problem: Problem, plan: Plan) -> bool:
+    return bool(violations(problem, plan.leads, np.asarray(plan.assignment)))
+
+
+def _plain_median(problem: Problem) -> bool:
+    """No constraint beyond k leads: the Lagrangian branch-and-bound applies."""
+    return (
+        problem.capacities() is None
+        and problem.population_min is None
+        and problem.adjacency is None
+        and (problem.site_area is None or _sites_free(problem))
+    )
+
+
+def _sites_free(problem: Problem) -> bool:
+    """A lead's own area is nearest to it, so serving it from elsewhere never pays."""
+    assert problem.site_area is not None
+    own = problem.cost[problem.site_area, np.arange(problem.candidates)]
+    return bool(np.all(own <= problem.cost[problem.site_area].min(axis=1) + 1e-12))
+
+
+def plain(problem: Problem, *, seconds: float = 60.0) -> Bound:
+    """The whole model handed to HiGHS as it is: no warm start, no reductions."""
+    check(problem)
+    began = time.perf_counter()
+    outcome = mip.solve(problem, seconds=seconds)
+    return _finish(problem, outcome.plan, outcome.lower, outcome, began, {}, method="highs")
+
+
+def _finish(
+    problem: Problem,
+    plan: Plan | None,
+    lower: float,
+    outcome: mip.Outcome,
+    began: float,
+    stages: dict[str, float],
+    method: str = "lagrangian+highs",
+) -> Bound:
+    stages["mip_seconds"] = outcome.seconds
+    if outcome.infeasible:
+        return Bound(None, math.inf, time.perf_counter() - began, True, method, stages)
+    return _done(problem, plan, lower, outcome.optimal, began, stages, method)
+
+
+def _done(
+    problem: Problem,
+    plan: Plan | None,
+    lower: float,
+    optimal: bool,
+    began: float,
+    stages: dict[str, float],
+    method: str = "lagrangian+highs",
+) -> Bound:
+    if plan is not None:
+        if problem.integral:
+            lower = math.ceil(lower - 1e-6)
+        lower = min(lower, plan.cost)
+        optimal = optimal or lower >= plan.cost - 1e-9 * max(1.0, abs(plan.cost))
+        if optimal:
+            lower = plan.cost
+    return Bound(plan, lower, time.perf_counter() - began, optimal, method, stages)
