@@ -23,17 +23,20 @@ from caregrid.planning.models import GridPlan
 from caregrid.planning.problem import Plan
 from caregrid.planning.schemas import (
     AreaOut,
+    CandidateOut,
     CheckOut,
     Figures,
     GridOut,
+    LeadChange,
     PlanOut,
     PlanRequest,
+    SurveyOut,
 )
 from caregrid.registry import service as registry
-from caregrid.registry.layout import GridSpec, LayoutFile, MemberSpec
+from caregrid.registry.layout import DivisionSpec, GridSpec, LayoutFile, MemberSpec
 from caregrid.registry.vocab import NetworkRole, Tier
 
-__all__ = ["GridPlan", "adopt", "draw", "get", "layout_of", "plans"]
+__all__ = ["GridPlan", "adopt", "draw", "get", "layout_of", "plans", "survey"]
 
 # The solver's field names, as the planner's request calls them.
 REQUEST_FIELD = {
@@ -43,6 +46,74 @@ REQUEST_FIELD = {
     "site_area": "institutions.division",
     "cost": "divisions",
 }
+
+
+def survey(session: Session, actor: Principal, city: str) -> SurveyOut:
+    """The city as the planner reads it; a layout it cannot plan yet lists every reason."""
+    access.require_plan_layout(actor)
+    layout = registry.layout(session, city)
+    names = {g.code: g.name_zh for g in layout.grids}
+    version = registry.layout_version(session, city)
+    try:
+        _profiles, minimum = framing.rules(layout, None)
+        found = framing.build(layout, PlanRequest(grids=minimum, contiguous=False))
+    except InvalidInput as exc:
+        return SurveyOut(
+            city=city,
+            name_zh=layout.city.name_zh,
+            name_en=layout.city.name_en,
+            version=version,
+            travel_unit=None,
+            min_grids=None,
+            areas=[_area(a, None, None) for a in framing.leaves(layout)],
+            borders=[],
+            candidates=[],
+            grids=names,
+            refusals=[f"{p.field}: {p.message}" for p in exc.problems],
+        )
+    assert found.problem.site_area is not None
+    leads_today: dict[str, list[str]] = {}
+    for n in layout.networks:
+        lead = _lead(layout, n.code)
+        if lead is not None:
+            leads_today.setdefault(lead, []).append(n.grid)
+    codes = [a.code for a in found.areas]
+    return SurveyOut(
+        city=city,
+        name_zh=layout.city.name_zh,
+        name_en=layout.city.name_en,
+        version=version,
+        travel_unit="km" if found.travel_unit == "km" else "hops",
+        min_grids=found.min_grids,
+        areas=[_area(a, found.today_grid[i], None) for i, a in enumerate(found.areas)],
+        borders=[(codes[a], codes[b]) for a, b in framing.borders(found.areas)],
+        candidates=[
+            CandidateOut(
+                code=c.code,
+                name_zh=c.name_zh,
+                name_en=c.name_en,
+                beds=c.beds,
+                site=codes[int(found.problem.site_area[j])],
+                leads_today=leads_today.get(c.code, []),
+            )
+            for j, c in enumerate(found.candidates)
+        ],
+        grids=names,
+        refusals=[],
+    )
+
+
+def _area(a: DivisionSpec, today: str | None, planned: str | None) -> AreaOut:
+    return AreaOut(
+        code=a.code,
+        name_zh=a.name_zh,
+        name_en=a.name_en,
+        population=a.population or 0,
+        lat=a.lat,
+        lon=a.lon,
+        today=today,
+        planned=planned or "",
+    )
 
 
 def draw(session: Session, actor: Principal, city: str, request: PlanRequest) -> GridPlan:
@@ -130,7 +201,7 @@ def _report(layout: LayoutFile, found: framing.Frame, plan: Plan, version: int) 
         city=layout.city.code,
         based_on_version=version,
         travel_unit="km" if found.travel_unit == "km" else "hops",
-        notes=found.notes,
+        outside_today=sum(g is None for g in found.today_grid),
         grids=grids,
         areas=[
             AreaOut(
@@ -155,11 +226,9 @@ def _report(layout: LayoutFile, found: framing.Frame, plan: Plan, version: int) 
         plan=_figures(found, assignment, plan.cost),
         today=_today_figures(found),
         lead_changes=[
-            f"{network}: lead {old} → {candidates[lead].code}"
+            LeadChange(network=network, old=old, new=candidates[lead].code)
             for lead, (_grid, network) in match.items()
-            if network is not None
-            and (old := _lead(layout, network)) is not None
-            and old != candidates[lead].code
+            if network is not None and (old := _lead(layout, network)) != candidates[lead].code
         ],
     )
     return out

@@ -21,6 +21,8 @@ from caregrid.familydoctor import pages as familydoctor_pages
 from caregrid.indicators import api as indicators_api
 from caregrid.indicators import pages as indicators_pages
 from caregrid.interop import api as interop_api
+from caregrid.planning import api as planning_api
+from caregrid.planning import pages as planning_pages
 from caregrid.privacy import install_log_masking
 from caregrid.referral import api as referral_api
 from caregrid.referral import pages as referral_pages
@@ -59,6 +61,7 @@ ROUTERS = (
     chronic_pages.router,
     diagnostics_pages.router,
     indicators_pages.router,
+    planning_pages.router,
     registry_api.router,
     residents_api.router,
     referral_api.router,
@@ -68,6 +71,7 @@ ROUTERS = (
     diagnostics_api.router,
     interop_api.router,
     indicators_api.router,
+    planning_api.router,
     auth_api.router,
 )
 
