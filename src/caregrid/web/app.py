@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from caregrid import __version__
@@ -34,6 +34,7 @@ from caregrid.scheduling import api as scheduling_api
 from caregrid.scheduling import pages as scheduling_pages
 from caregrid.web import pages, problems
 from caregrid.web.admission import AdmissionGate
+from caregrid.web.inputs import BodyLimit, sane_input
 
 STATIC = Path(__file__).parent / "static"
 
@@ -86,6 +87,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         description="Integrated medical networks: registry, policy, residents.",
+        dependencies=[Depends(sane_input)],
     )
     problems.install(app)
     vendor = get_settings().vendor_dir
@@ -109,4 +111,5 @@ def create_app() -> FastAPI:
     app.add_middleware(
         AdmissionGate, limit=settings.db_pool_size, wait_seconds=settings.admission_wait_seconds
     )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
