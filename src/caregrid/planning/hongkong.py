@@ -233,7 +233,8 @@ def locate(
         return best
     lat = np.array([d.latitude for d in districts])
     lon = np.array([d.longitude for d in districts])
-    km = haversine_km(lat, lon, np.float64(record["latitude"]), np.float64(record["longitude"]))
+    here = np.array([record["latitude"], record["longitude"]], dtype=np.float64)
+    km = haversine_km(lat, lon, here[:1], here[1:])
     return int(np.argmin(km))
 
 
