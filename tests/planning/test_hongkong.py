@@ -137,3 +137,28 @@ def test_matching_brute_force_beats_greedy_where_greedy_errs() -> None:
     overlap = np.array([[10.0, 9.0], [8.0, 0.0]])  # greedy takes 10 then 0; best is 9 + 8
     assert hongkong.match(overlap) == {0: 1, 1: 0}
     assert hongkong.match(overlap.T) == {1: 0, 0: 1}
+
+
+def test_an_address_is_placed_by_the_place_it_names_last(hk: hongkong.HongKong) -> None:
+    names = [d.name for d in hk.districts]
+    _, places, by_name = hongkong.read_map(hongkong.shipped_map(), names)
+    far_north = {"latitude": 22.55, "longitude": 114.2}  # nearest centroid: North
+
+    def where(address: str, name: str = "clinic") -> str:
+        record = {"institution_eng": name, "address_eng": address, **far_north}
+        return names[hongkong.locate(record, places, by_name, hk.districts)]
+
+    assert where("118 Shatin Pass Road, Wong Tai Sin, KLN") == "Wong Tai Sin"
+    assert where("1/F, 8 Chai Wan Road, Shau Kei Wan") == "Eastern"
+    assert where("1 Shing Cheong Road, Kowloon Bay, KLN") == "Kwun Tong"
+    assert where(
+        "2 Princess Margaret Hospital Road, Lai Chi Kok", "Princess Margaret Hospital"
+    ) == ("Kwai Tsing")
+    assert where("147K Argyle Street, KLN") == "North"  # no place named: nearest centroid
+
+
+def test_haversine_one_degree_of_latitude() -> None:
+    one = hongkong.haversine_km(
+        np.array([22.0]), np.array([114.0]), np.array([23.0]), np.array([114.0])
+    )
+    assert one[0] == pytest.approx(111.19, abs=0.01)

@@ -172,7 +172,7 @@ def read_districts(folder: Path) -> tuple[District, ...]:
     return tuple(found)
 
 
-def _map(path: Path, names: list[str]) -> tuple[list[Link], dict[str, int], dict[str, int]]:
+def read_map(path: Path, names: list[str]) -> tuple[list[Link], dict[str, int], dict[str, int]]:
     """Links, place names and by-name facility districts from the map file; a district name
     that is not in the population table is an error naming the entry."""
     raw: Any = yaml.safe_load(path.read_text("utf-8"))
@@ -254,7 +254,7 @@ def problem(
     """The Hong Kong instance: districts, acute hospitals, their costs and the reference."""
     districts = read_districts(folder)
     names = [d.name for d in districts]
-    found, places, by_name = _map(links or shipped_map(), names)
+    found, places, by_name = read_map(links or shipped_map(), names)
     hospitals = tuple(
         Hospital(
             name=str(h["institution_eng"]),
