@@ -8,11 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session
 from tests.conftest import SHARED, require_shared
 
+from caregrid.auth.roles import SYSTEM
 from caregrid.errors import InvalidInput
-from caregrid.planning import graph, hongkong, solver
+from caregrid.planning import frame, geo, graph, hongkong, solver
+from caregrid.planning import service as planner
+from caregrid.planning.matching import best_matching
 from caregrid.planning.problem import violations
+from caregrid.planning.schemas import PlanRequest
+from caregrid.registry import service as registry
 
 FOLDER = SHARED / "data" / "hk_ha"
 
@@ -135,8 +141,8 @@ def test_reference_compared_with_itself_is_all_alike(hk: hongkong.HongKong) -> N
 
 def test_matching_brute_force_beats_greedy_where_greedy_errs() -> None:
     overlap = np.array([[10.0, 9.0], [8.0, 0.0]])  # greedy takes 10 then 0; best is 9 + 8
-    assert hongkong.match(overlap) == {0: 1, 1: 0}
-    assert hongkong.match(overlap.T) == {1: 0, 0: 1}
+    assert best_matching(overlap) == {0: 1, 1: 0}
+    assert best_matching(overlap.T) == {1: 0, 0: 1}
 
 
 def test_an_address_is_placed_by_the_place_it_names_last(hk: hongkong.HongKong) -> None:
@@ -158,7 +164,27 @@ def test_an_address_is_placed_by_the_place_it_names_last(hk: hongkong.HongKong) 
 
 
 def test_haversine_one_degree_of_latitude() -> None:
-    one = hongkong.haversine_km(
-        np.array([22.0]), np.array([114.0]), np.array([23.0]), np.array([114.0])
-    )
+    one = geo.haversine_km(np.array([22.0]), np.array([114.0]), np.array([23.0]), np.array([114.0]))
     assert one[0] == pytest.approx(111.19, abs=0.01)
+
+
+def test_hong_kong_as_a_layout_is_planned_like_the_instance(
+    session: Session, hk: hongkong.HongKong
+) -> None:
+    """The layout the demo imports reads back as the same problem: districts, populations,
+    borders and the acute hospitals; today's grids are the 7 clusters."""
+    layout = hongkong.layout(FOLDER)
+    registry.replace_layout(session, SYSTEM, layout, purpose="test")
+    direct = hk
+    found = frame.build(registry.layout(session, "hong-kong"), PlanRequest(grids=7))
+    assert len(found.areas) == 18 and len(found.candidates) == direct.problem.candidates
+    assert found.problem.loads().sum() == direct.problem.loads().sum()
+    assert len(found.problem.adjacency or ()) == len(direct.links)
+    assert len(set(found.today_grid)) == 7
+    by_name = {a.name_en: i for i, a in enumerate(found.areas)}
+    order = [by_name[d.name] for d in direct.districts]
+    assert found.problem.cost[order].sum() == pytest.approx(direct.problem.cost.sum(), rel=1e-9)
+    row = planner.draw(session, SYSTEM, "hong-kong", PlanRequest(grids=7, max_seconds=30))
+    plan = planner.get(session, SYSTEM, row.id)
+    assert plan.optimal and all(c.passed for c in plan.checks)
+    assert plan.objective == pytest.approx(solver.solve(direct.problem, seconds=30).upper, rel=1e-6)

@@ -13,7 +13,7 @@ from rich.table import Table
 from caregrid.auth.roles import SYSTEM
 from caregrid.cli.console import err, failing_cleanly, out
 from caregrid.db.session import session_scope
-from caregrid.planning import instances, solver
+from caregrid.planning import hongkong, instances, solver
 from caregrid.planning import service as planner
 from caregrid.planning.schemas import PlanOut, PlanRequest
 from caregrid.registry import service as registry
@@ -88,9 +88,10 @@ def draw(
         with session_scope() as session:
             row = planner.draw(session, SYSTEM, city, request)
             plan = planner.get(session, SYSTEM, row.id)
-            text = registry.layout_text(planner.layout_of(session, SYSTEM, row.id))
     _show(plan)
     if out_file is not None:
+        with failing_cleanly(), session_scope() as session:
+            text = registry.layout_text(planner.layout_of(session, SYSTEM, row.id))
         out_file.write_text(text, encoding="utf-8")
         out.print(f"wrote {out_file} (import it with `caregrid registry import`)")
 
@@ -150,3 +151,17 @@ def bench_orlib(
             }
         )
     )
+
+
+@plan_app.command("hk-layout")
+def hk_layout(
+    data: Annotated[Path, typer.Option(help="folder holding hk_ha")] = DEFAULT_DATA,
+    out_file: Annotated[Path, typer.Option("--out", help="layout file to write")] = Path(
+        "hong-kong.yaml"
+    ),
+) -> None:
+    """Write Hong Kong (districts, acute hospitals, the 7 clusters) as a layout file."""
+    with failing_cleanly():
+        text = registry.layout_text(hongkong.layout(data / "hk_ha"))
+    out_file.write_text(text, encoding="utf-8")
+    out.print(f"wrote {out_file} (import it with `caregrid registry import`)")

@@ -13,13 +13,12 @@ import numpy as np
 
 from caregrid.errors import InvalidInput
 from caregrid.errors import Problem as Fault
+from caregrid.planning.geo import haversine_km
 from caregrid.planning.problem import Floats, Ints, Problem
 from caregrid.planning.schemas import PlanRequest
 from caregrid.policy import service as policy
 from caregrid.registry.layout import DivisionSpec, InstitutionSpec, LayoutFile
 from caregrid.registry.vocab import NetworkRole
-
-EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True)
@@ -67,14 +66,6 @@ def borders(areas: list[DivisionSpec]) -> list[tuple[int, int]]:
             if o in index
         }
     )
-
-
-def _haversine(lat1: Floats, lon1: Floats, lat2: Floats, lon2: Floats) -> Floats:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlat, dlon = p2 - p1, np.radians(lon2) - np.radians(lon1)
-    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    distance: Floats = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    return distance
 
 
 def _hops(n: int, edges: list[tuple[int, int]]) -> Floats:
@@ -207,7 +198,7 @@ def build(layout: LayoutFile, request: PlanRequest) -> Frame:
         clon = np.array(
             [c.lon if c.lon is not None else lon[s] for c, s in zip(candidates, sites, strict=True)]
         )
-        travel = _haversine(lat[:, None], lon[:, None], clat[None, :], clon[None, :])
+        travel = haversine_km(lat[:, None], lon[:, None], clat[None, :], clon[None, :])
         unit = "km"
     else:
         travel = _hops(len(areas), edges)[:, sites]

@@ -18,7 +18,6 @@ crossings, and the place names that locate a facility's address in a district).
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import re
 from collections import Counter
@@ -33,13 +32,32 @@ import yaml
 
 from caregrid.errors import InvalidInput
 from caregrid.errors import Problem as Fault
+from caregrid.planning.geo import haversine_km
+from caregrid.planning.matching import best_matching
 from caregrid.planning.problem import Plan, Problem
+from caregrid.registry.layout import (
+    CitySpec,
+    CrossingSpec,
+    DivisionSpec,
+    GridSpec,
+    InstitutionSpec,
+    LayoutFile,
+    MemberSpec,
+    NetworkSpec,
+)
+from caregrid.registry.vocab import (
+    Category,
+    DivisionLevel,
+    Level,
+    NetworkKind,
+    NetworkRole,
+    PilotLevel,
+    Tier,
+)
 
 Floats = npt.NDArray[np.float64]
 
 POPULATION_FILE = "hk_population_by_district_2020.csv"
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
-BRUTE_FORCE_UP_TO = 8  # grids or clusters: beyond this, matching falls back to greedy
 
 
 @dataclass(frozen=True)
@@ -128,15 +146,6 @@ class Comparison:
     matching: dict[int, int]  # plan lead -> cluster index
     plan: Figures
     reference: Figures
-
-
-def haversine_km(lat1: Floats, lon1: Floats, lat2: Floats, lon2: Floats) -> Floats:
-    """Great-circle distance; arrays broadcast."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlat, dlon = p2 - p1, np.radians(lon2) - np.radians(lon1)
-    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    km: Floats = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
-    return km
 
 
 def shipped_map() -> Path:
@@ -350,28 +359,6 @@ def _figures(groups: list[list[int]], travel: Floats, population: Floats) -> Fig
     )
 
 
-def match(overlap: Floats) -> dict[int, int]:
-    """Rows (grids) to distinct columns (clusters) with the most total overlap: every
-    injection tried when both sides are small (7 × 7 is 5,040), else greedy by largest
-    overlap first."""
-    rows, cols = overlap.shape
-    if max(rows, cols) <= BRUTE_FORCE_UP_TO:
-        if rows <= cols:
-            best = max(
-                itertools.permutations(range(cols), rows),
-                key=lambda p: sum(overlap[r, c] for r, c in enumerate(p)),
-            )
-            return dict(enumerate(best))
-        flipped = match(overlap.T)
-        return {r: c for c, r in flipped.items()}
-    chosen: dict[int, int] = {}
-    for flat in np.argsort(-overlap, axis=None):
-        r, c = divmod(int(flat), cols)
-        if r not in chosen and c not in chosen.values():
-            chosen[r] = c
-    return chosen
-
-
 def compare(plan: Plan, reference: Reference) -> Comparison:
     """How a plan differs from the clusters: areas assigned alike (grids matched to clusters
     by the most shared population), population balance, and travel."""
@@ -381,7 +368,7 @@ def compare(plan: Plan, reference: Reference) -> Comparison:
     overlap = np.zeros((len(leads), len(reference.clusters)))
     for i, lead in enumerate(plan.assignment):
         overlap[row[lead], reference.cluster_of[i]] += population[i]
-    matched = match(overlap)
+    matched = best_matching(overlap)
     alike = [
         matched.get(row[lead]) == reference.cluster_of[i] for i, lead in enumerate(plan.assignment)
     ]
@@ -400,4 +387,114 @@ def compare(plan: Plan, reference: Reference) -> Comparison:
         reference=_figures(
             [c for c in clusters if c], reference.km[areas, list(reference.nearest)], population
         ),
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def layout(folder: Path) -> LayoutFile:
+    """Hong Kong as a caregrid-layout/1 file, so the planner's pages can plan a real city:
+    the 18 districts with their populations, centroids and borders, the acute hospitals (read
+    as tertiary general hospitals: Hong Kong has no such grading, A2 is applied as if), and
+    the 7 clusters as today's grids, each a network led by its acute hospital with the least
+    resident-weighted travel to its districts. Networks use the Fujian profile, whose A1-A3
+    rules are the national criteria's first; Hong Kong is not under them."""
+    hk = problem(folder)
+    raw: Any = yaml.safe_load(shipped_map().read_text("utf-8"))
+    names_zh: dict[str, str] = raw.get("names_zh") or {}
+    codes = [f"hk-{_slug(d.name)}" for d in hk.districts]
+    neighbours: dict[int, list[str | CrossingSpec]] = {}
+    for link in hk.links:
+        first, second = sorted((link.a, link.b), key=lambda i: codes[i])
+        neighbours.setdefault(first, []).append(
+            codes[second]
+            if link.crossing is None
+            else CrossingSpec(division=codes[second], via=link.crossing)
+        )
+    source = f"{POPULATION_FILE} (Census and Statistics Department, mid-2020)"
+    divisions = [
+        DivisionSpec(code="hk", name_zh="香港", name_en="Hong Kong", level=DivisionLevel.CITY)
+    ]
+    divisions += [
+        DivisionSpec(
+            code=codes[i],
+            name_zh=names_zh.get(d.name, d.name),
+            name_en=d.name,
+            level=DivisionLevel.COUNTY,
+            parent="hk",
+            population=int(d.population),
+            population_source=source,
+            lat=d.latitude,
+            lon=d.longitude,
+            adjacent=neighbours.get(i, []),
+            note="centroid approximate, as published with the population table",
+        )
+        for i, d in enumerate(hk.districts)
+    ]
+    hospital_codes = [f"hk-ha-{_slug(h.name)}" for h in hk.hospitals]
+    institutions = [
+        InstitutionSpec(
+            code=hospital_codes[j],
+            name_zh=h.name_tc,
+            name_en=h.name,
+            level=Level.TERTIARY,
+            category=Category.GENERAL_HOSPITAL,
+            division=codes[h.district],
+            lat=h.latitude,
+            lon=h.longitude,
+            source="facility-hosp.json (Hospital Authority via DATA.GOV.HK)",
+            note="acute hospital with an A&E service, read as tertiary general for planning",
+        )
+        for j, h in enumerate(hk.hospitals)
+    ]
+    reference = hk.reference
+    lead_of = dict(zip(reference.cluster_of, reference.plan().assignment, strict=True))
+    grids, networks = [], []
+    for c, cluster in enumerate(reference.clusters):
+        members = [codes[i] for i, own in enumerate(reference.cluster_of) if own == c]
+        if not members:
+            continue
+        code = f"hk-{_slug(cluster.removesuffix(' Cluster'))}"
+        grids.append(GridSpec(code=code, name_zh=cluster, name_en=cluster, divisions=members))
+        lead = lead_of[c]
+        others = [j for j, own in enumerate(reference.candidate_cluster) if own == c and j != lead]
+        networks.append(
+            NetworkSpec(
+                code=f"{code}-network",
+                name_zh=hk.hospitals[lead].name_tc.removesuffix("醫院") + "聯網",
+                name_en=cluster,
+                kind=NetworkKind.URBAN_GROUP,
+                grid=code,
+                profile="fujian",
+                source="facility-hosp.json cluster_eng",
+                members=[
+                    MemberSpec(
+                        institution=hospital_codes[lead], role=NetworkRole.LEAD, tier=Tier.CITY
+                    ),
+                    *(
+                        MemberSpec(
+                            institution=hospital_codes[j], role=NetworkRole.MEMBER, tier=Tier.CITY
+                        )
+                        for j in others
+                    ),
+                ],
+            )
+        )
+    return LayoutFile(
+        format="caregrid-layout/1",
+        city=CitySpec(
+            code="hong-kong",
+            name_zh="香港",
+            name_en="Hong Kong",
+            pilot_level=PilotLevel.OTHER,
+            area=["hk"],
+            source=f"{folder} (Hospital Authority hospitals and clusters; district populations)",
+            note="a reference city for the grid planner; Chinese pilot rules do not apply to it",
+        ),
+        divisions=divisions,
+        grids=grids,
+        networks=networks,
+        institutions=institutions,
     )

@@ -19,6 +19,7 @@ from caregrid.errors import Problem as Fault
 from caregrid.planning import frame as framing
 from caregrid.planning import solver
 from caregrid.planning.graph import stray_parts
+from caregrid.planning.matching import best_matching
 from caregrid.planning.models import GridPlan
 from caregrid.planning.problem import Plan
 from caregrid.planning.schemas import (
@@ -303,30 +304,31 @@ Matched = dict[int, tuple[str, str | None]]  # planned lead -> (today's grid, it
 
 
 def _match(layout: LayoutFile, found: framing.Frame, plan: Plan) -> Matched:
-    """Which of today's grids each planned grid continues, each used once: a planned lead
-    that leads a grid today keeps it (the one it shares most residents with, if it leads
-    several); the rest go by residents shared, largest first. A matched grid keeps its code
-    and its network."""
+    """Which of today's grids each planned grid continues, one to one, keeping the most
+    residents in matched pairs (a planned lead that leads a grid today counts as sharing all
+    of it, so it keeps its grid). A pair sharing no one is no continuation: that planned grid
+    is new. A matched grid keeps its code and its network."""
     population = found.problem.loads()
-    overlap: dict[tuple[int, str], float] = {}
+    leads = sorted(plan.leads)
+    grids = [g.code for g in layout.grids]
+    weights = np.zeros((len(leads), len(grids)))
+    row = {lead: r for r, lead in enumerate(leads)}
+    column = {code: c for c, code in enumerate(grids)}
     for i, lead in enumerate(plan.assignment):
         grid = found.today_grid[i]
         if grid is not None:
-            overlap[(lead, grid)] = overlap.get((lead, grid), 0.0) + float(population[i])
+            weights[row[lead], column[grid]] += float(population[i])
     network_of = {n.grid: n.code for n in layout.networks}
-    code_of = {j: found.candidates[j].code for j in plan.leads}
-    leads_today = {n.grid: _lead(layout, n.code) for n in layout.networks}
-    pairs = sorted(
-        {(lead, grid) for lead in plan.leads for grid in network_of} | set(overlap),
-        key=lambda p: (leads_today.get(p[1]) != code_of[p[0]], -overlap.get(p, 0.0), p),
-    )
-    match: Matched = {}
-    for lead, grid in pairs:
-        continues = overlap.get((lead, grid), 0.0) > 0 or leads_today.get(grid) == code_of[lead]
-        if lead in match or grid in {g for g, _ in match.values()} or not continues:
-            continue
-        match[lead] = (grid, network_of.get(grid))
-    return match
+    for n in layout.networks:
+        lead_code = _lead(layout, n.code)
+        for r, lead in enumerate(leads):
+            if found.candidates[lead].code == lead_code:
+                weights[r, column[n.grid]] += float(population.sum())
+    return {
+        leads[r]: (grids[c], network_of.get(grids[c]))
+        for r, c in best_matching(weights).items()
+        if weights[r, c] > 0
+    }
 
 
 def get(session: Session, actor: Principal, plan_id: int) -> PlanOut:
