@@ -61,10 +61,19 @@ def solve(problem: Problem, *, seconds: float = 60.0) -> Bound:
     stages["loose_bound"] = relaxation.lower
     if relaxation.lower <= target and problem.capacities() is not None:
         exact = lagrangian.knapsacks_fit(problem)
+        # A Lagrangian heuristic: the capacitated relaxation's leads every 100 steps, and
+        # those of its best multipliers, seed the capacitated warm start again.
+        harvest = _Harvest(problem, warm, time.perf_counter() + 0.3 * seconds)
         tight = lagrangian.relax(
-            problem, warm.cost, target, seconds=0.15 * seconds, iterations=400,
-            start=relaxation.multipliers, exact=exact, beta=0.5,
+            problem, warm.cost, target, seconds=0.3 * seconds, iterations=400,
+            start=relaxation.multipliers, exact=exact, beta=0.5, visit=harvest,
         )  # fmt: skip
+        harvest.deadline = max(harvest.deadline, time.perf_counter() + 0.1 * seconds)
+        harvest(lagrangian.leads(problem, tight.multipliers, exact))
+        stages["harvested_starts"] = harvest.tried
+        if harvest.best.cost < warm.cost:
+            warm, target = harvest.best, target_below(problem, harvest.best.cost)
+            stages["harvested_start"] = warm.cost
         stages["capacity_bound"] = tight.lower
         if tight.lower > relaxation.lower:
             relaxation, source = tight, problem
@@ -100,6 +109,27 @@ def solve(problem: Problem, *, seconds: float = 60.0) -> Bound:
     plan = outcome.plan if outcome.plan is not None and outcome.plan.cost < warm.cost else warm
     lower = max(relaxation.lower, min(warm.cost, outcome.lower))
     return _done(problem, plan, lower, outcome.optimal, began, stages)
+
+
+class _Harvest:
+    """Each new lead set the capacitated relaxation picks seeds the warm start (swaps,
+    assignment within capacity, relocation) until the deadline; the best plan that keeps
+    every constraint is kept."""
+
+    def __init__(self, problem: Problem, best: Plan, deadline: float) -> None:
+        self.problem, self.best, self.deadline = problem, best, deadline
+        self.seen: set[frozenset[int]] = set()
+        self.tried = 0.0
+
+    def __call__(self, leads: list[int]) -> None:
+        left = self.deadline - time.perf_counter()
+        if left <= 0 or frozenset(leads) in self.seen:
+            return
+        self.seen.add(frozenset(leads))
+        self.tried += 1
+        plan = heuristic.warm_start(self.problem, seconds=left, start=leads)
+        if plan is not None and plan.cost < self.best.cost and not _breaks(self.problem, plan):
+            self.best = plan
 
 
 def _breaks(problem: Problem, plan: Plan) -> bool:
