@@ -13,13 +13,12 @@ import numpy as np
 
 from caregrid.errors import InvalidInput
 from caregrid.errors import Problem as Fault
+from caregrid.planning.geo import haversine_km
 from caregrid.planning.problem import Floats, Ints, Problem
 from caregrid.planning.schemas import PlanRequest
 from caregrid.policy import service as policy
 from caregrid.registry.layout import DivisionSpec, InstitutionSpec, LayoutFile
 from caregrid.registry.vocab import NetworkRole
-
-EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,6 @@ class Frame:
     travel: Floats  # (areas, candidates) km or hops, unweighted
     travel_unit: str  # "km" or "hops"
     today_grid: list[str | None]  # per area: today's grid code
-    notes: list[str]
     min_grids: int
     profiles: list[str]  # whose lead rule (A2) and minimum grids (A3) apply
 
@@ -57,12 +55,17 @@ def leaves(layout: LayoutFile) -> list[DivisionSpec]:
     return [d for d in layout.divisions if d.code not in has_child and inside(d.code)]
 
 
-def _haversine(lat1: Floats, lon1: Floats, lat2: Floats, lon2: Floats) -> Floats:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlat, dlon = p2 - p1, np.radians(lon2) - np.radians(lon1)
-    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    distance: Floats = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    return distance
+def borders(areas: list[DivisionSpec]) -> list[tuple[int, int]]:
+    """Borders between these areas as index pairs (a < b); borders to other divisions drop."""
+    index = {d.code: i for i, d in enumerate(areas)}
+    return sorted(
+        {
+            (min(index[d.code], index[o]), max(index[d.code], index[o]))
+            for d in areas
+            for o, _via in d.neighbours()
+            if o in index
+        }
+    )
 
 
 def _hops(n: int, edges: list[tuple[int, int]]) -> Floats:
@@ -84,9 +87,9 @@ def _hops(n: int, edges: list[tuple[int, int]]) -> Floats:
     return dist
 
 
-def _lead_rules(layout: LayoutFile, request: PlanRequest) -> tuple[list[str], int]:
+def rules(layout: LayoutFile, profile: str | None) -> tuple[list[str], int]:
     """The profiles whose lead rule (A2) and minimum grid count (A3) the plan must meet."""
-    names = [request.profile] if request.profile else sorted({n.profile for n in layout.networks})
+    names = [profile] if profile else sorted({n.profile for n in layout.networks})
     if not names:
         raise InvalidInput(
             [Fault("profile", "the city has no network, so no profile says who may lead (A2)")]
@@ -123,7 +126,6 @@ def may_lead(inst: InstitutionSpec, profiles: list[str]) -> bool:
 def build(layout: LayoutFile, request: PlanRequest) -> Frame:
     """The planning problem of this layout for this request, or every reason it has none."""
     faults: list[Fault] = []
-    notes: list[str] = []
     areas = leaves(layout)
     if not areas:
         raise InvalidInput([Fault("city.area", "the city's area holds no division to plan")])
@@ -139,7 +141,7 @@ def build(layout: LayoutFile, request: PlanRequest) -> Frame:
                     "or give its residents",
                 )
             )
-    profiles, min_grids = _lead_rules(layout, request)
+    profiles, min_grids = rules(layout, request.profile)
     if request.grids < min_grids:
         faults.append(
             Fault(
@@ -152,14 +154,7 @@ def build(layout: LayoutFile, request: PlanRequest) -> Frame:
     if not candidates:
         faults.append(Fault("institutions", "no institution the profile allows to lead (A2)"))
     located = all(d.lat is not None and d.lon is not None for d in areas)
-    edges = sorted(
-        {
-            (min(index[d.code], index[o]), max(index[d.code], index[o]))
-            for d in areas
-            for o, _via in d.neighbours()
-            if o in index
-        }
-    )
+    edges = borders(areas)
     if faults:
         raise InvalidInput(faults)
 
@@ -203,25 +198,17 @@ def build(layout: LayoutFile, request: PlanRequest) -> Frame:
         clon = np.array(
             [c.lon if c.lon is not None else lon[s] for c, s in zip(candidates, sites, strict=True)]
         )
-        travel = _haversine(lat[:, None], lon[:, None], clat[None, :], clon[None, :])
+        travel = haversine_km(lat[:, None], lon[:, None], clat[None, :], clon[None, :])
         unit = "km"
     else:
         travel = _hops(len(areas), edges)[:, sites]
         unit = "hops"
-        notes.append(
-            "the layout gives no centroids: travel is counted in borders crossed, and the plan "
-            "rests on adjacency and population alone"
-        )
         if not np.all(np.isfinite(travel)):
             cut = [areas[i].code for i in np.where(~np.isfinite(travel).all(axis=1))[0]]
             raise InvalidInput(
                 [Fault("divisions.adjacent", f"no border path to any lead from {', '.join(cut)}")]
             )
     today_grid, current = _today(layout, areas, candidates)
-    if any(g is None for g in today_grid):
-        notes.append(
-            f"{sum(g is None for g in today_grid)} areas lie in no grid today (A1 not met today)"
-        )
     problem = Problem(
         name=layout.city.code,
         cost=population[:, None] * travel,
@@ -234,7 +221,7 @@ def build(layout: LayoutFile, request: PlanRequest) -> Frame:
         adjacency=tuple(edges) if request.contiguous else None,
         current=current,
     )
-    return Frame(problem, areas, candidates, travel, unit, today_grid, notes, min_grids, profiles)
+    return Frame(problem, areas, candidates, travel, unit, today_grid, min_grids, profiles)
 
 
 def _sites(

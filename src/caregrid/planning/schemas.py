@@ -77,13 +77,19 @@ class Figures(BaseModel):
     worst_travel: float
 
 
+class LeadChange(BaseModel):
+    network: str
+    old: str | None
+    new: str
+
+
 class PlanOut(BaseModel):
     id: int | None = None
     city: str
     state: Literal["proposed", "adopted", "superseded"] = "proposed"
     based_on_version: int
     travel_unit: Literal["km", "hops"]
-    notes: list[str]  # what the planner should know about the inputs
+    outside_today: int  # areas in no grid today
     grids: list[GridOut]
     areas: list[AreaOut]
     objective: float
@@ -95,4 +101,30 @@ class PlanOut(BaseModel):
     checks: list[CheckOut]
     plan: Figures
     today: Figures | None
-    lead_changes: list[str]  # networks whose lead the adopted plan changes
+    lead_changes: list[LeadChange]  # networks whose lead the adopted plan changes
+
+
+class CandidateOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str | None
+    beds: int | None
+    site: str  # the area it stands in
+    leads_today: list[str]  # today's grids whose network it leads
+
+
+class SurveyOut(BaseModel):
+    """What the planner sees before asking: the city's areas, borders, candidate leads and
+    today's grids, or what the layout lacks for a plan."""
+
+    city: str
+    name_zh: str
+    name_en: str | None
+    version: int
+    travel_unit: Literal["km", "hops"] | None
+    min_grids: int | None
+    areas: list[AreaOut]  # `planned` is today's lead here (empty when none)
+    borders: list[tuple[str, str]]
+    candidates: list[CandidateOut]
+    grids: dict[str, str]  # today's grid code -> its name
+    refusals: list[str]  # "field: reason" for each thing missing

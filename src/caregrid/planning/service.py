@@ -19,21 +19,25 @@ from caregrid.errors import Problem as Fault
 from caregrid.planning import frame as framing
 from caregrid.planning import solver
 from caregrid.planning.graph import stray_parts
+from caregrid.planning.matching import best_matching
 from caregrid.planning.models import GridPlan
 from caregrid.planning.problem import Plan
 from caregrid.planning.schemas import (
     AreaOut,
+    CandidateOut,
     CheckOut,
     Figures,
     GridOut,
+    LeadChange,
     PlanOut,
     PlanRequest,
+    SurveyOut,
 )
 from caregrid.registry import service as registry
-from caregrid.registry.layout import GridSpec, LayoutFile, MemberSpec
+from caregrid.registry.layout import DivisionSpec, GridSpec, LayoutFile, MemberSpec
 from caregrid.registry.vocab import NetworkRole, Tier
 
-__all__ = ["GridPlan", "adopt", "draw", "get", "layout_of", "plans"]
+__all__ = ["GridPlan", "adopt", "draw", "get", "layout_of", "plans", "survey"]
 
 # The solver's field names, as the planner's request calls them.
 REQUEST_FIELD = {
@@ -43,6 +47,74 @@ REQUEST_FIELD = {
     "site_area": "institutions.division",
     "cost": "divisions",
 }
+
+
+def survey(session: Session, actor: Principal, city: str) -> SurveyOut:
+    """The city as the planner reads it; a layout it cannot plan yet lists every reason."""
+    access.require_plan_layout(actor)
+    layout = registry.layout(session, city)
+    names = {g.code: g.name_zh for g in layout.grids}
+    version = registry.layout_version(session, city)
+    try:
+        _profiles, minimum = framing.rules(layout, None)
+        found = framing.build(layout, PlanRequest(grids=minimum, contiguous=False))
+    except InvalidInput as exc:
+        return SurveyOut(
+            city=city,
+            name_zh=layout.city.name_zh,
+            name_en=layout.city.name_en,
+            version=version,
+            travel_unit=None,
+            min_grids=None,
+            areas=[_area(a, None, None) for a in framing.leaves(layout)],
+            borders=[],
+            candidates=[],
+            grids=names,
+            refusals=[f"{p.field}: {p.message}" for p in exc.problems],
+        )
+    assert found.problem.site_area is not None
+    leads_today: dict[str, list[str]] = {}
+    for n in layout.networks:
+        lead = _lead(layout, n.code)
+        if lead is not None:
+            leads_today.setdefault(lead, []).append(n.grid)
+    codes = [a.code for a in found.areas]
+    return SurveyOut(
+        city=city,
+        name_zh=layout.city.name_zh,
+        name_en=layout.city.name_en,
+        version=version,
+        travel_unit="km" if found.travel_unit == "km" else "hops",
+        min_grids=found.min_grids,
+        areas=[_area(a, found.today_grid[i], None) for i, a in enumerate(found.areas)],
+        borders=[(codes[a], codes[b]) for a, b in framing.borders(found.areas)],
+        candidates=[
+            CandidateOut(
+                code=c.code,
+                name_zh=c.name_zh,
+                name_en=c.name_en,
+                beds=c.beds,
+                site=codes[int(found.problem.site_area[j])],
+                leads_today=leads_today.get(c.code, []),
+            )
+            for j, c in enumerate(found.candidates)
+        ],
+        grids=names,
+        refusals=[],
+    )
+
+
+def _area(a: DivisionSpec, today: str | None, planned: str | None) -> AreaOut:
+    return AreaOut(
+        code=a.code,
+        name_zh=a.name_zh,
+        name_en=a.name_en,
+        population=a.population or 0,
+        lat=a.lat,
+        lon=a.lon,
+        today=today,
+        planned=planned or "",
+    )
 
 
 def draw(session: Session, actor: Principal, city: str, request: PlanRequest) -> GridPlan:
@@ -130,7 +202,7 @@ def _report(layout: LayoutFile, found: framing.Frame, plan: Plan, version: int) 
         city=layout.city.code,
         based_on_version=version,
         travel_unit="km" if found.travel_unit == "km" else "hops",
-        notes=found.notes,
+        outside_today=sum(g is None for g in found.today_grid),
         grids=grids,
         areas=[
             AreaOut(
@@ -155,11 +227,9 @@ def _report(layout: LayoutFile, found: framing.Frame, plan: Plan, version: int) 
         plan=_figures(found, assignment, plan.cost),
         today=_today_figures(found),
         lead_changes=[
-            f"{network}: lead {old} → {candidates[lead].code}"
+            LeadChange(network=network, old=old, new=candidates[lead].code)
             for lead, (_grid, network) in match.items()
-            if network is not None
-            and (old := _lead(layout, network)) is not None
-            and old != candidates[lead].code
+            if network is not None and (old := _lead(layout, network)) != candidates[lead].code
         ],
     )
     return out
@@ -234,30 +304,31 @@ Matched = dict[int, tuple[str, str | None]]  # planned lead -> (today's grid, it
 
 
 def _match(layout: LayoutFile, found: framing.Frame, plan: Plan) -> Matched:
-    """Which of today's grids each planned grid continues, each used once: a planned lead
-    that leads a grid today keeps it (the one it shares most residents with, if it leads
-    several); the rest go by residents shared, largest first. A matched grid keeps its code
-    and its network."""
+    """Which of today's grids each planned grid continues, one to one, keeping the most
+    residents in matched pairs (a planned lead that leads a grid today counts as sharing all
+    of it, so it keeps its grid). A pair sharing no one is no continuation: that planned grid
+    is new. A matched grid keeps its code and its network."""
     population = found.problem.loads()
-    overlap: dict[tuple[int, str], float] = {}
+    leads = sorted(plan.leads)
+    grids = [g.code for g in layout.grids]
+    weights = np.zeros((len(leads), len(grids)))
+    row = {lead: r for r, lead in enumerate(leads)}
+    column = {code: c for c, code in enumerate(grids)}
     for i, lead in enumerate(plan.assignment):
         grid = found.today_grid[i]
         if grid is not None:
-            overlap[(lead, grid)] = overlap.get((lead, grid), 0.0) + float(population[i])
+            weights[row[lead], column[grid]] += float(population[i])
     network_of = {n.grid: n.code for n in layout.networks}
-    code_of = {j: found.candidates[j].code for j in plan.leads}
-    leads_today = {n.grid: _lead(layout, n.code) for n in layout.networks}
-    pairs = sorted(
-        {(lead, grid) for lead in plan.leads for grid in network_of} | set(overlap),
-        key=lambda p: (leads_today.get(p[1]) != code_of[p[0]], -overlap.get(p, 0.0), p),
-    )
-    match: Matched = {}
-    for lead, grid in pairs:
-        continues = overlap.get((lead, grid), 0.0) > 0 or leads_today.get(grid) == code_of[lead]
-        if lead in match or grid in {g for g, _ in match.values()} or not continues:
-            continue
-        match[lead] = (grid, network_of.get(grid))
-    return match
+    for n in layout.networks:
+        lead_code = _lead(layout, n.code)
+        for r, lead in enumerate(leads):
+            if found.candidates[lead].code == lead_code:
+                weights[r, column[n.grid]] += float(population.sum())
+    return {
+        leads[r]: (grids[c], network_of.get(grids[c]))
+        for r, c in best_matching(weights).items()
+        if weights[r, c] > 0
+    }
 
 
 def get(session: Session, actor: Principal, plan_id: int) -> PlanOut:

@@ -500,6 +500,11 @@ def replace_layout(
     return importer.apply(session, importer.check(located), actor=actor, purpose=purpose)
 
 
+def layout_text(new: LayoutFile) -> str:
+    """A layout as the YAML file `registry import` reads."""
+    return importer.to_yaml(new)
+
+
 def layout_version(session: Session, city_code: str) -> int:
     """The number of the city's current layout version (0 before any import)."""
     found = importer.versions(session, city_code)
