@@ -210,3 +210,36 @@ def test_a_new_lead_takes_over_the_matched_network(session: Session, regulator: 
     for network in layout.networks:
         leads = [m.institution for m in network.members if m.role == "lead"]
         assert len(leads) == 1
+
+
+def test_bounds_no_plan_can_meet_name_the_planner_field(
+    session: Session, regulator: Principal
+) -> None:
+    # at 3 beds per 1,000 t22's 90,000 residents fit no lead's grid (see the 2.5 test)
+    with pytest.raises(InvalidInput) as caught:
+        planner.draw(
+            session, regulator, "planville",
+            PlanRequest(grids=3, beds_per_1000_min=3.0, max_seconds=20),
+        )  # fmt: skip
+    assert "without it a plan exists" in _fields(caught)["beds_per_1000_min"]
+
+
+def test_no_area_moved_keeps_today_and_one_move_allows_one(
+    session: Session, regulator: Principal
+) -> None:
+    still = planner.get(
+        session, regulator,
+        planner.draw(session, regulator, "planville", PlanRequest(grids=2, moves_max=0)).id,
+    )  # fmt: skip
+    assert still.moved == 0 and all(a.today == a.planned for a in still.areas)
+    free = planner.get(
+        session, regulator,
+        planner.draw(session, regulator, "planville", PlanRequest(grids=2)).id,
+    )  # fmt: skip
+    one = planner.get(
+        session, regulator,
+        planner.draw(session, regulator, "planville", PlanRequest(grids=2, moves_max=1)).id,
+    )  # fmt: skip
+    assert one.moved <= 1
+    assert free.objective <= one.objective <= still.objective
+    assert free.moved > 1  # the cap binds: the cheapest plan moves more than one area

@@ -220,6 +220,8 @@ def build(layout: LayoutFile, request: PlanRequest) -> Frame:
         site_area=np.array(sites, dtype=np.int64),
         adjacency=tuple(edges) if request.contiguous else None,
         current=current,
+        moves_max=request.moves_max,
+        area_names=tuple(f"{d.code} {d.name_zh}" for d in areas),
     )
     return Frame(problem, areas, candidates, travel, unit, today_grid, min_grids, profiles)
 

@@ -129,14 +129,9 @@ def draw(session: Session, actor: Principal, city: str, request: PlanRequest) ->
             [Fault(REQUEST_FIELD.get(p.field, p.field), p.message) for p in exc.problems]
         ) from exc
     if bound.plan is None:
+        reason = bound.note or f"no plan found in {request.max_seconds:g} s"
         raise InvalidInput(
-            [
-                Fault(
-                    "max_seconds",
-                    f"no plan found in {request.max_seconds:g} s; allow more time "
-                    "or loosen the bounds",
-                )
-            ]
+            [Fault("max_seconds", f"{reason}; allow more time or loosen the bounds")]
         )
     result = _report(layout, found, bound.plan, registry.layout_version(session, city))
     result.lower_bound, result.gap = bound.lower, bound.gap
