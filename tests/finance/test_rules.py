@@ -19,7 +19,7 @@ BUDGET = Decimal("1000000.00")
 def test_a_surplus_exactly_at_a_band_edge_is_kept_whole() -> None:
     found = rules.year_result(BUDGET, Decimal("950000.00"), SURPLUS, OVERSPEND)
     assert found.result == Decimal("50000.00")
-    assert [(p.amount, p.share) for p in found.parts] == [(Decimal("50000.00"), 1)]
+    assert [(p.amount, p.share) for p in found.parts] == [(Decimal("50000.00"), Fraction(1))]
     assert (found.network, found.fund) == (Decimal("50000.00"), Decimal("0.00"))
 
 

@@ -25,7 +25,9 @@ from tests.factories import layout, network, write_layout
 JAN = date(2025, 1, 1)
 
 
-def _claim(claim_id: str, institution: str | None, kind: str, paid: str, **more: object) -> dict[str, object]:
+def _claim(
+    claim_id: str, institution: str | None, kind: str, paid: str, **more: object
+) -> dict[str, object]:
     row: dict[str, object] = {
         "claim_id": claim_id,
         "institution_code": institution,
@@ -43,11 +45,29 @@ def _claim(claim_id: str, institution: str | None, kind: str, paid: str, **more:
 
 CLAIMS = [
     # referred up from the primary member: the lead's deductible is waived (B7)
-    _claim("c1", "t-lead-a", "inpatient", "5000", dip_group="J18-C", deductible_cny=800.0,
-           referral_id="R1", first_visit_institution_code="t-chc-a", patient="P1"),
+    _claim(
+        "c1",
+        "t-lead-a",
+        "inpatient",
+        "5000",
+        dip_group="J18-C",
+        deductible_cny=800.0,
+        referral_id="R1",
+        first_visit_institution_code="t-chc-a",
+        patient="P1",
+    ),
     # referred from the secondary member: no waiver
-    _claim("c2", "t-lead-a", "inpatient", "20000", dip_group="I63-S", deductible_cny=800.0,
-           referral_id="R2", first_visit_institution_code="t-sec-a", patient="P2"),
+    _claim(
+        "c2",
+        "t-lead-a",
+        "inpatient",
+        "20000",
+        dip_group="I63-S",
+        deductible_cny=800.0,
+        referral_id="R2",
+        first_visit_institution_code="t-sec-a",
+        patient="P2",
+    ),
     _claim("c3", "t-sec-a", "inpatient", "6000", dip_group="K35-S", deductible_cny=500.0),
     _claim("c4", "t-chc-a", "outpatient", "100"),
     _claim("c5", "t-lead-b", "inpatient", "3000", dip_group="I10-C"),  # in the county, not a member
@@ -163,7 +183,7 @@ def test_negative_sums_and_overlapping_periods_are_refused(session: Session, cou
     with pytest.raises(InvalidInput, match="dip_pool_cny: is part of the lump sum"):
         finance.set_budget(session, SYSTEM, county, 2026, lump_sum_cny=Decimal("10"),
                            dip_pool_cny=Decimal("20"))  # fmt: skip
-    with pytest.raises(InvalidInput, match="overlaps the period 2025-01-01..2025-01-31"):
+    with pytest.raises(InvalidInput, match=r"overlaps the period 2025-01-01\.\.2025-01-31"):
         finance.add_period(session, SYSTEM, county, date(2025, 1, 20), date(2025, 1, 25))
     with pytest.raises(InvalidInput, match="ends_on"):
         finance.add_period(session, SYSTEM, county, date(2025, 12, 30), date(2026, 1, 2))

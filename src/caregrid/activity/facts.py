@@ -141,7 +141,9 @@ FACTS: tuple[Fact, ...] = (
             ),
             Field("total_cost_cny", Kind.NUMBER, low=0),
             Field("insurance_paid_cny", Kind.NUMBER, low=0),
-            _text("dip_group", "a stay's DIP disease group (finance's points table)", required=False),
+            _text(
+                "dip_group", "a stay's DIP disease group (finance's points table)", required=False
+            ),
             Field(
                 "deductible_cny",
                 Kind.NUMBER,

@@ -128,7 +128,9 @@ def _sums(source: Source, network: str, days: Days) -> Sums:
     return Sums(groups, waived)
 
 
-def _unknown(source: Source, network: str, days: Days, known: Iterable[str]) -> list[tuple[str, str]]:
+def _unknown(
+    source: Source, network: str, days: Days, known: Iterable[str]
+) -> list[tuple[str, str]]:
     params = {"network": network, "first": days[0], "last": days[1]}
     rows = source.run(_unknown_sql(source.claims, source.area, known), params)
     return [(str(r[0]), str(r[1])) for r in rows]

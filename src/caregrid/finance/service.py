@@ -124,7 +124,8 @@ def add_period(
             problems.append(
                 Problem(
                     "starts_on",
-                    f"{starts_on}..{ends_on} overlaps the period {other.starts_on}..{other.ends_on}",
+                    f"{starts_on}..{ends_on} overlaps the period "
+                    f"{other.starts_on}..{other.ends_on}",
                 )
             )
     if problems:
@@ -135,7 +136,9 @@ def add_period(
     return period
 
 
-def add_months(session: Session, principal: Principal, network_code: str, year: int) -> list[Period]:
+def add_months(
+    session: Session, principal: Principal, network_code: str, year: int
+) -> list[Period]:
     """The year's twelve calendar months as settlement periods."""
     return [
         add_period(
@@ -224,8 +227,11 @@ def _sums(
     if unknown:
         raise InvalidInput(
             [
-                Problem("dip_group", f"claim {claim}: group {group!r} is not in the DIP table "
-                        f"{table.name}; nothing was settled")
+                Problem(
+                    "dip_group",
+                    f"claim {claim}: group {group!r} is not in the DIP table "
+                    f"{table.name}; nothing was settled",
+                )
                 for claim, group in unknown
             ]
         )
@@ -296,8 +302,13 @@ def settle(
             "year_days": year_days,
             "lump_sum_cny": str(budget.lump_sum_cny),
             "bands": [
-                {"low": str(p.low), "high": None if p.high is None else str(p.high),
-                 "amount": str(p.amount), "share": str(p.share), "shared": str(p.shared)}
+                {
+                    "low": str(p.low),
+                    "high": None if p.high is None else str(p.high),
+                    "amount": str(p.amount),
+                    "share": str(p.share),
+                    "shared": str(p.shared),
+                }
                 for p in result.parts
             ],
         },
@@ -343,9 +354,7 @@ def settle(
         )
         for code, (n, pts, paid, other) in found.lines.items()
     ]
-    settlement.waivers = [
-        Waiver(patient_id=p, stays=n, amount_cny=a) for p, n, a in found.waived
-    ]
+    settlement.waivers = [Waiver(patient_id=p, stays=n, amount_cny=a) for p, n, a in found.waived]
     period.settlement = settlement
     session.flush()
     return settlement

@@ -132,7 +132,9 @@ def live(
 
 
 @contextmanager
-def snapshot(session: Session, facts: tuple[Fact, ...], store: Path | None = None) -> Iterator[Path]:
+def snapshot(
+    session: Session, facts: tuple[Fact, ...], store: Path | None = None
+) -> Iterator[Path]:
     """A scratch facts directory for DuckDB: the operational store's rows of `facts` exported
     beside the member systems' parts of the analytics store `store` (linked, not copied)."""
     with tempfile.TemporaryDirectory(prefix="caregrid-live-") as scratch:

@@ -12,7 +12,6 @@ from alembic import op
 
 from caregrid.db.types import UtcDateTime
 
-
 revision = "0013"
 down_revision = "0012"
 branch_labels = None
