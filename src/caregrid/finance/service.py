@@ -432,6 +432,11 @@ def adjust(
     return adjustment
 
 
+def dip_table() -> dip.Table:
+    """The DIP points table settlements use (shipped, evidence `ours`)."""
+    return dip.shipped()
+
+
 def inputs(settlement: Settlement) -> dict[str, object]:
     """What a settlement's figures came from (K9), as stored."""
     found: dict[str, object] = json.loads(settlement.inputs)
