@@ -22,3 +22,9 @@ echo "== tests on PostgreSQL"
 PGDB=caregrid_test
 psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $PGDB" -c "CREATE DATABASE $PGDB"
 CAREGRID_TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/$PGDB" "$UV" run pytest -q
+
+echo "== API fuzz (schemathesis over the OpenAPI document; any 5xx fails)"
+"$UV" run python bench/fuzz.py --examples 10 --max-seconds 180
+psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS caregrid_fuzz" -c "CREATE DATABASE caregrid_fuzz"
+"$UV" run python bench/fuzz.py --examples 10 --max-seconds 180 \
+  --database-url "postgresql+psycopg://postgres@127.0.0.1:5432/caregrid_fuzz"

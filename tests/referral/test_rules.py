@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -21,9 +22,9 @@ from caregrid.registry import importer
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentIn
-from tests.conftest import make_principal
+from tests.conftest import bearer, make_principal
 from tests.factories import layout, write_layout
-from tests.referrals import CHEST_PAIN, arrive, refer_down, referral_in
+from tests.referrals import CHEST_PAIN, HYPERTENSION, arrive, refer_down, referral_in
 from tests.world import NOW, World, nid
 
 
@@ -298,3 +299,25 @@ def test_admission_referral_takes_a_reserved_bed_or_waits(session: Session, worl
     refer_down(session, world.cardiologist, first)
     assert first.state == "completed"
     assert scheduling.live_stay_for_referral(session, first.id) is None  # discharged: bed free
+
+
+def test_a_draft_is_seen_only_by_its_author_institution(
+    session: Session, world: World, client: TestClient
+) -> None:
+    draft = referrals.create(session, world.community_doctor, up(world, submit=False))
+    assert draft.state == State.DRAFT
+    name = residents.name_of(session, world.patient)
+    referrals.require_read(session, world.community_admin, draft, "own draft")
+    for outsider in (world.cardiologist, world.lead_admin, world.office):
+        with pytest.raises(Forbidden, match="draft"):
+            referrals.require_read(session, outsider, draft, "a look")
+        response = client.get(f"/api/referrals/{draft.id}", headers=bearer(session, outsider))
+        assert response.status_code == 403
+        assert HYPERTENSION["clinical_summary"] not in response.text and name not in response.text
+        page = client.get(f"/referrals/{draft.id}", headers=bearer(session, outsider))
+        assert page.status_code == 403 and name not in page.text
+    referrals.transition(
+        session, world.community_doctor, draft.id, action=Action.SUBMIT, version=draft.version
+    )
+    referrals.require_read(session, world.cardiologist, draft, "now sent")
+    referrals.require_read(session, world.office, draft, "now sent")

@@ -24,6 +24,9 @@ from caregrid.db.session import get_engine, session_scope
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn, MemberIn, TeamIn
 from caregrid.familydoctor.vocab import ConsentMethod, TeamRole
+from caregrid.planning import hongkong
+from caregrid.planning import service as planner
+from caregrid.planning.schemas import PlanRequest
 from caregrid.registry import importer
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import NetworkRole
@@ -73,11 +76,24 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
         _family_doctors(session, network)
         _clinics(session, network)
         progress.advance(task)
+    hong_kong = get_settings().reference_data_dir / "hk_ha"
+    if hong_kong.is_dir():
+        progress.update(task, description="Hong Kong for the grid planner, and a plan of it")
+        _hong_kong(hong_kong)
     year = clock.today().year - 1
     progress.update(task, description=f"a synthetic year of Jinhua's activity ({year})")
     generate("jinhua", DEMO_RESIDENTS, year, 1, get_settings().effective_facts_dir)
     progress.advance(task)
     return accounts
+
+
+def _hong_kong(folder: Path) -> None:
+    """A real city the planner can plan: Hong Kong's districts and clusters, and one plan of
+    seven contiguous grids, proposed, for the commission to view and adopt."""
+    with session_scope() as session:
+        registry.replace_layout(session, SYSTEM, hongkong.layout(folder), purpose="demo load")
+    with session_scope() as session:
+        planner.draw(session, SYSTEM, "hong-kong", PlanRequest(grids=7, max_seconds=20))
 
 
 def _demo_network(session: Session) -> registry.Network:

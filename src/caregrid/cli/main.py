@@ -10,23 +10,20 @@ import json
 import logging
 import secrets
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
-from sqlalchemy.exc import IntegrityError
 
 from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import SYSTEM
-from caregrid.cli import synth
+from caregrid.cli import plan, synth
 from caregrid.cli.analytics import evaluate, export_app, facts_app, indicators_app
+from caregrid.cli.console import err, failing_cleanly, out
 from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
 from caregrid.errors import DomainError, InvalidInput
@@ -53,12 +50,11 @@ for sub, name in (
     (facts_app, "facts"),
     (indicators_app, "indicators"),
     (export_app, "export"),
+    (plan.plan_app, "plan"),
 ):
     app.add_typer(sub, name=name)
 app.command("synth")(synth.synth)
 
-out = Console()
-err = Console(stderr=True)
 app.command("evaluate")(evaluate)
 
 
@@ -66,24 +62,6 @@ app.command("evaluate")(evaluate)
 def _startup() -> None:
     """Mask national IDs and phone numbers in every log line the command writes."""
     install_log_masking(logging.getLogger())
-
-
-@contextmanager
-def failing_cleanly() -> Iterator[None]:
-    """Print domain errors (every problem on its own line) and exit non-zero."""
-    try:
-        yield
-    except InvalidInput as exc:
-        err.print(f"[red]refused: {len(exc.problems)} problem(s); nothing was written[/red]")
-        for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, highlight=False)
-        raise typer.Exit(2) from exc
-    except DomainError as exc:
-        err.print(f"[red]{exc.title}:[/red] {exc.detail}", highlight=False)
-        raise typer.Exit(2) from exc
-    except IntegrityError as exc:
-        err.print(f"[red]refused by the database:[/red] {exc.orig}", highlight=False)
-        raise typer.Exit(2) from exc
 
 
 @db_app.command("upgrade")

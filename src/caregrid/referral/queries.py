@@ -54,10 +54,17 @@ def side_of(principal: Principal, referral: Referral) -> set[str]:
 
 
 def require_read(session: Session, principal: Principal, referral: Referral, purpose: str) -> None:
-    """Both ends of a referral and its network's office may read it; the read is audited."""
-    office = principal.has(Role.NETWORK_ADMIN) and principal.network_id == referral.network_id
-    if not (side_of(principal, referral) or office):
-        raise Forbidden("only the two institutions of a referral and their network office see it")
+    """Both ends of a referral and its network's office may read it; the read is audited. A
+    draft has not been sent: only its author's institution sees it."""
+    if referral.state == State.DRAFT:
+        if SENDER not in side_of(principal, referral):
+            raise Forbidden("a draft referral is seen only by the institution writing it")
+    else:
+        office = principal.has(Role.NETWORK_ADMIN) and principal.network_id == referral.network_id
+        if not (side_of(principal, referral) or office):
+            raise Forbidden(
+                "only the two institutions of a referral and their network office see it"
+            )
     audit.record(
         session,
         principal,

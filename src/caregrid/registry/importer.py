@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from caregrid import yamlio
+from caregrid import clock, yamlio
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, NotFound, Problem
@@ -21,8 +22,10 @@ from caregrid.registry.models import (
     CityArea,
     CrossGridService,
     Division,
+    DivisionAdjacency,
     Grid,
     Institution,
+    LayoutVersion,
     MemberClass,
     Membership,
     Network,
@@ -35,6 +38,7 @@ class ImportReport:
     city: str
     counts: dict[str, int]
     warnings: list[Problem] = field(default_factory=list)
+    version: int = 0  # the layout version this import wrote
 
 
 @dataclass
@@ -144,6 +148,18 @@ def check(located: yamlio.Located, base_dir: Path | None = None) -> _Checked:
         ref(["city", "area", i], code, divisions, "division")
     for i, d in enumerate(layout.divisions):
         ref(["divisions", i, "parent"], d.parent, divisions, "division")
+        if d.population is not None and not d.population_source:
+            problems.append(
+                here(["divisions", i, "population_source"], "say where the population comes from")
+            )
+        if (d.lat is None) != (d.lon is None):
+            problems.append(here(["divisions", i, "lat"], "give both lat and lon, or neither"))
+        for j, (code, _via) in enumerate(d.neighbours()):
+            ref(["divisions", i, "adjacent", j], code, divisions, "division")
+            if code == d.code:
+                problems.append(
+                    here(["divisions", i, "adjacent", j], "a division cannot border itself")
+                )
     for i, g in enumerate(layout.grids):
         for j, code in enumerate(g.divisions):
             ref(["grids", i, "divisions", j], code, divisions, "division")
@@ -263,10 +279,13 @@ def apply(
         div = existing_div.get(d.code) or Division(code=d.code)
         div.name_zh, div.name_en, div.level = d.name_zh, d.name_en, d.level.value
         div.parent_code, div.note = d.parent, d.note
+        div.population, div.population_source = d.population, d.population_source
+        div.lat, div.lon = d.lat, d.lon
         existing_div[d.code] = div
         session.add(div)
     session.flush()
     city.divisions = [existing_div[d.code] for d in layout.divisions]
+    _write_adjacency(session, layout.divisions)
     city.area = [CityArea(division_code=c) for c in layout.city.area]
 
     insts = {
@@ -369,6 +388,8 @@ def apply(
         },
         warnings=checked.warnings,
     )
+    version = _new_version(session, city, actor=actor, purpose=purpose)
+    report.version = version.number
     audit.record(
         session,
         actor,
@@ -376,9 +397,72 @@ def apply(
         subject_type="city",
         subject_id=report.city,
         purpose=purpose,
-        detail=dict(report.counts),
+        detail={**report.counts, "version": version.number, "sha256": version.sha256},
     )
     return report
+
+
+def _new_version(session: Session, city: City, *, actor: Principal, purpose: str) -> LayoutVersion:
+    """Keep the layout as it now stands, numbered after the city's last one."""
+    content = to_yaml(export(session, city.code))
+    last = session.scalar(
+        select(func.max(LayoutVersion.number)).where(LayoutVersion.city_id == city.id)
+    )
+    version = LayoutVersion(
+        city_id=city.id,
+        number=(last or 0) + 1,
+        created_at=clock.now(),
+        actor=actor.username,
+        purpose=purpose,
+        sha256=hashlib.sha256(content.encode()).hexdigest(),
+        content=content,
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def versions(session: Session, city_code: str) -> list[LayoutVersion]:
+    """A city's layout versions, newest first."""
+    return list(
+        session.scalars(
+            select(LayoutVersion)
+            .join(City, City.id == LayoutVersion.city_id)
+            .where(City.code == city_code)
+            .order_by(LayoutVersion.number.desc())
+        )
+    )
+
+
+def _write_adjacency(session: Session, divisions: Sequence[fmt.DivisionSpec]) -> None:
+    """The layout's borders replace those stored between its own divisions; a pair listed
+    from both sides is one border, and a crossing named on either side names it."""
+    codes = [d.code for d in divisions]
+    pairs: dict[tuple[str, str], str | None] = {}
+    for d in divisions:
+        for other, via in d.neighbours():
+            key = (min(d.code, other), max(d.code, other))
+            pairs[key] = pairs.get(key) or via
+    session.execute(
+        delete(DivisionAdjacency).where(
+            DivisionAdjacency.first_code.in_(codes), DivisionAdjacency.second_code.in_(codes)
+        )
+    )
+    session.add_all(
+        DivisionAdjacency(first_code=a, second_code=b, crossing=via)
+        for (a, b), via in sorted(pairs.items())
+    )
+    session.flush()
+
+
+def adjacency(session: Session, codes: Collection[str]) -> list[tuple[str, str, str | None]]:
+    """Borders among these divisions: (first, second, crossing or None), first < second."""
+    rows = session.scalars(
+        select(DivisionAdjacency)
+        .where(DivisionAdjacency.first_code.in_(codes), DivisionAdjacency.second_code.in_(codes))
+        .order_by(DivisionAdjacency.first_code, DivisionAdjacency.second_code)
+    )
+    return [(r.first_code, r.second_code, r.crossing) for r in rows]
 
 
 def _drop_unlisted(session: Session, rows: Mapping[str, object], listed: set[str]) -> None:
@@ -393,6 +477,11 @@ def export(session: Session, city_code: str) -> fmt.LayoutFile:
     if city is None:
         raise NotFound(f"no city with code {city_code!r}")
     divisions = sorted(city.divisions, key=lambda d: d.code)
+    borders: dict[str, list[str | fmt.CrossingSpec]] = {}
+    for first, second, via in adjacency(session, [d.code for d in divisions]):
+        borders.setdefault(first, []).append(
+            second if via is None else fmt.CrossingSpec(division=second, via=via)
+        )
     institutions = session.scalars(
         select(Institution).where(Institution.city_id == city.id).order_by(Institution.code)
     ).all()
@@ -425,6 +514,11 @@ def export(session: Session, city_code: str) -> fmt.LayoutFile:
                 level=d.level,
                 parent=d.parent_code,
                 note=d.note,
+                population=d.population,
+                population_source=d.population_source,
+                lat=d.lat,
+                lon=d.lon,
+                adjacent=borders.get(d.code, []),
             )
             for d in divisions
         ],

@@ -40,6 +40,13 @@ class CitySpec(_Strict):
     note: str | None = None
 
 
+class CrossingSpec(_Strict):
+    """A neighbour reached over a named link rather than a land border (a bridge, a tunnel)."""
+
+    division: Code
+    via: str = Field(min_length=1, max_length=200)
+
+
 class DivisionSpec(_Strict):
     code: Code
     name_zh: str
@@ -47,6 +54,17 @@ class DivisionSpec(_Strict):
     level: DivisionLevel
     parent: Code | None = None
     note: str | None = None
+    # What the grid planner needs (A1): resident population with where the figure comes from,
+    # a centroid, and the divisions this one borders (a code, or a crossing with its link).
+    population: int | None = Field(default=None, ge=0)
+    population_source: str | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    adjacent: list[Code | CrossingSpec] = Field(default_factory=list)
+
+    def neighbours(self) -> list[tuple[Code, str | None]]:
+        """(code, crossing or None) for each listed neighbour."""
+        return [(a, None) if isinstance(a, str) else (a.division, a.via) for a in self.adjacent]
 
 
 class GridSpec(_Strict):

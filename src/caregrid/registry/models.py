@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -16,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caregrid.db.base import Base
+from caregrid.db.types import UtcDateTime
 
 
 class City(Base):
@@ -53,6 +57,41 @@ class Division(Base):
     level: Mapped[str] = mapped_column(String(20))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
     note: Mapped[str | None] = mapped_column(Text)
+    # What the grid planner draws grids from (A1): residents, centroid and borders.
+    population: Mapped[int | None] = mapped_column(BigInteger)
+    population_source: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+
+class DivisionAdjacency(Base):
+    """Two divisions that share a border, or are joined by a named crossing (a bridge, a
+    tunnel): a grid is contiguous over these pairs. Stored once, first_code < second_code."""
+
+    __tablename__ = "division_adjacency"
+    first_code: Mapped[str] = mapped_column(
+        ForeignKey("division.code", ondelete="CASCADE"), primary_key=True
+    )
+    second_code: Mapped[str] = mapped_column(
+        ForeignKey("division.code", ondelete="CASCADE"), primary_key=True
+    )
+    crossing: Mapped[str | None] = mapped_column(String(200))
+
+
+class LayoutVersion(Base):
+    """Every layout a city has had, numbered: each import or adopted plan adds one, so a
+    planner can see and restore what the grids were."""
+
+    __tablename__ = "layout_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(400))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("city_id", "number", name="uq_layout_version_number"),)
 
 
 class CityArea(Base):

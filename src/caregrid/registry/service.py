@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from caregrid import yamlio
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, InvalidInput, NotFound, Problem
+from caregrid.registry import importer
+from caregrid.registry.layout import LayoutFile
 from caregrid.registry.models import (
     City,
     CrossGridService,
@@ -38,6 +41,7 @@ __all__ = [
     "Division",
     "Grid",
     "Institution",
+    "LayoutFile",
     "Membership",
     "Network",
     "Practitioner",
@@ -480,3 +484,35 @@ def codes_by_id(session: Session) -> dict[int, str]:
 
 def department_codes(session: Session) -> dict[int, str]:
     return {i: c for i, c in session.execute(select(Department.id, Department.code))}
+
+
+def layout(session: Session, city_code: str) -> LayoutFile:
+    """The city's layout as stored, in the file format (for the planner and exports)."""
+    return importer.export(session, city_code)
+
+
+def replace_layout(
+    session: Session, actor: Principal, new: LayoutFile, *, purpose: str
+) -> importer.ImportReport:
+    """Check a whole layout as a file would be checked, then write it as the city's next
+    version: all or nothing, audited (importer.apply)."""
+    located = yamlio.load_text(importer.to_yaml(new), f"{new.city.code} layout")
+    return importer.apply(session, importer.check(located), actor=actor, purpose=purpose)
+
+
+def layout_text(new: LayoutFile) -> str:
+    """A layout as the YAML file `registry import` reads."""
+    return importer.to_yaml(new)
+
+
+def layout_version(session: Session, city_code: str) -> int:
+    """The number of the city's current layout version (0 before any import)."""
+    found = importer.versions(session, city_code)
+    return found[0].number if found else 0
+
+
+def city_id(session: Session, code: str) -> int:
+    found = session.scalar(select(City.id).where(City.code == code))
+    if found is None:
+        raise NotFound(f"no city with code {code!r}")
+    return found

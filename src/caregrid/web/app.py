@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from caregrid import __version__
@@ -21,6 +21,8 @@ from caregrid.familydoctor import pages as familydoctor_pages
 from caregrid.indicators import api as indicators_api
 from caregrid.indicators import pages as indicators_pages
 from caregrid.interop import api as interop_api
+from caregrid.planning import api as planning_api
+from caregrid.planning import pages as planning_pages
 from caregrid.privacy import install_log_masking
 from caregrid.referral import api as referral_api
 from caregrid.referral import pages as referral_pages
@@ -32,6 +34,7 @@ from caregrid.scheduling import api as scheduling_api
 from caregrid.scheduling import pages as scheduling_pages
 from caregrid.web import pages, problems
 from caregrid.web.admission import AdmissionGate
+from caregrid.web.inputs import BodyLimit, sane_input
 
 STATIC = Path(__file__).parent / "static"
 
@@ -59,6 +62,7 @@ ROUTERS = (
     chronic_pages.router,
     diagnostics_pages.router,
     indicators_pages.router,
+    planning_pages.router,
     registry_api.router,
     residents_api.router,
     referral_api.router,
@@ -68,6 +72,7 @@ ROUTERS = (
     diagnostics_api.router,
     interop_api.router,
     indicators_api.router,
+    planning_api.router,
     auth_api.router,
 )
 
@@ -82,6 +87,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         description="Integrated medical networks: registry, policy, residents.",
+        dependencies=[Depends(sane_input)],
     )
     problems.install(app)
     vendor = get_settings().vendor_dir
@@ -105,4 +111,5 @@ def create_app() -> FastAPI:
     app.add_middleware(
         AdmissionGate, limit=settings.db_pool_size, wait_seconds=settings.admission_wait_seconds
     )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from caregrid.auth import service as auth
@@ -27,6 +27,9 @@ def db_session() -> Iterator[Session]:
 # scope="function": commit before the response leaves. The default ("request") runs the exit
 # after the response is sent, so a redirect could reach the browser before its commit did.
 DB = Annotated[Session, Depends(db_session, scope="function")]
+# A row number in a path: above a 32-bit integer no row exists, and PostgreSQL would refuse
+# the comparison instead of finding nothing.
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def current_principal(request: Request, session: DB) -> Principal:
