@@ -1,7 +1,7 @@
 """finance: global budget and settlements; claim fact
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-03 17:18:29.025828
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from caregrid.db.types import UtcDateTime
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
