@@ -4,7 +4,7 @@ closed settlement settled again."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,9 +79,20 @@ CLAIMS = [
 
 @pytest.fixture
 def county(session: Session, tmp_path: Path) -> str:
+    """t-net-a as a Ganzhou county community (B7 applies)."""
+    return _budgeted(session, tmp_path, "county_community", "ganzhou-county")
+
+
+@pytest.fixture
+def group(session: Session, tmp_path: Path) -> str:
+    """t-net-a as a Jinhua urban group (evaluated every half-year)."""
+    return _budgeted(session, tmp_path, "urban_group", "jinhua")
+
+
+def _budgeted(session: Session, tmp_path: Path, kind: str, profile: str) -> str:
     data = layout()
     community = network(data, "t-net-a")
-    community["kind"], community["profile"] = "county_community", "ganzhou-county"
+    community["kind"], community["profile"] = kind, profile
     importer.apply(session, importer.load(write_layout(tmp_path, data)), actor=SYSTEM)
     declared = fact("claim")
     store(session, declared, pa.Table.from_pylist(CLAIMS, schema(declared)))
@@ -195,3 +206,32 @@ def test_a_profile_without_a_global_budget_gets_none(session: Session, county: s
     with pytest.raises(RuleViolation, match="no insurance global budget"):
         finance.set_budget(session, SYSTEM, "t-net-b", 2025, lump_sum_cny=Decimal("1"),
                            dip_pool_cny=Decimal("0"))  # fmt: skip
+
+
+def test_the_settlement_records_the_evaluation_in_force(session: Session, group: str) -> None:
+    """K9: the latest evaluation whose period ended by the period's last day."""
+    from caregrid.indicators.evaluation import interval_months, label
+    from caregrid.indicators.models import Evaluation, EvaluationItem
+    from caregrid.policy import service as policy
+    from caregrid.registry import service as registry
+
+    community = registry.get_network(session, group)
+    months = interval_months(policy.get(community.profile), JAN)
+    late_2024, early_2025 = label(2024, months, 12 // months), label(2025, months, 1)
+    for period in (late_2024, early_2025):
+        session.add(
+            Evaluation(
+                network_id=community.id, period=period, criteria="fj-sc-15",
+                created_by="t", created_at=datetime(2025, 1, 1, tzinfo=UTC),
+                items=[EvaluationItem(criterion=1, verdict="met"),
+                       EvaluationItem(criterion=2, automatic="not_met")],
+            )
+        )  # fmt: skip
+    session.flush()
+    found = finance.settle(session, SYSTEM, group, JAN)
+    assert found.evaluation_period == late_2024
+    assert finance.inputs(found)["evaluation"] == {
+        "id": found.evaluation_id, "period": late_2024, "met": 1, "criteria": 2
+    }  # fmt: skip
+    # Jinhua's profile does not set B7: P1's referred stay is not waived there
+    assert found.waivers == [] and found.waived_cny == 0
