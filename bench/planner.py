@@ -135,7 +135,7 @@ def main() -> None:
     city_bound = None
     if args.city10k:
         began = time.perf_counter()
-        problem = city(10_000, 60, 12, args.city_max)
+        problem = city(10_000, 60, 10, args.city_max)
         print(f"city10k built in {time.perf_counter() - began:.2f}s", flush=True)
         city_bound = solver.solve(problem, seconds=args.limit)
         rows.append(line("city", problem.name, "ours", city_bound, None))

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     calendar_days: int = Field(default=14, ge=1, le=60)
     # Public reference data read at run time, never copied in (the demo plans Hong Kong from
     # its hk_ha folder when present): ../shared/data beside the checkout.
-    reference_data_dir: Path = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    reference_data_dir: Path = Path(__file__).resolve().parents[3] / "shared" / "data"
     # The largest request body accepted (layout files and fact imports included); 413 above.
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     host: str = "127.0.0.1"

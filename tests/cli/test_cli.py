@@ -266,3 +266,35 @@ def test_synth_load_without_the_layout_loads_nothing(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2 and "nothing was loaded" in result.stderr, result.stderr
     assert "institution_code" in result.stderr
+
+
+def test_plan_commands_on_the_demo(
+    database: str, tmp_path: Path, demo: subprocess.CompletedProcess[str]
+) -> None:
+    """The demo holds Hong Kong with one proposed plan; a planner draws another, writes it as
+    a layout file, adopts it; Jinhua's layout lacks what a plan needs and says so."""
+    listed = run(database, "plan", "list", "--city", "hong-kong")
+    assert listed.returncode == 0 and "proposed" in listed.stdout, listed.stderr
+    out = tmp_path / "plan.yaml"
+    drawn = run(
+        database, "plan", "draw", "--city", "hong-kong", "--grids", "7",
+        "--population-max", "1378000", "--max-seconds", "30", "--out", str(out),
+    )  # fmt: skip
+    assert drawn.returncode == 0, drawn.stderr
+    assert "proven optimal" in drawn.stdout and "A1: pass" in drawn.stdout
+    assert out.read_text(encoding="utf-8").startswith("format: caregrid-layout/1")
+    number = run(database, "plan", "list", "--city", "hong-kong").stdout.split()[0]
+    adopted = run(database, "plan", "adopt", number)
+    assert adopted.returncode == 0 and "adopted" in adopted.stdout, adopted.stderr
+    jinhua = run(database, "plan", "draw", "--city", "jinhua", "--grids", "3")
+    assert jinhua.returncode == 2 and "divisions.population" in jinhua.stderr
+
+
+def test_plan_bench_orlib_reaches_the_optima(database: str) -> None:
+    from tests.conftest import SHARED, require_shared
+
+    data = require_shared(SHARED / "data")
+    result = run(database, "plan", "bench-orlib", "--data", str(data), "--last", "3")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["pmed_at_optimum"] == figures["pmed_instances"] == 3

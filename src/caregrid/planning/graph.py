@@ -32,6 +32,24 @@ def neighbours(n: int, adjacency: tuple[tuple[int, int], ...]) -> list[list[int]
     return found
 
 
+def components(n: int, adjacency: tuple[tuple[int, int], ...]) -> npt.NDArray[np.int64]:
+    """The connected part (numbered from 0) each area belongs to over adjacency."""
+    adjacent = neighbours(n, adjacency)
+    part = np.full(n, -1, dtype=np.int64)
+    count = 0
+    for start in range(n):
+        if part[start] >= 0:
+            continue
+        part[start], stack = count, [start]
+        while stack:
+            for other in adjacent[stack.pop()]:
+                if part[other] < 0:
+                    part[other] = count
+                    stack.append(other)
+        count += 1
+    return part
+
+
 def stray_parts(problem: Problem, assignment: npt.NDArray[np.int64]) -> list[tuple[int, set[int]]]:
     """Per grid, the connected pieces (over adjacency) that do not hold the grid's anchor: its
     lead's site area when known, else its largest piece. Empty when every grid is contiguous."""

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from caregrid.planning import mip
-from caregrid.planning.problem import Floats, Ints, Plan, Problem, evaluate
+from caregrid.planning.problem import Floats, Ints, Plan, Problem, evaluate, violations
 
 
 def greedy(cost: Floats, k: int) -> list[int]:
@@ -233,3 +233,53 @@ def warm_start(
         largest = list(np.argsort(-caps)[: problem.k].astype(int))
         plan = relocate(problem, largest, caps, deadline)
     return plan
+
+
+def within_moves(problem: Problem, seconds: float) -> Plan | None:
+    """Today's grids (areas outside them to the cheapest of today's leads), improved by the
+    best single-area moves while ``moves_max`` allows and every constraint holds: a start
+    for the minimal-change problem when the cheapest plan moves too many areas. None when
+    today's grids have other than k leads or break a constraint themselves."""
+    if problem.current is None:
+        return None
+    deadline = time.perf_counter() + seconds
+    leads = sorted({int(j) for j in problem.current if j >= 0})
+    if len(leads) != problem.k:
+        return None
+    assignment = problem.current.astype(np.int64).copy()
+    outside = assignment < 0
+    assignment[outside] = np.asarray(leads)[np.argmin(problem.cost[outside][:, leads], axis=1)]
+    if problem.site_area is not None:
+        assignment[problem.site_area[leads]] = leads
+    if violations(problem, tuple(leads), assignment):
+        return None
+    budget = (problem.moves_max if problem.moves_max is not None else problem.areas) - (
+        problem.moved(assignment)
+    )
+    rows = np.arange(problem.areas)
+    sub = problem.cost[:, leads]
+    fixed = set() if problem.site_area is None else {int(problem.site_area[j]) for j in leads}
+    moving = problem.moving()
+    while time.perf_counter() < deadline:
+        gains = problem.cost[rows, assignment][:, None] - sub
+        order = np.argsort(-gains, axis=None)
+        taken = False
+        for flat in order[: 4 * problem.areas]:
+            area, pos = divmod(int(flat), len(leads))
+            if gains[area, pos] <= 1e-9 or time.perf_counter() > deadline:
+                break
+            lead = leads[pos]
+            spend = int(moving[area, lead]) - int(moving[area, assignment[area]])
+            if area in fixed or spend > budget:
+                continue
+            was = int(assignment[area])
+            assignment[area] = lead
+            if violations(problem, tuple(leads), assignment):
+                assignment[area] = was
+                continue
+            budget -= spend
+            taken = True
+            break
+        if not taken:
+            break
+    return Plan(tuple(leads), tuple(int(v) for v in assignment), evaluate(problem, assignment))

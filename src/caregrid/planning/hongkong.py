@@ -449,6 +449,8 @@ def layout(folder: Path) -> LayoutFile:
         )
         for j, h in enumerate(hk.hospitals)
     ]
+    hospitals = _facilities(folder, "facility-hosp.json")
+    cluster_zh = {str(h["cluster_eng"]): str(h["cluster_tc"]) for h in hospitals}
     reference = hk.reference
     lead_of = dict(zip(reference.cluster_of, reference.plan().assignment, strict=True))
     grids, networks = [], []
@@ -457,13 +459,14 @@ def layout(folder: Path) -> LayoutFile:
         if not members:
             continue
         code = f"hk-{_slug(cluster.removesuffix(' Cluster'))}"
-        grids.append(GridSpec(code=code, name_zh=cluster, name_en=cluster, divisions=members))
+        name_zh = cluster_zh.get(cluster, cluster)
+        grids.append(GridSpec(code=code, name_zh=name_zh, name_en=cluster, divisions=members))
         lead = lead_of[c]
         others = [j for j, own in enumerate(reference.candidate_cluster) if own == c and j != lead]
         networks.append(
             NetworkSpec(
                 code=f"{code}-network",
-                name_zh=hk.hospitals[lead].name_tc.removesuffix("醫院") + "聯網",
+                name_zh=name_zh,
                 name_en=cluster,
                 kind=NetworkKind.URBAN_GROUP,
                 grid=code,

@@ -14,6 +14,7 @@ closed candidate open costs ρ_j − ρ_[k]; forcing an area onto j adds x_ij's 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,13 +145,19 @@ def relax(
     start: Floats | None = None,
     exact: bool = False,
     beta: float = 2.0,
+    visit: Callable[[list[int]], None] | None = None,
+    every: int = 100,
 ) -> Relaxation:
     """Subgradient ascent until the bound passes ``target`` (the warm start is then optimal),
     the step has shrunk away, or the limits are reached.
 
     Every 50 steps the candidates that cannot open in a plan of at most ``target`` are left
     out of the relaxation. What it then bounds is the plans of at most ``target``: above
-    ``target`` the warm start is optimal, at or below it the value bounds every plan."""
+    ``target`` the warm start is optimal, at or below it the value bounds every plan.
+
+    ``visit`` is handed the relaxation's leads (candidate indices) every ``every`` steps: a
+    Lagrangian heuristic builds plans from them (the multipliers along the way differ, and so
+    do their leads)."""
     began = time.perf_counter()
     whole, columns = problem, np.arange(problem.candidates)
     below = np.empty_like(problem.cost)
@@ -169,7 +176,9 @@ def relax(
             if len(keep) < len(columns):
                 columns, problem = keep, whole.restricted(keep)
                 below = np.empty_like(problem.cost)
-        value, g = _step(problem, lam, exact, below)
+        value, g, chosen = _step(problem, lam, exact, below)
+        if visit is not None and done % every == 0:
+            visit([int(columns[j]) for j in chosen])
         if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
             best, best_lam, stale = value, lam.copy(), 0
         else:
@@ -186,24 +195,26 @@ def relax(
     return Relaxation(best, best_lam, done, time.perf_counter() - began, exact)
 
 
-def _step(problem: Problem, lam: Floats, exact: bool, below: Floats) -> tuple[float, Floats]:
-    """Bound and subgradient; uncapacitated in three passes over the
+def _step(
+    problem: Problem, lam: Floats, exact: bool, below: Floats
+) -> tuple[float, Floats, np.ndarray]:
+    """Bound, subgradient and the chosen leads; uncapacitated in three passes over the
     matrix, written into ``below`` (a fresh large array per step costs more than the
     arithmetic), since the subgradient loop spends its time here."""
     if problem.capacities() is not None:
         value, chosen, _rho, x, _floor = _bound(problem, lam, exact)
-        return value, 1.0 - x[:, chosen].sum(axis=1)
+        return value, 1.0 - x[:, chosen].sum(axis=1), chosen
     np.subtract(problem.cost, lam[:, None], out=below)
     np.minimum(below, 0.0, out=below)
     rho = below.sum(axis=0)
     chosen = np.argpartition(rho, problem.k - 1)[: problem.k]
     served = np.count_nonzero(below[:, chosen], axis=1)
-    return float(lam.sum() + rho[chosen].sum()), 1.0 - served
+    return float(lam.sum() + rho[chosen].sum()), 1.0 - served, chosen
 
 
-def leads(problem: Problem, lam: Floats) -> list[int]:
+def leads(problem: Problem, lam: Floats, exact: bool = False) -> list[int]:
     """The candidates the relaxation opens: a good start for the heuristic once λ is good."""
-    return [int(j) for j in _bound(problem, lam)[1]]
+    return [int(j) for j in _bound(problem, lam, exact)[1]]
 
 
 def reduce(problem: Problem, relaxation: Relaxation, target: float) -> Reduction:

@@ -4,6 +4,9 @@ Lagrangian reductions (all of them for the plain model).
     min Σ c_ij x_ij   s.t.  Σ_j x_ij = 1 (A1)   x_ij ≤ y_j   Σ_j y_j = k (A3)
     Σ_i d_i x_ij ≤ Q_j y_j (capacity, population_max)   Σ_i d_i x_ij ≥ P y_j (population_min)
     x_{s_j j} = y_j (a lead's own area is in its grid, A2)
+    Σ_{i: today's lead t_i} x_{i t_i} ≥ (areas with a lead today) − moves_max (minimal change)
+
+A ``move_weight`` is in the costs already (``Problem.shifted``).
 
 Contiguity is added as cuts: when a grid of the solution falls apart, each stray piece C of
 grid j gets x_ij ≤ Σ_{c ∈ N(C)} x_cj for its areas i (N(C): the areas bordering C), which
@@ -13,7 +16,7 @@ every contiguous grid holding its lead's area satisfies; the model is solved aga
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -96,7 +99,7 @@ def solve(
     columns = m + len(area)
     lower, upper, start, col, val = _model(problem, area, cand, index).matrix()
     tight = problem.capacities() is not None or problem.population_min is not None
-    integer = tight or problem.adjacency is not None
+    integer = tight or problem.adjacency is not None or problem.moves_max is not None
     kinds = np.ones(columns, dtype=np.int32)
     if not integer:
         kinds[m:] = 0
@@ -109,7 +112,7 @@ def solve(
     h.setOptionValue("threads", 1)
     if cutoff is not None:
         h.setOptionValue("objective_bound", cutoff + 1e-9 * max(1.0, abs(cutoff)))
-    costs = np.concatenate([np.zeros(m), problem.cost[area, cand]])
+    costs = np.concatenate([np.zeros(m), problem.shifted().cost[area, cand]])
     col_lo = np.concatenate([opened_lo, np.zeros(len(area))])
     col_hi = np.concatenate([opened_hi, np.ones(len(area))])
     h.passModel(
@@ -136,8 +139,12 @@ def solve(
     info = h.getInfo()
     infeasible = status == highspy.HighsModelStatus.kInfeasible
     optimal = status == highspy.HighsModelStatus.kOptimal or infeasible
-    if plan is not None and problem.adjacency is not None:
-        optimal = optimal and not stray_parts(problem, np.asarray(plan.assignment))
+    if (
+        plan is not None
+        and problem.adjacency is not None
+        and stray_parts(problem, np.asarray(plan.assignment))
+    ):
+        plan, optimal = None, False  # the time ran out before the cuts made it contiguous
     bound = float(info.mip_dual_bound) if not infeasible else INF
     if optimal and plan is not None:
         bound = max(bound, plan.cost) if problem.integral else plan.cost
@@ -180,7 +187,24 @@ def _model(problem: Problem, area: Ints, cand: Ints, index: np.ndarray) -> _Rows
             np.concatenate([block, block]), np.concatenate([home[keep], each[keep]]),
             np.concatenate([np.ones(count), -np.ones(count)]), np.zeros(count), np.zeros(count),
         )  # fmt: skip
+    if problem.moves_max is not None and problem.current is not None:
+        today = problem.current >= 0
+        stay = index[np.nonzero(today)[0], problem.current[today]]
+        stay = stay[stay >= 0]
+        least = np.array([float(today.sum() - problem.moves_max)])
+        rows.add(np.zeros(len(stay), dtype=np.int64), stay, np.ones(len(stay)), least,
+                 np.array([INF]))  # fmt: skip
     return rows
+
+
+def feasible(problem: Problem, seconds: float) -> bool | None:
+    """Whether any plan meets the constraints (the cost set aside): True, False, or None
+    when the time ran out first."""
+    blank = replace(problem, cost=np.zeros_like(problem.cost), move_weight=0.0)
+    found = solve(blank, seconds=seconds)
+    if found.infeasible:
+        return False
+    return True if found.plan is not None and found.optimal else None
 
 
 def _plan(problem: Problem, h: highspy.Highs, index: np.ndarray) -> Plan:

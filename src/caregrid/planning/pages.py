@@ -130,6 +130,7 @@ def _plan_page(
         plan=plan,
         survey=survey,
         data=_map_data(survey, plan),
+        leads={c.code: c for c in survey.candidates},
         error=error,
         current_version=survey.version,
     )

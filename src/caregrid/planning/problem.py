@@ -9,6 +9,7 @@ distances there. ``demand`` is what counts against a lead's capacity and the pop
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy.typing as npt
 
 from caregrid.errors import InvalidInput
 from caregrid.errors import Problem as Fault
-from caregrid.planning.graph import stray_parts
+from caregrid.planning.graph import components, stray_parts
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -39,8 +40,14 @@ class Problem:
     site_area: Ints | None = None
     # Area pairs that share a border: when given, every grid is contiguous over them.
     adjacency: tuple[tuple[int, int], ...] | None = None
-    # (areas,) today's lead per area (candidate index), for the fewest-areas-moved objective.
+    # (areas,) today's lead per area (candidate index; -1 where today's grid has no candidate
+    # lead). An area "moves" when its plan lead differs from a current lead >= 0; an area at
+    # -1 has no lead to stay with and never counts as moved.
     current: Ints | None = None
+    moves_max: int | None = None  # at most this many areas move (minimal change)
+    move_weight: float = 0.0  # added to the objective per area moved
+    # (areas,) names used in messages (e.g. the street's name); indices when absent.
+    area_names: tuple[str, ...] | None = None
 
     @property
     def areas(self) -> int:
@@ -63,26 +70,56 @@ class Problem:
             caps = top if caps is None else np.minimum(caps, top)
         return caps
 
+    def moving(self) -> npt.NDArray[np.bool_]:
+        """(areas, candidates): True where serving area i from j moves it from today's lead."""
+        if self.current is None:
+            return np.zeros(self.cost.shape, dtype=bool)
+        moves: npt.NDArray[np.bool_] = self.current[:, None] != np.arange(self.candidates)
+        moves[self.current < 0] = False
+        return moves
+
+    def moved(self, assignment: Ints) -> int:
+        """Areas the assignment moves from today's lead."""
+        return int(self.moving()[np.arange(self.areas), assignment].sum())
+
+    def shifted(self) -> Problem:
+        """``move_weight`` folded into the cost (cost + weight where j moves area i): the same
+        objective, so every stage that reads only ``cost`` optimises it exactly."""
+        if not self.move_weight or self.current is None:
+            return self
+        cost = self.cost + self.move_weight * self.moving()
+        return replace(self, cost=cost, move_weight=0.0)
+
     def restricted(self, columns: Ints) -> Problem:
-        """The same areas with only these candidates (for bounds over what may still open)."""
+        """The same areas with only these candidates (for bounds over what may still open);
+        a relaxation: the moves cap is dropped, the move weight stays in the cost."""
+        base = self.shifted()
 
         def pick(values: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
             return None if values is None else values[columns]
 
         return replace(
-            self,
-            cost=self.cost[:, columns],
-            capacity=pick(self.capacity),
-            site_area=pick(self.site_area),
+            base,
+            cost=base.cost[:, columns],
+            capacity=pick(base.capacity),
+            site_area=pick(base.site_area),
             current=None,
+            moves_max=None,
         )
 
     def loosened(self) -> Problem:
-        """Without capacities, population bounds or contiguity: its bound holds for this
-        problem too, and costs far less to compute."""
+        """Without capacities, population bounds, contiguity or a moves cap: its bound holds
+        for this problem too, and costs far less to compute."""
         return replace(
-            self, capacity=None, population_min=None, population_max=None, adjacency=None
-        )
+            self.shifted(), capacity=None, population_min=None, population_max=None,
+            adjacency=None, moves_max=None,
+        )  # fmt: skip
+
+    def label(self, area: int) -> str:
+        """An area as messages name it."""
+        if self.area_names is not None and 0 <= area < len(self.area_names):
+            return f"{self.area_names[area]} (area {area})"
+        return f"area {area}"
 
     @property
     def integral(self) -> bool:
@@ -114,7 +151,7 @@ def check(problem: Problem) -> None:
     faults += _shape(problem, n, m)
     if faults:
         raise InvalidInput(faults)
-    faults += _volume(problem)
+    faults += _volume(problem) + _sites(problem) + _reach(problem)
     if faults:
         raise InvalidInput(faults)
 
@@ -129,8 +166,26 @@ def _shape(problem: Problem, n: int, m: int) -> list[Fault]:
     ):
         if array is not None and array.shape != (size,):
             faults.append(Fault(name, f"needs {size} values, got shape {array.shape}"))
-    if problem.demand is not None and np.any(problem.demand < 0):
-        faults.append(Fault("demand", "no area may have negative demand"))
+    for name, array in (("demand", problem.demand), ("capacity", problem.capacity)):
+        if array is not None and (not np.all(np.isfinite(array)) or np.any(array < 0)):
+            faults.append(Fault(name, "every value must be a number, not negative"))
+    for name, value in (
+        ("population_min", problem.population_min),
+        ("population_max", problem.population_max),
+        ("move_weight", problem.move_weight),
+    ):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            faults.append(Fault(name, f"must be a number, not negative, got {value}"))
+    if problem.moves_max is not None and problem.moves_max < 0:
+        faults.append(Fault("moves_max", f"must not be negative, got {problem.moves_max}"))
+    if (problem.moves_max is not None or problem.move_weight) and problem.current is None:
+        faults.append(Fault("current", "fewest areas moved needs today's lead per area"))
+    if problem.current is not None and (
+        np.any(problem.current < -1) or np.any(problem.current >= m)
+    ):
+        faults.append(Fault("current", f"every lead must be a candidate below {m}, or -1"))
+    if problem.area_names is not None and len(problem.area_names) != n:
+        faults.append(Fault("area_names", f"needs {n} names, got {len(problem.area_names)}"))
     if problem.site_area is not None and (
         np.any(problem.site_area < 0) or np.any(problem.site_area >= n)
     ):
@@ -163,8 +218,8 @@ def _volume(problem: Problem) -> list[Fault]:
     caps = problem.capacities()
     if caps is not None:
         best = float(np.sort(caps)[::-1][: problem.k].sum())
+        name = "capacity" if problem.capacity is not None else "population_max"
         if best < total:
-            name = "capacity" if problem.capacity is not None else "population_max"
             faults.append(
                 Fault(
                     name,
@@ -173,8 +228,55 @@ def _volume(problem: Problem) -> list[Fault]:
                 )
             )
         if np.any(problem.loads() > caps.max()):
-            faults.append(Fault("capacity", "an area's demand exceeds every lead's capacity"))
+            faults.append(Fault(name, "an area's demand exceeds what any grid may hold"))
     return faults
+
+
+def _sites(problem: Problem) -> list[Fault]:
+    """A lead's own area is in its grid, so two candidates standing in one area cannot both
+    lead: k grids need k different site areas."""
+    if problem.site_area is None:
+        return []
+    distinct = len(set(int(a) for a in problem.site_area))
+    if distinct < problem.k:
+        return [
+            Fault(
+                "site_area",
+                f"{problem.k} grids need leads standing in {problem.k} different areas, "
+                f"the candidates stand in only {distinct}",
+            )
+        ]
+    return []
+
+
+def _reach(problem: Problem) -> list[Fault]:
+    """Contiguous grids: every area needs a border path to some candidate's own area, and
+    each separate part of the map needs a lead of its own."""
+    if problem.adjacency is None or problem.site_area is None:
+        return []
+    part = components(problem.areas, problem.adjacency)
+    anchored = set(int(part[a]) for a in problem.site_area)
+    stray = [i for i in range(problem.areas) if int(part[i]) not in anchored]
+    if stray:
+        named = ", ".join(problem.label(i) for i in stray[:10])
+        more = f" and {len(stray) - 10} more" if len(stray) > 10 else ""
+        return [
+            Fault(
+                "adjacency",
+                f"no border path joins {named}{more} to any candidate lead's area: "
+                "no contiguous grid can hold them",
+            )
+        ]
+    parts = int(part.max()) + 1
+    if parts > problem.k:
+        return [
+            Fault(
+                "adjacency",
+                f"the areas form {parts} parts with no border between them, each needing its "
+                f"own lead: {problem.k} contiguous grids cannot cover them",
+            )
+        ]
+    return []
 
 
 @dataclass(frozen=True)
@@ -203,6 +305,8 @@ class Bound:
     optimal: bool
     method: str
     stages: dict[str, float] = field(default_factory=dict)
+    # What the figures mean when there is no plan (the time limit came first) or no proof.
+    note: str = ""
 
     @property
     def upper(self) -> float:
@@ -229,8 +333,11 @@ def target_below(problem: Problem, upper: float) -> float:
 
 
 def evaluate(problem: Problem, assignment: Ints) -> float:
-    """Travel cost of an assignment."""
-    return float(problem.cost[np.arange(problem.areas), assignment].sum())
+    """The objective of an assignment: travel cost, plus ``move_weight`` per area moved."""
+    value = float(problem.cost[np.arange(problem.areas), assignment].sum())
+    if problem.move_weight and problem.current is not None:
+        value += problem.move_weight * problem.moved(assignment)
+    return value
 
 
 def violations(problem: Problem, leads: tuple[int, ...], assignment: Ints) -> list[str]:
@@ -257,4 +364,6 @@ def violations(problem: Problem, leads: tuple[int, ...], assignment: Ints) -> li
             found.append(f"leads {away} are not in their own grid")
     if problem.adjacency is not None and stray_parts(problem, assignment):
         found.append("a grid is not contiguous")
+    if problem.moves_max is not None and problem.moved(assignment) > problem.moves_max:
+        found.append(f"{problem.moved(assignment)} areas moved, moves_max {problem.moves_max}")
     return found
