@@ -64,6 +64,7 @@ ENCOUNTER_KINDS = ("outpatient", "emergency", "admission", "discharge")
 BOOKING_POOLS = ("reserved", "public")  # scheduling: a slot kept for primary doctors, or not
 BOOKING_STATUSES = ("booked", "attended", "no_show", "cancelled")
 CONDITIONS = ("hypertension", "diabetes")
+CLAIM_KINDS = ("outpatient", "inpatient")
 
 FACTS: tuple[Fact, ...] = (
     Fact(
@@ -115,6 +116,50 @@ FACTS: tuple[Fact, ...] = (
             _text("referral_id", "the referral this encounter answers", required=False),
         ),
         key=("institution_code", "encounter_id"),
+        date="date",
+    ),
+    Fact(
+        "claim",
+        "An insurance claim as the insurance bureau settled it: what the fund paid for an "
+        "insured's visit or stay, the stay's DIP group and its inpatient deductible (I3, B7).",
+        (
+            _text("claim_id", "the bureau's settlement number"),
+            _text(
+                "institution_code",
+                "where the care was given; empty when outside the registry",
+                required=False,
+                institution=True,
+            ),
+            _text("patient_id"),
+            _text("kind", choices=CLAIM_KINDS),
+            Field("date", Kind.DATE, doc="the day the claim was settled (a stay: its discharge)"),
+            _text("insured_division_code", "the insured's pool's division", division=True),
+            Field(
+                "out_of_county",
+                Kind.BOOL,
+                doc="care outside the pool's county (异地就医), as the bureau flags it",
+            ),
+            Field("total_cost_cny", Kind.NUMBER, low=0),
+            Field("insurance_paid_cny", Kind.NUMBER, low=0),
+            _text(
+                "dip_group", "a stay's DIP disease group (finance's points table)", required=False
+            ),
+            Field(
+                "deductible_cny",
+                Kind.NUMBER,
+                required=False,
+                low=0,
+                doc="a stay's inpatient deductible (起付线) at the admitting institution",
+            ),
+            _text("referral_id", "the referral the stay was admitted on", required=False),
+            _text(
+                "first_visit_institution_code",
+                "where the referred patient's first visit of the episode was",
+                required=False,
+                institution=True,
+            ),
+        ),
+        key=("claim_id",),
         date="date",
     ),
     Fact(

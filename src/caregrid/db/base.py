@@ -25,6 +25,7 @@ def import_all_models() -> None:
     from caregrid.chronic import models as _chronic  # noqa: F401
     from caregrid.diagnostics import models as _diagnostics  # noqa: F401
     from caregrid.familydoctor import models as _familydoctor  # noqa: F401
+    from caregrid.finance import models as _finance  # noqa: F401
     from caregrid.indicators import models as _indicators  # noqa: F401
     from caregrid.planning import models as _planning  # noqa: F401
     from caregrid.referral import models as _referral  # noqa: F401

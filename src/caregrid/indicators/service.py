@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -20,6 +23,7 @@ from caregrid.activity.facts import Fact, fact
 from caregrid.config import get_settings
 from caregrid.indicators import engine, incremental
 from caregrid.indicators.definitions import Indicator, catalogue, shipped
+from caregrid.indicators.models import Evaluation
 from caregrid.indicators.targets import Assessment, assess, target_for
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
@@ -121,13 +125,50 @@ def live(
         if chosen != "duckdb":
             return compute(session, period, using=chosen, indicators=indicators)
         read = tuple(fact(name) for name in sorted(engine.read_facts(indicators)))
-        with tempfile.TemporaryDirectory(prefix="caregrid-live-") as scratch:
-            root = Path(scratch)
-            export(session, root, read)
-            _link_member_parts(store or get_settings().effective_facts_dir, root, read)
+        with snapshot(session, read, store) as root:
             return compute(session, period, facts_root=root, indicators=indicators)
     finally:
         savepoint.rollback()
+
+
+@contextmanager
+def snapshot(
+    session: Session, facts: tuple[Fact, ...], store: Path | None = None
+) -> Iterator[Path]:
+    """A scratch facts directory for DuckDB: the operational store's rows of `facts` exported
+    beside the member systems' parts of the analytics store `store` (linked, not copied)."""
+    with tempfile.TemporaryDirectory(prefix="caregrid-live-") as scratch:
+        root = Path(scratch)
+        export(session, root, facts)
+        _link_member_parts(store or get_settings().effective_facts_dir, root, facts)
+        yield root
+
+
+@dataclass(frozen=True)
+class EvaluationInForce:
+    """The network's latest evaluation whose period ended by a day: what funding and payment
+    rest on (K9)."""
+
+    id: int
+    period: str
+    ended_on: date
+    met: int  # criteria the evaluator scored met (or CareGrid's check found met, unscored)
+    criteria: int
+
+
+def evaluation_in_force(session: Session, network_code: str, on: date) -> EvaluationInForce | None:
+    from caregrid.indicators.evaluation import period_bounds
+
+    network = registry.get_network(session, network_code)
+    profile = policy.get(network.profile)
+    found: EvaluationInForce | None = None
+    for stored in session.scalars(select(Evaluation).where(Evaluation.network_id == network.id)):
+        ended = period_bounds(profile, stored.period)[1]
+        if ended > on or (found is not None and ended <= found.ended_on):
+            continue
+        met = sum(1 for i in stored.items if (i.verdict or i.automatic) == "met")
+        found = EvaluationInForce(stored.id, stored.period, ended, met, len(stored.items))
+    return found
 
 
 def engine_for(session: Session) -> Engine:

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from caregrid import yamlio
-from caregrid.policy.schema import Parameter, Unit, as_ratio
+from caregrid.policy.schema import Parameter, Unit, as_bands, as_ratio
 
 INTEGER_UNITS = ("count", "days", "hours", "months", "level")
 NUMBER_UNITS = ("percent_points", "cny")
@@ -61,6 +61,12 @@ def _fits(unit: Unit, value: object) -> str | None:
     if unit == "ratio":
         try:
             as_ratio(value)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    if unit == "bands":
+        try:
+            as_bands(value)
         except ValueError as exc:
             return str(exc)
         return None

@@ -26,6 +26,7 @@ Unit = Literal[
     "bool",
     "date",
     "text",
+    "bands",
 ]
 
 
@@ -108,6 +109,27 @@ def as_ratio(value: object) -> Fraction:
     if not 0 <= ratio <= 1:
         raise ValueError(f"a ratio must lie between 0 and 1, got {value!r}")
     return ratio
+
+
+def as_bands(value: object) -> tuple[tuple[Fraction, Fraction], ...]:
+    """Shares by band (I3): `{edge: share}`, each edge the band's upper end as a share of the
+    budget (0 to 1, ascending once sorted) and the share applied to the part of an amount in
+    that band; the part above the last edge gets none."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"bands are a mapping {{edge: share}} such as {{0.05: 1}}, not {value!r}")
+    found = []
+    for edge, share in value.items():
+        try:
+            upper, part = as_ratio(edge), as_ratio(share)
+        except ValueError as exc:
+            raise ValueError(f"band {edge!r}: {exc}") from None
+        if upper == 0:
+            raise ValueError(f"band {edge!r}: an edge above 0")
+        found.append((upper, part))
+    found.sort()
+    if len({edge for edge, _ in found}) != len(found):
+        raise ValueError("two bands have the same edge")
+    return tuple(found)
 
 
 CatalogKind = Literal[

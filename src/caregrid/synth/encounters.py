@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from caregrid.activity.facts import ENCOUNTER_KINDS
+from caregrid.activity.facts import CLAIM_KINDS, ENCOUNTER_KINDS
+from caregrid.finance.vocab import Treatment
 from caregrid.synth.columns import dates, ids, numbers, table, take
 from caregrid.synth.diagnostics import recognition_orders
 from caregrid.synth.draws import (
@@ -108,6 +109,8 @@ def visit_batch(
         "cost": cost,
         "paid": paid,
         "referral": referral,
+        "first": np.full(n, -1, dtype=np.int64),  # a stay's referring institution (claims)
+        "via": np.full(n, -1, dtype=np.int64),  # the referral a stay was admitted on (claims)
     }
 
 
@@ -232,6 +235,9 @@ def admissions_month(
         "cost": np.concatenate([np.zeros(n), cost]),
         "paid": np.concatenate([np.zeros(n), paid]),
         "referral": np.concatenate([admission_referral, none]),
+        # the discharge's claim carries the admission's referral and who sent it (B7)
+        "first": np.concatenate([none, np.where(admission_referral >= 0, home, -1)]),
+        "via": np.concatenate([none, admission_referral]),
     }
     down = np.flatnonzero(
         (inst == lead) & (rng.random(n) < year.rates.referral.down_share_of_lead_discharges.value)
@@ -291,3 +297,51 @@ def write_encounters(
     for c, start in enumerate(range(0, len(b["day"]), CHUNK)):
         piece = {k: v[start : start + CHUNK] for k, v in b.items()}
         year.out.put("encounter", month, encounter_table(year, piece), f"{part}{c}")
+        claims = claim_table(year, piece)
+        if claims.num_rows:
+            year.out.put("claim", month, claims, f"{part}{c}")
+
+
+def claim_table(year: Year, b: dict[str, Array]) -> pa.Table:
+    """The insurance bureau's claims of the batch: a visit's, and a stay's at its discharge
+    with the stay's DIP group (by principal diagnosis and whether it was operated on, from
+    finance's points table; none when the table has no group), its deductible by level and,
+    when it was admitted on a referral, the referring institution. Care is all in the city's
+    registry, so nothing is out of county."""
+    k = np.flatnonzero((b["kind"] != ADMISSION) & (b["paid"] > 0))
+    stay = b["kind"][k] == DISCHARGE
+    dx, operated = b["dx"][k], b["surgery"][k] > 0
+    codes = year.dx_codes.to_pylist()
+    groups = [
+        [year.dip.group_for(code, treatment) for code in codes]
+        for treatment in (Treatment.CONSERVATIVE, Treatment.OPERATION)
+    ]
+    names = sorted({g for row in groups for g in row if g is not None})
+    index = np.array(
+        [[-1 if g is None else names.index(g) for g in row] for row in groups], dtype=np.int32
+    )
+    group = np.where(stay, index[operated.astype(np.int32), dx], -1)
+    deductible = by_level(year.rates.inpatient.deductible_cny)[year.city.level[b["inst"][k]]]
+    via, first = b["via"][k], b["first"][k]
+    patient = b["patient"][k]
+    n = len(k)
+    return table(
+        "claim",
+        {
+            "claim_id": ids("C" + year.y, year.claim_seq(n), 10),
+            "institution_code": take(year.city.institutions, b["inst"][k]),
+            "patient_id": ids("P", patient + 1, 8),
+            "kind": take(pa.array(CLAIM_KINDS, pa.string()), stay.astype(np.int8)),
+            "date": dates(b["day"][k]),
+            "insured_division_code": take(year.city.insured, year.people.div[patient]),
+            "out_of_county": pa.array(np.zeros(n, dtype=bool)),
+            "total_cost_cny": numbers(b["cost"][k]),
+            "insurance_paid_cny": numbers(b["paid"][k]),
+            "dip_group": take(pa.array(names, pa.string()), np.maximum(group, 0), group >= 0),
+            "deductible_cny": numbers(deductible, stay),
+            "referral_id": ids("R" + year.y, np.maximum(via, 0), 9, via >= 0),
+            "first_visit_institution_code": take(
+                year.city.institutions, np.maximum(first, 0), first >= 0
+            ),
+        },
+    )

@@ -360,6 +360,7 @@ class InpatientRates:
     drg_weight_spread: Number
     cost_cny: ByLevel
     insurance_share: Share
+    deductible_cny: ByLevel
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -11,6 +11,7 @@ import pyarrow as pa
 from caregrid.diagnostics import catalog as catalogs
 from caregrid.diagnostics.vocab import CentreKind
 from caregrid.errors import DomainError
+from caregrid.finance import service as finance
 from caregrid.synth.draws import Array, Calendar, by_level
 from caregrid.synth.layout import City
 from caregrid.synth.rates import AgeWeights, Diagnoses, Rates
@@ -50,6 +51,8 @@ class Year:
             [centre_kind(i.code) for i in self.rates.recognition.items.items], dtype=np.int8
         )
         self.next_order = 1
+        self.next_claim = 1
+        self.dip = finance.dip_table()
         self.pool = city.div_pool[people.div]
         self.county = city.div_county[people.div]
         enc, inp = rates.encounter, rates.inpatient
@@ -90,6 +93,12 @@ class Year:
         # rows drawn in a month but dated in a later one wait here for their month
         self.carry_encounters: list[dict[str, Array]] = []
         self.carry_referrals: list[dict[str, Array]] = []
+
+    def claim_seq(self, n: int) -> Array:
+        """The next `n` claim numbers of the year."""
+        seq = np.arange(self.next_claim, self.next_claim + n, dtype=np.int64)
+        self.next_claim += n
+        return seq
 
     @staticmethod
     def _dx_list(diagnoses: Diagnoses, codes: list[str]) -> tuple[Array, Array]:
