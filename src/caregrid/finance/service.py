@@ -103,6 +103,35 @@ def get_budget(session: Session, network_code: str, year: int) -> Budget:
     return budget
 
 
+def period_by_id(session: Session, principal: Principal, period_id: int) -> tuple[str, Period]:
+    """A settlement period by its row id and the code of its network, for the network's
+    office (its settlement, inputs and waivers are the office's to read)."""
+    period = session.get(Period, period_id)
+    if period is None:
+        raise NotFound(f"no settlement period {period_id}")
+    network = registry.get_network_by_id(session, period.budget.network_id)
+    access.require_network_office(principal, network.id, REFUSAL)
+    return network.code, period
+
+
+def settlement_by_id(
+    session: Session, principal: Principal, settlement_id: int
+) -> tuple[str, Settlement]:
+    """A settlement by its row id (a new one each time an open period is settled again)."""
+    settlement = session.get(Settlement, settlement_id)
+    if settlement is None:
+        raise NotFound(f"no settlement {settlement_id}")
+    code, _ = period_by_id(session, principal, settlement.period_id)
+    return code, settlement
+
+
+def read_budget(session: Session, principal: Principal, network_code: str, year: int) -> Budget:
+    """A network's budget for a year and its periods, for the network's office."""
+    network = registry.get_network(session, network_code)
+    access.require_network_office(principal, network.id, REFUSAL)
+    return get_budget(session, network_code, year)
+
+
 def _closed(period: Period) -> bool:
     return period.settlement is not None and period.settlement.state == SettlementState.CLOSED
 

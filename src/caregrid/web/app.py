@@ -18,6 +18,7 @@ from caregrid.diagnostics import api as diagnostics_api
 from caregrid.diagnostics import pages as diagnostics_pages
 from caregrid.familydoctor import api as familydoctor_api
 from caregrid.familydoctor import pages as familydoctor_pages
+from caregrid.finance import api as finance_api
 from caregrid.indicators import api as indicators_api
 from caregrid.indicators import pages as indicators_pages
 from caregrid.interop import api as interop_api
@@ -73,6 +74,7 @@ ROUTERS = (
     interop_api.router,
     indicators_api.router,
     planning_api.router,
+    finance_api.router,
     auth_api.router,
 )
 

@@ -1,0 +1,179 @@
+"""REST API of the insurance global budget (I3): budgets, periods, settling, closing and
+adjusting a period, and a settlement with its inputs (K9). Thin: the service decides who
+may (the commission or the network's office) and what is refused."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from caregrid.errors import NotFound
+from caregrid.finance import service as finance
+from caregrid.finance.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    BudgetIn,
+    BudgetOut,
+    LineOut,
+    PeriodIn,
+    PeriodOut,
+    SettlementOut,
+    WaiverOut,
+)
+from caregrid.web.deps import DB, RowId, User
+
+router = APIRouter(prefix="/api", tags=["finance"])
+
+BudgetYear = Annotated[int, Path(ge=2000, le=2100, description="the budget's calendar year")]
+
+
+def _period(period: finance.Period) -> PeriodOut:
+    s = period.settlement
+    return PeriodOut(
+        id=period.id,
+        starts_on=period.starts_on,
+        ends_on=period.ends_on,
+        state=None if s is None else s.state,
+        settlement_id=None if s is None else s.id,
+    )
+
+
+def _budget(code: str, budget: finance.Budget) -> BudgetOut:
+    return BudgetOut(
+        id=budget.id,
+        network=code,
+        year=budget.year,
+        lump_sum_cny=budget.lump_sum_cny,
+        dip_pool_cny=budget.dip_pool_cny,
+        created_by=budget.created_by,
+        periods=[_period(p) for p in budget.periods],
+    )
+
+
+def _adjustment(a: finance.Adjustment) -> AdjustmentOut:
+    return AdjustmentOut(
+        id=a.id,
+        institution_code=a.institution_code,
+        amount_cny=a.amount_cny,
+        reason=a.reason,
+        created_by=a.created_by,
+        created_at=a.created_at,
+    )
+
+
+def _settlement(code: str, period: finance.Period, s: finance.Settlement) -> SettlementOut:
+    return SettlementOut(
+        id=s.id,
+        period_id=period.id,
+        network=code,
+        starts_on=period.starts_on,
+        ends_on=period.ends_on,
+        state=s.state,
+        engine=s.engine,
+        claims=s.claims,
+        spend_network_cny=s.spend_network_cny,
+        spend_county_cny=s.spend_county_cny,
+        spend_outside_cny=s.spend_outside_cny,
+        pool_cny=s.pool_cny,
+        points=s.points,
+        point_value_cny=s.point_value_cny,
+        waived_cny=s.waived_cny,
+        waived_patients=s.waived_patients,
+        forecast_spend_cny=s.forecast_spend_cny,
+        forecast_result_cny=s.forecast_result_cny,
+        forecast_network_cny=s.forecast_network_cny,
+        evaluation_id=s.evaluation_id,
+        evaluation_period=s.evaluation_period,
+        computed_by=s.computed_by,
+        computed_at=s.computed_at,
+        closed_by=s.closed_by,
+        closed_at=s.closed_at,
+        lines=[
+            LineOut(
+                institution_code=line.institution_code,
+                claims=line.claims,
+                points=line.points,
+                dip_paid_cny=line.dip_paid_cny,
+                other_paid_cny=line.other_paid_cny,
+            )
+            for line in s.lines
+        ],
+        waivers=[
+            WaiverOut(patient_id=w.patient_id, stays=w.stays, amount_cny=w.amount_cny)
+            for w in s.waivers
+        ],
+        adjustments=[_adjustment(a) for a in s.adjustments],
+        inputs=finance.inputs(s),
+    )
+
+
+@router.put("/networks/{code}/budgets/{year}", response_model=BudgetOut)
+def set_budget(code: str, year: BudgetYear, body: BudgetIn, session: DB, user: User) -> BudgetOut:
+    """Set (or, before a period is closed, change) the year's lump sum and DIP pool."""
+    budget = finance.set_budget(
+        session, user, code, year, lump_sum_cny=body.lump_sum_cny, dip_pool_cny=body.dip_pool_cny
+    )
+    return _budget(code, budget)
+
+
+@router.get("/networks/{code}/budgets/{year}", response_model=BudgetOut)
+def get_budget(code: str, year: BudgetYear, session: DB, user: User) -> BudgetOut:
+    return _budget(code, finance.read_budget(session, user, code, year))
+
+
+@router.post("/networks/{code}/budgets/{year}/months", response_model=BudgetOut, status_code=201)
+def add_months(code: str, year: BudgetYear, session: DB, user: User) -> BudgetOut:
+    """The year's twelve calendar months as settlement periods."""
+    finance.add_months(session, user, code, year)
+    return _budget(code, finance.read_budget(session, user, code, year))
+
+
+@router.post("/networks/{code}/periods", response_model=PeriodOut, status_code=201)
+def add_period(code: str, body: PeriodIn, session: DB, user: User) -> PeriodOut:
+    return _period(finance.add_period(session, user, code, body.starts_on, body.ends_on))
+
+
+@router.post("/periods/{period_id}/settlement", response_model=SettlementOut)
+def settle(period_id: RowId, session: DB, user: User) -> SettlementOut:
+    """Settle the period from the claims (again, while it is open); 409 once closed."""
+    code, period = finance.period_by_id(session, user, period_id)
+    settled = finance.settle(session, user, code, period.starts_on)
+    return _settlement(code, period, settled)
+
+
+@router.get("/periods/{period_id}/settlement", response_model=SettlementOut)
+def period_settlement(period_id: RowId, session: DB, user: User) -> SettlementOut:
+    code, period = finance.period_by_id(session, user, period_id)
+    if period.settlement is None:
+        raise NotFound(f"period {period_id} ({period.starts_on}) is not settled yet")
+    return _settlement(code, period, period.settlement)
+
+
+@router.post("/periods/{period_id}/close", response_model=SettlementOut)
+def close(period_id: RowId, session: DB, user: User) -> SettlementOut:
+    """Close the period's settlement: immutable from now on, corrected by adjustments."""
+    code, period = finance.period_by_id(session, user, period_id)
+    return _settlement(code, period, finance.close(session, user, code, period.starts_on))
+
+
+@router.post("/periods/{period_id}/adjustments", response_model=AdjustmentOut, status_code=201)
+def adjust(period_id: RowId, body: AdjustmentIn, session: DB, user: User) -> AdjustmentOut:
+    code, period = finance.period_by_id(session, user, period_id)
+    made = finance.adjust(
+        session,
+        user,
+        code,
+        period.starts_on,
+        amount_cny=body.amount_cny,
+        reason=body.reason,
+        institution_code=body.institution_code,
+    )
+    return _adjustment(made)
+
+
+@router.get("/settlements/{settlement_id}", response_model=SettlementOut)
+def get_settlement(settlement_id: RowId, session: DB, user: User) -> SettlementOut:
+    """A settlement with its inputs: the claims, DIP table, profile rules and evaluation."""
+    code, found = finance.settlement_by_id(session, user, settlement_id)
+    return _settlement(code, found.period, found)

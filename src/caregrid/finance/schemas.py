@@ -1,0 +1,112 @@
+"""What the finance API takes and returns: budgets, periods, settlements with their inputs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Numeric(16, 2): fourteen digits before the point; beyond, the store would refuse the row.
+MAX_CNY = Decimal("1e14")
+
+
+class BudgetIn(BaseModel):
+    """A year's lump sum (总额包干) and its DIP pool (I3); the service checks sign and fen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lump_sum_cny: Decimal = Field(lt=MAX_CNY, allow_inf_nan=False)
+    dip_pool_cny: Decimal = Field(lt=MAX_CNY, allow_inf_nan=False)
+
+
+class PeriodIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    starts_on: date
+    ends_on: date
+
+
+class AdjustmentIn(BaseModel):
+    """A signed correction of a closed settlement (more paid > 0)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount_cny: Decimal = Field(gt=-MAX_CNY, lt=MAX_CNY, allow_inf_nan=False)
+    reason: str = Field(max_length=2000)
+    institution_code: str | None = Field(default=None, max_length=50)
+
+
+class PeriodOut(BaseModel):
+    id: int
+    starts_on: date
+    ends_on: date
+    state: str | None  # open | closed, None before it is settled
+    settlement_id: int | None
+
+
+class BudgetOut(BaseModel):
+    id: int
+    network: str
+    year: int
+    lump_sum_cny: Decimal
+    dip_pool_cny: Decimal
+    created_by: str
+    periods: list[PeriodOut]
+
+
+class LineOut(BaseModel):
+    institution_code: str
+    claims: int
+    points: Decimal
+    dip_paid_cny: Decimal
+    other_paid_cny: Decimal
+
+
+class WaiverOut(BaseModel):
+    patient_id: str
+    stays: int
+    amount_cny: Decimal
+
+
+class AdjustmentOut(BaseModel):
+    id: int
+    institution_code: str | None
+    amount_cny: Decimal
+    reason: str
+    created_by: str
+    created_at: datetime
+
+
+class SettlementOut(BaseModel):
+    """A period's figures and, in `inputs`, what each came from (K9)."""
+
+    id: int
+    period_id: int
+    network: str
+    starts_on: date
+    ends_on: date
+    state: str
+    engine: str
+    claims: int
+    spend_network_cny: Decimal
+    spend_county_cny: Decimal
+    spend_outside_cny: Decimal
+    pool_cny: Decimal
+    points: Decimal
+    point_value_cny: Decimal | None
+    waived_cny: Decimal
+    waived_patients: int
+    forecast_spend_cny: Decimal
+    forecast_result_cny: Decimal  # + surplus, - overspend
+    forecast_network_cny: Decimal  # + kept, - borne
+    evaluation_id: int | None
+    evaluation_period: str | None
+    computed_by: str
+    computed_at: datetime
+    closed_by: str | None
+    closed_at: datetime | None
+    lines: list[LineOut]
+    waivers: list[WaiverOut]
+    adjustments: list[AdjustmentOut]
+    inputs: dict[str, object]
