@@ -21,7 +21,7 @@ from rich.table import Column, Table
 from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import SYSTEM
-from caregrid.cli import plan, synth
+from caregrid.cli import finance, plan, synth
 from caregrid.cli.analytics import evaluate, export_app, facts_app, indicators_app
 from caregrid.cli.console import err, failing_cleanly, out
 from caregrid.db.migrate import upgrade
@@ -56,6 +56,8 @@ for sub, name in (
 app.command("synth")(synth.synth)
 
 app.command("evaluate")(evaluate)
+app.command("budget")(finance.budget)
+app.command("settle")(finance.settle)
 
 
 @app.callback()
