@@ -5,6 +5,7 @@ runs."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,12 +13,15 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from tests.conftest import make_principal
 
 from caregrid import clock
+from caregrid.auth import service as auth
 from caregrid.auth.roles import Role
 from caregrid.config import get_settings
+from caregrid.db.session import session_scope
 from caregrid.web.app import create_app
 from caregrid.web.deps import db_session
 
@@ -142,3 +146,16 @@ def test_an_unknown_name_costs_one_argon2_check_outside_any_transaction(
     assert dummy_hash != known_hash
     assert dummy_hash.rsplit("$", 2)[0] == known_hash.rsplit("$", 2)[0]
     assert not known_open and not dummy_open
+
+
+def test_the_sign_in_read_waits_for_no_writer(engine: Engine) -> None:
+    """On SQLite the read half begins deferred: a writer holding the lock does not stall it
+    (units of work otherwise begin IMMEDIATE and would queue behind it)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's database-wide write lock")
+    with engine.connect() as writer, writer.execution_options(sqlite_immediate=True).begin():
+        started = time.perf_counter()
+        with session_scope() as unit:
+            attempt = auth.start_sign_in(unit, "nobody-waits", "10.5.0.1")
+        waited = time.perf_counter() - started
+    assert attempt.user_id is None and waited < 2
