@@ -51,7 +51,10 @@ def _show(plan: PlanOut) -> None:
     if plan.outside_today:
         err.print(f"[yellow]note[/yellow] {plan.outside_today} areas are in no grid today")
     for change in plan.lead_changes:
-        err.print(f"[yellow]note[/yellow] {change.network}: lead {change.old} → {change.new}")
+        moved = "" if change.shares else " (moves to a grid with none of its residents today)"
+        err.print(
+            f"[yellow]note[/yellow] {change.network}: lead {change.old} → {change.new}{moved}"
+        )
 
 
 @plan_app.command("draw")

@@ -81,6 +81,7 @@ class LeadChange(BaseModel):
     network: str
     old: str | None
     new: str
+    shares: bool = True  # False: the network moves to a grid with none of its residents
 
 
 class PlanOut(BaseModel):

@@ -175,7 +175,7 @@ def _report(layout: LayoutFile, found: framing.Frame, plan: Plan, version: int) 
         inst = candidates[lead]
         pop = float(population[members].sum())
         km = travel[members, lead]
-        grid_code, network = match.get(lead, (None, None))
+        grid_code, network, _shares = match.get(lead, (None, None, True))
         grids.append(
             GridOut(
                 lead=inst.code,
@@ -222,8 +222,8 @@ def _report(layout: LayoutFile, found: framing.Frame, plan: Plan, version: int) 
         plan=_figures(found, assignment, plan.cost),
         today=_today_figures(found),
         lead_changes=[
-            LeadChange(network=network, old=old, new=candidates[lead].code)
-            for lead, (_grid, network) in match.items()
+            LeadChange(network=network, old=old, new=candidates[lead].code, shares=shares)
+            for lead, (_grid, network, shares) in match.items()
             if network is not None and (old := _lead(layout, network)) != candidates[lead].code
         ],
     )
@@ -295,14 +295,17 @@ def _lead(layout: LayoutFile, network: str) -> str | None:
     return next((m.institution for m in net.members if m.role is NetworkRole.LEAD), None)
 
 
-Matched = dict[int, tuple[str, str | None]]  # planned lead -> (today's grid, its network)
+# planned lead -> (today's grid, its network, whether they share residents)
+Matched = dict[int, tuple[str, str | None, bool]]
 
 
 def _match(layout: LayoutFile, found: framing.Frame, plan: Plan) -> Matched:
     """Which of today's grids each planned grid continues, one to one, keeping the most
     residents in matched pairs (a planned lead that leads a grid today counts as sharing all
     of it, so it keeps its grid). A pair sharing no one is no continuation: that planned grid
-    is new. A matched grid keeps its code and its network."""
+    is new, unless that grid of today holds a network: the network then moves to the planned
+    grid (flagged, so the page says so) rather than be left without a grid (A1). A matched grid
+    keeps its code and its network."""
     population = found.problem.loads()
     leads = sorted(plan.leads)
     grids = [g.code for g in layout.grids]
@@ -320,9 +323,9 @@ def _match(layout: LayoutFile, found: framing.Frame, plan: Plan) -> Matched:
             if found.candidates[lead].code == lead_code:
                 weights[r, column[n.grid]] += float(population.sum())
     return {
-        leads[r]: (grids[c], network_of.get(grids[c]))
+        leads[r]: (grids[c], network_of.get(grids[c]), bool(weights[r, c] > 0))
         for r, c in best_matching(weights).items()
-        if weights[r, c] > 0
+        if weights[r, c] > 0 or grids[c] in network_of
     }
 
 
