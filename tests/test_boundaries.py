@@ -30,7 +30,17 @@ ROOT = "caregrid"
 
 # Shared infrastructure: anyone may import these, and they are not domain packages.
 INFRASTRUCTURE = frozenset(
-    f"{ROOT}.{name}" for name in ("db", "config", "clock", "errors", "yamlio", "privacy", "i18n")
+    f"{ROOT}.{name}"
+    for name in (
+        "db",
+        "config",
+        "clock",
+        "errors",
+        "yamlio",
+        "privacy",
+        "i18n",
+        "spreadsheet",
+    )
 )
 # The two outer layers; they may import any package's service, never its tables.
 OUTER = frozenset({f"{ROOT}.web", f"{ROOT}.cli"})

@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     # argon2id cost (RFC 9106 second recommendation: t=3, m=64 MiB); tests lower it for speed.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # Sign-in throttling, an operational setting (not a jurisdiction rule): this many wrong
+    # passwords for one account name, or from one client address, within the window refuse
+    # every sign-in there (the right password included) for the cooldown. An address is shared
+    # by a hospital's NAT, so its limit is the higher one.
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    login_cooldown_seconds: int = Field(default=900, ge=1)
     # Connections per process; the web app admits no more concurrent requests than this.
     db_pool_size: int = Field(default=10, ge=1, le=200)
     # How long a request may wait for admission before it gets 503 and Retry-After.

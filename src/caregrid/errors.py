@@ -50,6 +50,17 @@ class Unauthenticated(DomainError):
     title = "Authentication required"
 
 
+class TooManyAttempts(DomainError):
+    """Refused until a cooldown passes (sign-in throttling); `retry_after` is in seconds."""
+
+    status = 429
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class RuleViolation(DomainError):
     """A policy rule refused the action; carries the requirement id (e.g. "C3")."""
 

@@ -165,3 +165,24 @@ def test_the_api_gives_a_member_its_own_figures_only(
     assert member.status_code == 403
     assert own["unit"] == PRIMARY
     assert next(i for i in own["indicators"] if i["id"] == "CC3")["value"] == 100.0
+
+
+def test_a_formula_typed_as_a_name_stays_text_in_the_excel_export(
+    client: TestClient, session: Session, world: World
+) -> None:
+    from sqlalchemy import select
+
+    from caregrid.registry.models import Institution
+
+    lead = session.scalars(select(Institution).where(Institution.code == LEAD)).one()
+    lead.name_zh = '=HYPERLINK("x")'
+    session.flush()
+    with clock.frozen(NOW):
+        response = client.get(
+            f"/networks/{NET}/indicators.xlsx?year=2025", headers=bearer(session, world.office)
+        )
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    names = [row[5] for row in sheet.iter_rows(min_row=2) if row[4].value == LEAD]
+    assert names and all(c.value == '\'=HYPERLINK("x")' and c.data_type == "s" for c in names)
+    # Numbers are not text: a negative or zero figure stays a number.
+    assert all(isinstance(row[9].value, float | int | None) for row in sheet.iter_rows(min_row=2))

@@ -3,6 +3,8 @@ problem+json errors, pages in zh-CN and English, identifiers masked on pages."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 
@@ -118,6 +120,29 @@ def test_problem_json_for_bad_input(client: TestClient, session: Session, tmp_pa
     assert malformed.status_code == 422 and malformed.json()["title"] == "Malformed request"
     missing = client.get("/api/networks/none", headers=headers)
     assert missing.status_code == 404 and missing.json()["detail"] == "no network with code 'none'"
+
+
+def test_a_formula_typed_as_a_name_is_neutralised_in_the_csv_export(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    importer.apply(session, importer.load(write_layout(tmp_path, layout())), actor=SYSTEM)
+    body = "90010119580312002"
+    residents.create(
+        session,
+        SYSTEM,
+        ResidentIn(
+            national_id=body + national_id.check_digit(body),
+            name='=HYPERLINK("x")',
+            phone="13912345670",
+            address_division_code="900101",
+            registered_institution_code="t-chc-a",
+        ),
+    )
+    make_principal(session, "csv-admin", Role.INSTITUTION_ADMIN, institution="t-chc-a")
+    _sign_in(client, "csv-admin")
+    export = client.get("/api/residents/export.csv")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [r["name"] for r in rows if "HYPERLINK" in r["name"]] == ['\'=HYPERLINK("x")']
 
 
 def test_identifiers_are_masked_on_pages_for_admins(

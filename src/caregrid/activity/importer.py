@@ -30,6 +30,7 @@ from caregrid.activity.parquet import schema
 from caregrid.errors import DomainError
 from caregrid.policy import icd10
 from caregrid.registry import service as registry
+from caregrid.spreadsheet import safe_row
 
 PATTERNS = {
     Kind.INT: r"^-?[0-9]+$",
@@ -321,7 +322,7 @@ def _write_rejects(report: ImportReport) -> None:
         writer = csv.writer(handle)
         writer.writerow(["file", "row", "column", "reason"])
         for e in report.errors:
-            writer.writerow([e.file, e.row, e.column, e.reason])
+            writer.writerow(safe_row([e.file, e.row, e.column, e.reason]))
 
 
 def load_tree(session: Session, root: Path) -> dict[str, ImportReport]:

@@ -97,3 +97,19 @@ class AuditHead(Base):
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class LoginThrottle(Base):
+    """Wrong passwords counted per account name or client address, in the database so that
+    every process sees the same counts. The key is a SHA-256: a password typed into the name
+    field is not kept."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_expires_at", "expires_at"),)
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)  # account | address
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When the row stops mattering (window over, cooldown over): rows past it are pruned.
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
-from caregrid.auth import audit
+from caregrid.auth import audit, throttle
 from caregrid.auth.models import AuthToken, User, UserRole
 from caregrid.auth.passwords import hash_password, verify_password
 from caregrid.auth.roles import Principal, Role
-from caregrid.errors import Conflict, InvalidInput, Problem, Unauthenticated
+from caregrid.db.session import begin_deferred
+from caregrid.errors import Conflict, InvalidInput, Problem, TooManyAttempts, Unauthenticated
 
 MIN_PASSWORD = 10
 
@@ -103,11 +105,52 @@ def set_password(session: Session, actor: Principal, user: User, password: str) 
     )
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
-    """The active user with these credentials; the same error for a wrong name or password."""
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in attempt between its read and its write: the password is checked in between,
+    outside any transaction (argon2 takes a fifth of a second; no lock is held through it)."""
+
+    username: str
+    address: str
+    user_id: int | None  # None: no active account by that name
+    password_hash: str | None
+
+
+def start_sign_in(session: Session, username: str, address: str) -> SignIn:
+    """Read the account and the throttle (no write lock taken); refuses a locked name or
+    address before any password is checked, the right one included."""
+    begin_deferred(session)
+    wait = throttle.retry_after(session, username, address)
+    if wait:
+        raise TooManyAttempts("too many wrong passwords; try again later", retry_after=wait)
     user = get_by_username(session, username)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    if user is None or not user.active:
+        return SignIn(username, address, None, None)
+    return SignIn(username, address, user.id, user.password_hash)
+
+
+def password_matches(attempt: SignIn, password: str) -> bool:
+    """The argon2 check; an unknown name is checked against a dummy hash of the same cost, so
+    it answers in the same time as a known one."""
+    return verify_password(attempt.password_hash, password)
+
+
+def finish_sign_in(session: Session, attempt: SignIn, matched: bool) -> User:
+    """Record the outcome: a failure counts against the name and the address, a success clears
+    the name's count. A lock set meanwhile by a concurrent attempt refuses even the right
+    password. The same error for a wrong name or password."""
+    if not matched:
+        wait = throttle.record_failure(session, attempt.username, attempt.address)
+        if wait:
+            raise TooManyAttempts("too many wrong passwords; try again later", retry_after=wait)
         raise Unauthenticated("wrong username or password")
+    wait = throttle.retry_after(session, attempt.username, attempt.address)
+    if wait:
+        raise TooManyAttempts("too many wrong passwords; try again later", retry_after=wait)
+    user = session.get(User, attempt.user_id)
+    if user is None or not user.active or user.password_hash != attempt.password_hash:
+        raise Unauthenticated("wrong username or password")  # changed while the hash ran
+    throttle.clear_account(session, attempt.username)
     return user
 
 

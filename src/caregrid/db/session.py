@@ -37,6 +37,14 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def begin_deferred(session: Session) -> None:
+    """Start the session's transaction without SQLite's write lock, for a unit of work that
+    reads first and may end without writing (sign-in). A session already in a transaction
+    keeps it."""
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_immediate": False})
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite files get WAL, foreign keys and a busy timeout.
 

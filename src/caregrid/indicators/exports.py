@@ -22,6 +22,7 @@ from caregrid.i18n import amount
 from caregrid.indicators import cockpit, service
 from caregrid.indicators.definitions import catalogue
 from caregrid.registry import service as registry
+from caregrid.spreadsheet import safe_row
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 
@@ -74,22 +75,26 @@ def excel(session: Session, principal: Principal, network_code: str, year: int) 
         indicator = book.get(c.indicator)
         value = c.value
         sheet.append(
-            [
-                c.indicator,
-                indicator.name_zh,
-                indicator.name_en,
-                indicator.evidence.value,
-                c.unit,
-                names.get(c.unit, c.unit),
-                c.month,
-                c.numerator,
-                c.denominator,
-                None if value is None else round(value * indicator.factor, indicator.decimals),
-            ]
+            safe_row(
+                [
+                    c.indicator,
+                    indicator.name_zh,
+                    indicator.name_en,
+                    indicator.evidence.value,
+                    c.unit,
+                    names.get(c.unit, c.unit),
+                    c.month,
+                    c.numerator,
+                    c.denominator,
+                    None if value is None else round(value * indicator.factor, indicator.decimals),
+                ]
+            )
         )
     notes = workbook.create_sheet("说明 notes")
     notes.append(
-        ["CareGrid", network_code, str(year), f"exported {clock.now():%Y-%m-%d %H:%M} UTC"]
+        safe_row(
+            ["CareGrid", network_code, str(year), f"exported {clock.now():%Y-%m-%d %H:%M} UTC"]
+        )
     )
     notes.append(["value = numerator / denominator × factor; units are summed apart, then divided"])
     buffer = io.BytesIO()

@@ -13,6 +13,7 @@ from caregrid import clock
 from caregrid.familydoctor import service as familydoctor
 from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentIn, ResidentOut, ResidentView
+from caregrid.spreadsheet import safe_row
 from caregrid.web.deps import DB, User
 
 router = APIRouter(prefix="/api/residents", tags=["residents"])
@@ -51,7 +52,8 @@ def export_residents(session: DB, user: User, purpose: Purpose = "export") -> Re
     writer.writerow(columns)
     for view in views:
         row = view.model_dump(mode="json")
-        writer.writerow([" ".join(row[c]) if isinstance(row[c], list) else row[c] for c in columns])
+        cells = [" ".join(row[c]) if isinstance(row[c], list) else row[c] for c in columns]
+        writer.writerow(safe_row(cells))
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

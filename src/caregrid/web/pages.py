@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from caregrid.auth import audit
 from caregrid.auth import service as auth
 from caregrid.config import get_settings
-from caregrid.errors import Unauthenticated
+from caregrid.errors import TooManyAttempts, Unauthenticated
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, SESSION_COOKIE, User
 from caregrid.web.i18n import COOKIE, LOCALES
@@ -39,8 +39,25 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
+    address = request.client.host if request.client else "unknown"
     try:
-        user = auth.authenticate(session, username, password)
+        attempt = auth.start_sign_in(session, username, address)
+        # End the read before argon2 runs: no transaction (nor SQLite's lock) is held through
+        # the hash, and the write below takes the lock only for its few statements.
+        session.commit()
+        matched = auth.password_matches(attempt, password)
+        user = auth.finish_sign_in(session, attempt, matched)
+    except TooManyAttempts as refused:
+        page = render(
+            request,
+            "auth/login.html",
+            None,
+            status=429,
+            next=_safe_next(next),
+            error="Too many wrong passwords. Try again later.",
+        )
+        page.headers["Retry-After"] = str(refused.retry_after)
+        return page
     except Unauthenticated:
         return render(
             request,
