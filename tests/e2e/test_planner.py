@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from tests.planning.citylayout import planville, write
 
 from caregrid.auth.roles import SYSTEM
 from caregrid.registry import importer
-from caregrid.registry.models import City, Division
+from caregrid.registry.models import City, Division, Grid, Network
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LiveServer
@@ -33,6 +33,10 @@ def city(engine: Engine, tmp_path: Path) -> Iterator[str]:
         yield "planville"
     finally:
         with Session(engine) as session:
+            # networks first: their memberships name the city's institutions
+            city_id = select(City.id).where(City.code == "planville").scalar_subquery()
+            grids = select(Grid.id).where(Grid.city_id == city_id)
+            session.execute(delete(Network).where(Network.grid_id.in_(grids)))
             session.execute(delete(City).where(City.code == "planville"))
             codes = [d["code"] for d in data["divisions"]]
             session.execute(delete(Division).where(Division.parent_code.in_(codes)))
