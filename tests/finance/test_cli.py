@@ -5,9 +5,6 @@ a closed month settled again, a malformed month and a negative sum refused namin
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,20 +13,9 @@ import pyarrow.parquet as pq
 
 from caregrid.activity.facts import fact
 from caregrid.activity.parquet import schema
+from tests.cli.test_cli import run
 from tests.factories import layout, network, write_layout
 from tests.finance.test_settlement import CLAIMS
-
-
-def _run(database: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CAREGRID_DATABASE_URL": database, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "caregrid.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_budget_then_settle_and_close_january(tmp_path: Path) -> None:
@@ -44,24 +30,24 @@ def test_budget_then_settle_and_close_january(tmp_path: Path) -> None:
         ("registry", "import", str(write_layout(tmp_path, data))),
         ("facts", "import", str(claims), "--fact", "claim"),
     ):
-        done = _run(database, *step)
+        done = run(database, *step)
         assert done.returncode == 0, (step, done.stderr)
 
-    negative = _run(database, "budget", "--network", "t-net-a", "--year", "2025",
+    negative = run(database, "budget", "--network", "t-net-a", "--year", "2025",
                     "--lump-sum", "-5", "--dip-pool", "x")  # fmt: skip
     assert negative.returncode == 2 and "nothing was written" in negative.stderr
     assert "dip_pool: an amount in CNY, got 'x'" in negative.stderr
-    made = _run(database, "budget", "--network", "t-net-a", "--year", "2025",
+    made = run(database, "budget", "--network", "t-net-a", "--year", "2025",
                 "--lump-sum", "1200000.00", "--dip-pool", "365000.00", "--months")  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert "12 periods" in made.stdout
 
-    month = _run(database, "settle", "--network", "t-net-a", "--period", "2025-13")
+    month = run(database, "settle", "--network", "t-net-a", "--period", "2025-13")
     assert month.returncode == 2 and "period: a month as YYYY-MM, got '2025-13'" in month.stderr
-    table = _run(database, "settle", "--network", "t-net-a", "--period", "2025-01")
+    table = run(database, "settle", "--network", "t-net-a", "--period", "2025-01")
     assert table.returncode == 0, table.stderr
     assert "24712.52" in table.stdout and "forecast_network_cny" in table.stdout
-    settled = _run(database, "settle", "--network", "t-net-a", "--period", "2025-01",
+    settled = run(database, "settle", "--network", "t-net-a", "--period", "2025-01",
                    "--close", "--format", "json")  # fmt: skip
     assert settled.returncode == 0, settled.stderr
     figures = json.loads(settled.stdout)
@@ -74,7 +60,7 @@ def test_budget_then_settle_and_close_january(tmp_path: Path) -> None:
     lead = next(m for m in figures["members"] if m["institution_code"] == "t-lead-a")
     assert lead["dip_paid_cny"] == "24712.52"
 
-    again = _run(database, "settle", "--network", "t-net-a", "--period", "2025-01")
+    again = run(database, "settle", "--network", "t-net-a", "--period", "2025-01")
     assert again.returncode == 2 and "correct it with an adjustment" in again.stderr
-    unknown = _run(database, "settle", "--network", "t-net-a", "--period", "2024-01")
+    unknown = run(database, "settle", "--network", "t-net-a", "--period", "2024-01")
     assert unknown.returncode == 2 and "no budget of t-net-a for 2024" in unknown.stderr
