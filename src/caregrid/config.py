@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -52,6 +53,16 @@ class Settings(BaseSettings):
     reference_data_dir: Path = Path(__file__).resolve().parents[3] / "shared" / "data"
     # The largest request body accepted (layout files and fact imports included); 413 above.
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # The audit log's tree heads are signed with this key (HMAC-SHA256), kept outside the
+    # database; empty: derived from secret_key. The verifier needs the same key.
+    audit_key: str = ""
+    # The sealer (run by `caregrid serve`) signs a tree head over at most this many rows, as
+    # often as every this many milliseconds while rows wait; 0 turns the background sealer off.
+    audit_seal_rows: int = Field(default=1000, ge=1, le=100_000)
+    audit_seal_interval_ms: int = Field(default=500, ge=0)
+    # Where the sealer also writes the latest signed head, so a database restored to an older
+    # state is caught (`caregrid audit verify --head`); default <data_dir>/audit-head.json.
+    audit_head_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -66,6 +77,16 @@ class Settings(BaseSettings):
         if self.environment == "production" and not self.database_url:
             raise ValueError("CAREGRID_DATABASE_URL must be set in production")
         return self
+
+    @property
+    def audit_key_bytes(self) -> bytes:
+        if self.audit_key:
+            return self.audit_key.encode("utf-8")
+        return hmac.new(self.secret_key.encode("utf-8"), b"caregrid audit key", "sha256").digest()
+
+    @property
+    def effective_audit_head_file(self) -> Path:
+        return self.audit_head_file or self.data_dir / "audit-head.json"
 
     @property
     def effective_facts_dir(self) -> Path:

@@ -34,7 +34,16 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def run(database: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CAREGRID_DATABASE_URL": database, "COLUMNS": "200"}
+    head_file = (
+        Path(os.environ["CAREGRID_DATA_DIR"])
+        / f"audit-head-{uuid.uuid5(uuid.NAMESPACE_URL, database)}.json"
+    )
+    env = {
+        **os.environ,
+        "CAREGRID_DATABASE_URL": database,
+        "CAREGRID_AUDIT_HEAD_FILE": str(head_file),
+        "COLUMNS": "200",
+    }
     return subprocess.run(
         [sys.executable, "-m", "caregrid.cli.main", *args],
         env=env,
@@ -141,11 +150,20 @@ def test_import_export_round_trip_through_files(
     assert again == exported.read_text(encoding="utf-8")
 
 
-def test_audit_verify_names_the_altered_row(
-    database: str, demo: subprocess.CompletedProcess[str]
+def test_audit_seal_prove_and_verify_name_the_altered_row(
+    database: str, demo: subprocess.CompletedProcess[str], tmp_path: Path
 ) -> None:
-    ok = run(database, "audit", "verify")
-    assert ok.returncode == 0 and "intact" in ok.stdout
+    run(database, "user", "create", "audit-late", "--role", "regulator")
+    waiting = run(database, "audit", "verify")
+    assert waiting.returncode == 0 and "waiting for the sealer" in waiting.stdout
+    assert "0 waiting" not in waiting.stdout
+    assert run(database, "audit", "seal").returncode == 0
+    anchor = tmp_path / "head.json"
+    anchor.write_text(run(database, "audit", "head").stdout, encoding="utf-8")
+    ok = run(database, "audit", "verify", "--head", str(anchor))
+    assert ok.returncode == 0 and "0 waiting" in ok.stdout
+    proof = run(database, "audit", "prove", "3")
+    assert proof.returncode == 0 and "leads to the signed root" in proof.stdout
     engine = create_engine(database)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Role
+from caregrid.config import get_settings
 from caregrid.web.deps import DB, User
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -37,6 +38,8 @@ class AuditOut(BaseModel):
 class VerifyOut(BaseModel):
     ok: bool
     rows: int
+    sealed: int
+    unsealed: int
     bad_seq: int | None
     reason: str | None
 
@@ -66,5 +69,5 @@ def audit_entries(
 @router.get("/audit/verify", response_model=VerifyOut)
 def audit_verify(session: DB, user: User) -> VerifyOut:
     access.require_role(user, Role.AUDITOR)
-    result = audit.verify(session)
-    return VerifyOut(ok=result.ok, rows=result.rows, bad_seq=result.bad_seq, reason=result.reason)
+    result = audit.verify(session, get_settings().audit_key_bytes)
+    return VerifyOut.model_validate(result, from_attributes=True)

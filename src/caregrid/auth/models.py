@@ -1,11 +1,11 @@
-"""Tables for users, their roles, login/API tokens, care relationships and the hash-chained
-audit log."""
+"""Tables for users, their roles, login/API tokens, care relationships and the audit log with
+its Merkle tree (leaves and signed tree heads)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caregrid.db.base import Base
@@ -73,10 +73,11 @@ class CareRelationship(Base):
 
 
 class AuditEntry(Base):
-    """One audited action; its hash covers its fields and the previous row's hash."""
+    """One audited action. `seq` comes from the database's sequence, so a rolled-back write
+    leaves a gap; `hash` covers every other field. Its place in the log is its leaf."""
 
     __tablename__ = "audit_log"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     actor_id: Mapped[int | None] = mapped_column(Integer)
@@ -85,18 +86,38 @@ class AuditEntry(Base):
     subject_id: Mapped[str | None] = mapped_column(String(100))
     purpose: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
-    prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class AuditHead(Base):
-    """The chain's head (last seq and hash): removing the newest rows is detected too."""
+class AuditPending(Base):
+    """A row written and not yet sealed: the writer adds it in its own transaction, the sealer
+    removes it when the row has its leaf. Writers share no row, so they take no common lock."""
 
-    __tablename__ = "audit_head"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer)
+    __tablename__ = "audit_pending"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class AuditLeaf(Base):
+    """A row's position in the Merkle tree, given by the sealer, and its leaf hash then."""
+
+    __tablename__ = "audit_leaf"
+    leaf: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    entry_seq: Mapped[int] = mapped_column(Integer, unique=True)
     hash: Mapped[str] = mapped_column(String(64))
-    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditTreeHead(Base):
+    """A signed tree head: the root of the first `size` leaves, signed with the audit key
+    (kept outside the database). `frontier` is the tree's right edge, so that the next seal
+    reads no old leaves; it is not trusted by the verifier."""
+
+    __tablename__ = "audit_tree_head"
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(64))
+    frontier: Mapped[list[str]] = mapped_column(JSON)
 
 
 class LoginThrottle(Base):

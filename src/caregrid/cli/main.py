@@ -23,6 +23,7 @@ from caregrid.auth import audit
 from caregrid.auth.roles import SYSTEM
 from caregrid.cli import finance, plan, synth
 from caregrid.cli.analytics import evaluate, export_app, facts_app, indicators_app
+from caregrid.cli.audit import audit_app
 from caregrid.cli.console import err, failing_cleanly, out
 from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
@@ -37,7 +38,6 @@ app = typer.Typer(help="CareGrid: integrated medical networks.", no_args_is_help
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 policy_app = typer.Typer(help="Policy profiles.", no_args_is_help=True)
 registry_app = typer.Typer(help="Grids, networks and institutions.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Networks' disease catalogs (B2).", no_args_is_help=True)
 for sub, name in (
@@ -230,18 +230,6 @@ def catalog_show(network: Annotated[str, typer.Argument(help="network code")]) -
         out.print(table)
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit chain; exits 1 and names the first bad row if it was tampered with."""
-    with session_scope() as session:
-        result = audit.verify(session)
-    if result.ok:
-        out.print(f"audit log intact: {result.rows} rows")
-        return
-    err.print(f"[red]audit log broken at row {result.bad_seq}:[/red] {result.reason}")
-    raise typer.Exit(1)
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
@@ -250,15 +238,34 @@ def serve(
     """Serve the web application and API."""
     import uvicorn
 
+    from caregrid.auth.sealer import Sealer, seal_all
     from caregrid.config import get_settings
     from caregrid.web.app import create_app
 
     settings = get_settings()
     upgrade(get_engine())
+    sealing = None
+    if settings.audit_seal_interval_ms:
+        sealing = Sealer(
+            settings.audit_key_bytes,
+            rows=settings.audit_seal_rows,
+            interval=settings.audit_seal_interval_ms / 1000,
+            head_file=settings.effective_audit_head_file,
+        )
+        sealing.start()
     out.print(f"CareGrid at http://{host or settings.host}:{port or settings.port}/")
-    uvicorn.run(
-        create_app(), host=host or settings.host, port=port or settings.port, log_level="info"
-    )
+    try:
+        uvicorn.run(
+            create_app(), host=host or settings.host, port=port or settings.port, log_level="info"
+        )
+    finally:
+        if sealing is not None:
+            sealing.stop()
+            seal_all(
+                settings.audit_key_bytes,
+                rows=settings.audit_seal_rows,
+                head_file=settings.effective_audit_head_file,
+            )
 
 
 @app.command()
@@ -268,10 +275,18 @@ def demo(
     ] = True,
 ) -> None:
     """Create or refresh the embedded database with the shipped layouts and demo accounts."""
+    from caregrid.auth.sealer import seal_all
     from caregrid.cli.demo import load_demo
+    from caregrid.config import get_settings
 
+    settings = get_settings()
     with failing_cleanly(), Progress(console=out, transient=False) as progress:
         accounts = load_demo(progress)
+    seal_all(
+        settings.audit_key_bytes,
+        rows=settings.audit_seal_rows,
+        head_file=settings.effective_audit_head_file,
+    )
     table = Table("role", "username", "password", "scope", title="Demo accounts (shown once)")
     for account in accounts:
         table.add_row(account.role, account.username, account.password, account.scope)
