@@ -554,13 +554,12 @@ INSERT_BOOKING = (
     " pool, status, created_at, updated_at) VALUES (%s, %s, NULL, %s, %s, %s, 'booked', %s, %s) "
     "RETURNING id"
 )
-HEAD = "SELECT id, seq, hash, note FROM audit_head WHERE id = 1 FOR UPDATE"
 INSERT_AUDIT = (
-    "INSERT INTO audit_log (seq, at, actor, actor_id, action, subject_type, subject_id, purpose,"
-    " detail, prev_hash, hash) VALUES (%s, %s, %s, %s, 'booking.create', 'resident', %s, "
-    "'booking', %s::json, %s, %s)"
+    "INSERT INTO audit_log (at, actor, actor_id, action, subject_type, subject_id, purpose,"
+    " detail, hash) VALUES (%s, %s, %s, 'booking.create', 'resident', %s, "
+    "'booking', %s::json, %s) RETURNING seq"
 )
-UPDATE_HEAD = "UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1"
+INSERT_PENDING = "INSERT INTO audit_pending (seq) VALUES (%s)"
 
 
 class Taken(Exception):
@@ -571,8 +570,7 @@ def sql_booking(
     conn: psycopg.Connection[Any], token: str, resident_id: int, target: int, endpoint: str
 ) -> int:
     """One booking, as the service does it; returns the slot id. Raises Taken on a lost race."""
-    from caregrid.auth.audit import entry_hash
-    from caregrid.auth.models import AuditEntry
+    from caregrid.auth.audit import row_hash
 
     now = datetime.now(UTC)
     with conn.transaction():
@@ -624,28 +622,17 @@ def sql_booking(
                     )
             except psycopg.errors.UniqueViolation:
                 continue
-            head = cur.execute(HEAD).fetchone()
-            assert head is not None
             detail = {"slot": slot_id, "pool": "reserved", "referral": None}
-            entry = AuditEntry(
-                seq=head[1] + 1,
-                at=datetime.now(UTC),
-                actor=username,
-                actor_id=user_id,
-                action="booking.create",
-                subject_type="resident",
-                subject_id=str(resident_id),
-                purpose="booking",
-                detail=detail,
-                prev_hash=head[2],
-            )
-            digest = entry_hash(entry)
-            cur.execute(
-                INSERT_AUDIT,
-                (entry.seq, entry.at, username, user_id, str(resident_id), Json(detail), head[2],
-                 digest),
+            at = datetime.now(UTC)
+            digest = row_hash(
+                at, username, user_id, "booking.create", "resident", str(resident_id), "booking",
+                detail,
             )  # fmt: skip
-            cur.execute(UPDATE_HEAD, (entry.seq, digest))
+            seq = cur.execute(
+                INSERT_AUDIT, (at, username, user_id, str(resident_id), Json(detail), digest)
+            ).fetchone()
+            assert seq is not None
+            cur.execute(INSERT_PENDING, (seq[0],))
             return slot_id
 
 
@@ -852,11 +839,17 @@ def verify(slot_ids: list[int]) -> tuple[int, int]:
 
 
 def audit_chain_ok() -> tuple[bool, int]:
+    """Seal what the server and the ceiling appended (the server here runs no sealer), then
+    verify every row against its signed tree head."""
     from caregrid.auth import audit
+    from caregrid.auth.sealer import seal_all
+    from caregrid.config import get_settings
     from caregrid.db.session import session_scope
 
+    key = get_settings().audit_key_bytes
+    seal_all(key, rows=get_settings().audit_seal_rows, head_file=None)
     with session_scope() as session:
-        result = audit.verify(session)
+        result = audit.verify(session, key)
     return result.ok, result.rows
 
 
@@ -987,8 +980,9 @@ def main() -> None:
         print(f"  server log: {line}")
     print(
         f"SQL ceiling: the statements and round trips of one booking request (pool pre-ping, "
-        f"token, user, roles, booking checks, savepoint insert, audit head lock, audit insert, "
-        f"head update, commit) sent with psycopg, no HTTP and no ORM, from {connections} "
+        f"token, user, roles, booking checks, savepoint insert, audit insert, pending insert, "
+        f"commit) "
+        f"sent with psycopg, no HTTP and no ORM, from {connections} "
         f"client processes with a connection each (max_connections {max_connections} - 10)"
     )
     print(describe("SQL race", ceiling, ceiling_live))
