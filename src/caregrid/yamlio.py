@@ -16,6 +16,8 @@ Path_ = tuple[str | int, ...]
 # libyaml's loader when PyYAML was built with it (about 10x faster), the pure-Python one else.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 M = TypeVar("M", bound=BaseModel)
+# Deeper than any file CareGrid reads; the composer recurses once per level.
+MAX_DEPTH = 64
 
 
 @dataclass
@@ -73,9 +75,42 @@ def _walk(
             _walk(item, child, lines, problems, file)
 
 
-def load_text(text: str, file: str) -> Located:
-    """Parse YAML; malformed YAML or repeated keys raise InvalidInput with the line."""
+def _refuse_expansion(text: str, file: str) -> None:
+    """Scan the event stream (iterative, linear in the text) before composing: an anchor or
+    alias is refused, since a few hundred bytes of nested aliases expand to gigabytes
+    ("billion laughs"), and so is nesting deeper than MAX_DEPTH."""
+    loader = _Loader(text)
+    depth = 0
     try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, yaml.StreamEndEvent):
+                break
+            line = event.start_mark.line + 1
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise InvalidInput(
+                    [Problem("(document)", "YAML anchors and aliases are not accepted", file, line)]
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InvalidInput(
+                        [
+                            Problem(
+                                "(document)", f"nested deeper than {MAX_DEPTH} levels", file, line
+                            )
+                        ]
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
+def load_text(text: str, file: str) -> Located:
+    """Parse YAML; malformed YAML, repeated keys, anchors, aliases or nesting too deep raise
+    InvalidInput with the line."""
+    try:
+        _refuse_expansion(text, file)
         loader = _Loader(text)
         try:
             root = loader.get_single_node()

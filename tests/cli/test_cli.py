@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from tests.factories import institution, layout, write_layout
+from tests.test_yamlio import BOMB
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +134,15 @@ def test_bad_layout_exits_non_zero_and_imports_nothing(
     result = run(database, "registry", "import", str(write_layout(tmp_path, data)))
     assert result.returncode == 2 and "requires tertiary (A2)" in result.stderr
     assert run(database, "registry", "export", "--city", "testcity").returncode == 2
+
+
+def test_an_alias_bomb_is_refused_at_once(database: str, tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB, encoding="utf-8")
+    for args in (("policy", "validate", str(path)), ("registry", "import", str(path))):
+        result = run(database, *args)
+        assert result.returncode == 2, result.stderr
+        assert "anchors and aliases are not accepted" in result.stderr
 
 
 def test_import_export_round_trip_through_files(

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from caregrid import clock, yamlio
 from caregrid.auth import access
@@ -184,8 +185,14 @@ async def import_layout(request: Request, session: DB, user: User) -> ImportOut:
     """Import a layout (YAML body; inline institutions only). All or nothing; regulator only."""
     access.require_plan_layout(user)  # before reading the body: refuse early
     text = (await request.body()).decode("utf-8", errors="replace")
-    checked = importer.check(yamlio.load_text(text, "request body"), base_dir=None)
-    report = importer.apply(session, checked, actor=user)
+
+    def parse_and_apply() -> importer.ImportReport:
+        checked = importer.check(yamlio.load_text(text, "request body"), base_dir=None)
+        return importer.apply(session, checked, actor=user)
+
+    # Parsing and checking a layout of many megabytes takes seconds of CPU: in a worker
+    # thread, so the event loop keeps answering every other request meanwhile.
+    report = await run_in_threadpool(parse_and_apply)
     return ImportOut(
         city=report.city, counts=report.counts, warnings=[str(w) for w in report.warnings]
     )
