@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     # Where the sealer also writes the latest signed head, so a database restored to an older
     # state is caught (`caregrid audit verify --head`); default <data_dir>/audit-head.json.
     audit_head_file: Path | None = None
+    # Emergency access (auth.access.open_emergency_grant): how long one grant opens a record,
+    # how many grants one account may open in 24 hours, and how many days of grants the
+    # auditors' page lists as alerts.
+    emergency_grant_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    emergency_grants_per_day: int = Field(default=5, ge=1, le=100)
+    emergency_alert_days: int = Field(default=7, ge=1, le=366)
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -185,23 +185,41 @@ def test_registry_is_readable_by_everyone_signed_in(
     ]
 
 
-def test_emergency_access_needs_a_reason_and_is_audited(
+def test_emergency_access_needs_a_coded_reason_and_stays_in_the_network(
     client: TestClient, world: dict[str, Any], session: Session
 ) -> None:
-    headers = world["headers"][Role.CLINICIAN]
-    url = f"/api/residents/{world['other']}"
-    assert client.get(url, headers={**headers, "X-Emergency-Reason": "short"}).status_code == 403
-    response = client.get(
-        url, headers={**headers, "X-Emergency-Reason": "unconscious patient in A&E"}
-    )
-    assert response.status_code == 200 and response.json()["access_basis"] == "emergency"
-    assert response.json()["national_id"] == _id(3)
+    """The resident of another network stays closed whatever the reason; a resident of the
+    clinician's own network opens with a coded reason (tests/auth/test_emergency_access.py
+    covers the rest)."""
+    from urllib.parse import quote
+
     from caregrid.auth import audit
 
-    last = audit.entries(session, limit=1)[0]
-    assert last.action == "resident.read" and last.actor == "m-clinician"
-    assert last.detail == {
-        "basis": "emergency",
-        "masked": False,
-        "emergency_reason": "unconscious patient in A&E",
-    }
+    headers = world["headers"][Role.CLINICIAN]
+    other = f"/api/residents/{world['other']}"
+    reason = quote("unconscious:unconscious patient in A&E")
+    assert client.get(other, headers={**headers, "X-Emergency-Reason": reason}).status_code == 403
+    uncoded = {**headers, "X-Emergency-Reason": "unconscious patient in A&E"}
+    assert client.get(other, headers=uncoded).status_code == 422
+    sibling = residents.create(
+        session,
+        SYSTEM,
+        ResidentIn(
+            national_id=_id(4),
+            name="同集团居民",
+            phone="13800000004",
+            address_division_code="900101",
+            registered_institution_code="t-sec-a",
+        ),
+    )
+    url = f"/api/residents/{sibling.id}"
+    assert client.get(url, headers=headers).status_code == 403
+    response = client.get(url, headers={**headers, "X-Emergency-Reason": reason})
+    assert response.status_code == 200 and response.json()["access_basis"] == "emergency"
+    assert response.json()["national_id"] == _id(4)
+    grant, read = audit.entries(session, limit=2)[::-1]
+    assert grant.action == "emergency.grant" and grant.actor == "m-clinician"
+    assert grant.detail is not None and grant.detail["reason_code"] == "unconscious"
+    assert grant.detail["reason_text"] == "unconscious patient in A&E"
+    assert read.action == "resident.read"
+    assert read.detail == {"basis": "emergency", "masked": False}

@@ -2,8 +2,9 @@
 
 Registry structure is readable by every signed-in user. Writes are scoped: the regulator plans
 grids and layouts; a network admin manages its own network's institutions; an institution admin
-its own institution. Personal data needs a care relationship or a reasoned emergency access;
-regulators and auditors see no person records at all.
+its own institution. Personal data needs a care relationship or an emergency grant (bounded:
+the clinician's own networks, a coded reason, a time limit, a daily cap per account); regulators
+and auditors see no person records at all.
 
 Care relationships are rows of one table (`CareRelationship`), written by the services that
 own their source records through `relate` and read here: deciding access never calls back up
@@ -12,20 +13,28 @@ into the domains that depend on this module.
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Set
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
-from caregrid.auth.models import CareRelationship
+from caregrid.auth import audit
+from caregrid.auth.models import CareRelationship, EmergencyGrant, User
+from caregrid.auth.reasons import emergency_reasons
 from caregrid.auth.roles import Principal, Role
-from caregrid.errors import Forbidden
+from caregrid.config import get_settings
+from caregrid.errors import Conflict, Forbidden, InvalidInput, Problem, TooManyAttempts
 
-MIN_EMERGENCY_REASON = 10
+# The free text beside an emergency reason's code, in characters (Chinese or not).
+MIN_EMERGENCY_TEXT = 10
+MAX_EMERGENCY_TEXT = 500
+EMERGENCY_CAP_WINDOW = timedelta(hours=24)
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
@@ -184,10 +193,188 @@ def registered_institution_ids(session: Session, resident_id: int) -> set[int]:
     )
 
 
+@dataclass(frozen=True)
+class EmergencyReason:
+    """A reason for emergency access: a code of the catalog and the clinician's free text."""
+
+    code: str
+    text: str
+
+
+def _bad_character(text: str) -> str | None:
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            return f"character U+{ord(ch):04X} is not allowed in a reason"
+    return None
+
+
+def emergency_reason(
+    code: str, text: str, *, fields: tuple[str, str] = ("reason_code", "reason_text")
+) -> EmergencyReason:
+    """A checked reason; every problem is named by its field (422)."""
+    problems: list[Problem] = []
+    catalog = emergency_reasons()
+    code = code.strip()
+    if code not in catalog:
+        problems.append(
+            Problem(fields[0], f"unknown reason code {code!r}; known: {', '.join(catalog)}")
+        )
+    text = text.strip()
+    bad = _bad_character(text)
+    if bad is not None:
+        problems.append(Problem(fields[1], bad))
+    elif len(text) < MIN_EMERGENCY_TEXT:
+        problems.append(Problem(fields[1], f"must be at least {MIN_EMERGENCY_TEXT} characters"))
+    elif len(text) > MAX_EMERGENCY_TEXT:
+        problems.append(Problem(fields[1], f"must be at most {MAX_EMERGENCY_TEXT} characters"))
+    if problems:
+        raise InvalidInput(problems)
+    return EmergencyReason(code=code, text=text)
+
+
+def active_emergency_grant(
+    session: Session, principal: Principal, resident_id: int
+) -> EmergencyGrant | None:
+    """This account's grant on this resident in force now, if any."""
+    if principal.user_id is None:
+        return None
+    now = clock.now()
+    return session.scalar(
+        select(EmergencyGrant)
+        .where(
+            EmergencyGrant.user_id == principal.user_id,
+            EmergencyGrant.resident_id == resident_id,
+            EmergencyGrant.granted_at <= now,
+            EmergencyGrant.expires_at > now,
+        )
+        .order_by(EmergencyGrant.expires_at.desc())
+        .limit(1)
+    )
+
+
+def _emergency_reach(session: Session, principal: Principal) -> set[int]:
+    """The institutions whose residents a clinician may open in an emergency: their own and
+    every member of the networks it belongs to (and of the account's network, if set)."""
+    # The registry's service takes principals and checks access here, so it is read lazily.
+    from caregrid.registry.service import network_peer_ids
+
+    reach: set[int] = set()
+    if principal.institution_id is not None:
+        reach |= network_peer_ids(session, principal.institution_id)
+    if principal.network_id is not None:
+        reach |= network_institution_ids(session, principal.network_id)
+    return reach
+
+
+def _referral_institution_ids(session: Session, resident_id: int) -> set[int]:
+    """The senders and receivers of the resident's referrals in force now."""
+    return set(
+        session.scalars(
+            select(CareRelationship.institution_id).where(
+                CareRelationship.resident_id == resident_id,
+                CareRelationship.kind == Relationship.REFERRAL,
+                *_in_force(clock.now()),
+            )
+        )
+    )
+
+
+def open_emergency_grant(
+    session: Session, principal: Principal, resident_id: int, reason: EmergencyReason
+) -> EmergencyGrant:
+    """Open time-limited emergency access to a resident the principal has no care relationship
+    with. The caller has checked that the resident exists and validated the reason.
+
+    Refused (403) for anyone but a clinician or family doctor at an institution, and for a
+    resident registered outside the clinician's networks with no referral in force to or from
+    them; 409 while the account's earlier grant on the resident runs; 429 with Retry-After once
+    the account opened `emergency_grants_per_day` grants in the last 24 hours."""
+    settings = get_settings()
+    if not principal.has(Role.CLINICIAN, Role.FAMILY_DOCTOR) or principal.system:
+        raise Forbidden("only a clinician or family doctor may open emergency access")
+    if principal.user_id is None or principal.institution_id is None:
+        raise Forbidden("emergency access needs an account at an institution")
+    if care_relationship(session, principal.institution_id, resident_id) is not None:
+        raise Conflict("your institution has a care relationship with this resident already")
+    reach = _emergency_reach(session, principal)
+    homes = registered_institution_ids(session, resident_id)
+    if not (homes & reach) and not (_referral_institution_ids(session, resident_id) & reach):
+        raise Forbidden(
+            "emergency access is limited to residents registered in your own networks or with "
+            "a referral in progress to or from them; this resident is registered elsewhere"
+        )
+    # One account's grants are decided one at a time (the cap and the running grant are
+    # read-then-write): the account's row is the lock on PostgreSQL; SQLite's write lock
+    # is taken at BEGIN.
+    session.scalar(select(User.id).where(User.id == principal.user_id).with_for_update())
+    now = clock.now()
+    if active_emergency_grant(session, principal, resident_id) is not None:
+        raise Conflict("you hold an emergency grant on this resident already; it is still running")
+    since = now - EMERGENCY_CAP_WINDOW
+    count, oldest = session.execute(
+        select(func.count(), func.min(EmergencyGrant.granted_at)).where(
+            EmergencyGrant.user_id == principal.user_id, EmergencyGrant.granted_at > since
+        )
+    ).one()
+    if count >= settings.emergency_grants_per_day:
+        free_at: datetime = oldest + EMERGENCY_CAP_WINDOW
+        raise TooManyAttempts(
+            f"at most {settings.emergency_grants_per_day} emergency grants in 24 hours per "
+            "account; ask a colleague or wait",
+            retry_after=max(1, math.ceil((free_at - now).total_seconds())),
+        )
+    grant = EmergencyGrant(
+        user_id=principal.user_id,
+        resident_id=resident_id,
+        institution_id=principal.institution_id,
+        reason_code=reason.code,
+        reason_text=reason.text,
+        granted_at=now,
+        expires_at=now + timedelta(minutes=settings.emergency_grant_minutes),
+    )
+    session.add(grant)
+    session.flush()
+    audit.record_for(
+        session,
+        principal,
+        "emergency.grant",
+        resident_id,
+        purpose="emergency access",
+        detail={
+            "grant": grant.id,
+            "institution_id": principal.institution_id,
+            "reason_code": reason.code,
+            "reason_text": reason.text,
+            "expires_at": grant.expires_at.isoformat(),
+        },
+    )
+    return grant
+
+
+def recent_emergency_grants(session: Session, principal: Principal) -> list[EmergencyGrant]:
+    """The grants opened in the last `emergency_alert_days` days, newest first (auditors)."""
+    require_role(principal, Role.AUDITOR)
+    since = clock.now() - timedelta(days=get_settings().emergency_alert_days)
+    return list(
+        session.scalars(
+            select(EmergencyGrant)
+            .where(EmergencyGrant.granted_at > since)
+            .order_by(EmergencyGrant.granted_at.desc(), EmergencyGrant.id.desc())
+        )
+    )
+
+
 def patient_access(
-    session: Session, principal: Principal, resident_id: int, *, emergency_reason: str | None = None
+    session: Session,
+    principal: Principal,
+    resident_id: int,
+    *,
+    emergency: EmergencyReason | None = None,
 ) -> PatientAccess:
-    """May this principal see this resident, and unmasked? Raises Forbidden when not."""
+    """May this principal see this resident, and unmasked? Raises Forbidden when not.
+
+    A clinician without a care relationship reads through an emergency grant in force, or
+    opens one with `emergency` (a checked reason) on the way."""
     if principal.system:
         return PatientAccess(unmasked=True, basis="system")
     if principal.roles <= {Role.REGULATOR, Role.AUDITOR}:
@@ -201,15 +388,15 @@ def patient_access(
         homes = registered_institution_ids(session, resident_id)
         if homes & network_institution_ids(session, principal.network_id):
             return PatientAccess(unmasked=False, basis="network")
-    if clinical and emergency_reason is not None:
-        if len(emergency_reason.strip()) < MIN_EMERGENCY_REASON:
-            raise Forbidden(
-                f"emergency access needs a reason of at least {MIN_EMERGENCY_REASON} characters"
-            )
-        return PatientAccess(unmasked=True, basis="emergency")
+    if clinical:
+        if active_emergency_grant(session, principal, resident_id) is not None:
+            return PatientAccess(unmasked=True, basis="emergency")
+        if emergency is not None:
+            open_emergency_grant(session, principal, resident_id, emergency)
+            return PatientAccess(unmasked=True, basis="emergency")
     raise Forbidden(
-        "no care relationship with this resident; a clinician may declare "
-        "emergency access with a reason"
+        "no care relationship with this resident; a clinician may open emergency access "
+        "with a coded reason (POST /api/residents/{id}/emergency-access)"
     )
 
 

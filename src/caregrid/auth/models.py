@@ -1,5 +1,5 @@
-"""Tables for users, their roles, login/API tokens, care relationships and the audit log with
-its Merkle tree (leaves and signed tree heads)."""
+"""Tables for users, their roles, login/API tokens, care relationships, emergency grants and the
+audit log with its Merkle tree (leaves and signed tree heads)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,28 @@ class CareRelationship(Base):
     source_id: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # None: until ended
+
+
+class EmergencyGrant(Base):
+    """A clinician's emergency access to one resident without a care relationship, for a
+    limited time (`access.open_emergency_grant`): while `granted_at <= now < expires_at` the
+    record opens unmasked for this account only. Rows stay as the auditors' evidence."""
+
+    __tablename__ = "emergency_grant"
+    __table_args__ = (
+        Index("ix_emergency_grant_user_granted", "user_id", "granted_at"),
+        Index("ix_emergency_grant_resident", "resident_id"),
+        Index("ix_emergency_grant_granted", "granted_at"),
+        CheckConstraint("expires_at > granted_at", name="period"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    reason_code: Mapped[str] = mapped_column(String(40))  # data/catalogs/emergency-reasons.yaml
+    reason_text: Mapped[str] = mapped_column(String(500))
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class AuditEntry(Base):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
-from caregrid.auth import audit, throttle
+from caregrid.auth import access, audit, throttle
 from caregrid.auth.models import AuthToken, User, UserRole
 from caregrid.auth.passwords import hash_password, verify_password
 from caregrid.auth.roles import Principal, Role
@@ -196,3 +196,45 @@ def revoke_token(session: Session, secret: str) -> None:
     token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _digest(secret)))
     if token is not None:
         token.revoked = True
+
+
+@dataclass(frozen=True)
+class EmergencyAlert:
+    """An emergency grant as the auditors' page lists it (the resident by record number)."""
+
+    grant_id: int
+    username: str
+    display_name: str
+    institution_id: int
+    resident_id: int
+    reason_code: str
+    reason_text: str
+    granted_at: datetime
+    expires_at: datetime
+    active: bool
+
+
+def emergency_alerts(session: Session, principal: Principal) -> list[EmergencyAlert]:
+    """The emergency grants of the last `emergency_alert_days` days, newest first; for
+    auditors only (403 otherwise)."""
+    grants = access.recent_emergency_grants(session, principal)
+    users = {
+        u.id: u
+        for u in session.scalars(select(User).where(User.id.in_({g.user_id for g in grants})))
+    }
+    now = clock.now()
+    return [
+        EmergencyAlert(
+            grant_id=g.id,
+            username=users[g.user_id].username,
+            display_name=users[g.user_id].display_name,
+            institution_id=g.institution_id,
+            resident_id=g.resident_id,
+            reason_code=g.reason_code,
+            reason_text=g.reason_text,
+            granted_at=g.granted_at,
+            expires_at=g.expires_at,
+            active=g.granted_at <= now < g.expires_at,
+        )
+        for g in grants
+    ]

@@ -32,7 +32,7 @@ from caregrid.registry import service as registry
 from caregrid.registry.vocab import NetworkRole
 from caregrid.residents import national_id
 from caregrid.residents import service as residents
-from caregrid.residents.schemas import ResidentIn
+from caregrid.residents.schemas import EmergencyAccessIn, ResidentIn
 from caregrid.scheduling import service as scheduling
 from caregrid.synth.city import generate
 
@@ -75,6 +75,7 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
         _residents(session, network)
         _family_doctors(session, network)
         _clinics(session, network)
+        _emergency(session, network)
         progress.advance(task)
     hong_kong = get_settings().reference_data_dir / "hk_ha"
     if hong_kong.is_dir():
@@ -174,6 +175,28 @@ def _residents(session: Session, network: registry.Network) -> None:
                 tags=tags,
             ),
         )
+
+
+def _emergency(session: Session, network: registry.Network) -> None:
+    """One emergency grant by the lead's doctor on a resident of the primary unit that the
+    lead has no care relationship with, so the auditors' page shows an alert."""
+    doctor = auth.get_by_username(session, "doctor")
+    auditor = auth.get_by_username(session, "auditor")
+    unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    resident_id = residents.id_by_name(session, "陈丽", unit.id)
+    if doctor is None or auditor is None or resident_id is None:
+        return
+    if auth.emergency_alerts(session, auth.principal_of(auditor)):
+        return  # a rerun keeps the earlier alert
+    residents.open_emergency_access(
+        session,
+        auth.principal_of(doctor),
+        resident_id,
+        EmergencyAccessIn(
+            reason_code="unconscious",
+            reason_text="患者夜间急诊昏迷送入，无家属陪同，需查阅既往病史与过敏史",
+        ),
+    )
 
 
 DEMO_TEAM = (

@@ -404,6 +404,13 @@ def network_member_ids(session: Session, network_id: int) -> set[int]:
     return set(rows)
 
 
+def network_peer_ids(session: Session, institution_id: int) -> set[int]:
+    """The institution and every member of the networks it belongs to."""
+    mine = select(Membership.network_id).where(Membership.institution_id == institution_id)
+    rows = session.scalars(select(Membership.institution_id).where(Membership.network_id.in_(mine)))
+    return {institution_id, *rows}
+
+
 def institution_codes(session: Session) -> set[str]:
     """Every institution code in the registry."""
     return set(session.scalars(select(Institution.code)))

@@ -5,14 +5,23 @@ from __future__ import annotations
 import csv
 import io
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy.orm import Session
 
 from caregrid import clock
+from caregrid.auth import access
+from caregrid.errors import InvalidInput, Problem
 from caregrid.familydoctor import service as familydoctor
 from caregrid.residents import service as residents
-from caregrid.residents.schemas import ResidentIn, ResidentOut, ResidentView
+from caregrid.residents.schemas import (
+    EmergencyAccessIn,
+    EmergencyGrantOut,
+    ResidentIn,
+    ResidentOut,
+    ResidentView,
+)
 from caregrid.spreadsheet import safe_row
 from caregrid.web.deps import DB, User
 
@@ -61,16 +70,52 @@ def export_residents(session: DB, user: User, purpose: Purpose = "export") -> Re
     )
 
 
+EMERGENCY_HEADER = "X-Emergency-Reason"
+
+
+def emergency_header(value: str) -> access.EmergencyReason:
+    """`X-Emergency-Reason: <code>:<free text>`, percent-encoded UTF-8 (a header carries
+    ASCII only, so Chinese text travels as `%E6%82%A3…`)."""
+
+    def refuse(message: str) -> InvalidInput:
+        return InvalidInput([Problem(EMERGENCY_HEADER, message)])
+
+    if not value.isascii():
+        raise refuse("must be percent-encoded UTF-8 (urllib.parse.quote)")
+    try:
+        decoded = unquote(value, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"not percent-encoded UTF-8: {exc.reason}") from None
+    code, colon, text = decoded.partition(":")
+    if not colon:
+        raise refuse("must be <reason code>:<free text>")
+    fields = (f"{EMERGENCY_HEADER}.reason_code", f"{EMERGENCY_HEADER}.reason_text")
+    return access.emergency_reason(code, text, fields=fields)
+
+
+@router.post("/{resident_id}/emergency-access", response_model=EmergencyGrantOut, status_code=201)
+def open_emergency_access(
+    resident_id: int, body: EmergencyAccessIn, session: DB, user: User
+) -> EmergencyGrantOut:
+    """A clinician without a care relationship opens the record for a limited time, with a
+    coded reason and free text (audited; 403 outside their networks, 409 while a grant runs,
+    429 with Retry-After above the daily cap)."""
+    return residents.open_emergency_access(session, user, resident_id, body)
+
+
 @router.get("/{resident_id}", response_model=ResidentOut)
 def get_resident(
     resident_id: int,
     session: DB,
     user: User,
     purpose: Purpose = "care",
-    x_emergency_reason: Annotated[str | None, Header()] = None,
+    x_emergency_reason: Annotated[
+        str | None,
+        Header(description="percent-encoded UTF-8 `<reason code>:<free text>`; opens a grant"),
+    ] = None,
 ) -> ResidentOut:
-    """A clinician without a care relationship may send `X-Emergency-Reason` (audited)."""
-    view = residents.get(
-        session, user, resident_id, purpose=purpose, emergency_reason=x_emergency_reason
-    )
+    """A clinician without a care relationship reads through an emergency grant in force, or
+    opens one on the way with `X-Emergency-Reason` (audited)."""
+    emergency = None if x_emergency_reason is None else emergency_header(x_emergency_reason)
+    view = residents.get(session, user, resident_id, purpose=purpose, emergency=emergency)
     return _out(session, view)

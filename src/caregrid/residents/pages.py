@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from caregrid import clock
+from caregrid.auth.reasons import emergency_reasons
+from caregrid.auth.roles import Principal, Role
 from caregrid.chronic import service as chronic
 from caregrid.chronic.pages import readings_chart
 from caregrid.chronic.standard import Condition
+from caregrid.config import get_settings
+from caregrid.errors import Forbidden
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.vocab import ConsentMethod, TerminationReason
 from caregrid.residents import service as residents
+from caregrid.residents.schemas import EmergencyAccessIn
 from caregrid.web.deps import DB, User
+from caregrid.web.forms import FormError, submit
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -28,9 +36,57 @@ def resident_list(request: Request, session: DB, user: User) -> Response:
     )
 
 
+def _emergency_page(
+    request: Request,
+    user: Principal,
+    resident_id: int,
+    refusal: str,
+    values: dict[str, str],
+    error: FormError | None = None,
+) -> Response:
+    """The refusal of a clinician without a care relationship, with the emergency form."""
+    return render(
+        request,
+        "residents/emergency.html",
+        user,
+        status=error.status if error else 403,
+        resident_id=resident_id,
+        refusal=refusal,
+        reasons=emergency_reasons(),
+        minutes=get_settings().emergency_grant_minutes,
+        values=values,
+        error=error,
+    )
+
+
+@router.post("/residents/{resident_id}/emergency-access", response_class=HTMLResponse)
+def open_emergency_access(
+    resident_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    reason_code: Annotated[str, Form()] = "",
+    reason_text: Annotated[str, Form()] = "",
+) -> Response:
+    values = {"reason_code": reason_code, "reason_text": reason_text}
+    return submit(
+        session,
+        "emergency",
+        lambda: EmergencyAccessIn.model_validate(values),
+        lambda data: residents.open_emergency_access(session, user, resident_id, data),
+        refused=lambda error: _emergency_page(request, user, resident_id, "", values, error),
+        done=lambda _: f"/residents/{resident_id}",
+    )
+
+
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
 def resident_detail(resident_id: int, request: Request, session: DB, user: User) -> Response:
-    resident = residents.get(session, user, resident_id, purpose="resident page")
+    try:
+        resident = residents.get(session, user, resident_id, purpose="resident page")
+    except Forbidden as refused:
+        if not user.has(Role.CLINICIAN, Role.FAMILY_DOCTOR):
+            raise
+        return _emergency_page(request, user, resident_id, refused.detail, {})
     visits = chronic.timeline(session, user, resident_id)
     return render(
         request,

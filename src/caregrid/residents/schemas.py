@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -43,3 +43,21 @@ class ResidentOut(ResidentView):
     The router composes the two, since contracts are made for residents."""
 
     signed: bool
+
+
+class EmergencyAccessIn(BaseModel):
+    """Why a clinician opens a record without a care relationship: a code of
+    `data/catalogs/emergency-reasons.yaml` and free text (checked in `auth.access`)."""
+
+    reason_code: str = Field(min_length=1, max_length=40)
+    reason_text: str = Field(min_length=1, max_length=500)
+
+
+class EmergencyGrantOut(BaseModel):
+    id: int
+    resident_id: int
+    institution_id: int
+    reason_code: str
+    reason_text: str
+    granted_at: datetime
+    expires_at: datetime

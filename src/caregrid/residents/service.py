@@ -25,7 +25,12 @@ from caregrid.privacy import mask_national_id, mask_phone
 from caregrid.registry import service as registry
 from caregrid.residents import national_id
 from caregrid.residents.models import Resident, ResidentTag
-from caregrid.residents.schemas import ResidentIn, ResidentView
+from caregrid.residents.schemas import (
+    EmergencyAccessIn,
+    EmergencyGrantOut,
+    ResidentIn,
+    ResidentView,
+)
 
 # The table class other packages may name in annotations (never query); the functions below
 # are public as well.
@@ -166,18 +171,15 @@ def get(
     resident_id: int,
     *,
     purpose: str,
-    emergency_reason: str | None = None,
+    emergency: access.EmergencyReason | None = None,
 ) -> ResidentView:
-    """One resident, as this principal may see them; the read is audited with its purpose."""
+    """One resident, as this principal may see them; the read is audited with its purpose.
+    `emergency` opens an emergency grant on the way when no other access applies."""
     resident = session.get(Resident, resident_id)
     if resident is None:
         raise NotFound(f"no resident {resident_id}")
-    grant = access.patient_access(
-        session, principal, resident_id, emergency_reason=emergency_reason
-    )
+    grant = access.patient_access(session, principal, resident_id, emergency=emergency)
     detail: dict[str, object] = {"basis": grant.basis, "masked": not grant.unmasked}
-    if emergency_reason:
-        detail["emergency_reason"] = emergency_reason
     audit.record(
         session,
         principal,
@@ -188,6 +190,18 @@ def get(
         detail=detail,
     )
     return _view(session, resident, grant)
+
+
+def open_emergency_access(
+    session: Session, principal: Principal, resident_id: int, data: EmergencyAccessIn
+) -> EmergencyGrantOut:
+    """Open a clinician's time-limited emergency grant on a resident (rules and audit entry in
+    `auth.access.open_emergency_grant`)."""
+    reason = access.emergency_reason(data.reason_code, data.reason_text)
+    if session.get(Resident, resident_id) is None:
+        raise NotFound(f"no resident {resident_id}")
+    grant = access.open_emergency_grant(session, principal, resident_id, reason)
+    return EmergencyGrantOut.model_validate(grant, from_attributes=True)
 
 
 def list_visible(

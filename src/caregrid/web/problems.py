@@ -9,7 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from caregrid.errors import DomainError, InvalidInput, RuleViolation, Unauthenticated
+from caregrid.errors import (
+    DomainError,
+    InvalidInput,
+    RuleViolation,
+    TooManyAttempts,
+    Unauthenticated,
+)
 
 MEDIA = "application/problem+json"
 
@@ -33,7 +39,10 @@ def install(app: FastAPI) -> None:
         if wants_html(request):
             from caregrid.web.render import error_page
 
-            return error_page(request, exc.status, exc.title, exc.detail)
+            page = error_page(request, exc.status, exc.title, exc.detail)
+            if isinstance(exc, TooManyAttempts):
+                page.headers["Retry-After"] = str(exc.retry_after)
+            return page
         extra: dict[str, Any] = {}
         if isinstance(exc, InvalidInput):
             extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
@@ -42,6 +51,8 @@ def install(app: FastAPI) -> None:
         response = problem(exc.status, exc.title, exc.detail, **extra)
         if isinstance(exc, Unauthenticated):
             response.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)
