@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -170,3 +171,11 @@ def committed_world(engine: Engine) -> Iterator[World]:
         yield world
     finally:
         remove(world)
+
+
+def form_token(client: TestClient, path: str = "/login") -> str:
+    """The security token the page at `path` gives its forms, as a browser would read it."""
+    page = client.get(path, headers={"Accept": "text/html"})
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert found, f"{path} has no form token"
+    return found.group(1)

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     reference_data_dir: Path = Path(__file__).resolve().parents[3] / "shared" / "data"
     # The largest request body accepted (layout files and fact imports included); 413 above.
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto: trust it, so the site counts
+    # as https (Secure cookies, HSTS). Off by default: a client could claim https itself.
+    trust_forwarded_proto: bool = False
+    # How long a browser keeps to https once it has seen the site over TLS (HSTS).
+    hsts_seconds: int = Field(default=31_536_000, ge=0)
     # The audit log's tree heads are signed with this key (HMAC-SHA256), kept outside the
     # database; empty: derived from secret_key. The verifier needs the same key.
     audit_key: str = ""

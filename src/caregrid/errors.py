@@ -45,6 +45,11 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
+class UnsupportedMediaType(DomainError):
+    status = 415
+    title = "Unsupported media type"
+
+
 class Unauthenticated(DomainError):
     status = 401
     title = "Authentication required"

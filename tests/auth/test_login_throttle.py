@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.conftest import make_principal
+from tests.conftest import form_token, make_principal
 
 from caregrid import clock
 from caregrid.auth import service as auth
@@ -55,7 +55,9 @@ def clients(session: Session) -> Iterator[Clients]:
 
 def _login(client: TestClient, username: str, password: str) -> Any:
     return client.post(
-        "/login", data={"username": username, "password": password}, follow_redirects=False
+        "/login",
+        data={"username": username, "password": password, "csrf_token": form_token(client)},
+        follow_redirects=False,
     )
 
 

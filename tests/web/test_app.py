@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from tests.conftest import bearer, make_principal
+from tests.conftest import bearer, form_token, make_principal
 from tests.factories import layout, write_layout
 
 from caregrid.auth.roles import SYSTEM, Role
@@ -62,7 +62,12 @@ def test_public_routes_answer_without_sign_in(client: TestClient) -> None:
 def _sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
     response = client.post(
         "/login",
-        data={"username": username, "password": password, "next": "/networks"},
+        data={
+            "username": username,
+            "password": password,
+            "next": "/networks",
+            "csrf_token": form_token(client),
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303 and response.headers["location"] == "/networks"
@@ -73,7 +78,14 @@ def test_login_language_switch_and_network_page(
 ) -> None:
     importer.apply(session, importer.load(write_layout(tmp_path, layout())), actor=SYSTEM)
     make_principal(session, "planner", Role.REGULATOR)
-    wrong = client.post("/login", data={"username": "planner", "password": "nope-nope-nope"})
+    wrong = client.post(
+        "/login",
+        data={
+            "username": "planner",
+            "password": "nope-nope-nope",
+            "csrf_token": form_token(client),
+        },
+    )
     assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
     _sign_in(client, "planner")
     page = client.get("/networks/t-net-a")
@@ -94,7 +106,7 @@ def test_logout_revokes_the_session(client: TestClient, session: Session) -> Non
     make_principal(session, "leaver", Role.AUDITOR)
     _sign_in(client, "leaver")
     assert client.get("/api/me").json()["username"] == "leaver"
-    client.post("/logout")
+    client.post("/logout", data={"csrf_token": form_token(client, "/")})
     assert client.get("/api/me").status_code == 401
 
 
@@ -171,6 +183,6 @@ def test_identifiers_are_masked_on_pages_for_admins(
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     assert value not in export.text and "139****5678" in export.text and "张三" in export.text
     make_principal(session, "gp2", Role.FAMILY_DOCTOR, institution="t-chc-a")
-    client.post("/logout")
+    client.post("/logout", data={"csrf_token": form_token(client, "/")})
     _sign_in(client, "gp2")
     assert value in client.get("/residents").text

@@ -3,7 +3,6 @@ commission's comparison of a city's networks. Thin: the figures come from `cockp
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -46,7 +45,7 @@ def _page(request: Request, user: object, screen: cockpit.Cockpit) -> Response:
         "indicators/cockpit.html",
         user,  # type: ignore[arg-type]
         screen=screen,
-        data=json.dumps(data, ensure_ascii=False),
+        data=data,
         indicators=cockpit.by_institution(),
         evaluation_periods=_evaluation_periods(screen),
     )
@@ -96,7 +95,13 @@ def indicators_excel(code: str, session: DB, user: User, year: Year = None) -> R
 @router.get("/networks/{code}/report", response_class=HTMLResponse)
 def annual_report(code: str, session: DB, user: User, year: Year = None) -> Response:
     """The printable annual report (the PDF is `caregrid export report`)."""
-    return HTMLResponse(exports.report_html(session, user, code, _year(year)))
+    page = HTMLResponse(exports.report_html(session, user, code, _year(year)))
+    # One self-contained document (it is also printed to PDF from a file): its own <style>.
+    page.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
+    return page
 
 
 @router.get("/cities/{code}/comparison", response_class=HTMLResponse)

@@ -3,7 +3,7 @@ the map beside today's grids with its figures and A1-A3 check, adopt and export.
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -26,31 +26,26 @@ def cities(request: Request, session: DB, user: User) -> Response:
     return render(request, "planning/index.html", user, surveys=found)
 
 
-def _map_data(survey: SurveyOut, plan: PlanOut | None = None) -> str:
+def _map_data(survey: SurveyOut, plan: PlanOut | None = None) -> dict[str, Any]:
     """What planner.js draws: areas as points, borders, leads, today's and the plan's grid."""
     planned = {a.code: a.planned for a in plan.areas} if plan else {}
-    return json.dumps(
-        {
-            "unit": survey.travel_unit,
-            "areas": [
-                {
-                    "code": a.code,
-                    "name": a.name_zh,
-                    "population": a.population,
-                    "lat": a.lat,
-                    "lon": a.lon,
-                    "today": a.today,
-                    "planned": planned.get(a.code),
-                }
-                for a in survey.areas
-            ],
-            "borders": survey.borders,
-            "leads": [
-                {"code": c.code, "name": c.name_zh, "site": c.site} for c in survey.candidates
-            ],
-        },
-        ensure_ascii=False,
-    ).replace("</", "<\\/")
+    return {
+        "unit": survey.travel_unit,
+        "areas": [
+            {
+                "code": a.code,
+                "name": a.name_zh,
+                "population": a.population,
+                "lat": a.lat,
+                "lon": a.lon,
+                "today": a.today,
+                "planned": planned.get(a.code),
+            }
+            for a in survey.areas
+        ],
+        "borders": survey.borders,
+        "leads": [{"code": c.code, "name": c.name_zh, "site": c.site} for c in survey.candidates],
+    }
 
 
 def _city_page(

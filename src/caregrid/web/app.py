@@ -33,7 +33,7 @@ from caregrid.residents import api as residents_api
 from caregrid.residents import pages as residents_pages
 from caregrid.scheduling import api as scheduling_api
 from caregrid.scheduling import pages as scheduling_pages
-from caregrid.web import pages, problems
+from caregrid.web import csrf, pages, problems
 from caregrid.web.admission import AdmissionGate
 from caregrid.web.inputs import BodyLimit, sane_input
 
@@ -50,6 +50,20 @@ PUBLIC = frozenset(
         "/api/docs",
         "/static",
     }
+)
+
+
+# No inline script or style anywhere: page data travels in JSON script elements
+# (`render.script_json`), behaviour in /static files.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+# FastAPI's Swagger UI is one inline script and a CDN's files.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 
@@ -89,7 +103,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         description="Integrated medical networks: registry, policy, residents.",
-        dependencies=[Depends(sane_input)],
+        dependencies=[Depends(sane_input), Depends(csrf.csrf_guard)],
     )
     problems.install(app)
     vendor = get_settings().vendor_dir
@@ -99,6 +113,8 @@ def create_app() -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
 
+    settings = get_settings()
+
     @app.middleware("http")
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -107,9 +123,17 @@ def create_app() -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        docs = request.url.path == "/api/docs"
+        response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else CSP)
+        if not request.url.path.startswith("/static/"):
+            # Pages and API answers may hold personal data: no browser or proxy keeps them.
+            response.headers.setdefault("Cache-Control", "no-store")
+        if csrf.is_https(request) and settings.hsts_seconds:
+            response.headers.setdefault(
+                "Strict-Transport-Security", f"max-age={settings.hsts_seconds}"
+            )
         return response
 
-    settings = get_settings()
     app.add_middleware(
         AdmissionGate, limit=settings.db_pool_size, wait_seconds=settings.admission_wait_seconds
     )

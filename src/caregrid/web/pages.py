@@ -16,6 +16,7 @@ from caregrid.errors import TooManyAttempts, Unauthenticated
 from caregrid.privacy import mask_national_id
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
+from caregrid.web import csrf
 from caregrid.web.deps import DB, SESSION_COOKIE, User
 from caregrid.web.i18n import COOKIE, LOCALES
 from caregrid.web.render import render
@@ -88,7 +89,7 @@ def login(
         max_age=hours * 3600,
         httponly=True,
         samesite="lax",
-        secure=get_settings().environment == "production",
+        secure=csrf.is_https(request),
     )
     return response
 
@@ -104,10 +105,12 @@ def logout(request: Request, session: DB) -> Response:
 
 
 @router.get("/lang/{locale}")
-def switch_language(locale: str, next: str | None = None) -> Response:
+def switch_language(request: Request, locale: str, next: str | None = None) -> Response:
     response = RedirectResponse(_safe_next(next), status_code=303)
     if locale in LOCALES:
-        response.set_cookie(COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
+        response.set_cookie(
+            COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax", secure=csrf.is_https(request)
+        )
     return response
 
 

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from caregrid.auth.roles import Principal
 from caregrid.i18n import amount
+from caregrid.web import csrf
 from caregrid.web.deps import locale_of
 from caregrid.web.i18n import pick, translator, vocab_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 env.filters["amount"] = amount
+
+
+def script_json(value: Any) -> Markup:
+    """JSON for a `<script type="application/json">` element: `<`, `>` and `&` escaped, so no
+    value (a name holding `</script>`, say) can end the element or open markup."""
+    text = json.dumps(value, ensure_ascii=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+env.filters["script_json"] = script_json
 
 
 def render(
@@ -36,9 +49,13 @@ def render(
         _=gettext,
         name=lambda zh, en: pick(locale, zh, en),
         label=lambda code, kind=None: gettext(vocab_label(code, kind)),
+        csrf_field=csrf.FIELD,
+        csrf_token=csrf.form_token(request),
         **context,
     )
-    return HTMLResponse(html, status_code=status)
+    response = HTMLResponse(html, status_code=status)
+    csrf.keep_presession(request, response)
+    return response
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
