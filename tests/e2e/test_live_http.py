@@ -6,6 +6,7 @@ the post wrote; a commit that ran after the response was sent made this fail int
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -26,12 +27,16 @@ def test_sign_in_then_at_once_the_home_page(live_server: LiveServer) -> None:
     failures = 0
     for _ in range(ROUNDS):
         with httpx.Client(base_url=live_server.base_url, timeout=10) as client:
+            form = client.get("/login").text
+            token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form)
+            assert token, "the sign-in form has no security token"
             signed_in = client.post(
                 "/login",
                 data={
                     "username": live_server.username,
                     "password": live_server.password,
                     "next": "/",
+                    "csrf_token": token.group(1),
                 },
             )
             assert signed_in.status_code == 303
