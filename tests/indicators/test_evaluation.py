@@ -139,6 +139,15 @@ def test_the_page_runs_and_scores(
             data={"verdict": "met", "note": "网格内一体化服务"}, headers=headers,
         )  # fmt: skip
         assert 'data-criterion="3" data-automatic="" data-verdict="met"' in scored.text
+        quarter = client.get(f"/networks/{NET}/evaluations/2025Q3", headers=headers)
+        assert (
+            quarter.status_code == 422 and "6-month evaluation period like 2025H1" in quarter.text
+        )
+        member_quarter = client.get(
+            f"/networks/{NET}/evaluations/2025Q3",
+            headers={**bearer(session, world.community_doctor), "Accept": "text/html"},
+        )
+        assert member_quarter.status_code == 422  # not 403: no such period exists
         member = client.get(
             f"/networks/{NET}/evaluations/2025H1",
             headers={**bearer(session, world.community_doctor), "Accept": "text/html"},

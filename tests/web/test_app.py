@@ -4,6 +4,7 @@ problem+json errors, pages in zh-CN and English, identifiers masked on pages."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from pathlib import Path
@@ -92,6 +93,11 @@ def test_login_language_switch_and_network_page(
     assert page.status_code == 200 and 'lang="zh-CN"' in page.text
     assert "按层级的成员单位" in page.text and "牵头 · 市级" in page.text
     assert re.search(r'data-requirement="A2">.*?status pass', page.text, re.S)
+    with_query = client.get("/networks/t-net-a?year=2025&tab=a b").text
+    link = re.search(r'id="lang-switch" href="([^"]+)"', with_query)
+    assert link and link.group(1) == "/lang/en?next=/networks/t-net-a%3Fyear%3D2025%26tab%3Da%2520b"
+    kept = client.get(html.unescape(link.group(1)), follow_redirects=False)
+    assert kept.headers["location"] == "/networks/t-net-a?year=2025&tab=a%20b"  # query kept
     switched = client.get("/lang/en?next=/networks/t-net-a", follow_redirects=True)
     assert 'lang="en"' in switched.text and "Members by tier" in switched.text
     assert "Lead · City tier" in switched.text
@@ -186,3 +192,21 @@ def test_identifiers_are_masked_on_pages_for_admins(
     client.post("/logout", data={"csrf_token": form_token(client, "/")})
     _sign_in(client, "gp2")
     assert value in client.get("/residents").text
+
+
+def test_a_bad_query_value_gives_a_page_in_the_browser_and_json_to_the_api(
+    client: TestClient, session: Session
+) -> None:
+    headers = bearer(session, make_principal(session, "planner-q", Role.REGULATOR))
+    page = client.get(
+        "/networks/t-net-a/cockpit?year=abc", headers={**headers, "Accept": "text/html"}
+    )
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "请求参数有误" in page.text and "year：值 &#39;abc&#39; 无法接受" in page.text
+    client.cookies.set("caregrid_lang", "en")
+    english = client.get(
+        "/networks/t-net-a/cockpit?year=abc", headers={**headers, "Accept": "text/html"}
+    )
+    assert "year: the value &#39;abc&#39; is not accepted" in english.text
+    api = client.get("/api/networks/t-net-a/indicators?year=abc", headers=headers)
+    assert api.status_code == 422 and api.json()["errors"][0]["field"] == "query.year"

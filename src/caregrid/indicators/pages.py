@@ -119,6 +119,8 @@ def _evaluation_page(
     error: FormError | None = None,
 ) -> Response:  # fmt: skip
     network = registry.get_network(session, code)
+    # A period that cannot exist is said so to anyone, before who may see an evaluation.
+    evaluation.period_bounds(policy.get(network.profile), period)
     access.require_network_office(
         user, network.id, "evaluations are for the commission and the network's office"
     )

@@ -60,6 +60,19 @@ def install(app: FastAPI) -> None:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
+        if wants_html(request):  # a person typed the address: a page, not a JSON body
+            from caregrid.web.deps import locale_of
+            from caregrid.web.i18n import translator
+            from caregrid.web.render import error_page
+
+            gettext = translator(locale_of(request))
+            detail = "; ".join(
+                gettext("{field}: the value {value} is not accepted").format(
+                    field=e["loc"][-1], value=repr(e.get("input"))
+                )
+                for e in exc.errors()
+            )
+            return error_page(request, 422, "Malformed request", detail)
         return problem(
             422,
             "Malformed request",
