@@ -309,10 +309,10 @@ def book(
         now=clock.now(),
     )
     _refuse(view)
-    if view.pool == "reserved":
+    cap = reserved_cap(session, clinic) if view.pool == "reserved" else None
+    if cap is not None:
         _lock_resident(session, resident_id)
-        cap = reserved_cap(session, clinic)
-        if cap is not None and cap.reached(session, resident_id):
+        if cap.reached(session, resident_id):
             raise cap.refusal(resident_id)
     return _insert_booking(
         session, principal, slot, view.pool, resident_id, referral_id, institution_id
@@ -338,12 +338,12 @@ def book_any(
     candidates = [Slot.session_id == clinic.id, Slot.starts_at > now, ~live]
     capped: ReservedCap | None = None
     returned = clinic.returns_to_public_at is not None and now >= clinic.returns_to_public_at
-    if member and not returned:
-        # Only a member unit draws from the reserved pool. The lock comes before any slot row
-        # is locked, so two bookings of one resident cannot deadlock on a slot and the lock.
+    # Only a member unit draws from the reserved pool. The lock comes before any slot row is
+    # locked, so two bookings of one resident cannot deadlock on a slot and the lock.
+    cap = reserved_cap(session, clinic) if member and not returned else None
+    if cap is not None:
         _lock_resident(session, resident_id)
-        cap = reserved_cap(session, clinic)
-        if cap is not None and cap.reached(session, resident_id):
+        if cap.reached(session, resident_id):
             capped = cap
             candidates.append(Slot.reserved.is_(False))  # a public slot may still be free
     tried: list[int] = []
