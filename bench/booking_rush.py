@@ -8,9 +8,13 @@ left or the time cap passes. SQL then counts live bookings per slot: `overbooked
 
 `sql_ceiling_per_s`: the statements and round trips of one booking request, sent straight to
 PostgreSQL with psycopg (no HTTP, no ORM) from as many connections as the clients, or as the
-server allows (max_connections - 10), on a fresh set of slots; `http_to_sql_ratio` is what the
+server allows, on a fresh set of slots; `http_to_sql_ratio` is what the
 HTTP stack keeps of it. Smaller SQL races (--sql-sweep) show how the rate depends on the number
-of connections. Everything is set up through the real services on a scratch database
+of connections. No phase opens more than max_connections - 10 connections, the bench's own
+included (server workers x pool in the HTTP race, lowered to fit if need be; the SQL clients
+after the server has stopped); the figures are printed. The HTTP races book each centre's
+residents in rotation, enough of them that none holds more future reserved bookings than the
+profile allows. Everything is set up through the real services on a scratch database
 (caregrid_bench, dropped and recreated each run); the audit chain is verified at the end.
 
 Prints its figures, the machine, where the CPU went and what PostgreSQL's backends were doing,
@@ -27,6 +31,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -42,6 +47,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,9 +116,29 @@ class World:
     lead_admin: Principal
     bookers: list[Booker]
     clients: list[tuple[Booker, str]]  # one (account, bearer token) per client
+    # Whose turn it is at each centre (institution id): the HTTP races book its residents in
+    # rotation, so that no resident holds more than the profile's reserved bookings at once.
+    turns: dict[int, Iterator[int]] = field(default_factory=dict)
 
 
-def build_world(clients: int, residents: int) -> World:
+RESERVED_CAP = "reserved_slot_bookings_per_resident_max"
+
+
+def residents_needed(residents: int, bookings: int) -> tuple[int, int | None]:
+    """(residents per centre, the cap): enough that `bookings` HTTP bookings, taken in
+    rotation at one centre even if every one of them goes there, give no resident more than
+    the Jinhua profile's future reserved bookings (`reserved_slot_bookings_per_resident_max`;
+    the service would refuse the next with 409 and the race would count it as lost)."""
+    from caregrid.policy import service as policy
+
+    cap = policy.get("jinhua").parameter(RESERVED_CAP, datetime.now(SHANGHAI).date())
+    per_centre = max(1, residents // len(CENTRES))
+    if cap is not None:
+        per_centre = max(per_centre, -(-bookings // int(cap)))
+    return per_centre, None if cap is None else int(cap)
+
+
+def build_world(clients: int, per_centre: int) -> World:
     from caregrid.auth import service as auth
     from caregrid.auth.roles import SYSTEM, Role
     from caregrid.cli.demo import shipped_layouts
@@ -151,7 +177,6 @@ def build_world(clients: int, residents: int) -> World:
         )
         bookers: list[Booker] = []
         born = datetime(1940, 1, 1).date()
-        per_centre = max(1, residents // len(CENTRES))
         for c, (code, division) in enumerate(CENTRES.items()):
             centre_id = registry.require_institution(session, code).id
             users = [
@@ -180,7 +205,8 @@ def build_world(clients: int, residents: int) -> World:
             user = auth.get_by_username(session, booker.username)
             assert user is not None
             pairs.append((booker, auth.issue_token(session, user, kind="api", hours=2)))
-    return World(department.id, lead_id, lead_admin, bookers, pairs)
+    turns = {b.institution_id: itertools.cycle(b.residents) for b in bookers}
+    return World(department.id, lead_id, lead_admin, bookers, pairs, turns)
 
 
 def publish(world: World, slots: int, phase: int) -> dict[int, list[int]]:
@@ -350,6 +376,7 @@ class HttpConnection:
 async def http_race(
     port: int,
     clients: list[tuple[Booker, str]],
+    turns: dict[int, Iterator[int]],
     sessions: dict[int, list[int]],
     endpoint: str,
     time_cap: float,
@@ -392,7 +419,7 @@ async def http_race(
                     exhausted.clear()
                     continue
                 path = f"/api/sessions/{random.choice(candidates)}/bookings"
-            body = json.dumps({"resident_id": random.choice(booker.residents)}).encode()
+            body = json.dumps({"resident_id": next(turns[booker.institution_id])}).encode()
             t0 = time.perf_counter()
             try:
                 # A request may outlive the cap by 5 s at most (then it counts as an error).
@@ -549,6 +576,20 @@ NEXT_FREE = (
     "AND booking.status != 'cancelled')) AND (slot.id <> ALL(%s)) "
     "ORDER BY reserved DESC, position LIMIT 1 FOR UPDATE OF slot SKIP LOCKED"
 )
+# The cap on a resident's future reserved bookings (added by hand after the service): the
+# host's placements for the profile, the per-resident advisory lock, the count.
+PLACEMENTS = (
+    "SELECT membership.network_id, membership.role, network.profile FROM membership "
+    "JOIN network ON network.id = membership.network_id WHERE membership.institution_id = %s "
+    "ORDER BY membership.role <> 'lead', network.code"
+)
+RESIDENT_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
+RESIDENT_LOCK_CLASS = 0x43475242  # caregrid.scheduling.slots.RESIDENT_BOOKING_LOCK
+HELD = (
+    "SELECT count(*) FROM booking JOIN slot ON slot.id = booking.slot_id "
+    "WHERE booking.resident_id = %s AND booking.pool = 'reserved' "
+    "AND booking.status = 'booked' AND slot.starts_at > %s"
+)
 INSERT_BOOKING = (
     "INSERT INTO booking (slot_id, resident_id, referral_id, booked_by, booked_by_institution_id,"
     " pool, status, created_at, updated_at) VALUES (%s, %s, NULL, %s, %s, %s, 'booked', %s, %s) "
@@ -593,6 +634,7 @@ def sql_booking(
             assert member is not None and member[0] > 0
             if cur.execute(LIVE, (slot[0],)).fetchone() is not None or slot[3] <= now:
                 raise Taken
+            reserved_cap(cur, clinic[1], resident_id, now)
             candidates = [slot[0]]
         else:
             clinic = cur.execute(CLINIC, (target,)).fetchone()
@@ -601,6 +643,7 @@ def sql_booking(
             assert home is not None and home[0] == institution_id
             member = cur.execute(MEMBER, (clinic[1], institution_id)).fetchone()
             assert member is not None and member[0] > 0
+            reserved_cap(cur, clinic[1], resident_id, now)
             candidates = []
         tried: list[int] = []
         while True:
@@ -634,6 +677,14 @@ def sql_booking(
             assert seq is not None
             cur.execute(INSERT_PENDING, (seq[0],))
             return slot_id
+
+
+def reserved_cap(cur: psycopg.Cursor[Any], host_id: int, resident_id: int, now: datetime) -> None:
+    """The cap's statements, as the service sends them before a reserved booking. The ceiling
+    books random residents and does not refuse on the count: it measures the statements."""
+    cur.execute(PLACEMENTS, (host_id,)).fetchall()
+    cur.execute(RESIDENT_LOCK, (RESIDENT_LOCK_CLASS, resident_id))
+    cur.execute(HELD, (resident_id, now)).fetchone()
 
 
 @dataclass
@@ -881,6 +932,82 @@ def describe(name: str, race: Race, live: int) -> str:
     )
 
 
+# --- connections: never more than the server allows ---------------------------------------
+
+# Connections the bench opens itself while a race runs: the pg_stat_activity sampler. (Its
+# engine is disposed before the races; setup, checks and the audit verify run between them.)
+OWN_CONNECTIONS = 1
+HEADROOM = 10  # left to PostgreSQL's superuser slots, psql and whatever else runs on it
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many connections each phase opens, all within max_connections - HEADROOM. The
+    phases run one after another (the server is stopped, and its backends gone, before the
+    SQL races), so each phase has the whole budget."""
+
+    max_connections: int
+    limit: int
+    workers: int
+    pool: int  # per server worker (CAREGRID_DB_POOL_SIZE; fixed, no overflow)
+    pool_lowered_from: int | None
+    sql: int
+    sweep: list[int]
+
+    @property
+    def server(self) -> int:
+        return self.workers * self.pool
+
+    @property
+    def peak(self) -> int:
+        return OWN_CONNECTIONS + max([self.server, self.sql, *self.sweep])
+
+    def describe(self) -> str:
+        lowered = (
+            f" (lowered from {self.pool_lowered_from} to fit)" if self.pool_lowered_from else ""
+        )
+        sweep = ", ".join(f"{n} + {OWN_CONNECTIONS}" for n in self.sweep) or "none"
+        return (
+            f"connections: max_connections {self.max_connections}, budget {self.limit} "
+            f"(max_connections - {HEADROOM}); HTTP race: {self.workers} server workers x pool "
+            f"{self.pool}{lowered} = {self.server} + bench {OWN_CONNECTIONS} = "
+            f"{self.server + OWN_CONNECTIONS}; SQL ceiling: {self.sql} clients + bench "
+            f"{OWN_CONNECTIONS} = {self.sql + OWN_CONNECTIONS}; SQL sweep: {sweep}; peak "
+            f"{self.peak} <= {self.limit}"
+        )
+
+
+def connection_budget(max_connections: int, workers: int, clients: int, sweep: list[int]) -> Budget:
+    """Size every phase to max_connections - HEADROOM, counting the bench's own connection. A
+    server pool that would not fit is lowered for the server process (CAREGRID_DB_POOL_SIZE in
+    the environment it inherits); SQL races get at most what is left."""
+    from caregrid.config import get_settings
+
+    limit = max_connections - HEADROOM
+    room = limit - OWN_CONNECTIONS
+    if room < workers:
+        raise SystemExit(
+            f"max_connections {max_connections} leaves {room} connections after the headroom "
+            f"of {HEADROOM} and the bench's own; {workers} server workers need one each"
+        )
+    pool = get_settings().db_pool_size
+    lowered = None
+    if workers * pool > room:
+        lowered, pool = pool, room // workers
+        os.environ["CAREGRID_DB_POOL_SIZE"] = str(pool)
+    budget = Budget(
+        max_connections=max_connections,
+        limit=limit,
+        workers=workers,
+        pool=pool,
+        pool_lowered_from=lowered,
+        sql=min(clients, room),
+        sweep=[min(n, room) for n in sweep],
+    )
+    assert budget.peak <= limit, budget
+    return budget
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -916,9 +1043,12 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="caregrid-rush-"))
     configure(workdir)
     max_connections = recreate_database()
-    connections = min(args.clients, max_connections - 10)
+    budget = connection_budget(max_connections, args.workers, args.clients, sweep)
+    connections = budget.sql
+    sweep = budget.sweep
     t0 = time.perf_counter()
-    world = build_world(args.clients, args.residents)
+    per_centre, cap = residents_needed(args.residents, args.warmup + args.slots)
+    world = build_world(args.clients, per_centre)
     warm = publish(world, args.warmup, phase=0) if args.warmup else {}
     rush = publish(world, args.slots, phase=1)
     ceiling_slots = publish(world, args.slots, phase=2)
@@ -934,9 +1064,11 @@ def main() -> None:
     try:
         if warm:  # compiled-statement caches, prepared statements, worker threads
             warmers = world.clients[: min(20, len(world.clients))]
-            asyncio.run(http_race(port, warmers, warm, args.endpoint, 30, server.pid))
+            asyncio.run(http_race(port, warmers, world.turns, warm, args.endpoint, 30, server.pid))
         race = asyncio.run(
-            http_race(port, world.clients, rush, args.endpoint, args.time_cap, server.pid)
+            http_race(
+                port, world.clients, world.turns, rush, args.endpoint, args.time_cap, server.pid
+            )
         )
     finally:
         stop_server(server)
@@ -965,10 +1097,16 @@ def main() -> None:
         "POST /api/slots/{id}/bookings" if args.endpoint == "slot"
         else "POST /api/sessions/{id}/bookings"
     )  # fmt: skip
+    print(budget.describe())
     print(
         f"setup: {len(world.bookers)} accounts at {len(CENTRES)} member centres, "
         f"{sum(len(b.residents) for b in world.bookers) // 2} residents, {args.clients} tokens, "
         f"{args.slots} reserved slots in {len(rush)} sessions at {LEAD}: {setup_s:.1f} s"
+    )
+    print(
+        f"residents: {per_centre} per centre, booked in rotation by the HTTP races, so none "
+        f"holds more than {cap if cap is not None else 'any'} future reserved bookings "
+        f"({RESERVED_CAP}) after {args.warmup + args.slots} bookings"
     )
     print(
         f"HTTP: {args.app} under uvicorn --workers {args.workers} (no access log); "
@@ -983,7 +1121,8 @@ def main() -> None:
         f"token, user, roles, booking checks, savepoint insert, audit insert, pending insert, "
         f"commit) "
         f"sent with psycopg, no HTTP and no ORM, from {connections} "
-        f"client processes with a connection each (max_connections {max_connections} - 10)"
+        f"client processes with a connection each (of a budget of max_connections "
+        f"{max_connections} - 10, less the bench's own)"
     )
     print(describe("SQL race", ceiling, ceiling_live))
     for n, other in swept:
@@ -1017,6 +1156,10 @@ def main() -> None:
         "wall_s": round(race.wall_s, 2),
         "time_capped": race.wall_s >= args.time_cap,
         "sql_connections": connections,
+        "max_connections": max_connections,
+        "connection_budget": budget.limit,
+        "server_connections": budget.server,
+        "peak_connections": budget.peak,
         "sql_p50_ms": round(percentile(ceiling.latencies_ms, 50), 1),
         "sql_p99_ms": round(percentile(ceiling.latencies_ms, 99), 1),
         "sql_overbooked": ceiling_over,

@@ -38,6 +38,7 @@ INFRASTRUCTURE = frozenset(
         "errors",
         "yamlio",
         "privacy",
+        "gb11643",
         "i18n",
         "spreadsheet",
     )

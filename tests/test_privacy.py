@@ -19,7 +19,7 @@ from caregrid.privacy import (
     mask_text,
 )
 
-NATIONAL_ID = "330702199001010021"
+NATIONAL_ID = "330702199001010023"
 PHONE = "13812345678"
 
 
@@ -29,7 +29,7 @@ PHONE = "13812345678"
 @pytest.mark.parametrize(
     ("value", "masked"),
     [
-        (NATIONAL_ID, "330702********0021"),
+        (NATIONAL_ID, "330702********0023"),
         ("11010519491231002X", "110105********002X"),
         ("110105490101002", "*************02"),  # 15-digit legacy: keep last 2
         ("abc", "*bc"),
@@ -69,13 +69,34 @@ def test_mask_text_is_idempotent(text: str) -> None:
 
 # Written independently of the module's pattern: an ID or mobile not inside a longer digit run.
 UNMASKED = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|1[3-9][0-9]{9})(?![0-9])")
+GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _is_valid_id(value: str) -> bool:
+    """The check character computed here from the standard, not through the module."""
+    total = sum(int(c) * w for c, w in zip(value[:17], GB11643_WEIGHTS, strict=True))
+    return value[17].upper() == "10X98765432"[total % 11]
+
+
+def _unmasked(text: str) -> list[str]:
+    return [m for m in UNMASKED.findall(text) if len(m) == 11 or _is_valid_id(m)]
 
 
 @given(st.text(alphabet="0123456789Xx -:", max_size=60))
 def test_mask_text_leaves_no_unmasked_identifier(text: str) -> None:
     masked = mask_text(text)
-    assert UNMASKED.search(masked) is None
+    assert _unmasked(masked) == []
     assert len(masked) == len(text)
+
+
+@given(st.from_regex(r"[0-9]{17}", fullmatch=True), st.sampled_from("0123456789X"))
+def test_mask_text_masks_exactly_the_ids_with_a_valid_check_character(body: str, last: str) -> None:
+    value = body + last
+    masked = mask_text(f"id {value} seen")
+    if _is_valid_id(value):
+        assert masked == f"id {value[:6]}********{value[-4:]} seen"
+    else:
+        assert masked == f"id {value} seen"
 
 
 # --- log filter --------------------------------------------------------------------------
@@ -106,7 +127,7 @@ def test_filter_masks_id_and_phone_in_percent_args(
     logger, stream, _ = captured
     install_log_masking(logger)
     logger.info("registered %s, phone %s", NATIONAL_ID, PHONE)
-    assert stream.getvalue() == "registered 330702********0021, phone 138****5678\n"
+    assert stream.getvalue() == "registered 330702********0023, phone 138****5678\n"
 
 
 def test_filter_masks_inside_text_and_lower_x(
@@ -137,11 +158,48 @@ def test_filter_leaves_longer_digit_runs_alone(
     assert stream.getvalue() == message + "\n"
 
 
+def test_filter_masks_a_valid_id_in_a_request_line(
+    captured: tuple[logging.Logger, io.StringIO, logging.Handler],
+) -> None:
+    logger, stream, _ = captured
+    install_log_masking(logger)
+    logger.info("GET /api/residents?national_id=%s 200", NATIONAL_ID)
+    assert stream.getvalue() == "GET /api/residents?national_id=330702********0023 200\n"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "id 330702199001010021",  # NATIONAL_ID with a wrong check digit (its own is 3)
+        "id 11010519491231002Y",  # not an ID character at the end
+        "id 110105194912310021",  # 11010519491231002X with a digit where X belongs
+        "GET /api/referrals/123456789012345678 200",  # a long numeric path id
+        "GET /api/referrals/123456789012345678/events?after=987654321098765432",
+    ],
+)
+def test_filter_leaves_18_digits_without_a_valid_check_character(
+    captured: tuple[logging.Logger, io.StringIO, logging.Handler], message: str
+) -> None:
+    logger, stream, _ = captured
+    install_log_masking(logger)
+    logger.info("%s", message)
+    assert stream.getvalue() == message + "\n"
+
+
+def test_filter_still_masks_phones_beside_a_long_path_id(
+    captured: tuple[logging.Logger, io.StringIO, logging.Handler],
+) -> None:
+    logger, stream, _ = captured
+    install_log_masking(logger)
+    logger.info("GET /api/referrals/123456789012345678?phone=%s", PHONE)
+    assert stream.getvalue() == "GET /api/referrals/123456789012345678?phone=138****5678\n"
+
+
 def test_filter_masks_string_args_and_keeps_them_for_formatters() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "id %s", (NATIONAL_ID,), None)
     assert MaskingLogFilter().filter(record) is True
-    assert record.args == ("330702********0021",)
-    assert record.getMessage() == "id 330702********0021"
+    assert record.args == ("330702********0023",)
+    assert record.getMessage() == "id 330702********0023"
 
 
 def test_filter_drops_args_it_cannot_mask_one_by_one() -> None:
@@ -166,14 +224,14 @@ def test_uvicorn_access_lines_format_and_are_masked() -> None:
     )
     assert MaskingLogFilter().filter(record) is True
     line = AccessFormatter("%(message)s", use_colors=False).format(record)
-    assert "330702********0021" in line and NATIONAL_ID not in line and "200" in line
+    assert "330702********0023" in line and NATIONAL_ID not in line and "200" in line
 
 
 def test_filter_survives_bad_args_without_leaking() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d %d", (NATIONAL_ID,), None)
     assert MaskingLogFilter().filter(record) is True
     assert NATIONAL_ID not in record.getMessage()
-    assert "330702********0021" in record.getMessage()
+    assert "330702********0023" in record.getMessage()
 
 
 def test_filter_masks_exception_text(

@@ -8,7 +8,7 @@ grid's group. Every account is real (auth service) and the clock is pinned.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -74,6 +74,8 @@ class World:
     team: int
     gp_code: str
     tag: str
+    # More residents registered at the community centre (`add_patients`), removed with it.
+    more_patients: list[int] = field(default_factory=list)
 
 
 def build(session: Session, tag: str = "") -> World:
@@ -127,9 +129,20 @@ def build(session: Session, tag: str = "") -> World:
     return world
 
 
+def add_patients(session: Session, world: World, count: int) -> list[int]:
+    """`count` more residents of the community centre, one per booking where each needs its
+    own (a resident holds only so many future reserved bookings at once)."""
+    made = [
+        _resident(session, world.community_doctor, f"居民{i}", _unique_nid(world.tag, 100 + i))
+        for i in range(len(world.more_patients), len(world.more_patients) + count)
+    ]
+    world.more_patients.extend(made)
+    return made
+
+
 def _unique_nid(tag: str, which: int) -> str:
     """A valid national ID that differs between worlds built with different tags."""
-    if not tag:
+    if not tag and which < 2:
         return nid("19580312" if which == 0 else "19600101", f"01{which}")
     spread = zlib.crc32(f"{tag}/{which}".encode())
     birth = date(1950, 1, 1) + timedelta(days=spread % 7300)
@@ -187,7 +200,7 @@ def remove(
     live server or concurrent clients cannot see a rolled-back session). The append-only
     audit log keeps its entries, as it would in production. `also`: more residents the test
     made; `departments`: more departments it made."""
-    patients = [world.patient, world.unsigned_patient, *(also or [])]
+    patients = [world.patient, world.unsigned_patient, *world.more_patients, *(also or [])]
     departments = [world.cardiology, world.neurology_zxyy, *(departments or [])]
     tag = world.tag
     staff = [f"{code}{tag}" for code in ("gp-wang", "nurse-chen", "ph-zhou", "card-sun")]

@@ -14,6 +14,8 @@ import logging
 import re
 from typing import Final
 
+from caregrid import gb11643
+
 __all__ = [
     "MaskingLogFilter",
     "install_log_masking",
@@ -28,7 +30,8 @@ _MAINLAND_MOBILE: Final = re.compile(r"1[3-9][0-9]{9}")
 
 # ASCII digits only ([0-9], not \d, which also matches full-width and other scripts' digits).
 # The look-arounds keep a match from being a slice of a longer digit run (an account number,
-# a timestamp in nanoseconds): those are left alone rather than half-masked.
+# a timestamp in nanoseconds): those are left alone rather than half-masked. An ID-shaped run
+# is masked only when its last character is the GB 11643 check character (see _mask_match).
 _IDENTIFIER_IN_TEXT: Final = re.compile(
     r"(?<![0-9])(?:(?P<national_id>[0-9]{17}[0-9Xx])|(?P<phone>1[3-9][0-9]{9}))(?![0-9])"
 )
@@ -64,12 +67,17 @@ def mask_phone(value: str | None) -> str | None:
 
 def _mask_match(match: re.Match[str]) -> str:
     if match.group("national_id") is not None:
+        # 18 digits without a valid check character are not an ID (a numeric path id, an
+        # order number): left as they are. An ID mistyped so that its check character no
+        # longer fits is then left unmasked too: the price of not mangling long numbers.
+        if not gb11643.has_valid_check(match.group(0)):
+            return match.group(0)
         return mask_national_id(match.group(0)) or ""
     return mask_phone(match.group(0)) or ""
 
 
 def mask_text(text: str) -> str:
-    """Mask every national ID and mainland mobile number found in free text."""
+    """Mask every national ID (valid check character) and mainland mobile number in free text."""
     return _IDENTIFIER_IN_TEXT.sub(_mask_match, text)
 
 

@@ -187,6 +187,20 @@ def test_audit_seal_prove_and_verify_name_the_altered_row(
     assert "broken at row 3" in broken.stderr
 
 
+def test_user_revoke_tokens_counts_and_refuses_an_unknown_name(
+    database: str, demo: subprocess.CompletedProcess[str]
+) -> None:
+    assert run(database, "user", "create", "revoke-me", "--role", "regulator").returncode == 0
+    for _ in range(2):
+        assert run(database, "user", "token", "revoke-me").returncode == 0
+    revoked = run(database, "user", "revoke-tokens", "revoke-me")
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked 2 token(s) of revoke-me" in revoked.stdout
+    assert "revoked 0 token(s)" in run(database, "user", "revoke-tokens", "revoke-me").stdout
+    unknown = run(database, "user", "revoke-tokens", "nobody-here")
+    assert unknown.returncode == 2 and "nobody-here" in unknown.stderr
+
+
 def test_catalog_import_lists_bad_rows_and_keeps_the_old_catalog(
     database: str, tmp_path: Path, demo: subprocess.CompletedProcess[str]
 ) -> None:

@@ -42,7 +42,7 @@ from tests.races import (
     winners,
 )
 from tests.referrals import CHEST_PAIN, refer_up
-from tests.world import NOW, World
+from tests.world import NOW, World, add_patients
 
 CLIENTS = 16  # racing for one slot (more than the pool's connections: some queue)
 CAPACITY = 5  # slots of the session `book_any` fills, with 3 * CAPACITY clients
@@ -63,6 +63,13 @@ def _publish(world: World, capacity: int) -> tuple[int, list[int]]:
         views = scheduling.slot_views(session, world.community_doctor, clinic)
         assert [(v.pool, v.availability) for v in views] == [("reserved", "open")] * capacity
         return clinic.id, [s.id for s in clinic.slots]
+
+
+def _patients(world: World, count: int) -> list[int]:
+    """One resident per booking: a resident holds at most the profile's number of future
+    reserved bookings (reserved_slot_bookings_per_resident_max)."""
+    with clock.frozen(UTC_NOW), session_scope() as session:
+        return add_patients(session, world, count)
 
 
 def _bookings(slot_ids: list[int]) -> dict[int, list[int]]:
@@ -117,14 +124,17 @@ def test_book_any_fills_each_slot_once(committed_world: World) -> None:
     world = committed_world
     session_id, slot_ids = _publish(world, capacity=CAPACITY)
 
-    def attempt() -> tuple[int, int]:
-        with session_scope() as session:
-            booking = scheduling.book_any(
-                session, world.community_doctor, session_id=session_id, resident_id=world.patient
-            )
-            return booking.slot_id, booking.id
+    def attempt(resident_id: int) -> Callable[[], tuple[int, int]]:
+        def run() -> tuple[int, int]:
+            with session_scope() as session:
+                booking = scheduling.book_any(
+                    session, world.community_doctor, session_id=session_id, resident_id=resident_id
+                )
+                return booking.slot_id, booking.id
 
-    results = race([attempt] * (3 * CAPACITY))
+        return run
+
+    results = race([attempt(r) for r in _patients(world, 3 * CAPACITY)])
 
     won = winners(results)
     assert sorted(slot for slot, _ in won) == sorted(slot_ids), results  # each slot once
@@ -145,6 +155,7 @@ def test_a_burst_larger_than_the_thread_pool_through_the_app_books_every_slot(
     pool = get_settings().db_pool_size
     count = 3 * pool
     session_id, slot_ids = _publish(world, capacity=count)
+    patients = _patients(world, count)
     with clock.frozen(UTC_NOW), session_scope() as session:
         headers = bearer(session, world.community_doctor)
 
@@ -155,8 +166,9 @@ def test_a_burst_larger_than_the_thread_pool_through_the_app_books_every_slot(
             transport=transport, base_url="http://caregrid", headers=headers, timeout=RACE_SECONDS
         ) as client:
             url = f"/api/sessions/{session_id}/bookings"
-            body = {"resident_id": world.patient}
-            return await asyncio.gather(*(client.post(url, json=body) for _ in range(count)))
+            return await asyncio.gather(
+                *(client.post(url, json={"resident_id": r}) for r in patients)
+            )
 
     with clock.frozen(UTC_NOW):
         responses = run_async(burst)

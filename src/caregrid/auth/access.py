@@ -68,6 +68,15 @@ def require_manage_institution(session: Session, principal: Principal, instituti
         raise Forbidden("you may manage only your own institution (or your network's members)")
 
 
+def can_manage_account(session: Session, principal: Principal, institution_id: int | None) -> bool:
+    """Another user's account (revoking its tokens): the commission (regulator) or the system
+    any; otherwise whoever manages the account's institution (`can_manage_institution`). An
+    account of no institution is the commission's alone."""
+    if principal.has(Role.REGULATOR):
+        return True
+    return institution_id is not None and can_manage_institution(session, principal, institution_id)
+
+
 def is_network_office(principal: Principal, network_id: int) -> bool:
     """The health commission (any network) or this network's own office: who keeps a
     network's catalogs, menus and centres and sees all of its measures."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from caregrid.auth import access, audit
+from caregrid.auth import service as auth
 from caregrid.auth.roles import Role
 from caregrid.config import get_settings
 from caregrid.web.deps import DB, User
@@ -53,6 +54,17 @@ def me(user: User) -> MeOut:
         institution_id=user.institution_id,
         network_id=user.network_id,
     )
+
+
+class RevokedOut(BaseModel):
+    username: str
+    revoked: int
+
+
+@router.post("/users/{username}/revoke-tokens", response_model=RevokedOut)
+def revoke_tokens(session: DB, user: User, username: str) -> RevokedOut:
+    """Revoke every session and API token of an account (an admin within their scope)."""
+    return RevokedOut(username=username, revoked=auth.revoke_user_tokens(session, user, username))
 
 
 @router.get("/audit", response_model=list[AuditOut])

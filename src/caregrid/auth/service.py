@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -16,7 +16,15 @@ from caregrid.auth.models import AuthToken, User, UserRole
 from caregrid.auth.passwords import hash_password, verify_password
 from caregrid.auth.roles import Principal, Role
 from caregrid.db.session import begin_deferred
-from caregrid.errors import Conflict, InvalidInput, Problem, TooManyAttempts, Unauthenticated
+from caregrid.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Problem,
+    TooManyAttempts,
+    Unauthenticated,
+)
 
 MIN_PASSWORD = 10
 
@@ -196,6 +204,43 @@ def revoke_token(session: Session, secret: str) -> None:
     token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _digest(secret)))
     if token is not None:
         token.revoked = True
+
+
+ACCOUNT_ADMINS = (Role.INSTITUTION_ADMIN, Role.NETWORK_ADMIN, Role.REGULATOR)
+
+
+def revoke_user_tokens(session: Session, actor: Principal, username: str) -> int:
+    """Revoke every token (browser sessions and API tokens) of ``username`` and return how
+    many were still unrevoked. The next request with any of them is 401.
+
+    Who may: `access.can_manage_account` (the account's institution admin, its network's
+    admin, the commission). An account that is not an administrator is refused before the
+    name is looked up, so only those who manage accounts learn whether a name exists.
+    """
+    if not actor.has(*ACCOUNT_ADMINS):
+        raise Forbidden("only an institution's or network's administrator may revoke tokens")
+    user = get_by_username(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    if not access.can_manage_account(session, actor, user.institution_id):
+        raise Forbidden("you may revoke tokens only of your own institution's (or network's) users")
+    result = session.execute(
+        update(AuthToken)
+        .where(AuthToken.user_id == user.id, AuthToken.revoked.is_(False))
+        .values(revoked=True)
+        .execution_options(synchronize_session="fetch")
+    )
+    revoked = int(getattr(result, "rowcount", 0) or 0)
+    audit.record_for(
+        session,
+        actor,
+        "token.revoke_all",
+        user.id,
+        subject_type="user",
+        purpose="account administration",
+        detail={"revoked": revoked},
+    )
+    return revoked
 
 
 @dataclass(frozen=True)

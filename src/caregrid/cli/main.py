@@ -352,5 +352,15 @@ def user_token(username: str, label: Annotated[str, typer.Option()] = "cli") -> 
     out.print(secret)
 
 
+@user_app.command("revoke-tokens")
+def user_revoke_tokens(username: str) -> None:
+    """Revoke every session and API token of a user (a lost laptop, a leaked token)."""
+    from caregrid.auth import service as auth
+
+    with failing_cleanly(), session_scope() as session:
+        revoked = auth.revoke_user_tokens(session, SYSTEM, username)
+    out.print(f"revoked {revoked} token(s) of {username}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

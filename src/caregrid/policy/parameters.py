@@ -26,6 +26,7 @@ class Declaration(BaseModel):
     requirements: list[str] = Field(min_length=1)
     read_by: list[str] = Field(default_factory=list)  # modules, or indicator:ID
     recorded: str | None = None  # why the profile states it and nothing computes it yet
+    description: str | None = None  # what it means, where no requirement gives the number
 
     @model_validator(mode="after")
     def _read_or_recorded(self) -> Declaration:

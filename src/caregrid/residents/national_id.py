@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final, Literal
 
+from caregrid import gb11643
+
 __all__ = [
     "EARLIEST_BIRTH_DATE",
     "NationalIdError",
@@ -46,10 +48,8 @@ NationalIdReason = Literal[
     "birth_date_mismatch",
 ]
 
-LENGTH: Final = 18
+LENGTH: Final = gb11643.LENGTH
 EARLIEST_BIRTH_DATE: Final = date(1900, 1, 1)
-_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS: Final = "10X98765432"
 _DIGITS: Final = frozenset("0123456789")
 
 
@@ -93,8 +93,7 @@ def _require_digits(body: str) -> None:
 def check_digit(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character ("0"-"9" or "X") for the first 17 digits."""
     _require_digits(first17)
-    total = sum(int(ch) * weight for ch, weight in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    return gb11643.check_character(first17)
 
 
 def parse(value: str, *, today: date) -> ParsedNationalId:

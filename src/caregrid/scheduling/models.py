@@ -76,6 +76,7 @@ class Booking(Base):
             postgresql_where=text(LIVE_BOOKING),
         ),
         Index("ix_booking_referral", "referral_id"),
+        Index("ix_booking_resident", "resident_id"),
     )
 
 

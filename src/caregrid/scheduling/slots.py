@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -309,6 +309,11 @@ def book(
         now=clock.now(),
     )
     _refuse(view)
+    cap = reserved_cap(session, clinic) if view.pool == "reserved" else None
+    if cap is not None:
+        _lock_resident(session, resident_id)
+        if cap.reached(session, resident_id):
+            raise cap.refusal(resident_id)
     return _insert_booking(
         session, principal, slot, view.pool, resident_id, referral_id, institution_id
     )
@@ -330,12 +335,23 @@ def book_any(
     now = clock.now()
     member = is_member_unit(session, institution_id, clinic.institution_id)
     live = exists().where(and_(Booking.slot_id == Slot.id, Booking.status != "cancelled"))
+    candidates = [Slot.session_id == clinic.id, Slot.starts_at > now, ~live]
+    capped: ReservedCap | None = None
+    returned = clinic.returns_to_public_at is not None and now >= clinic.returns_to_public_at
+    # Only a member unit draws from the reserved pool. The lock comes before any slot row is
+    # locked, so two bookings of one resident cannot deadlock on a slot and the lock.
+    cap = reserved_cap(session, clinic) if member and not returned else None
+    if cap is not None:
+        _lock_resident(session, resident_id)
+        if cap.reached(session, resident_id):
+            capped = cap
+            candidates.append(Slot.reserved.is_(False))  # a public slot may still be free
     tried: list[int] = []
     while True:
         # One row at a time: locking several would hide them all from concurrent bookers.
         slot = session.scalar(
             select(Slot)
-            .where(Slot.session_id == clinic.id, Slot.starts_at > now, ~live, Slot.id.not_in(tried))
+            .where(*candidates, Slot.id.not_in(tried))
             .order_by(Slot.reserved.desc() if member else Slot.reserved, Slot.position)
             .limit(1)
             .with_for_update(skip_locked=True, of=Slot)
@@ -352,7 +368,72 @@ def book_any(
             )
         except Conflict:
             continue
+    if capped is not None:
+        raise capped.refusal(resident_id)
     raise Conflict(f"no slot of session {clinic.id} is open to your unit now")
+
+
+# --- a resident's reserved bookings -------------------------------------------------------
+
+RESERVED_CAP = "reserved_slot_bookings_per_resident_max"
+# Bookings of one resident's reserved slots take turns on PostgreSQL under this advisory lock
+# class (the two-key space, apart from the sealer's one-key lock), so two concurrent bookings
+# cannot both see the resident below the cap. SQLite's units of work already take the write
+# lock at BEGIN. The database alone still guards each slot against a double booking.
+RESIDENT_BOOKING_LOCK = 0x43475242  # "CGRB"
+
+
+@dataclass(frozen=True)
+class ReservedCap:
+    """The most future reserved-slot bookings one resident may hold at once (C1, a local
+    safeguard: no source states the number), from the host's profile."""
+
+    limit: int
+    profile: str
+
+    def held(self, session: Session, resident_id: int) -> int:
+        """Bookings of reserved slots still to come: booked (not cancelled, attended or
+        missed) and starting after now."""
+        count = session.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .join(Slot, Slot.id == Booking.slot_id)
+            .where(
+                Booking.resident_id == resident_id,
+                Booking.pool == "reserved",
+                Booking.status == "booked",
+                Slot.starts_at > clock.now(),
+            )
+        )
+        return int(count or 0)
+
+    def reached(self, session: Session, resident_id: int) -> bool:
+        return self.held(session, resident_id) >= self.limit
+
+    def refusal(self, resident_id: int) -> Conflict:
+        return Conflict(
+            f"resident {resident_id} already holds {self.limit} future bookings of reserved "
+            f"slots, the most profile {self.profile} allows ({RESERVED_CAP} = {self.limit}); "
+            "cancel one or book a public slot"
+        )
+
+
+def reserved_cap(session: Session, clinic: ClinicSession) -> ReservedCap | None:
+    """The cap of the profile under which the host reserves the session's slots, on the
+    session's local date; None when that profile sets none."""
+    rule = quota(session, clinic.institution_id, SLOT_SHARE, clinic.starts_at)
+    if rule.profile is None:
+        return None
+    limit = rule.profile.parameter(RESERVED_CAP, clock.local(clinic.starts_at).date())
+    return None if limit is None else ReservedCap(int(limit), rule.profile.name)
+
+
+def _lock_resident(session: Session, resident_id: int) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:kind, :resident)"),
+            {"kind": RESIDENT_BOOKING_LOCK, "resident": resident_id},
+        )
 
 
 def _insert_booking(
