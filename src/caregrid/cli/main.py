@@ -27,6 +27,7 @@ from caregrid.cli.audit import audit_app
 from caregrid.cli.console import err, failing_cleanly, out
 from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
+from caregrid.diagnostics import service as diagnostics
 from caregrid.errors import DomainError, InvalidInput
 from caregrid.policy import service as policy
 from caregrid.privacy import install_log_masking
@@ -40,6 +41,9 @@ policy_app = typer.Typer(help="Policy profiles.", no_args_is_help=True)
 registry_app = typer.Typer(help="Grids, networks and institutions.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Networks' disease catalogs (B2).", no_args_is_help=True)
+diagnostics_app = typer.Typer(
+    help="Shared diagnostics: external quality assessment (D3).", no_args_is_help=True
+)
 for sub, name in (
     (db_app, "db"),
     (policy_app, "policy"),
@@ -47,6 +51,7 @@ for sub, name in (
     (audit_app, "audit"),
     (user_app, "user"),
     (catalog_app, "catalog"),
+    (diagnostics_app, "diagnostics"),
     (facts_app, "facts"),
     (indicators_app, "indicators"),
     (export_app, "export"),
@@ -211,6 +216,21 @@ def catalog_import(
             file=file.name,
         )
     out.print(f"{network} {kind}: {len(found.entries)} entries from {file.name}")
+
+
+@diagnostics_app.command("eqa-import")
+def eqa_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Record a year's external quality assessments from a CSV
+    (institution_code,category,scheme,assessed_on,result,valid_until): all rows or none; every
+    bad cell is listed with its line and column."""
+    with failing_cleanly(), session_scope() as session:
+        rows = diagnostics.import_csv(
+            session, SYSTEM, file.read_text(encoding="utf-8"), file=file.name
+        )
+        passed = sum(1 for r in rows if r.passed)
+    out.print(f"{len(rows)} assessments from {file.name} ({passed} passed)")
 
 
 @catalog_app.command("show")

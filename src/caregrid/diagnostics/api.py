@@ -5,17 +5,26 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth import access
 from caregrid.auth.roles import Principal
+from caregrid.diagnostics import quality, supply, teleconsult
 from caregrid.diagnostics import service as diagnostics
-from caregrid.diagnostics import supply, teleconsult
 from caregrid.diagnostics.models import SterileSupply, Teleconsultation
-from caregrid.diagnostics.schemas import CentreIn, OrderIn, OrderOut, RepeatIn, ReportIn, ResultOut
+from caregrid.diagnostics.schemas import (
+    CentreIn,
+    OrderIn,
+    OrderOut,
+    QualityAssessmentIn,
+    QualityAssessmentOut,
+    RepeatIn,
+    ReportIn,
+    ResultOut,
+)
 from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState, RepeatReason
 from caregrid.indicators import service as indicators
 from caregrid.indicators.schemas import FigureOut
@@ -119,6 +128,43 @@ def create_centre(body: CentreIn, session: DB, user: User) -> CentreOut:
         items={i.item_code: i.turnaround_hours for i in centre.items},
         members=[m.institution_id for m in centre.members],
     )
+
+
+# --- external quality assessment (D3): what makes an issuer's results eligible ---------------
+
+
+@router.post("/quality-assessments", response_model=QualityAssessmentOut, status_code=201)
+def record_quality_assessment(
+    body: QualityAssessmentIn, session: DB, user: User
+) -> QualityAssessmentOut:
+    """Record one external quality assessment (the health commission)."""
+    row = diagnostics.record_assessment(session, user, body)
+    return quality.view(row, body.institution_code)
+
+
+@router.get("/quality-assessments", response_model=list[QualityAssessmentOut])
+def list_quality_assessments(
+    session: DB, user: User, institution_code: Annotated[str | None, Query()] = None
+) -> list[QualityAssessmentOut]:
+    """Recorded assessments, newest first; one institution's with `institution_code`."""
+    return diagnostics.assessments(session, user, institution_code)
+
+
+@router.post(
+    "/quality-assessments/import",
+    response_model=list[QualityAssessmentOut],
+    status_code=201,
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_quality_assessments(
+    request: Request, session: DB, user: User
+) -> list[QualityAssessmentOut]:
+    """A year's list in CSV (`institution_code,category,scheme,assessed_on,result,valid_until`):
+    all rows or none; every bad cell comes back with its line and column."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    rows = diagnostics.import_csv(session, user, text, file="assessments.csv")
+    codes = registry.codes_by_id(session)
+    return [quality.view(r, codes[r.institution_id]) for r in rows]
 
 
 @router.post("/orders", response_model=OrderOut, status_code=201)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caregrid.db.base import Base
@@ -64,8 +73,9 @@ class CentreReader(Base):
 
 
 class QualityAssessment(Base):
-    """An institution passed external quality assessment for a category over a period: only
-    its results from within that period are eligible for recognition (D3)."""
+    """An institution's external quality assessment for a category over a period (from the
+    day it was assessed): only results from within a passed one's period are eligible for
+    recognition (D3)."""
 
     __tablename__ = "quality_assessment"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +84,8 @@ class QualityAssessment(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     scheme: Mapped[str] = mapped_column(String(200))
+    # A failed assessment is kept as the commission recorded it; it makes nothing eligible.
+    passed: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Order(Base):

@@ -14,12 +14,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from caregrid import clock
-from caregrid.auth.roles import Principal
+from caregrid.auth import access
+from caregrid.auth.roles import Principal, Role
 from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics import supply, teleconsult
 from caregrid.diagnostics.api import CONSULTS, REPEATS, network_measures
-from caregrid.diagnostics.schemas import OrderIn, RepeatIn, ReportIn, ValueIn
-from caregrid.diagnostics.vocab import CentreKind, OrderState, RepeatReason
+from caregrid.diagnostics.schemas import (
+    OrderIn,
+    QualityAssessmentIn,
+    RepeatIn,
+    ReportIn,
+    ValueIn,
+)
+from caregrid.diagnostics.vocab import AssessmentResult, CentreKind, OrderState, RepeatReason
 from caregrid.errors import InvalidInput, Problem
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
@@ -489,4 +496,71 @@ def measures_page(
         year=found.year,
         repeats=REPEATS,
         consults=CONSULTS,
+    )
+
+
+# --- external quality assessment (D3), the commission's page ---------------------------------
+
+
+def _quality_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    error: FormError | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    access.require_role(user, Role.REGULATOR)
+    found = diagnostics.assessments(session, user)
+    names = {}
+    for code in {a.institution_code for a in found}:
+        institution = registry.get_institution(session, code)
+        names[code] = institution.name_zh if institution else code
+    return render(
+        request,
+        "diagnostics/quality.html",
+        user,
+        status=error.status if error else 200,
+        error=error,
+        typed=typed or {},
+        assessments=found,
+        names=names,
+        categories=diagnostics.categories(),
+        results=list(AssessmentResult),
+        today=clock.today(),
+    )
+
+
+@router.get("/quality-assessments", response_class=HTMLResponse)
+def quality_page(request: Request, session: DB, user: User) -> Response:
+    """Every institution's external quality assessments, and the form to record one."""
+    return _quality_page(request, session, user)
+
+
+@router.post("/quality-assessments", response_class=HTMLResponse)
+def record_quality(
+    request: Request,
+    session: DB,
+    user: User,
+    institution_code: Annotated[str, Form()] = "",
+    category: Annotated[str, Form()] = "",
+    scheme: Annotated[str, Form()] = "",
+    assessed_on: Annotated[str, Form()] = "",
+    result: Annotated[str, Form()] = "",
+    valid_until: Annotated[str, Form()] = "",
+) -> Response:
+    typed = {
+        "institution_code": institution_code.strip(),
+        "category": category,
+        "scheme": scheme.strip(),
+        "assessed_on": assessed_on,
+        "result": result,
+        "valid_until": valid_until,
+    }
+    return submit(
+        session,
+        "quality",
+        lambda: QualityAssessmentIn.model_validate(typed),
+        lambda data: diagnostics.record_assessment(session, user, data),
+        refused=lambda error: _quality_page(request, session, user, error, typed),
+        done=lambda _: "/quality-assessments",
     )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth import audit
-from caregrid.auth.roles import Principal, Role
+from caregrid.auth.roles import Principal
 from caregrid.diagnostics.models import Centre, Order, QualityAssessment, Recognition, Result
 from caregrid.diagnostics.orders import CLINICAL, _event, get_order, item
 from caregrid.diagnostics.schemas import RepeatIn
@@ -34,34 +34,6 @@ from caregrid.registry import service as registry
 from caregrid.registry.vocab import Level
 
 LEVEL_RANK = {Level.PRIMARY.value: 1, Level.SECONDARY.value: 2, Level.TERTIARY.value: 3}
-
-
-def record_quality_assessment(
-    session: Session,
-    principal: Principal,
-    *,
-    institution_code: str,
-    category: str,
-    valid_from: date,
-    valid_until: date,
-    scheme: str,
-) -> QualityAssessment:
-    """A passed external quality assessment: what makes an institution's results eligible."""
-    if not principal.has(Role.REGULATOR):
-        raise Forbidden("external quality assessment is recorded by the health commission")
-    institution = registry.require_institution(session, institution_code)
-    if valid_until < valid_from:
-        raise InvalidInput([Problem("valid_until", "ends before it starts")])
-    row = QualityAssessment(
-        institution_id=institution.id,
-        category=category,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        scheme=scheme,
-    )
-    session.add(row)
-    session.flush()
-    return row
 
 
 @dataclass(frozen=True)
@@ -100,6 +72,7 @@ def _quality_assured(session: Session, institution_id: int, category: str, on: d
             .where(
                 QualityAssessment.institution_id == institution_id,
                 QualityAssessment.category == category,
+                QualityAssessment.passed.is_(True),
                 QualityAssessment.valid_from <= on,
                 QualityAssessment.valid_until >= on,
             )

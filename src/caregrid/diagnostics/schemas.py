@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from caregrid.diagnostics.vocab import CentreKind, RepeatReason
+from caregrid.diagnostics.vocab import AssessmentResult, CentreKind, RepeatReason
 
 
 class CentreItemIn(BaseModel):
@@ -94,3 +94,27 @@ class OrderOut(BaseModel):
     result_id: int | None
     offers: list[OfferOut]
     events: list[tuple[str, datetime, str]]
+
+
+class QualityAssessmentIn(BaseModel):
+    """One external quality assessment (室间质评) of an institution for an item category of
+    the recognition catalog, as the health commission records it."""
+
+    institution_code: str = Field(min_length=1, max_length=60)
+    category: str = Field(
+        min_length=1, max_length=40, description="the catalog's category, e.g. chemistry"
+    )
+    scheme: str = Field(min_length=1, max_length=200, description="the scheme and round")
+    assessed_on: date
+    result: AssessmentResult
+    valid_until: date
+
+
+class QualityAssessmentOut(BaseModel):
+    id: int
+    institution_code: str
+    category: str
+    scheme: str
+    assessed_on: date
+    result: AssessmentResult
+    valid_until: date

@@ -35,12 +35,18 @@ from caregrid.diagnostics.orders import (
     record_external,
     report,
 )
+from caregrid.diagnostics.quality import (
+    assessments,
+    categories,
+    import_csv,
+    record_quality_assessment,
+)
+from caregrid.diagnostics.quality import record as record_assessment
 from caregrid.diagnostics.recognition import (
     LEVEL_RANK,
     Offer,
     offers,
     recognise,
-    record_quality_assessment,
     repeat,
 )
 from caregrid.diagnostics.schemas import OfferOut, OrderOut, ResultOut, ValueOut
@@ -53,12 +59,15 @@ __all__ = [
     "LEVEL_RANK",
     "Offer",
     "advance",
+    "assessments",
+    "categories",
     "centre_kinds",
     "centre_of",
     "centres_run_by",
     "centres_serving",
     "create_centre",
     "get_order",
+    "import_csv",
     "item",
     "network_centres",
     "offers",
@@ -66,6 +75,7 @@ __all__ = [
     "place_order",
     "queue",
     "recognise",
+    "record_assessment",
     "record_external",
     "record_quality_assessment",
     "repeat",

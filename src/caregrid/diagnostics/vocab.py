@@ -73,3 +73,11 @@ class SupplyState(StrEnum):
     REQUESTED = "requested"
     DISPATCHED = "dispatched"
     RETURNED = "returned"
+
+
+class AssessmentResult(StrEnum):
+    """The outcome of an external quality assessment (室间质评): only a pass makes results
+    eligible for recognition (D3)."""
+
+    PASSED = "passed"
+    FAILED = "failed"

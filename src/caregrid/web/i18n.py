@@ -163,6 +163,13 @@ VOCAB_EN = {
     "sterilisation": "Sterilisation supply centre",
     "dispatched": "Dispatched",
     "returned": "Returned",
+    "passed": "Passed",
+    "failed": "Failed",
+    "eqa_category.chemistry": "Clinical chemistry",
+    "eqa_category.haematology": "Haematology",
+    "eqa_category.imaging": "Imaging",
+    "eqa_category.electrophysiology": "Electrophysiology",
+    "eqa_category.ultrasound": "Ultrasound",
 }
 
 

@@ -45,7 +45,11 @@ def install(app: FastAPI) -> None:
             return page
         extra: dict[str, Any] = {}
         if isinstance(exc, InvalidInput):
-            extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
+            extra["errors"] = [
+                {"field": p.field, "message": p.message}
+                | ({"line": p.line} if p.line is not None else {})
+                for p in exc.problems
+            ]
         if isinstance(exc, RuleViolation):
             extra["requirement"] = exc.requirement
         response = problem(exc.status, exc.title, exc.detail, **extra)
