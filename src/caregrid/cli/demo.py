@@ -22,8 +22,17 @@ from caregrid.config import get_settings
 from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
 from caregrid.diagnostics import service as diagnostics
-from caregrid.diagnostics.schemas import QualityAssessmentIn
-from caregrid.diagnostics.vocab import AssessmentResult
+from caregrid.diagnostics import teleconsult
+from caregrid.diagnostics.schemas import (
+    CentreIn,
+    CentreItemIn,
+    OrderIn,
+    QualityAssessmentIn,
+    RepeatIn,
+    ReportIn,
+    ValueIn,
+)
+from caregrid.diagnostics.vocab import AssessmentResult, CentreKind, OrderState, RepeatReason
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn, MemberIn, TeamIn
 from caregrid.familydoctor.vocab import ConsentMethod, TeamRole
@@ -79,6 +88,7 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
         _family_doctors(session, network)
         _clinics(session, network)
         _emergency(session, network)
+        _diagnostics(session, network)
         _quality_assessments(session, network)
         progress.advance(task)
     hong_kong = get_settings().reference_data_dir / "hk_ha"
@@ -354,3 +364,128 @@ def _quality_assessments(session: Session, network: registry.Network) -> None:
                 valid_until=date(year, 12, 31),
             ),
         )
+
+
+DEMO_CENTRES = (
+    # kind, name, items offered with the promised turnaround in hours (D1, D2)
+    (
+        CentreKind.LABORATORY,
+        "区域检验中心",
+        [("lipid_panel", 24), ("fasting_glucose", 24), ("hba1c", 48), ("creatinine", 24),
+         ("blood_count", 12)],
+    ),
+    (CentreKind.IMAGING, "区域影像中心", [("chest_xray", 24), ("abdominal_ultrasound", 48)]),
+    (CentreKind.ECG, "区域心电中心", [("ecg_12", 2)]),
+)  # fmt: skip
+
+
+def _diagnostics(session: Session, network: registry.Network) -> None:
+    """The lead's shared laboratory, imaging and ECG centres (D1) read by the lead's doctor;
+    the primary unit's orders for two residents, read at the centres (D2); a second lipid
+    panel left open so its prior result is offered for reuse, an HbA1c repeated with a coded
+    reason (D3); and a teleconsultation the lead's cardiology answered in writing (D4)."""
+    if diagnostics.network_centres(session, network.id):
+        return  # a rerun keeps the earlier centres, orders and consultation
+    lead = _pick(network, NetworkRole.LEAD, primary=False).institution
+    unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    reader_user = auth.get_by_username(session, "doctor")
+    family_user = auth.get_by_username(session, "family-doctor")
+    if reader_user is None or family_user is None:
+        return
+    for kind, name, offered in DEMO_CENTRES:
+        if any(diagnostics.item(code).centre != kind for code, _ in offered):
+            continue
+        diagnostics.create_centre(
+            session,
+            SYSTEM,
+            CentreIn(
+                network_code=network.code,
+                kind=kind,
+                institution_code=lead.code,
+                name=f"{lead.name_zh}{name}",
+                items=[CentreItemIn(item_code=c, turnaround_hours=h) for c, h in offered],
+                readers=[reader_user.username],
+            ),
+        )
+    _quality_assessments(session, network)  # results are eligible only from assessed issuers
+    reader, doctor = auth.principal_of(reader_user), auth.principal_of(family_user)
+    today = clock.today()
+    since = date(today.year, 1, 1)  # within this year's assessment
+
+    def done(resident_id: int, code: str, days_ago: int, data: ReportIn, member: bool) -> None:
+        order = diagnostics.place_order(
+            session,
+            doctor,
+            OrderIn(resident_id=resident_id, item_code=code, acquired_at_member=member),
+        )
+        if member:
+            diagnostics.advance(session, doctor, order.id, OrderState.ACQUIRED)
+        data.observed_on = max(today - timedelta(days=days_ago), since)
+        diagnostics.report(session, reader, order.id, data)
+
+    zhang = residents.id_by_name(session, "张建国", unit.id)
+    li = residents.id_by_name(session, "李秀英", unit.id)
+    if zhang is None or li is None:
+        return
+    lipids = [("tc", "5.9"), ("tg", "1.9"), ("ldl", "3.8"), ("hdl", "1.1")]
+    done(
+        zhang,
+        "lipid_panel",
+        10,
+        ReportIn(
+            values=[ValueIn(component=c, value=Decimal(v), unit="mmol/L") for c, v in lipids],
+            conclusion="总胆固醇、低密度脂蛋白偏高，建议调脂治疗",
+        ),
+        member=False,
+    )
+    done(
+        zhang,
+        "ecg_12",
+        10,
+        ReportIn(findings="窦性心律，心率72次/分，左心室高电压", conclusion="左心室高电压"),
+        member=True,
+    )
+    done(
+        li,
+        "hba1c",
+        20,
+        ReportIn(values=[ValueIn(component="hba1c", value=Decimal("7.9"), unit="%")]),
+        member=False,
+    )
+    # Ordered again inside the window: the lipid panel waits with its prior result offered.
+    diagnostics.place_order(session, doctor, OrderIn(resident_id=zhang, item_code="lipid_panel"))
+    again = diagnostics.place_order(session, doctor, OrderIn(resident_id=li, item_code="hba1c"))
+    prior = diagnostics.offers(session, again)
+    if prior:
+        diagnostics.repeat(
+            session,
+            doctor,
+            again.id,
+            RepeatIn(prior_result_id=prior[0].result.id, reason=RepeatReason.CONDITION_CHANGED),
+        )
+    cardiology = next(
+        (d for d in registry.departments(session, lead.id) if d.code == "cardiology"), None
+    )
+    if cardiology is None:
+        return
+    consult = teleconsult.request(
+        session,
+        doctor,
+        resident_id=zhang,
+        to_institution_code=lead.code,
+        to_department_id=cardiology.id,
+        question="高血压患者血脂偏高、心电图示左心室高电压，请心内科评估是否调整降压与调脂方案",
+    )
+    teleconsult.schedule(
+        session,
+        reader,
+        consult.id,
+        at=clock.now() + timedelta(hours=2),
+        meeting_link="https://meet.example.org/caregrid-demo",
+    )
+    teleconsult.answer(
+        session,
+        reader,
+        consult.id,
+        opinion="建议加用他汀类调脂，继续原降压方案，三个月后复查血脂与心脏超声",
+    )

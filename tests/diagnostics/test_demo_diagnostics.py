@@ -1,0 +1,117 @@
+"""The demo's shared diagnostics (D1-D4): the Jinhua network it opens on has centres at the
+lead, results read there, an order whose prior result is offered for reuse, a coded repeat
+and an answered teleconsultation, loaded once however often the demo is loaded; and the
+family doctor sees the reuse offer on the order page in both languages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth import service as auth
+from caregrid.auth.roles import SYSTEM
+from caregrid.cli import demo
+from caregrid.diagnostics import service as diagnostics
+from caregrid.diagnostics.models import Order, Recognition, Result, Teleconsultation
+from caregrid.diagnostics.vocab import ConsultState, OrderState
+from caregrid.registry import service as registry
+from caregrid.registry.vocab import NetworkRole
+from caregrid.residents import service as residents
+from tests.conftest import form_token
+from tests.world import NOW
+
+PASSWORD = "demo correct horse battery"
+
+
+def _load(session: Session, network: registry.Network) -> None:
+    demo._accounts(session, network)
+    demo._residents(session, network)
+    demo._family_doctors(session, network)
+    demo._clinics(session, network)
+    demo._diagnostics(session, network)
+    demo._quality_assessments(session, network)
+
+
+@pytest.fixture
+def network(session: Session) -> Iterator[registry.Network]:
+    found = demo._demo_network(session)
+    with clock.frozen(NOW):
+        _load(session, found)
+        _load(session, found)  # a second load adds nothing
+        yield found
+
+
+def _count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _open_lipids(session: Session, network: registry.Network) -> Order:
+    unit = demo._pick(network, NetworkRole.MEMBER, primary=True).institution
+    zhang = residents.id_by_name(session, "张建国", unit.id)
+    found = session.scalars(
+        select(Order).where(
+            Order.resident_id == zhang,
+            Order.item_code == "lipid_panel",
+            Order.state == OrderState.ORDERED,
+        )
+    ).all()
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_demo_network_has_centres_results_reuse_and_a_consultation(
+    session: Session, network: registry.Network
+) -> None:
+    lead = demo._pick(network, NetworkRole.LEAD, primary=False).institution
+    centres = diagnostics.network_centres(session, network.id)
+    assert {c.kind for c in centres} == {"laboratory", "imaging", "ecg"}  # D1
+    assert all(c.institution_id == lead.id for c in centres)
+    assert _count(session, Result) == 3  # read at the centres (D2), once
+    assert all(r.performed_at_id == lead.id for r in session.scalars(select(Result)))
+    order = _open_lipids(session, network)
+    offered = diagnostics.offers(session, order)  # D3: inside the 30-day window, assessed lead
+    assert [o.result.item_code for o in offered] == ["lipid_panel"]
+    assert offered[0].valid_until >= NOW.date()
+    repeats = session.scalars(select(Recognition)).all()
+    assert [(r.decision, r.reason) for r in repeats] == [("repeated", "condition_changed")]
+    consults = session.scalars(select(Teleconsultation)).all()  # D4
+    assert [(c.to_institution_id, c.state) for c in consults] == [(lead.id, ConsultState.ANSWERED)]
+    assert consults[0].opinion
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "button"),
+    [
+        ("zh-CN", "有效的既往结果", "互认沿用此结果"),
+        ("en", "Valid prior results", "Reuse this result"),
+    ],
+)
+def test_the_family_doctor_is_offered_the_prior_result_on_the_order_page(
+    session: Session,
+    network: registry.Network,
+    client: TestClient,
+    lang: str,
+    heading: str,
+    button: str,
+) -> None:
+    user = auth.get_by_username(session, "family-doctor")
+    assert user is not None
+    auth.set_password(session, SYSTEM, user, PASSWORD)
+    client.cookies.set("caregrid_lang", lang)
+    signed = client.post(
+        "/login",
+        data={"username": "family-doctor", "password": PASSWORD, "csrf_token": form_token(client)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303, signed.text
+    order = _open_lipids(session, network)
+    with clock.frozen(NOW):
+        page = client.get(f"/orders/{order.id}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert heading in page.text and button in page.text
+    assert 'id="offers"' in page.text
