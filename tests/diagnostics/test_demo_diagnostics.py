@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth import service as auth
-from caregrid.auth.roles import SYSTEM
+from caregrid.auth.roles import SYSTEM, Role
 from caregrid.cli import demo
 from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.models import Order, Recognition, Result, Teleconsultation
@@ -22,10 +22,11 @@ from caregrid.diagnostics.vocab import ConsultState, OrderState
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import NetworkRole
 from caregrid.residents import service as residents
-from tests.conftest import form_token
+from tests.conftest import form_token, make_principal
 from tests.world import NOW
 
 PASSWORD = "demo correct horse battery"
+WORLD_PASSWORD = "correct horse battery"  # tests.conftest.make_principal
 
 
 def _load(session: Session, network: registry.Network) -> None:
@@ -115,3 +116,28 @@ def test_the_family_doctor_is_offered_the_prior_result_on_the_order_page(
     assert page.status_code == 200
     assert heading in page.text and button in page.text
     assert 'id="offers"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown"), [("zh-CN", "来源未注明"), ("en", "Not stated by the source")]
+)
+def test_a_level_the_source_does_not_state_says_so(
+    session: Session, client: TestClient, lang: str, shown: str
+) -> None:
+    """Jinhua's TCM hospital has no level in its source document (the layout says unknown):
+    the page says the source does not state it rather than 'unknown'."""
+    institution = registry.get_institution(session, "jh-zyy")
+    assert institution is not None and institution.level == "unknown"
+    make_principal(session, "regulator-levels", Role.REGULATOR)
+    client.cookies.set("caregrid_lang", lang)
+    signed = client.post(
+        "/login",
+        data={"username": "regulator-levels", "password": WORLD_PASSWORD,
+              "csrf_token": form_token(client)},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert signed.status_code == 303, signed.text
+    page = client.get("/institutions/jh-zyy", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert shown in page.text
+    assert "未知" not in page.text and "Unknown" not in page.text

@@ -46,7 +46,8 @@ VOCAB_EN = {
     "tertiary": "Tertiary",
     "secondary": "Secondary",
     "primary": "Primary",
-    "unknown": "Unknown",
+    # the layouts say "unknown" where the source document states no level or category
+    "unknown": "Not stated by the source",
     "general_hospital": "General hospital",
     "tcm_hospital": "TCM hospital",
     "integrated_medicine_hospital": "Integrated medicine hospital",
