@@ -6,6 +6,7 @@ family doctor sees the reuse offer on the order page in both languages."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +20,7 @@ from caregrid.cli import demo
 from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.models import Order, Recognition, Result, Teleconsultation
 from caregrid.diagnostics.vocab import ConsultState, OrderState
+from caregrid.i18n import amount, money
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import NetworkRole
 from caregrid.residents import service as residents
@@ -141,3 +143,29 @@ def test_a_level_the_source_does_not_state_says_so(
     assert page.status_code == 200
     assert shown in page.text
     assert "未知" not in page.text and "Unknown" not in page.text
+
+
+def test_counts_and_money_read_as_people_write_them() -> None:
+    """Counts without a trailing .0 and grouped; money grouped, with cents and the currency."""
+    assert amount(1523.0) == "1,523" and amount(2.5) == "2.50"
+    assert money(Decimal("39669"), "zh-CN") == "39,669.00 元"
+    assert money(39669.004, "en") == "¥39,669.00"
+    assert money(None, "en") == "–"
+
+
+@pytest.mark.parametrize(("lang", "price"), [("zh-CN", "40.00 元"), ("en", "¥40.00")])
+def test_the_offer_shows_its_price_in_the_page_language(
+    session: Session, network: registry.Network, client: TestClient, lang: str, price: str
+) -> None:
+    user = auth.get_by_username(session, "family-doctor")
+    assert user is not None
+    auth.set_password(session, SYSTEM, user, PASSWORD)
+    client.cookies.set("caregrid_lang", lang)
+    client.post(
+        "/login",
+        data={"username": "family-doctor", "password": PASSWORD, "csrf_token": form_token(client)},
+    )
+    order = _open_lipids(session, network)
+    with clock.frozen(NOW):
+        page = client.get(f"/orders/{order.id}", headers={"Accept": "text/html"})
+    assert f"· {price}</p>" in page.text

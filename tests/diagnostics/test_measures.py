@@ -242,7 +242,7 @@ def test_the_page_shows_every_section_and_only_the_office_sees_it(
     title = re.search(r"<title>(.*?)</title>", page.text, re.S)
     assert title and "<" not in title.group(1)  # no markup in the tab's title
     assert '<span class="ratio">1/3</span>' in page.text
-    assert '<td id="cost-avoided">40.00</td>' in page.text
+    assert '<td id="cost-avoided">40.00 元</td>' in page.text  # money with its currency
     assert re.search(r'data-reason="condition_changed"><td>[^<]+</td><td>1</td>', page.text)
     assert re.search(r'data-state="answered"><td>[^<]+</td><td>2</td>', page.text)
     assert '<td id="consult-response">6.0</td>' in page.text

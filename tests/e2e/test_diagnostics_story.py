@@ -221,7 +221,7 @@ def test_acquire_here_read_there_then_reuse_one_and_repeat_one(
         sign_in(page, base, story.user("office"), f"/networks/{NETWORK}")
         page.locator("#measure-links a[href$='diagnostics-measures']").click()
         expect(page.locator("#recognition-rate .ratio")).to_have_text("1/2")
-        expect(page.locator("#cost-avoided")).to_have_text("40.00")
+        expect(page.locator("#cost-avoided")).to_have_text("40.00 元")
         expect(page.locator("#repeats tr[data-reason='condition_changed']")).to_contain_text("1")
         ecg_row = page.locator(f"#turnaround tr[data-centre='ecg-centre{world.tag}']")
         expect(ecg_row.locator("td").nth(1)).to_have_text("1")

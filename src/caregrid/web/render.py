@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from caregrid.auth.roles import Principal
-from caregrid.i18n import amount
+from caregrid.i18n import amount, money
 from caregrid.web import csrf
 from caregrid.web.deps import locale_of
 from caregrid.web.i18n import pick, translator, vocab_label
@@ -49,6 +49,7 @@ def render(
         _=gettext,
         name=lambda zh, en: pick(locale, zh, en),
         label=lambda code, kind=None: gettext(vocab_label(code, kind)),
+        money=lambda value: money(value, locale),
         csrf_field=csrf.FIELD,
         csrf_token=csrf.form_token(request),
         **context,
