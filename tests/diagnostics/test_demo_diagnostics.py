@@ -90,7 +90,7 @@ def test_the_demo_network_has_centres_results_reuse_and_a_consultation(
 @pytest.mark.parametrize(
     ("lang", "heading", "button"),
     [
-        ("zh-CN", "有效的既往结果", "互认沿用此结果"),
+        ("zh_CN", "有效的既往结果", "互认沿用此结果"),
         ("en", "Valid prior results", "Reuse this result"),
     ],
 )
@@ -121,7 +121,7 @@ def test_the_family_doctor_is_offered_the_prior_result_on_the_order_page(
 
 
 @pytest.mark.parametrize(
-    ("lang", "shown"), [("zh-CN", "来源未注明"), ("en", "Not stated by the source")]
+    ("lang", "shown"), [("zh_CN", "来源未注明"), ("en", "Not stated by the source")]
 )
 def test_a_level_the_source_does_not_state_says_so(
     session: Session, client: TestClient, lang: str, shown: str
@@ -148,12 +148,12 @@ def test_a_level_the_source_does_not_state_says_so(
 def test_counts_and_money_read_as_people_write_them() -> None:
     """Counts without a trailing .0 and grouped; money grouped, with cents and the currency."""
     assert amount(1523.0) == "1,523" and amount(2.5) == "2.50"
-    assert money(Decimal("39669"), "zh-CN") == "39,669.00 元"
+    assert money(Decimal("39669"), "zh_CN") == "39,669.00 元"
     assert money(39669.004, "en") == "¥39,669.00"
     assert money(None, "en") == "–"
 
 
-@pytest.mark.parametrize(("lang", "price"), [("zh-CN", "40.00 元"), ("en", "¥40.00")])
+@pytest.mark.parametrize(("lang", "price"), [("zh_CN", "40.00 元"), ("en", "¥40.00")])
 def test_the_offer_shows_its_price_in_the_page_language(
     session: Session, network: registry.Network, client: TestClient, lang: str, price: str
 ) -> None:

@@ -1,0 +1,123 @@
+"""The demo in a real browser: on a database of its own loaded by the demo's own steps, the
+family doctor opens the open lipid-panel order of a demo resident and is offered the prior
+result the lead's laboratory reported (D3), in Chinese and in English."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+PASSWORD = "demo browser correct horse"
+LOAD = f"""
+from sqlalchemy import select
+from caregrid.auth import service as auth
+from caregrid.auth.roles import SYSTEM
+from caregrid.cli import demo
+from caregrid.db.migrate import upgrade
+from caregrid.db.session import get_engine, session_scope
+from caregrid.diagnostics.models import Order
+from caregrid.registry import importer
+from caregrid.registry.vocab import NetworkRole
+from caregrid.residents import service as residents
+
+upgrade(get_engine())
+checked = [importer.load(p) for p in demo.shipped_layouts()]
+with session_scope() as s:
+    for one in checked:
+        importer.apply(s, one, actor=SYSTEM, purpose="demo load")
+    n = demo._demo_network(s)
+    demo._accounts(s, n)
+    demo._residents(s, n)
+    demo._family_doctors(s, n)
+    demo._clinics(s, n)
+    demo._diagnostics(s, n)
+    demo._quality_assessments(s, n)
+    user = auth.get_by_username(s, "family-doctor")
+    auth.set_password(s, SYSTEM, user, {PASSWORD!r})
+    unit = demo._pick(n, NetworkRole.MEMBER, primary=True).institution
+    zhang = residents.id_by_name(s, "张建国", unit.id)
+    order = s.scalars(select(Order).where(
+        Order.resident_id == zhang, Order.item_code == "lipid_panel", Order.state == "ordered"
+    )).one()
+    print(order.id)
+"""
+
+
+@dataclass(frozen=True)
+class Demo:
+    base_url: str
+    order_id: int
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo's steps on a fresh SQLite file, served by uvicorn in a process of its own."""
+    folder = tmp_path_factory.mktemp("demo-web")
+    env = {
+        **os.environ,
+        "CAREGRID_DATABASE_URL": f"sqlite:///{folder / 'demo.db'}",
+        "CAREGRID_AUDIT_HEAD_FILE": str(folder / "audit-head.json"),
+    }
+    loaded = subprocess.run(
+        [sys.executable, "-c", LOAD], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    order_id = int(loaded.stdout.strip().splitlines()[-1])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "caregrid.web.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off",
+         "--log-level", "warning"],
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if server.poll() is not None:
+                    pytest.fail("the demo server exited")
+                time.sleep(0.1)
+        else:
+            pytest.fail("the demo server did not answer within 20 s")
+        yield Demo(base, order_id)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_the_family_doctor_is_offered_the_prior_result(browser: Browser, demo_server: Demo) -> None:
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        target = f"/orders/{demo_server.order_id}"
+        page.goto(f"{demo_server.base_url}/login?next={target}")
+        page.locator("input[name=username]").fill("family-doctor")
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("form[action='/login'] button[type=submit]").click()
+        expect(page).to_have_url(f"{demo_server.base_url}{target}")
+        offers = page.locator("#offers")
+        expect(offers).to_contain_text("有效的既往结果")
+        expect(offers.locator("button.reuse")).to_have_text("互认沿用此结果")
+        expect(offers.locator(".offer")).to_have_count(1)
+        context.add_cookies([{"name": "caregrid_lang", "value": "en", "url": demo_server.base_url}])
+        page.reload()
+        expect(offers).to_contain_text("Valid prior results")
+        expect(offers.locator("button.reuse")).to_have_text("Reuse this result")
+        expect(offers).to_contain_text("¥40.00")
+    finally:
+        context.close()
