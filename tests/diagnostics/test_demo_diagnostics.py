@@ -31,21 +31,12 @@ PASSWORD = "demo correct horse battery"
 WORLD_PASSWORD = "correct horse battery"  # tests.conftest.make_principal
 
 
-def _load(session: Session, network: registry.Network) -> None:
-    demo._accounts(session, network)
-    demo._residents(session, network)
-    demo._family_doctors(session, network)
-    demo._clinics(session, network)
-    demo._diagnostics(session, network)
-    demo._quality_assessments(session, network)
-
-
 @pytest.fixture
 def network(session: Session) -> Iterator[registry.Network]:
     found = demo._demo_network(session)
     with clock.frozen(NOW):
-        _load(session, found)
-        _load(session, found)  # a second load adds nothing
+        demo.load_network(session, found)
+        demo.load_network(session, found)  # a second load adds nothing
         yield found
 
 

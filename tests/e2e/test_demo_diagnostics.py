@@ -36,12 +36,7 @@ with session_scope() as s:
     for one in checked:
         importer.apply(s, one, actor=SYSTEM, purpose="demo load")
     n = demo._demo_network(s)
-    demo._accounts(s, n)
-    demo._residents(s, n)
-    demo._family_doctors(s, n)
-    demo._clinics(s, n)
-    demo._diagnostics(s, n)
-    demo._quality_assessments(s, n)
+    demo.load_network(s, n)
     user = auth.get_by_username(s, "family-doctor")
     auth.set_password(s, SYSTEM, user, {PASSWORD!r})
     unit = demo._pick(n, NetworkRole.MEMBER, primary=True).institution

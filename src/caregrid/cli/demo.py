@@ -82,14 +82,7 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
             importer.apply(session, one, actor=SYSTEM, purpose="demo load")
         progress.advance(task)
         progress.update(task, description="demo accounts and residents")
-        network = _demo_network(session)
-        accounts = _accounts(session, network)
-        _residents(session, network)
-        _family_doctors(session, network)
-        _clinics(session, network)
-        _emergency(session, network)
-        _diagnostics(session, network)
-        _quality_assessments(session, network)
+        accounts = load_network(session, _demo_network(session))
         progress.advance(task)
     hong_kong = get_settings().reference_data_dir / "hk_ha"
     if hong_kong.is_dir():
@@ -99,6 +92,20 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
     progress.update(task, description=f"a synthetic year of Jinhua's activity ({year})")
     generate("jinhua", DEMO_RESIDENTS, year, 1, get_settings().effective_facts_dir)
     progress.advance(task)
+    return accounts
+
+
+def load_network(session: Session, network: registry.Network) -> list[DemoAccount]:
+    """The demo network's accounts and its care: residents, a family-doctor team, clinics, an
+    emergency grant, shared diagnostics and the assessments that let results be reused. Each
+    step skips what an earlier run made, so loading twice adds nothing."""
+    accounts = _accounts(session, network)
+    _residents(session, network)
+    _family_doctors(session, network)
+    _clinics(session, network)
+    _emergency(session, network)
+    _diagnostics(session, network)
+    _quality_assessments(session, network)
     return accounts
 
 
