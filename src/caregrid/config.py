@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     emergency_grant_minutes: int = Field(default=60, ge=1, le=24 * 60)
     emergency_grants_per_day: int = Field(default=5, ge=1, le=100)
     emergency_alert_days: int = Field(default=7, ge=1, le=366)
+    # The shortest password an account may be given (at creation, a reset or a change).
+    password_min_length: int = Field(default=10, ge=8, le=128)
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -77,6 +77,20 @@ def can_manage_account(session: Session, principal: Principal, institution_id: i
     return institution_id is not None and can_manage_institution(session, principal, institution_id)
 
 
+# Roles an institution's administrators hand out to its own staff; the commission may grant
+# every role (a network's office and its auditors hold no institution).
+INSTITUTION_ROLES = frozenset({Role.CLINICIAN, Role.FAMILY_DOCTOR, Role.INSTITUTION_ADMIN})
+
+
+def grantable_roles(principal: Principal) -> frozenset[Role]:
+    """The roles this principal may give an account it manages (`can_manage_account`)."""
+    if principal.has(Role.REGULATOR):
+        return frozenset(Role)
+    if principal.has(Role.INSTITUTION_ADMIN, Role.NETWORK_ADMIN):
+        return INSTITUTION_ROLES
+    return frozenset()
+
+
 def is_network_office(principal: Principal, network_id: int) -> bool:
     """The health commission (any network) or this network's own office: who keeps a
     network's catalogs, menus and centres and sees all of its measures."""

@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, exists, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -500,8 +500,59 @@ def proves_inclusion(
     return sn == 0 and r == root
 
 
-def entries(session: Session, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+@dataclass(frozen=True)
+class EntryFilter:
+    """What the auditor narrows the log to; every field is optional and they combine (AND).
+    `action` matches a prefix ("referral." for every referral action); the days are local
+    calendar days, `until` included."""
+
+    actor: str | None = None
+    action: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+def entries(
+    session: Session,
+    *,
+    limit: int = 100,
+    before: int | None = None,
+    where: EntryFilter | None = None,
+) -> list[AuditEntry]:
+    """The newest entries first, `limit` of them below `before` (the seq of the last one a
+    page showed), narrowed by `where`."""
     query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
     if before is not None:
         query = query.where(AuditEntry.seq < before)
+    f = where or EntryFilter()
+    if f.actor:
+        query = query.where(AuditEntry.actor == f.actor)
+    if f.action:
+        query = query.where(AuditEntry.action.startswith(f.action, autoescape=True))
+    if f.subject_type:
+        query = query.where(AuditEntry.subject_type == f.subject_type)
+    if f.subject_id:
+        query = query.where(AuditEntry.subject_id == f.subject_id)
+    if f.since:
+        query = query.where(AuditEntry.at >= clock.start_of(f.since))
+    if f.until:
+        query = query.where(AuditEntry.at < clock.start_of(f.until + timedelta(days=1)))
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class SealState:
+    """How far the sealer has come: the latest signed head (None before the first), whether
+    its signature holds under the key, and how many rows wait for a head."""
+
+    head: SignedHead | None
+    signature_ok: bool
+    pending: int
+
+
+def seal_state(session: Session, key: bytes) -> SealState:
+    head = latest_head(session)
+    pending = session.scalar(select(func.count()).select_from(AuditPending)) or 0
+    return SealState(head, head is not None and signed_correctly(head, key), pending)

@@ -8,6 +8,8 @@ import os
 import threading
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from caregrid.auth import audit
 from caregrid.db.session import session_scope
 
@@ -35,6 +37,19 @@ def export(head: audit.SignedHead, path: Path) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(head.to_json() + "\n", encoding="utf-8")
     os.replace(partial, path)
+
+
+def verify_with_export(session: Session, key: bytes, head_file: Path) -> audit.VerifyResult:
+    """`audit.verify` anchored on the head exported to `head_file` when there is one, as the
+    page and the API run it; an unreadable export is itself a fault."""
+    anchor = None
+    if head_file.is_file():
+        try:
+            anchor = audit.SignedHead.from_json(head_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            rows = audit.verify(session, key).rows
+            return audit.VerifyResult(ok=False, rows=rows, reason=f"exported head: {exc}")
+    return audit.verify(session, key, anchor=anchor)
 
 
 class Sealer(threading.Thread):

@@ -1,4 +1,5 @@
-"""Users, login and tokens. Secrets are random; only their SHA-256 is stored."""
+"""Users, login and tokens (the package's entry; account administration is in `accounts`).
+Secrets are random; only their SHA-256 is stored."""
 
 from __future__ import annotations
 
@@ -7,26 +8,55 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
-from caregrid.auth import access, audit, throttle
-from caregrid.auth.models import AuthToken, User, UserRole
-from caregrid.auth.passwords import hash_password, verify_password
+from caregrid.auth import access, throttle
+from caregrid.auth.accounts import (
+    ACCOUNT_ADMINS,
+    AccountView,
+    create_user,
+    manageable,
+    managed,
+    reset_password,
+    revoke_user_tokens,
+    set_active,
+    set_password,
+    set_roles,
+)
+from caregrid.auth.models import AuthToken, User
+from caregrid.auth.passwords import verify_password
 from caregrid.auth.roles import Principal, Role
 from caregrid.db.session import begin_deferred
 from caregrid.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    Problem,
     TooManyAttempts,
     Unauthenticated,
 )
 
-MIN_PASSWORD = 10
+__all__ = [
+    "ACCOUNT_ADMINS",
+    "AccountView",
+    "EmergencyAlert",
+    "SignIn",
+    "create_user",
+    "emergency_alerts",
+    "finish_sign_in",
+    "get_by_username",
+    "issue_token",
+    "manageable",
+    "managed",
+    "password_matches",
+    "principal_of",
+    "reset_password",
+    "resolve_token",
+    "revoke_token",
+    "revoke_user_tokens",
+    "set_active",
+    "set_password",
+    "set_roles",
+    "start_sign_in",
+]
 
 
 def _digest(secret: str) -> str:
@@ -46,71 +76,6 @@ def principal_of(user: User) -> Principal:
 
 def get_by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
-
-
-def create_user(
-    session: Session,
-    actor: Principal,
-    *,
-    username: str,
-    display_name: str,
-    password: str,
-    roles: set[Role],
-    institution_id: int | None = None,
-    network_id: int | None = None,
-) -> User:
-    """Create an account; refuses weak passwords and accounts without the scope their role needs."""
-    problems = []
-    if len(password) < MIN_PASSWORD:
-        problems.append(Problem("password", f"must be at least {MIN_PASSWORD} characters"))
-    if not roles:
-        problems.append(Problem("roles", "at least one role is required"))
-    needs_institution = roles & {Role.INSTITUTION_ADMIN, Role.CLINICIAN, Role.FAMILY_DOCTOR}
-    if needs_institution and institution_id is None:
-        problems.append(
-            Problem("institution_id", f"required for {', '.join(sorted(needs_institution))}")
-        )
-    if Role.NETWORK_ADMIN in roles and network_id is None:
-        problems.append(Problem("network_id", "required for network_admin"))
-    if problems:
-        raise InvalidInput(problems)
-    if get_by_username(session, username) is not None:
-        raise Conflict(f"username {username!r} is taken")
-    user = User(
-        username=username,
-        display_name=display_name,
-        password_hash=hash_password(password),
-        institution_id=institution_id,
-        network_id=network_id,
-        created_at=clock.now(),
-        roles=[UserRole(role=r.value) for r in sorted(roles)],
-    )
-    session.add(user)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        action="user.create",
-        subject_type="user",
-        subject_id=user.id,
-        purpose="account administration",
-        detail={"username": username, "roles": sorted(roles)},
-    )
-    return user
-
-
-def set_password(session: Session, actor: Principal, user: User, password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput([Problem("password", f"must be at least {MIN_PASSWORD} characters")])
-    user.password_hash = hash_password(password)
-    audit.record(
-        session,
-        actor,
-        action="user.password",
-        subject_type="user",
-        subject_id=user.id,
-        purpose="account administration",
-    )
 
 
 @dataclass(frozen=True)
@@ -204,43 +169,6 @@ def revoke_token(session: Session, secret: str) -> None:
     token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _digest(secret)))
     if token is not None:
         token.revoked = True
-
-
-ACCOUNT_ADMINS = (Role.INSTITUTION_ADMIN, Role.NETWORK_ADMIN, Role.REGULATOR)
-
-
-def revoke_user_tokens(session: Session, actor: Principal, username: str) -> int:
-    """Revoke every token (browser sessions and API tokens) of ``username`` and return how
-    many were still unrevoked. The next request with any of them is 401.
-
-    Who may: `access.can_manage_account` (the account's institution admin, its network's
-    admin, the commission). An account that is not an administrator is refused before the
-    name is looked up, so only those who manage accounts learn whether a name exists.
-    """
-    if not actor.has(*ACCOUNT_ADMINS):
-        raise Forbidden("only an institution's or network's administrator may revoke tokens")
-    user = get_by_username(session, username)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
-    if not access.can_manage_account(session, actor, user.institution_id):
-        raise Forbidden("you may revoke tokens only of your own institution's (or network's) users")
-    result = session.execute(
-        update(AuthToken)
-        .where(AuthToken.user_id == user.id, AuthToken.revoked.is_(False))
-        .values(revoked=True)
-        .execution_options(synchronize_session="fetch")
-    )
-    revoked = int(getattr(result, "rowcount", 0) or 0)
-    audit.record_for(
-        session,
-        actor,
-        "token.revoke_all",
-        user.id,
-        subject_type="user",
-        purpose="account administration",
-        detail={"revoked": revoked},
-    )
-    return revoked
 
 
 @dataclass(frozen=True)

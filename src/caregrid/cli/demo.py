@@ -100,6 +100,7 @@ def load_network(session: Session, network: registry.Network) -> list[DemoAccoun
     emergency grant, shared diagnostics and the assessments that let results be reused. Each
     step skips what an earlier run made, so loading twice adds nothing."""
     accounts = _accounts(session, network)
+    _former_staff(session, network)
     _residents(session, network)
     _family_doctors(session, network)
     _clinics(session, network)
@@ -167,6 +168,23 @@ def _accounts(session: Session, network: registry.Network) -> list[DemoAccount]:
         scope = network.name_zh if network_id else names.get(institution_id or 0, "—")
         accounts.append(DemoAccount(role.value, username, password, scope))
     return accounts
+
+
+def _former_staff(session: Session, network: registry.Network) -> None:
+    """A disabled account at the primary unit, so the admins' account page shows both states."""
+    if auth.get_by_username(session, "former-doctor") is not None:
+        return
+    primary = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    auth.create_user(
+        session,
+        SYSTEM,
+        username="former-doctor",
+        display_name="已离职医生",
+        password=secrets.token_urlsafe(18),
+        roles={Role.CLINICIAN},
+        institution_id=primary.id,
+    )
+    auth.set_active(session, SYSTEM, "former-doctor", False)
 
 
 def _residents(session: Session, network: registry.Network) -> None:

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from caregrid import __version__
 from caregrid.auth import api as auth_api
+from caregrid.auth import pages as auth_pages
 from caregrid.chronic import api as chronic_api
 from caregrid.chronic import pages as chronic_pages
 from caregrid.config import get_settings
@@ -69,6 +70,7 @@ DOCS_CSP = (
 
 ROUTERS = (
     pages.router,
+    auth_pages.router,
     registry_pages.router,
     residents_pages.router,
     referral_pages.router,

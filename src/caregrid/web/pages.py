@@ -7,15 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from caregrid.auth import access, audit
+from caregrid.auth import audit
 from caregrid.auth import service as auth
-from caregrid.auth.reasons import emergency_reasons
-from caregrid.auth.roles import Role
 from caregrid.config import get_settings
 from caregrid.errors import TooManyAttempts, Unauthenticated
-from caregrid.privacy import mask_national_id
 from caregrid.registry import service as registry
-from caregrid.residents import service as residents
 from caregrid.web import csrf
 from caregrid.web.deps import DB, SESSION_COOKIE, User
 from caregrid.web.i18n import COOKIE, LOCALES
@@ -122,29 +118,6 @@ def home(request: Request, session: DB, user: User) -> Response:
         user,
         cities=registry.cities(session),
         counts=registry.member_counts(session),
-    )
-
-
-@router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, session: DB, user: User) -> Response:
-    """The auditors' page: emergency grants of the last days as alerts, and the latest
-    entries of the audit log. Residents appear by record number and masked national ID."""
-    access.require_role(user, Role.AUDITOR)
-    alerts = auth.emergency_alerts(session, user)
-    people = residents.records(session, sorted({a.resident_id for a in alerts}))
-    institutions = {
-        i: registry.get_institution_by_id(session, i) for i in {a.institution_id for a in alerts}
-    }
-    return render(
-        request,
-        "auth/audit.html",
-        user,
-        alerts=alerts,
-        days=get_settings().emergency_alert_days,
-        masked_ids={i: mask_national_id(r.national_id) for i, r in people.items()},
-        institutions=institutions,
-        reasons=emergency_reasons(),
-        entries=audit.entries(session, limit=50),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.i18n import amount, money
 from caregrid.web import csrf
@@ -32,6 +34,11 @@ def script_json(value: Any) -> Markup:
 env.filters["script_json"] = script_json
 
 
+def local_time(moment: datetime | None) -> str:
+    """A stored (UTC) moment as the deployment's local wall-clock time, to the minute."""
+    return "" if moment is None else clock.local(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def render(
     request: Request,
     template: str,
@@ -50,6 +57,7 @@ def render(
         name=lambda zh, en: pick(locale, zh, en),
         label=lambda code, kind=None: gettext(vocab_label(code, kind)),
         money=lambda value: money(value, locale),
+        local_time=local_time,
         csrf_field=csrf.FIELD,
         csrf_token=csrf.form_token(request),
         **context,
