@@ -114,3 +114,12 @@ def test_a_malformed_filter_is_422_naming_the_field(
 def test_only_auditors_see_the_viewer(session: Session, client: TestClient) -> None:
     doctor = make_principal(session, "av-doctor", Role.CLINICIAN, institution="jh-wc-chengdong")
     assert client.get("/audit", headers={**bearer(session, doctor), **HTML}).status_code == 403
+
+
+def test_the_empty_fields_a_browser_sends_filter_nothing(
+    session: Session, client: TestClient, auditor: dict[str, str]
+) -> None:
+    seq = _write(session, "av-blank", "referral.submit", 7300, EARLY)
+    page = client.get("/audit?actor=av-blank&action=&person=&since=&until=", headers=auditor)
+    assert page.status_code == 200 and _seqs(page.text) == [seq]
+    assert client.get("/audit?person=abc", headers=auditor).status_code == 422

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from caregrid.auth.roles import Role
 
@@ -53,3 +53,9 @@ class AuditFilterIn(BaseModel):
     subject_id: str | None = Field(default=None, max_length=100)
     since: date | None = None
     until: date | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """A browser's GET form sends every field, the empty ones as ``""``."""
+        return None if value == "" else value
