@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import bearer, form_token, make_principal
 
 from caregrid.auth import service as auth
-from caregrid.auth.models import AuditEntry
+from caregrid.auth.models import AuditEntry, User
 from caregrid.auth.passwords import verify_password
 from caregrid.auth.roles import SYSTEM, Role
 from caregrid.config import get_settings
@@ -35,11 +35,22 @@ def admin(session: Session) -> dict[str, str]:
     return {**bearer(session, principal), **HTML}
 
 
-def _create(client: TestClient, headers: dict[str, str], **fields: object) -> int:
-    data = {"username": "ac-doctor", "display_name": "王医生", "password": PASSWORD}
-    data.update({k: v for k, v in fields.items() if k != "roles"})
-    data["roles"] = fields.get("roles", ["clinician"])  # type: ignore[assignment]
-    return client.post("/users", data=data, headers=headers, follow_redirects=False).status_code
+def _create(
+    client: TestClient,
+    headers: dict[str, str],
+    roles: list[str] | None = None,
+    **fields: str,
+) -> int:
+    data: dict[str, str | list[str]] = {
+        "username": "ac-doctor",
+        "display_name": "王医生",
+        "password": PASSWORD,
+        **fields,
+        "roles": ["clinician"] if roles is None else roles,
+    }
+    answer = client.post("/users", data=data, headers=headers, follow_redirects=False)
+    status: int = answer.status_code
+    return status
 
 
 def _actions(session: Session, action: str) -> list[AuditEntry]:
@@ -70,7 +81,7 @@ def test_an_institution_admin_creates_a_clinician_of_its_own_institution(
     assert sorted(r.role for r in user.roles) == ["clinician", "family_doctor"]
     home = auth.principal_of(user)
     assert home.institution_id == session.scalar(
-        select(auth.User.institution_id).where(auth.User.username == "ac-admin")
+        select(User.institution_id).where(User.username == "ac-admin")
     )
     listed = client.get("/users", headers=admin).text
     assert 'data-username="ac-doctor"' in listed and "王医生" in listed
@@ -119,7 +130,7 @@ def test_a_taken_name_is_a_conflict_from_the_unique_constraint(
             password=PASSWORD,
             roles={Role.AUDITOR},
         )
-    assert session.scalar(select(auth.User.id).where(auth.User.username == "ac-admin"))
+    assert session.scalar(select(User.id).where(User.username == "ac-admin"))
 
 
 @pytest.fixture
@@ -320,4 +331,4 @@ def test_two_admins_racing_for_one_name_get_one_account_and_a_conflict(engine: o
         assert len(outcome) == 1 and isinstance(outcome[0], Conflict), outcome
     finally:
         with session_scope() as cleanup:
-            cleanup.execute(delete(auth.User).where(auth.User.username == name))
+            cleanup.execute(delete(User).where(User.username == name))

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import make_principal
 from tests.e2e.conftest import WORLD_PASSWORD, sign_in, sign_out
 
-from caregrid.auth import service as auth
+from caregrid.auth.models import User
 from caregrid.auth.roles import Role
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def admins(engine: Engine, live_server: LiveServer) -> Iterator[dict[str, str]]:
     finally:
         with Session(engine) as session:
             gone = [*names.values(), names["new"] + "-en"]
-            session.execute(delete(auth.User).where(auth.User.username.in_(gone)))
+            session.execute(delete(User).where(User.username.in_(gone)))
             session.commit()
 
 
