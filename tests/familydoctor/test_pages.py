@@ -192,3 +192,38 @@ def test_the_measures_page_shows_the_signing_rate(
     assert page.status_code == 200
     row = re.search(r'<tr data-institution="jh-wc-chengdong">(.*?)</tr>', page.text, re.S)
     assert row and '<span class="ratio">1/2</span>' in row.group(1)
+
+
+def test_only_clinical_staff_are_offered_the_follow_up_form(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """The unit's admin and the network office may read the resident and the worklist but
+    record no readings: they see no link to the form, and the form itself is refused before
+    anything is typed (the doctor sees both)."""
+    form = f"/chronic/follow-up?resident_id={world.patient}&condition=hypertension"
+    with clock.frozen(NOW):
+        chronic.enrol(
+            session,
+            world.community_doctor,
+            EnrolIn(
+                resident_id=world.patient,
+                condition=Condition.HYPERTENSION,
+                confirmed_on=TODAY - timedelta(days=10),
+            ),
+        )
+        doctor = _as(session, world.community_doctor)
+        assert (
+            'id="follow-up-hypertension"'
+            in client.get(f"/residents/{world.patient}", headers=doctor).text
+        )
+        assert form in client.get(f"/teams/{world.team}/worklist", headers=doctor).text
+        assert client.get(form, headers=doctor).status_code == 200
+        for who in (world.community_admin, world.office):
+            headers = _as(session, who)
+            resident = client.get(f"/residents/{world.patient}", headers=headers)
+            assert resident.status_code == 200 and 'id="follow-up-' not in resident.text
+            worklist = client.get(f"/teams/{world.team}/worklist", headers=headers)
+            assert worklist.status_code == 200 and "work-follow_up_overdue" in worklist.text
+            assert "/chronic/follow-up" not in worklist.text
+            refused = client.get(form, headers=headers)
+            assert refused.status_code == 403 and 'id="follow-up-form"' not in refused.text

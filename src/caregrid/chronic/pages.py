@@ -19,6 +19,7 @@ from caregrid.chronic import service as chronic
 from caregrid.chronic.models import Visit
 from caregrid.chronic.schemas import EnrolIn, FollowUpIn, FollowUpOut, ReferralProposal
 from caregrid.chronic.standard import Condition, Standard, load_standard
+from caregrid.errors import Forbidden
 from caregrid.residents import service as residents
 from caregrid.web.deps import DB, User
 from caregrid.web.forms import FormError, submit
@@ -57,6 +58,9 @@ def follow_up_form(
     resident_id: Annotated[int, Query()],
     condition: Annotated[Condition, Query()],
 ) -> Response:
+    """The follow-up form, for clinical staff only: others are refused before they type."""
+    if not chronic.may_record(user):
+        raise Forbidden("readings are recorded by clinical staff of an institution")
     return _form_page(request, session, user, resident_id, condition, {})
 
 

@@ -32,6 +32,7 @@ from caregrid.chronic.visits import (
     enrolment,
     follow_ups,
     last_follow_up,
+    may_record,
     next_due,
     reading_of,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "enrolment",
     "follow_ups",
     "last_follow_up",
+    "may_record",
     "next_due",
     "reading_of",
     "record_screening",

@@ -21,9 +21,15 @@ from caregrid.errors import Forbidden, InvalidInput, Problem
 CLINICAL = (Role.FAMILY_DOCTOR, Role.CLINICIAN)
 
 
+def may_record(principal: Principal) -> bool:
+    """Readings are recorded by clinical staff of an institution: the pages ask this before
+    offering the form, the service before recording."""
+    return principal.has(*CLINICAL) and principal.institution_id is not None
+
+
 def _clinician(session: Session, principal: Principal, resident_id: int) -> int:
     """Readings are recorded by clinical staff with access to the patient."""
-    if not principal.has(*CLINICAL) or principal.institution_id is None:
+    if not may_record(principal) or principal.institution_id is None:  # None: for mypy
         raise Forbidden("readings are recorded by clinical staff of an institution")
     access.patient_access(session, principal, resident_id)
     return principal.institution_id

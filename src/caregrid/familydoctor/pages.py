@@ -58,6 +58,7 @@ def worklist_page(
         worklist=worklist,
         doctors=doctors,
         doctor=doctor,
+        may_record=chronic.may_record(user),
         today=clock.today(),
     )
 

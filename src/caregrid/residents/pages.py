@@ -103,6 +103,7 @@ def resident_detail(resident_id: int, request: Request, session: DB, user: User)
             (e, chronic.next_due(session, e)) for e in chronic.enrolments(session, resident_id)
         ],
         visits=visits,
+        may_record=chronic.may_record(user),
         charts=[(c, chart) for c in Condition if (chart := readings_chart(visits, c)) is not None],
         conditions=list(Condition),
         reasons=list(TerminationReason),
