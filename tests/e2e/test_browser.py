@@ -80,14 +80,14 @@ def test_sign_in_switch_language_and_read_a_network(page: Page, live_server: Liv
     page.locator("input[name=password]").fill(live_server.password)
     submit.click()
     expect(page).to_have_url(f"{base}/")
-    expect(page.locator("h1")).to_have_text("总览")
+    expect(page.locator("h1")).to_have_text("我的工作台")
     expect(page.locator("#lang-switch")).to_have_text("English")
 
     page.locator("#lang-switch").click()
     expect(page).to_have_url(f"{base}/")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#lang-switch")).to_have_text("中文")
-    expect(page.locator("h1")).to_have_text("Overview")
+    expect(page.locator("h1")).to_have_text("My desk")
 
     expected = _expected_network()
     page.goto(f"{base}/networks")

@@ -104,14 +104,27 @@ def require_network_office(principal: Principal, network_id: int, refusal: str) 
         raise Forbidden(refusal)
 
 
-def measure_scope(principal: Principal, network_id: int, refusal: str) -> int | None:
+def measure_scope(
+    session: Session, principal: Principal, network_id: int, refusal: str
+) -> int | None:
     """Whose rows of a network's measures the principal sees: None for every row (the
-    commission, the network's office), else their own institution's."""
+    commission, the network's office), else their own institution's if it is a member (J9);
+    anyone else is refused."""
     if is_network_office(principal, network_id):
         return None
-    if principal.institution_id is None:
+    member = principal.institution_id in network_institution_ids(session, network_id)
+    if principal.institution_id is None or not member:
         raise Forbidden(refusal)
     return principal.institution_id
+
+
+def sees_measures(session: Session, principal: Principal, network_id: int) -> bool:
+    """Whether a network's cockpit and measures open for the principal at all."""
+    try:
+        measure_scope(session, principal, network_id, "")
+    except Forbidden:
+        return False
+    return True
 
 
 def require_plan_layout(principal: Principal) -> None:

@@ -50,6 +50,7 @@ from caregrid.diagnostics.recognition import (
     repeat,
 )
 from caregrid.diagnostics.schemas import OfferOut, OrderOut, ResultOut, ValueOut
+from caregrid.diagnostics.teleconsult import inbox as consult_inbox
 from caregrid.diagnostics.vocab import ConsultState, OrderState
 from caregrid.registry import service as registry
 
@@ -65,6 +66,7 @@ __all__ = [
     "centre_of",
     "centres_run_by",
     "centres_serving",
+    "consult_inbox",
     "create_centre",
     "get_order",
     "import_csv",

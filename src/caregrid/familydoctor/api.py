@@ -174,6 +174,7 @@ def network_measures(
     sees its own row (and the lead's down-referrals); others are refused."""
     network = registry.get_network(session, code)
     own = access.measure_scope(
+        session,
         principal,
         network.id,
         "these measures are for the network's office, its members and the commission",

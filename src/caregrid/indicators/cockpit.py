@@ -177,6 +177,7 @@ def build(
         if i is not None
     }
     own = access.measure_scope(
+        session,
         principal,
         network.id,
         "the cockpit is for the network's office, its members and the commission",

@@ -254,6 +254,22 @@ def stored(session: Session, network_id: int, period: str) -> Evaluation | None:
     )
 
 
+def unevaluated(session: Session, network: registry.Network, today: date) -> list[str]:
+    """Periods of this year and the last that have ended with no evaluation on record (K7):
+    the office's and the commission's reminder. A profile without an interval has none."""
+    try:
+        profile = policy.get(network.profile)
+        ended = [
+            period
+            for year in (today.year - 1, today.year)
+            for period in periods(profile, year)
+            if period_bounds(profile, period)[1] < today
+        ]
+    except RuleViolation:
+        return []
+    return [p for p in ended if stored(session, network.id, p) is None]
+
+
 def evaluate(session: Session, principal: Principal, network_code: str, period: str) -> Evaluation:
     """Create the period's evaluation, or refresh its automatic part."""
     network = registry.get_network(session, network_code)

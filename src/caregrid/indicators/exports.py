@@ -31,6 +31,7 @@ def _visible(session: Session, principal: Principal, network_code: str) -> tuple
     """Institution codes the principal may see in the network, and the network's code."""
     network = registry.get_network(session, network_code)
     own = access.measure_scope(
+        session,
         principal,
         network.id,
         "exports are for the network's office, its members and the commission",

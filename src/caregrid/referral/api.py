@@ -223,6 +223,7 @@ def network_measures(
     month = month_of(month)
     network = registry.get_network(session, network_code)
     own = access.measure_scope(
+        session,
         principal,
         network.id,
         "the network's measures are for its office, the commission and its members",

@@ -60,6 +60,7 @@ from caregrid.registry import service as registry
 __all__ = [
     "DEDUCTIBLE_TEXT",
     "TIER_CATALOGS",
+    "Referral",
     "Route",
     "_move",
     "allowed_actions",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from caregrid.auth import access
 from caregrid.policy import service as policy
 from caregrid.registry import checks
 from caregrid.registry import service as registry
@@ -48,6 +49,8 @@ def network(code: str, request: Request, session: DB, user: User) -> Response:
         groups=registry.members_by_tier(net),
         results=checks.run(session, network=code),
         services=registry.cross_grid_services(session, net.id),
+        may_measure=access.sees_measures(session, user, net.id),
+        is_office=access.is_network_office(user, net.id),
     )
 
 

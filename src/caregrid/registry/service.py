@@ -404,6 +404,19 @@ def network_member_ids(session: Session, network_id: int) -> set[int]:
     return set(rows)
 
 
+def network_ids_of(session: Session, principal: Principal) -> set[int]:
+    """The networks a user works in: their office's, or those their institution belongs to."""
+    found = {principal.network_id} if principal.network_id is not None else set()
+    if principal.institution_id is not None:
+        rows = session.scalars(
+            select(Membership.network_id).where(
+                Membership.institution_id == principal.institution_id
+            )
+        )
+        found.update(rows)
+    return found
+
+
 def network_peer_ids(session: Session, institution_id: int) -> set[int]:
     """The institution and every member of the networks it belongs to."""
     mine = select(Membership.network_id).where(Membership.institution_id == institution_id)

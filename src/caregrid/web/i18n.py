@@ -109,6 +109,7 @@ VOCAB_EN = {
     "tcm": "TCM doctor",
     "follow_up_due": "Follow-up due",
     "follow_up_overdue": "Follow-up overdue",
+    "unevaluated": "Not yet evaluated",
     "confirm": "Confirm suspected case",
     "screening_due": "Yearly screening due",
     "referred_down": "Referred down, awaiting follow-up",

@@ -9,10 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from caregrid.auth import audit
 from caregrid.auth import service as auth
+from caregrid.auth.roles import Role
 from caregrid.config import get_settings
 from caregrid.errors import TooManyAttempts, Unauthenticated
 from caregrid.registry import service as registry
-from caregrid.web import csrf
+from caregrid.web import csrf, desk
 from caregrid.web.deps import DB, SESSION_COOKIE, User
 from caregrid.web.i18n import COOKIE, LOCALES
 from caregrid.web.render import render
@@ -112,11 +113,30 @@ def switch_language(request: Request, locale: str, next: str | None = None) -> R
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: DB, user: User) -> Response:
+    """The role's desk (its worklists), the audit seal for the auditor, and the networks the
+    user works in (every network for the commission and the auditor)."""
+    everything = user.has(Role.REGULATOR, Role.AUDITOR)
+    scope = set() if everything else registry.network_ids_of(session, user)
+    cities = [
+        (city, nets)
+        for city in registry.cities(session)
+        if (
+            nets := [
+                net for grid in city.grids for net in grid.networks if everything or net.id in scope
+            ]
+        )
+    ]
     return render(
         request,
         "home.html",
         user,
-        cities=registry.cities(session),
+        trays=desk.trays(session, user),
+        seal=(
+            audit.seal_state(session, get_settings().audit_key_bytes)
+            if user.has(Role.AUDITOR)
+            else None
+        ),
+        cities=cities,
         counts=registry.member_counts(session),
     )
 
