@@ -6,18 +6,20 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import Principal, Role
+from caregrid.referral import pages
 from caregrid.referral import service as referrals
-from caregrid.referral.vocab import Urgency
+from caregrid.referral.vocab import Action, RejectionReason, Urgency
 from caregrid.scheduling import service as scheduling
 from caregrid.scheduling.models import ClinicSession
 from tests.conftest import bearer, make_principal
 from tests.referrals import HYPERTENSION, refer_up
-from tests.world import NOW, SHANGHAI, World
+from tests.world import NOW, SHANGHAI, World, add_patients
 
 
 def _publish(session: Session, world: World, day: int = 1, capacity: int = 30) -> ClinicSession:
@@ -32,12 +34,15 @@ def _publish(session: Session, world: World, day: int = 1, capacity: int = 30) -
     )
 
 
-def _rows(html: str, table: str) -> list[str]:
+def _rows(html: str, table: str) -> list[tuple[str, str]]:
     body = re.search(
         rf'<table class="referrals" id="{table}-table">.*?<tbody>(.*?)</tbody>', html, re.S
     )
     assert body, table
-    return re.findall(r'<tr data-referral="(\d+)"[^>]*>(.*?)</tr>', body.group(1), re.S)
+    rows: list[tuple[str, str]] = re.findall(
+        r'<tr data-referral="(\d+)"[^>]*>(.*?)</tr>', body.group(1), re.S
+    )
+    return rows
 
 
 def _as(session: Session, who: Principal) -> dict[str, str]:
@@ -459,3 +464,74 @@ def test_pages_need_sign_in_and_clinical_roles(
     page = client.get("/referrals", headers=_as(session, planner))
     assert page.status_code == 200 and 'href="/referrals/new"' not in page.text
     assert client.get("/referrals/new", headers=_as(session, planner)).status_code == 403
+
+
+def test_the_history_keeps_finished_referrals_with_filters_and_pages(
+    client: TestClient, session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rejected referral leaves the lead's inbox but not its history; the history filters
+    by state, direction, patient name and sent day, and pages by the last number shown."""
+    monkeypatch.setattr(pages, "HISTORY_ROWS", 2)
+    with clock.frozen(NOW):
+        others = add_patients(session, world, 2)
+        first = refer_up(session, world)
+        second = refer_up(session, world, resident_id=others[0])
+        third = refer_up(session, world, resident_id=others[1])
+        referrals.transition(
+            session,
+            world.cardiologist,
+            first.id,
+            action=Action.REJECT,
+            version=first.version,
+            rejection_code=RejectionReason.NOT_INDICATED,
+        )
+        lead = _as(session, world.cardiologist)
+        inbox = client.get("/referrals", headers=lead).text
+        assert str(first.id) not in [i for i, _ in _rows(inbox, "inbox")]
+        page = client.get("/referrals/history", headers=lead)
+        assert page.status_code == 200
+        assert [i for i, _ in _rows(page.text, "history")] == [str(third.id), str(second.id)]
+        older = re.search(r'id="older" href="([^"]+)"', page.text)
+        assert older and older.group(1).endswith(f"before={second.id}")
+        rest = client.get(older.group(1).replace("&amp;", "&"), headers=lead).text
+        assert [i for i, _ in _rows(rest, "history")] == [str(first.id)]
+        assert 'id="older"' not in rest
+
+        rejected = client.get("/referrals/history?state=rejected&direction=", headers=lead).text
+        assert [i for i, _ in _rows(rejected, "history")] == [str(first.id)]
+        down = client.get("/referrals/history?direction=down", headers=lead).text
+        assert _rows(down, "history") == []
+        named = client.get("/referrals/history?patient=居民1", headers=lead).text
+        assert [i for i, _ in _rows(named, "history")] == [str(third.id)]
+        wildcard = client.get("/referrals/history?patient=%25", headers=lead).text
+        assert _rows(wildcard, "history") == []  # "%" is a character, not a pattern
+        today = NOW.date().isoformat()
+        tomorrow = (NOW.date() + timedelta(days=1)).isoformat()
+        assert len(_rows(client.get(f"/referrals/history?until={today}", headers=lead).text,
+                         "history")) == 2  # fmt: skip
+        assert _rows(client.get(f"/referrals/history?since={tomorrow}", headers=lead).text,
+                     "history") == []  # fmt: skip
+        backwards = client.get(f"/referrals/history?since={tomorrow}&until={today}", headers=lead)
+        assert backwards.status_code == 422 and "until" in backwards.text
+
+        # The sender keeps the same history; another grid's doctor sees none of it.
+        sender = client.get("/referrals/history", headers=_as(session, world.community_doctor))
+        assert len(_rows(sender.text, "history")) == 2
+        stranger = client.get("/referrals/history", headers=_as(session, world.other_grid_doctor))
+        assert _rows(stranger.text, "history") == []
+        regulator = make_principal(session, "history-regulator", Role.REGULATOR)
+        assert client.get("/referrals/history", headers=_as(session, regulator)).status_code == 403
+
+
+def test_the_history_api_pages_and_refuses_a_bad_filter(
+    client: TestClient, session: Session, world: World
+) -> None:
+    with clock.frozen(NOW):
+        made = [refer_up(session, world).id]
+        headers = bearer(session, world.cardiologist)
+        answer = client.get("/api/referrals/history?limit=1", headers=headers)
+        assert answer.status_code == 200 and [r["id"] for r in answer.json()] == made
+        bad = client.get("/api/referrals/history?state=lost", headers=headers)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.state"
+        long = client.get("/api/referrals/history?patient=" + "王" * 51, headers=headers)
+        assert long.status_code == 422

@@ -26,6 +26,7 @@ from caregrid.referral.schemas import (
     DiagnosisCheck,
     DownReferralIn,
     FollowUpIn,
+    HistoryFilterIn,
     IndicatorOut,
     MeasureOut,
     NetworkMeasuresOut,
@@ -69,6 +70,20 @@ def inbox(session: DB, user: User) -> list[ReferralOut]:
 @router.get("/referrals/outbox", response_model=list[ReferralOut])
 def outbox(session: DB, user: User) -> list[ReferralOut]:
     return _list(session, user, referrals.outbox(session, user), "referral outbox")
+
+
+@router.get("/referrals/history", response_model=list[ReferralOut])
+def history(
+    session: DB,
+    user: User,
+    filters: Annotated[HistoryFilterIn, Query()],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> list[ReferralOut]:
+    """Every referral the caller's institution sent or received (its network's, for the
+    office), finished ones included, newest first; page on with `before` (the last id)."""
+    rows = referrals.history(session, user, filters, before=before, limit=limit)
+    return _list(session, user, rows, "referral history")
 
 
 @router.get("/referrals/awaiting-slot", response_model=list[ReferralOut])

@@ -30,6 +30,7 @@ from caregrid.referral.schemas import (
     DiagnosisCheck,
     DownReferralIn,
     FollowUpIn,
+    HistoryFilterIn,
     ReferralIn,
     ReferralOut,
     TransitionIn,
@@ -130,6 +131,35 @@ def referral_lists(request: Request, session: DB, user: User) -> Response:
         is_office=user.has(Role.NETWORK_ADMIN) and user.network_id is not None,
         can_refer=user.has(*referrals.CLINICAL) and user.institution_id is not None,
         networks=_network_codes(session, user, locale_of(request)),
+        when=local_time,
+    )
+
+
+HISTORY_ROWS = 50
+
+
+@router.get("/referrals/history", response_class=HTMLResponse)
+def referral_history(
+    request: Request,
+    session: DB,
+    user: User,
+    filters: Annotated[HistoryFilterIn, Query()],
+    before: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> Response:
+    """Every referral the unit sent or received, closed ones too, newest first, 50 a page."""
+    rows = referrals.history(session, user, filters, before=before, limit=HISTORY_ROWS + 1)
+    shown = [referrals.view(session, user, r) for r in rows[:HISTORY_ROWS]]
+    audit.record_reads(session, user, "referral", [r.id for r in shown], purpose="referral history")
+    typed = filters.model_dump(exclude_none=True, mode="json")
+    return render(
+        request,
+        "referral/history.html",
+        user,
+        rows=shown,
+        older=shown[-1].id if len(rows) > HISTORY_ROWS else None,
+        typed={k: str(v) for k, v in typed.items()},
+        states=list(State),
+        directions=list(Direction),
         when=local_time,
     )
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import Principal, Role
-from caregrid.errors import Forbidden, NotFound
+from caregrid.errors import Forbidden, InvalidInput, NotFound, Problem
 from caregrid.referral.models import Referral
 from caregrid.referral.rules import DEDUCTIBLE_TEXT, network_profile
-from caregrid.referral.schemas import EventOut, Party, ReferralOut
+from caregrid.referral.schemas import EventOut, HistoryFilterIn, Party, ReferralOut
 from caregrid.referral.vocab import (
     ACTOR_SIDE,
     EITHER,
@@ -135,6 +135,44 @@ def outbox(session: Session, principal: Principal, *, limit: int = 200) -> list[
             .limit(limit)
         )
     )
+
+
+def history(
+    session: Session,
+    principal: Principal,
+    where: HistoryFilterIn,
+    *,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[Referral]:
+    """Every referral the principal's institution sent or received (its network's, for the
+    office), closed ones included, newest first, narrowed by the filters; page on with
+    `before` (the last id shown). Only the two ends and the office keep such a history."""
+    if principal.institution_id is not None:
+        mine = principal.institution_id
+        query = select(Referral).where(
+            (Referral.from_institution_id == mine) | (Referral.to_institution_id == mine)
+        )
+    elif principal.has(Role.NETWORK_ADMIN) and principal.network_id is not None:
+        query = select(Referral).where(Referral.network_id == principal.network_id)
+    else:
+        raise Forbidden("a referral history is kept by its institutions and network office")
+    if where.since and where.until and where.until < where.since:
+        raise InvalidInput([Problem("until", "must not be before the first day (since)")])
+    sent = func.coalesce(Referral.submitted_at, Referral.created_at)
+    if where.state is not None:
+        query = query.where(Referral.state == where.state)
+    if where.direction is not None:
+        query = query.where(Referral.direction == where.direction)
+    if where.patient:
+        query = query.where(Referral.resident_id.in_(residents.named(where.patient)))
+    if where.since is not None:
+        query = query.where(sent >= clock.start_of(where.since))
+    if where.until is not None:
+        query = query.where(sent < clock.start_of(where.until + timedelta(days=1)))
+    if before is not None:
+        query = query.where(Referral.id < before)
+    return list(session.scalars(query.order_by(Referral.id.desc()).limit(limit)))
 
 
 def open_down_referrals(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from caregrid.referral.vocab import Action, RejectionReason, Urgency
+from caregrid.referral.vocab import Action, Direction, RejectionReason, State, Urgency
 
 
 class ReferralIn(BaseModel):
@@ -208,3 +208,20 @@ class NetworkMeasuresOut(BaseModel):
     indicators: list[IndicatorOut]
     members: list[UnitMeasuresOut]
     total: UnitMeasuresOut | None  # for the network's office and the commission only
+
+
+class HistoryFilterIn(BaseModel):
+    """The referral history's filters: state, direction, the patient (a name or its start),
+    and a range of local days the referral was sent (or created, for a draft)."""
+
+    state: State | None = None
+    direction: Direction | None = None
+    patient: str | None = Field(default=None, max_length=50)
+    since: date | None = None
+    until: date | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """A browser's GET form sends every field, the empty ones as ``""``."""
+        return None if value == "" else value

@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -274,6 +274,13 @@ def id_by_name(session: Session, name: str, institution_id: int) -> int | None:
         .order_by(Resident.id)
         .limit(1)
     )
+
+
+def named(fragment: str) -> Select[int]:
+    """Ids of residents whose name starts with `fragment`, as a subquery for a list's filter
+    (a name search must not pull a city's residents into memory)."""
+    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return select(Resident.id).where(Resident.name.like(f"{escaped}%", escape="\\"))
 
 
 def id_by_national_id(session: Session, value: str) -> int | None:
