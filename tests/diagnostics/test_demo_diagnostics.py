@@ -73,8 +73,11 @@ def test_the_demo_network_has_centres_results_reuse_and_a_consultation(
     assert offered[0].valid_until >= NOW.date()
     repeats = session.scalars(select(Recognition)).all()
     assert [(r.decision, r.reason) for r in repeats] == [("repeated", "condition_changed")]
-    consults = session.scalars(select(Teleconsultation)).all()  # D4
-    assert [(c.to_institution_id, c.state) for c in consults] == [(lead.id, ConsultState.ANSWERED)]
+    consults = session.scalars(select(Teleconsultation).order_by(Teleconsultation.id)).all()
+    assert [(c.to_institution_id, c.state) for c in consults] == [  # D4: one answered, one asked
+        (lead.id, ConsultState.ANSWERED),
+        (lead.id, ConsultState.REQUESTED),
+    ]
     assert consults[0].opinion
 
 

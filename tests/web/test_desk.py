@@ -17,11 +17,13 @@ from tests.referrals import arrive, refer_down, refer_up
 from tests.world import NOW, World, build
 
 from caregrid import clock
+from caregrid.auth import service as auth
 from caregrid.auth.models import AuditEntry
 from caregrid.auth.roles import Principal, Role
 from caregrid.chronic import service as chronic
 from caregrid.chronic.schemas import EnrolIn
 from caregrid.chronic.standard import Condition
+from caregrid.cli import demo
 from caregrid.indicators import evaluation
 from caregrid.registry import service as registry
 
@@ -190,3 +192,26 @@ def test_the_network_page_links_to_its_measures_only_for_who_may_open_them(
     # What the page hides is refused, not merely hidden.
     measures = client.get(f"/networks/{NET}/referral-measures", headers=headers)
     assert measures.status_code == (200 if shown else 403)
+
+
+def test_the_demo_puts_work_on_every_clinical_desk(client: TestClient, session: Session) -> None:
+    """What a newcomer sees after `make demo`: the lead's doctor has referrals waiting, orders
+    to read and a consultation; the family doctor a patient to take over and follow-ups due;
+    loading twice adds nothing."""
+    network = demo._demo_network(session)
+    with clock.frozen(NOW):
+        demo.load_network(session, network)
+        demo.load_network(session, network)
+        totals = {}
+        for username in ("doctor", "family-doctor", "office"):
+            user = auth.get_by_username(session, username)
+            assert user is not None
+            page = _desk(client, session, auth.principal_of(user))
+            totals[username] = {
+                key: int(n)
+                for key, n in re.findall(r'id="tray-([a-z-]+)" data-total="(\d+)"', page)
+            }
+    assert totals["doctor"]["referrals-in"] == 2  # one waiting, one arrived and referred down
+    assert totals["doctor"]["orders"] >= 1 and totals["doctor"]["consults"] == 1
+    assert totals["family-doctor"]["take-over"] == 1 and totals["family-doctor"]["follow-ups"] >= 1
+    assert totals["office"]["evaluations"] >= 1

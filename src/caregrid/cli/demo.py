@@ -39,6 +39,9 @@ from caregrid.familydoctor.vocab import ConsentMethod, TeamRole
 from caregrid.planning import hongkong
 from caregrid.planning import service as planner
 from caregrid.planning.schemas import PlanRequest
+from caregrid.referral import service as referrals
+from caregrid.referral.schemas import DownReferralIn, HistoryFilterIn, ReferralIn
+from caregrid.referral.vocab import Action as ReferralAction
 from caregrid.registry import importer
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import NetworkRole
@@ -97,7 +100,8 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
 
 def load_network(session: Session, network: registry.Network) -> list[DemoAccount]:
     """The demo network's accounts and its care: residents, a family-doctor team, clinics, an
-    emergency grant, shared diagnostics and the assessments that let results be reused. Each
+    emergency grant, shared diagnostics, the assessments that let results be reused, and
+    referrals and a consultation waiting on the desks. Each
     step skips what an earlier run made, so loading twice adds nothing."""
     accounts = _accounts(session, network)
     _former_staff(session, network)
@@ -107,6 +111,7 @@ def load_network(session: Session, network: registry.Network) -> list[DemoAccoun
     _emergency(session, network)
     _diagnostics(session, network)
     _quality_assessments(session, network)
+    _referrals(session, network)
     return accounts
 
 
@@ -358,6 +363,75 @@ def _clinics(session: Session, network: registry.Network) -> None:
             session, SYSTEM, department_id=department.id
         ):
             scheduling.create_bed_pool(session, SYSTEM, department_id=department.id, total=40)
+
+
+def _referrals(session: Session, network: registry.Network) -> None:
+    """Work waiting on the desks: an up-referral the lead's cardiology has not answered (B1),
+    a patient the lead treated and referred back down for the family doctor to take over
+    (B5), and a teleconsultation asked of the lead (D4)."""
+    doctor_user = auth.get_by_username(session, "doctor")
+    family_user = auth.get_by_username(session, "family-doctor")
+    if doctor_user is None or family_user is None:
+        return
+    doctor, family = auth.principal_of(doctor_user), auth.principal_of(family_user)
+    if referrals.history(session, family, HistoryFilterIn(), limit=1):
+        return  # a rerun keeps the earlier referrals
+    lead = _pick(network, NetworkRole.LEAD, primary=False).institution
+    unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    cardiology = next(d for d in registry.departments(session, lead.id) if d.code == "cardiology")
+    li = residents.id_by_name(session, "李秀英", unit.id)
+    wang = residents.id_by_name(session, "张建国", unit.id)
+    chen = residents.id_by_name(session, "陈丽", unit.id)
+    if li is None or wang is None or chen is None:
+        return
+    up = {"to_institution_code": lead.code, "to_department_id": cardiology.id, "consent": True}
+    referrals.create(
+        session,
+        family,
+        ReferralIn(
+            resident_id=li,
+            diagnosis_code="I10",
+            reason="血压控制不佳",
+            clinical_summary="64岁女性，高血压合并2型糖尿病，三种降压药联合治疗血压仍未达标。",
+            justification="三种降压药联合治疗血压仍 168/102 mmHg",
+            **up,
+        ),
+    )
+    chest = referrals.create(
+        session,
+        family,
+        ReferralIn(
+            resident_id=wang,
+            diagnosis_code="I21.0",
+            reason="胸痛",
+            clinical_summary="急性前壁心肌梗死，溶栓后转诊",
+            **up,
+        ),
+    )
+    for action in (ReferralAction.ACCEPT, ReferralAction.ARRIVE):
+        chest = referrals.transition(
+            session, doctor, chest.id, action=action, version=chest.version
+        )
+    referrals.refer_down(
+        session,
+        doctor,
+        parent_id=chest.id,
+        data=DownReferralIn(
+            version=chest.version,
+            reason="病情稳定，转回社区康复",
+            clinical_summary="经皮冠状动脉介入治疗后恢复良好",
+            discharge_summary="PCI术后稳定，带药：阿司匹林、氯吡格雷、阿托伐他汀、美托洛尔",
+            follow_up_plan="两周内社区随访血压、心率，一个月后心内科复诊",
+        ),
+    )
+    teleconsult.request(
+        session,
+        family,
+        resident_id=chen,
+        to_institution_code=lead.code,
+        to_department_id=cardiology.id,
+        question="产后三个月血压 150/95 mmHg，哺乳期，请心内科建议降压用药",
+    )
 
 
 def _quality_assessments(session: Session, network: registry.Network) -> None:
