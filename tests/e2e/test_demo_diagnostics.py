@@ -1,6 +1,7 @@
 """The demo in a real browser: on a database of its own loaded by the demo's own steps, the
 family doctor opens the open lipid-panel order of a demo resident and is offered the prior
-result the lead's laboratory reported (D3), in Chinese and in English."""
+result the lead's laboratory reported (D3), and each of the two doctors starts from a desk
+with the demo's work on it, in Chinese and in English."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 PASSWORD = "demo browser correct horse"
 LOAD = f"""
@@ -37,8 +38,8 @@ with session_scope() as s:
         importer.apply(s, one, actor=SYSTEM, purpose="demo load")
     n = demo._demo_network(s)
     demo.load_network(s, n)
-    user = auth.get_by_username(s, "family-doctor")
-    auth.set_password(s, SYSTEM, user, {PASSWORD!r})
+    for name in ("family-doctor", "doctor"):
+        auth.set_password(s, SYSTEM, auth.get_by_username(s, name), {PASSWORD!r})
     unit = demo._pick(n, NetworkRole.MEMBER, primary=True).institution
     zhang = residents.id_by_name(s, "张建国", unit.id)
     order = s.scalars(select(Order).where(
@@ -114,5 +115,49 @@ def test_the_family_doctor_is_offered_the_prior_result(browser: Browser, demo_se
         expect(offers).to_contain_text("Valid prior results")
         expect(offers.locator("button.reuse")).to_have_text("Reuse this result")
         expect(offers).to_contain_text("¥40.00")
+    finally:
+        context.close()
+
+
+def _sign_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form[action='/login'] button[type=submit]").click()
+    expect(page).to_have_url(f"{base}/")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_each_doctor_starts_the_day_from_the_desk(
+    browser: Browser, demo_server: Demo, locale: str
+) -> None:
+    """The family doctor takes over the patient the lead referred down (B5); the lead's
+    doctor opens the referral waiting for cardiology and may accept it (B1)."""
+    base = demo_server.base_url
+    zh = locale == "zh-CN"
+    context = browser.new_context(locale=locale)
+    if not zh:
+        context.add_cookies([{"name": "caregrid_lang", "value": "en", "url": base}])
+    try:
+        page = context.new_page()
+        _sign_in(page, base, "family-doctor")
+        expect(page.locator("h1")).to_have_text("我的工作台" if zh else "My desk")
+        take_over = page.locator("#tray-take-over")
+        expect(take_over.locator("h2")).to_contain_text(
+            "待接收的下转患者" if zh else "Down-referred patients to take over"
+        )
+        take_over.locator("li a", has_text="张建国").click()
+        expect(page.locator("#follow-up-plan")).to_contain_text("两周内社区随访")
+        page.screenshot(path=f"var/e2e-desk-family-doctor-{locale}.png", full_page=True)
+        page.locator("form[action='/logout'] button").click()
+
+        _sign_in(page, base, "doctor")
+        waiting = page.locator("#tray-referrals-in")
+        expect(waiting).to_have_attribute("data-total", "2")
+        expect(page.locator("#tray-consults li")).to_have_count(1)
+        waiting.locator("li a", has_text="李秀英").click()
+        expect(page.locator("h1")).to_contain_text("李秀英")
+        expect(page.locator("body")).to_contain_text("接收" if zh else "Accept")
+        page.screenshot(path=f"var/e2e-desk-doctor-{locale}.png", full_page=True)
     finally:
         context.close()
