@@ -18,7 +18,7 @@ from caregrid.referral.vocab import Action, RejectionReason, Urgency
 from caregrid.scheduling import service as scheduling
 from caregrid.scheduling.models import ClinicSession
 from tests.conftest import bearer, make_principal
-from tests.referrals import HYPERTENSION, refer_up
+from tests.referrals import HYPERTENSION, arrive, refer_down, refer_up
 from tests.world import NOW, SHANGHAI, World, add_patients
 
 
@@ -535,3 +535,28 @@ def test_the_history_api_pages_and_refuses_a_bad_filter(
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.state"
         long = client.get("/api/referrals/history?patient=" + "王" * 51, headers=headers)
         assert long.status_code == 422
+
+
+def test_the_slip_prints_the_referral_and_the_down_referral_its_plan(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """The sender prints the referral slip (转诊单) with the patient and the receiver; the
+    down-referral prints as its summary with the discharge summary and the follow-up plan;
+    the slip is a read of the patient, refused to another grid's doctor."""
+    with clock.frozen(NOW):
+        up = refer_up(session, world)
+        headers = _as(session, world.community_doctor)
+        detail = client.get(f"/referrals/{up.id}", headers=headers).text
+        assert f'href="/referrals/{up.id}/slip"' in detail
+        slip = client.get(f"/referrals/{up.id}/slip", headers=headers)
+        assert slip.status_code == 200 and "<h1>转诊单</h1>" in slip.text
+        assert 'id="slip-diagnosis"><span class="mono">I10</span>' in slip.text
+        assert "转出医生（签名）" in slip.text and 'id="slip-plan"' not in slip.text
+        arrived = arrive(session, world.cardiologist, referrals.get(session, up.id))
+        down = refer_down(session, world.cardiologist, arrived)
+        summary = client.get(f"/referrals/{down.id}/slip", headers=headers)
+        assert summary.status_code == 200 and "下转单（出院小结）" in summary.text
+        plan = re.search(r'id="slip-plan">([^<]*)<', summary.text)
+        assert plan and plan.group(1) == "BP follow-up in two weeks"
+        stranger = _as(session, world.other_grid_doctor)
+        assert client.get(f"/referrals/{up.id}/slip", headers=stranger).status_code == 403

@@ -407,6 +407,17 @@ def referral_page(referral_id: int, request: Request, session: DB, user: User) -
     return _detail_page(request, session, user, referral_id)
 
 
+@router.get("/referrals/{referral_id}/slip", response_class=HTMLResponse)
+def referral_slip(referral_id: int, request: Request, session: DB, user: User) -> Response:
+    """The printable referral slip (转诊单), or for a downward referral the down-referral
+    summary with the discharge summary and follow-up plan the receiving unit works from."""
+    referral = referrals.get(session, referral_id)
+    referrals.require_read(session, user, referral, "referral slip")
+    out = referrals.view(session, user, referral)
+    patient = residents.get(session, user, referral.resident_id, purpose="referral slip")
+    return render(request, "referral/slip.html", user, r=out, patient=patient, when=local_time)
+
+
 class TransitionForm(BaseModel):
     action: str = ""
     version: str = ""
