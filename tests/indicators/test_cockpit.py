@@ -106,7 +106,7 @@ def test_the_excel_export_by_member_and_month_leaks_nothing_to_a_member(
     client: TestClient, session: Session, world: World
 ) -> None:
     rows = _excel_rows(client, session, world.office)
-    assert rows[0][:4] == ("indicator", "name_zh", "name_en", "evidence")
+    assert rows[0][:4] == ("指标", "中文名称", "英文名称", "依据等级")  # zh-CN, the default
     cc3 = [(r[4], r[6], r[7], r[8], r[9]) for r in rows if r[0] == "CC3"]
     assert cc3[:2] == [(NET, "2025-01", 4, 6, 66.7), (NET, "2025-02", 1, 2, 50.0)]
     assert (LEAD, "2025-01", 0, 2, 0.0) in cc3
@@ -186,3 +186,26 @@ def test_a_formula_typed_as_a_name_stays_text_in_the_excel_export(
     assert names and all(c.value == '\'=HYPERLINK("x")' and c.data_type == "s" for c in names)
     # Numbers are not text: a negative or zero figure stays a number.
     assert all(isinstance(row[9].value, float | int | None) for row in sheet.iter_rows(min_row=2))
+
+
+def test_the_excel_export_has_a_wide_sheet_per_indicator_in_the_readers_language(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """Units down, the year's months across, the same values as the data sheet; English
+    headers and names for an English reader."""
+    client.cookies.set("caregrid_lang", "en")
+    with clock.frozen(NOW):
+        response = client.get(
+            f"/networks/{NET}/indicators.xlsx?year=2025", headers=bearer(session, world.office)
+        )
+    client.cookies.clear()
+    workbook = load_workbook(io.BytesIO(response.content), read_only=True)
+    data = [tuple(r) for r in workbook.worksheets[0].iter_rows(values_only=True)]
+    assert workbook.sheetnames[0] == "Data" and workbook.sheetnames[-1] == "Notes"
+    assert data[0][:4] == ("Indicator", "Name (Chinese)", "Name (English)", "Evidence level")
+    [cc3] = [n for n in workbook.sheetnames if n.startswith("CC3 ")]
+    wide = [tuple(r) for r in workbook[cc3].iter_rows(values_only=True)]
+    assert wide[1] == ("Unit code", "Unit", *(f"2025-{m:02d}" for m in range(1, 13)))
+    network = next(r for r in wide[2:] if r[0] == NET)
+    assert network[2:4] == (66.7, 50.0)  # January and February, as on the data sheet
+    assert len(cc3) <= 31 and all(len(n) <= 31 for n in workbook.sheetnames)

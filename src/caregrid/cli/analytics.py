@@ -25,6 +25,7 @@ from caregrid.indicators import service as indicators
 from caregrid.indicators.definitions import shipped
 from caregrid.indicators.engine import Period, days
 from caregrid.indicators.service import Engine
+from caregrid.web.i18n import LOCALES, translator
 
 facts_app = typer.Typer(help="Activity facts: import and export.", no_args_is_help=True)
 indicators_app = typer.Typer(help="Indicators: compute.", no_args_is_help=True)
@@ -178,10 +179,16 @@ def export_excel(
     network: Annotated[str, typer.Option(help="a network code")],
     year: Annotated[int, typer.Option(min=2000, max=2100)],
     out_file: Annotated[Path, typer.Option("--out", help="the .xlsx to write")],
+    lang: Annotated[str, typer.Option(help="headers in zh_CN or en")] = "zh_CN",
 ) -> None:
     """Indicators by member and month."""
+    if lang not in LOCALES:
+        raise typer.BadParameter(f"one of {', '.join(LOCALES)}", param_hint="--lang")
     with session_scope() as session:
-        out_file.write_bytes(exports.excel(session, SYSTEM, network, year))
+        workbook = exports.excel(
+            session, SYSTEM, network, year, gettext=translator(lang), locale=lang
+        )
+    out_file.write_bytes(workbook)
     out.print(f"wrote {out_file}")
 
 

@@ -5,9 +5,11 @@ Chromium prints to PDF. A member's account gets its own rows only."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -52,29 +54,54 @@ def _visible(session: Session, principal: Principal, network_code: str) -> tuple
     return {mine.code}, network.code
 
 
-def excel(session: Session, principal: Principal, network_code: str, year: int) -> bytes:
-    """One row per indicator, unit (the network, then each member) and month."""
+# The workbook's words, as message ids of the catalogue (zh_CN.po): the caller translates.
+HEADER = (
+    "Indicator", "Name (Chinese)", "Name (English)", "Evidence level", "Unit code", "Unit",
+    "Month", "Numerator", "Denominator", "Value",
+)  # fmt: skip
+SHEET_TITLE = re.compile(r"[\[\]:*?/\\]")  # characters Excel refuses in a sheet's name
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def excel(
+    session: Session,
+    principal: Principal,
+    network_code: str,
+    year: int,
+    *,
+    gettext: Callable[[str], str] = _same,
+    locale: str = "en",
+) -> bytes:
+    """A data sheet with one row per indicator, unit (the network, then each member) and
+    month, for machines; then one wide sheet per indicator, units down and months across,
+    for people. Headers and names are in the reader's language."""
     visible, network = _visible(session, principal, network_code)
     cells = service.compute(session, (f"{year}-01", f"{year}-12"), facts_root=cockpit.facts_root())
     names = {
-        i.code: i.name_zh for i in (registry.get_institution(session, c) for c in visible) if i
+        i.code: (i.name_en or i.name_zh) if locale == "en" else i.name_zh
+        for i in (registry.get_institution(session, c) for c in visible)
+        if i
     }
     book = catalogue()
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("指标 indicators")
-    header = [
-        "indicator", "name_zh", "name_en", "evidence", "unit", "unit_name", "month",
-        "numerator", "denominator", "value",
-    ]  # fmt: skip
-    sheet.append(header)
+    sheet = workbook.create_sheet(gettext("Data"))
+    for column, width in zip("ABCDEFGHIJ", (10, 28, 28, 10, 18, 28, 9, 12, 12, 10), strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.append([gettext(h) for h in HEADER])
     order = {i.id: n for n, i in enumerate(book.indicators)}
     rows = sorted(
         (c for c in cells if c.unit in visible),
         key=lambda c: (order[c.indicator], c.unit != network, c.unit, c.month),
     )
+    wide: dict[str, dict[str, dict[str, float | None]]] = {}
     for c in rows:
         indicator = book.get(c.indicator)
         value = c.value
+        shown = None if value is None else round(value * indicator.factor, indicator.decimals)
+        wide.setdefault(c.indicator, {}).setdefault(c.unit, {})[c.month] = shown
         sheet.append(
             safe_row(
                 [
@@ -87,17 +114,29 @@ def excel(session: Session, principal: Principal, network_code: str, year: int) 
                     c.month,
                     c.numerator,
                     c.denominator,
-                    None if value is None else round(value * indicator.factor, indicator.decimals),
+                    shown,
                 ]
             )
         )
-    notes = workbook.create_sheet("说明 notes")
+    months = [f"{year}-{m:02d}" for m in range(1, 13)]
+    for indicator in book.indicators:
+        if indicator.id not in wide:
+            continue
+        title = indicator.name_en if locale == "en" else indicator.name_zh
+        one = workbook.create_sheet(SHEET_TITLE.sub(" ", f"{indicator.id} {title}")[:31])
+        one.column_dimensions["A"].width = 18
+        one.column_dimensions["B"].width = 30
+        one.append(safe_row([f"{indicator.id} {title}"]))
+        one.append([gettext("Unit code"), gettext("Unit"), *months])
+        for unit, by_month in wide[indicator.id].items():
+            one.append(safe_row([unit, names.get(unit, unit), *(by_month.get(m) for m in months)]))
+    notes = workbook.create_sheet(gettext("Notes"))
     notes.append(
-        safe_row(
-            ["CareGrid", network_code, str(year), f"exported {clock.now():%Y-%m-%d %H:%M} UTC"]
-        )
+        safe_row(["CareGrid", network_code, str(year), f"{clock.now():%Y-%m-%d %H:%M} UTC"])
     )
-    notes.append(["value = numerator / denominator × factor; units are summed apart, then divided"])
+    notes.append(
+        [gettext("value = numerator / denominator × factor; units are summed apart, then divided")]
+    )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

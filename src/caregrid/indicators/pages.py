@@ -17,8 +17,9 @@ from caregrid.indicators import cockpit, evaluation, exports
 from caregrid.indicators.definitions import catalogue
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
-from caregrid.web.deps import DB, User, Year
+from caregrid.web.deps import DB, User, Year, locale_of
 from caregrid.web.forms import FormError, attempt, domain_form_error
+from caregrid.web.i18n import translator
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -82,11 +83,15 @@ def member_cockpit(
 
 
 @router.get("/networks/{code}/indicators.xlsx")
-def indicators_excel(code: str, session: DB, user: User, year: Year = None) -> Response:
-    """By member and month; a member's account gets its own rows (J9)."""
+def indicators_excel(
+    code: str, request: Request, session: DB, user: User, year: Year = None
+) -> Response:
+    """By member and month, headed in the reader's language; a member's account gets its own
+    rows (J9)."""
     chosen = _year(year)
+    locale = locale_of(request)
     return Response(
-        exports.excel(session, user, code, chosen),
+        exports.excel(session, user, code, chosen, gettext=translator(locale), locale=locale),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{code}-{chosen}.xlsx"'},
     )
