@@ -50,6 +50,13 @@ class UnsupportedMediaType(DomainError):
     title = "Unsupported media type"
 
 
+class Unavailable(DomainError):
+    """A tool the server needs is missing or failed (Chromium for a PDF); try again later."""
+
+    status = 503
+    title = "Service unavailable"
+
+
 class Unauthenticated(DomainError):
     status = 401
     title = "Authentication required"

@@ -126,6 +126,37 @@ def test_the_annual_report_prints_to_pdf(
     assert printed.read_bytes()[:5] == b"%PDF-" and printed.stat().st_size > 5000
 
 
+def test_the_annual_report_is_in_the_readers_language_and_downloads_as_pdf(
+    client: TestClient, session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chinese = _get(client, session, world.office, f"/networks/{NET}/report?year=2025")
+    assert "年度指标报告" in chinese and "<h2>指标与目标</h2>" in chinese
+    client.cookies.set("caregrid_lang", "en")
+    english = _get(client, session, world.office, f"/networks/{NET}/report?year=2025")
+    client.cookies.clear()
+    assert "annual indicator report" in english and "<h2>Indicators and targets</h2>" in english
+    assert not re.search(r"[\u4e00-\u9fff]", english.split("<tbody>")[0].split("</h1>")[1])
+    cockpit_page = _get(client, session, world.office, f"/networks/{NET}/cockpit?year=2025")
+    assert f'href="/networks/{NET}/report.pdf?year=2025"' in cockpit_page
+    if shutil.which("chromium") is None:
+        pytest.skip("Chromium is not installed")
+    with clock.frozen(NOW):
+        download = client.get(
+            f"/networks/{NET}/report.pdf?year=2025", headers=bearer(session, world.office)
+        )
+    assert download.status_code == 200 and download.content[:5] == b"%PDF-"
+    assert download.headers["content-type"] == "application/pdf"
+    assert f'filename="{NET}-2025.pdf"' in download.headers["content-disposition"]
+    # Without Chromium the download is refused with the reason, not a 500.
+    monkeypatch.setattr(exports, "CHROMIUM", ("no-such-browser",))
+    with clock.frozen(NOW):
+        missing = client.get(
+            f"/networks/{NET}/report.pdf?year=2025",
+            headers={**bearer(session, world.office), "Accept": "text/html"},
+        )
+    assert missing.status_code == 503 and "apt-get install -y chromium" in missing.text
+
+
 def test_the_commission_compares_the_citys_networks(
     client: TestClient, session: Session, world: World
 ) -> None:

@@ -19,7 +19,7 @@ from caregrid.activity.facts import FACTS, fact
 from caregrid.activity.importer import FactsRejected, import_file
 from caregrid.auth.roles import SYSTEM
 from caregrid.db.session import session_scope
-from caregrid.errors import DomainError
+from caregrid.errors import DomainError, Unavailable
 from caregrid.indicators import evaluation, exports
 from caregrid.indicators import service as indicators
 from caregrid.indicators.definitions import shipped
@@ -197,16 +197,21 @@ def export_report(
     network: Annotated[str, typer.Option(help="a network code")],
     year: Annotated[int, typer.Option(min=2000, max=2100)],
     out_file: Annotated[Path, typer.Option("--out", help="the .pdf (or .html) to write")],
+    lang: Annotated[str, typer.Option(help="the report in zh_CN or en")] = "zh_CN",
 ) -> None:
     """The annual report, printed to PDF by the system's Chromium."""
+    if lang not in LOCALES:
+        raise typer.BadParameter(f"one of {', '.join(LOCALES)}", param_hint="--lang")
     with session_scope() as session:
-        html = exports.report_html(session, SYSTEM, network, year)
+        html = exports.report_html(
+            session, SYSTEM, network, year, gettext=translator(lang), locale=lang
+        )
     if out_file.suffix.lower() == ".html":
         out_file.write_text(html, encoding="utf-8")
     else:
         try:
             exports.pdf(html, out_file)
-        except FileNotFoundError as exc:
+        except Unavailable as exc:
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
     out.print(f"wrote {out_file}")

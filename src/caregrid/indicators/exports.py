@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth import access
 from caregrid.auth.roles import Principal
-from caregrid.errors import Forbidden
+from caregrid.errors import Forbidden, Unavailable
 from caregrid.i18n import amount
 from caregrid.indicators import cockpit, service
 from caregrid.indicators.definitions import catalogue
@@ -148,12 +148,24 @@ _env = Environment(
 _env.filters["amount"] = amount
 
 
-def report_html(session: Session, principal: Principal, network_code: str, year: int) -> str:
+def report_html(
+    session: Session,
+    principal: Principal,
+    network_code: str,
+    year: int,
+    *,
+    gettext: Callable[[str], str] = _same,
+    locale: str = "en",
+) -> str:
     """The annual report: every indicator against its target, the monthly referral chart and
-    the members' table, in one printable page."""
+    the members' table, in one printable page in the reader's language."""
     screen = cockpit.build(session, principal, network_code, year)
     peak = max((max(up, down) for _, up, down in screen.referrals), default=0) or 1
+    network = screen.network
     return _env.get_template("indicators/report.html").render(
+        _=gettext,
+        locale=locale,
+        network_name=(network.name_en or network.name_zh) if locale == "en" else network.name_zh,
         screen=screen,
         indicators=catalogue().indicators,
         peak=peak,
@@ -162,19 +174,27 @@ def report_html(session: Session, principal: Principal, network_code: str, year:
 
 
 def pdf(html: str, out: Path) -> Path:
-    """Print the report with the system's Chromium (headless, no network)."""
+    """Print the report with the system's Chromium (headless, no network); a missing or
+    failing Chromium is Unavailable, named, never a half-written file."""
     browser = next((found for name in CHROMIUM if (found := shutil.which(name))), None)
     if browser is None:
-        raise FileNotFoundError("a PDF needs Chromium: apt-get install -y chromium")
+        raise Unavailable("a PDF needs Chromium: apt-get install -y chromium")
     with tempfile.TemporaryDirectory() as folder:
         page = Path(folder) / "report.html"
+        printed = Path(folder) / "report.pdf"
         page.write_text(html, encoding="utf-8")
-        subprocess.run(
-            [
-                browser, "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--no-pdf-header-footer", f"--print-to-pdf={out.resolve()}", page.as_uri(),
-            ],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+        try:
+            subprocess.run(
+                [
+                    browser, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--no-pdf-header-footer", f"--print-to-pdf={printed}", page.as_uri(),
+                ],
+                check=True, capture_output=True, timeout=120,
+            )  # fmt: skip
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise Unavailable(f"Chromium could not print the report ({exc})") from exc
+        if not printed.is_file():
+            raise Unavailable("Chromium printed no PDF")
+        shutil.move(printed, out)
     return out

@@ -3,6 +3,8 @@ commission's comparison of a city's networks. Thin: the figures come from `cockp
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -98,15 +100,40 @@ def indicators_excel(
 
 
 @router.get("/networks/{code}/report", response_class=HTMLResponse)
-def annual_report(code: str, session: DB, user: User, year: Year = None) -> Response:
-    """The printable annual report (the PDF is `caregrid export report`)."""
-    page = HTMLResponse(exports.report_html(session, user, code, _year(year)))
+def annual_report(
+    code: str, request: Request, session: DB, user: User, year: Year = None
+) -> Response:
+    """The printable annual report in the reader's language (the PDF is `report.pdf`)."""
+    locale = locale_of(request)
+    html = exports.report_html(
+        session, user, code, _year(year), gettext=translator(locale), locale=locale
+    )
+    page = HTMLResponse(html)
     # One self-contained document (it is also printed to PDF from a file): its own <style>.
     page.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
         "base-uri 'none'; frame-ancestors 'none'"
     )
     return page
+
+
+@router.get("/networks/{code}/report.pdf")
+def annual_report_pdf(
+    code: str, request: Request, session: DB, user: User, year: Year = None
+) -> Response:
+    """The annual report printed to PDF by the server's Chromium, as a download."""
+    chosen = _year(year)
+    locale = locale_of(request)
+    html = exports.report_html(
+        session, user, code, chosen, gettext=translator(locale), locale=locale
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        body = exports.pdf(html, Path(folder) / "report.pdf").read_bytes()
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{code}-{chosen}.pdf"'},
+    )
 
 
 @router.get("/cities/{code}/comparison", response_class=HTMLResponse)
