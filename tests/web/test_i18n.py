@@ -7,6 +7,7 @@ import re
 import string
 from pathlib import Path
 
+from caregrid.indicators import exports
 from caregrid.registry import checks
 from caregrid.web.i18n import VOCAB_EN, catalog
 
@@ -18,6 +19,13 @@ def _template_messages() -> set[str]:
         p.read_text(encoding="utf-8") for p in (SRC / "web" / "templates").rglob("*.html")
     )
     return set(re.findall(r'_\("([^"]*)"\)', text))
+
+
+def _code_messages() -> set[str]:
+    """Message ids the Python code hands to a translator: `gettext("...")` calls, and the
+    Excel export's headers."""
+    text = "".join(p.read_text(encoding="utf-8") for p in SRC.rglob("*.py"))
+    return set(re.findall(r'gettext\("([^"]*)"\)', text)) | set(exports.HEADER)
 
 
 def _check_messages() -> set[str]:
@@ -37,7 +45,8 @@ def _fields(template: str) -> set[str]:
 
 def test_every_page_message_is_translated() -> None:
     zh = catalog("zh_CN")
-    wanted = _template_messages() | set(VOCAB_EN.values()) | _check_messages()
+    wanted = _template_messages() | set(VOCAB_EN.values()) | _check_messages() | _code_messages()
+    assert {"Data", "Unit code"} <= _code_messages()
     assert len(_check_messages()) >= 20
     assert sorted(wanted - set(zh)) == []
 
