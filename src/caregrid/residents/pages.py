@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from caregrid import clock
@@ -18,7 +18,7 @@ from caregrid.errors import Forbidden
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.vocab import ConsentMethod, TerminationReason
 from caregrid.residents import service as residents
-from caregrid.residents.schemas import EmergencyAccessIn
+from caregrid.residents.schemas import EmergencyAccessIn, ResidentSearchIn
 from caregrid.web.deps import DB, User
 from caregrid.web.forms import FormError, submit
 from caregrid.web.render import render
@@ -26,13 +26,29 @@ from caregrid.web.render import render
 router = APIRouter(include_in_schema=False)
 
 
+LIST_ROWS = 50
+
+
 @router.get("/residents", response_class=HTMLResponse)
-def resident_list(request: Request, session: DB, user: User) -> Response:
+def resident_list(
+    request: Request,
+    session: DB,
+    user: User,
+    search: Annotated[ResidentSearchIn, Query()],
+    after: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> Response:
+    """The residents in the user's scope, searched by name, ID or phone suffix, 50 a page."""
+    rows = residents.list_visible(
+        session, user, purpose="resident list page", limit=LIST_ROWS + 1, where=search, after=after
+    )
+    typed = {k: v for k, v in search.model_dump().items() if v}
     return render(
         request,
         "residents/list.html",
         user,
-        residents=residents.list_visible(session, user, purpose="resident list page"),
+        residents=rows[:LIST_ROWS],
+        typed=typed,
+        more=rows[LIST_ROWS - 1].id if len(rows) > LIST_ROWS else None,
     )
 
 

@@ -61,3 +61,13 @@ class EmergencyGrantOut(BaseModel):
     reason_text: str
     granted_at: datetime
     expires_at: datetime
+
+
+class ResidentSearchIn(BaseModel):
+    """The resident list's search: a name or its start, the last 4 to 6 characters of the
+    national ID (what a masked ID shows), the last 4 digits of the phone. Empty fields, as a
+    browser's GET form sends them, search nothing."""
+
+    name: str = Field(default="", max_length=50)
+    id_suffix: str = Field(default="", pattern=r"^([0-9Xx]{4,6})?$")
+    phone_suffix: str = Field(default="", pattern=r"^(\d{4})?$")

@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -29,6 +29,7 @@ from caregrid.residents.schemas import (
     EmergencyAccessIn,
     EmergencyGrantOut,
     ResidentIn,
+    ResidentSearchIn,
     ResidentView,
 )
 
@@ -205,13 +206,29 @@ def open_emergency_access(
 
 
 def list_visible(
-    session: Session, principal: Principal, *, purpose: str, limit: int = 200
+    session: Session,
+    principal: Principal,
+    *,
+    purpose: str,
+    limit: int = 200,
+    where: ResidentSearchIn | None = None,
+    after: int | None = None,
 ) -> list[ResidentView]:
-    """Residents registered at the principal's institution (or network, for its admin)."""
+    """Residents registered at the principal's institution (or network, for its admin),
+    narrowed by the search, in record-number order from `after` on."""
     scope = access.resident_scope(session, principal)
     query = select(Resident).order_by(Resident.id).limit(limit)
     if scope is not None:
         query = query.where(Resident.registered_institution_id.in_(scope))
+    if where is not None:
+        if where.name:
+            query = query.where(Resident.id.in_(named(where.name)))
+        if where.id_suffix:
+            query = query.where(func.upper(Resident.national_id).endswith(where.id_suffix.upper()))
+        if where.phone_suffix:
+            query = query.where(Resident.phone.endswith(where.phone_suffix))
+    if after is not None:
+        query = query.where(Resident.id > after)
     rows = list(session.scalars(query))
     views = [_view(session, r, access.patient_access(session, principal, r.id)) for r in rows]
     if views:
