@@ -174,8 +174,24 @@ def _flows(
     return [(str(a), str(b), int(n)) for a, b, n in rows]
 
 
+def _year_cells(session: Session, root: Path, year: int, cached: bool) -> tuple[Index, Index]:
+    """The year's cells and the year before's, from the monthly store (only stale months
+    recomputed) or, with `cached=False`, computed afresh."""
+    this, last = (
+        index(service.compute(session, (f"{y}-01", f"{y}-12"), facts_root=root, cached=cached))
+        for y in (year, year - 1)
+    )
+    return this, last
+
+
 def build(
-    session: Session, principal: Principal, network_code: str, year: int, member: str | None = None
+    session: Session,
+    principal: Principal,
+    network_code: str,
+    year: int,
+    member: str | None = None,
+    *,
+    cached: bool = True,
 ) -> Cockpit:
     """The network's screen, or one member's (its own, for a member's account)."""
     network = registry.get_network(session, network_code)
@@ -203,11 +219,7 @@ def build(
     if member is not None and member not in codes:
         raise Forbidden(f"{member} is not a member of {network.code}")
     root = facts_root()
-    period = (f"{year}-01", f"{year}-12")
-    cells = index(service.compute(session, period, facts_root=root))
-    previous = index(
-        service.compute(session, (f"{year - 1}-01", f"{year - 1}-12"), facts_root=root)
-    )
+    cells, previous = _year_cells(session, root, year, cached)
     unit = member or network.code
     on = min(date(year, 12, 31), clock.today())
     found = Cockpit(network, year, unit, tiles(cells, previous, unit, network, on))
@@ -245,7 +257,9 @@ class Comparison:
     tiles: dict[str, list[Tile]]  # network code -> its tiles, in catalogue order
 
 
-def compare(session: Session, principal: Principal, city_code: str, year: int) -> Comparison:
+def compare(
+    session: Session, principal: Principal, city_code: str, year: int, *, cached: bool = True
+) -> Comparison:
     """The commission's side-by-side view of a city's networks (K1)."""
     access.require_role(principal, Role.REGULATOR)
     city = next((c for c in registry.cities(session) if c.code == city_code), None)
@@ -253,10 +267,7 @@ def compare(session: Session, principal: Principal, city_code: str, year: int) -
         raise NotFound(f"no city {city_code!r}")
     networks = [n for grid in city.grids for n in grid.networks]
     root = facts_root()
-    cells = index(service.compute(session, (f"{year}-01", f"{year}-12"), facts_root=root))
-    previous = index(
-        service.compute(session, (f"{year - 1}-01", f"{year - 1}-12"), facts_root=root)
-    )
+    cells, previous = _year_cells(session, root, year, cached)
     return Comparison(
         city.code,
         year,
