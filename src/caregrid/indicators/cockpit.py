@@ -93,10 +93,22 @@ def _value(numerator: float, denominator: float | None) -> Fraction | None:
     return Fraction(numerator) if denominator is None else _ratio(numerator, denominator)
 
 
-def _sum(cells: list[Cell], indicator: Indicator, unit: str) -> tuple[float, float | None]:
+Index = dict[tuple[str, str], list[Cell]]
+
+
+def index(cells: list[Cell]) -> Index:
+    """Cells by (indicator, unit), in month order: a screen looks up hundreds of pairs, and
+    scanning every cell for each made a warm load slow."""
+    found: Index = defaultdict(list)
+    for c in sorted(cells, key=lambda c: c.month):
+        found[(c.indicator, c.unit)].append(c)
+    return found
+
+
+def _sum(cells: Index, indicator: Indicator, unit: str) -> tuple[float, float | None]:
     """Numerator and denominator summed apart over the unit's months; a ratio with no cells
     has a denominator of 0 (no value), a count has none."""
-    mine = [c for c in cells if c.indicator == indicator.id and c.unit == unit]
+    mine = cells.get((indicator.id, unit), [])
     numerator = sum(c.numerator for c in mine)
     if indicator.denominator is None:
         return numerator, None
@@ -109,7 +121,7 @@ def by_institution() -> list[Indicator]:
 
 
 def tiles(
-    cells: list[Cell], previous: list[Cell], unit: str, network: registry.Network, on: date
+    cells: Index, previous: Index, unit: str, network: registry.Network, on: date
 ) -> list[Tile]:
     """Each indicator for the unit over the cells' months, against its target on `on`;
     `previous`: the same months a year earlier, for "+N points a year" targets. A member's
@@ -126,8 +138,7 @@ def tiles(
         ratio = _value(numerator, denominator)
         trend = [
             (c.month, None if c.value is None else c.value * indicator.factor)
-            for c in sorted(cells, key=lambda c: c.month)
-            if c.indicator == indicator.id and c.unit == unit
+            for c in cells.get((indicator.id, unit), [])
         ]
         found.append(
             Tile(
@@ -163,8 +174,24 @@ def _flows(
     return [(str(a), str(b), int(n)) for a, b, n in rows]
 
 
+def _year_cells(session: Session, root: Path, year: int, cached: bool) -> tuple[Index, Index]:
+    """The year's cells and the year before's, from the monthly store (only stale months
+    recomputed) or, with `cached=False`, computed afresh."""
+    this, last = (
+        index(service.compute(session, (f"{y}-01", f"{y}-12"), facts_root=root, cached=cached))
+        for y in (year, year - 1)
+    )
+    return this, last
+
+
 def build(
-    session: Session, principal: Principal, network_code: str, year: int, member: str | None = None
+    session: Session,
+    principal: Principal,
+    network_code: str,
+    year: int,
+    member: str | None = None,
+    *,
+    cached: bool = True,
 ) -> Cockpit:
     """The network's screen, or one member's (its own, for a member's account)."""
     network = registry.get_network(session, network_code)
@@ -192,16 +219,14 @@ def build(
     if member is not None and member not in codes:
         raise Forbidden(f"{member} is not a member of {network.code}")
     root = facts_root()
-    period = (f"{year}-01", f"{year}-12")
-    cells = service.compute(session, period, facts_root=root)
-    previous = service.compute(session, (f"{year - 1}-01", f"{year - 1}-12"), facts_root=root)
+    cells, previous = _year_cells(session, root, year, cached)
     unit = member or network.code
     on = min(date(year, 12, 31), clock.today())
     found = Cockpit(network, year, unit, tiles(cells, previous, unit, network, on))
     by_month: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for c in cells:
-        if c.unit == unit and c.indicator in ("CC7", "CC8"):
-            by_month[c.month][0 if c.indicator == "CC7" else 1] += c.numerator
+    for side, referral in enumerate(("CC7", "CC8")):
+        for c in cells.get((referral, unit), []):
+            by_month[c.month][side] += c.numerator
     found.referrals = [(m, up, down) for m, (up, down) in sorted(by_month.items())]
     levels = service.levels(session)
     found.flows = _flows(root, levels, {member} if member else codes, year)
@@ -232,7 +257,9 @@ class Comparison:
     tiles: dict[str, list[Tile]]  # network code -> its tiles, in catalogue order
 
 
-def compare(session: Session, principal: Principal, city_code: str, year: int) -> Comparison:
+def compare(
+    session: Session, principal: Principal, city_code: str, year: int, *, cached: bool = True
+) -> Comparison:
     """The commission's side-by-side view of a city's networks (K1)."""
     access.require_role(principal, Role.REGULATOR)
     city = next((c for c in registry.cities(session) if c.code == city_code), None)
@@ -240,8 +267,7 @@ def compare(session: Session, principal: Principal, city_code: str, year: int) -
         raise NotFound(f"no city {city_code!r}")
     networks = [n for grid in city.grids for n in grid.networks]
     root = facts_root()
-    cells = service.compute(session, (f"{year}-01", f"{year}-12"), facts_root=root)
-    previous = service.compute(session, (f"{year - 1}-01", f"{year - 1}-12"), facts_root=root)
+    cells, previous = _year_cells(session, root, year, cached)
     return Comparison(
         city.code,
         year,

@@ -244,7 +244,9 @@ def _context(session: Session, network: registry.Network, first: date, last: dat
     root = cockpit.facts_root()
     cells = service.compute(session, months, facts_root=root)
     previous = service.compute(session, before, facts_root=root)
-    found = cockpit.tiles(cells, previous, network.code, network, last)
+    found = cockpit.tiles(
+        cockpit.index(cells), cockpit.index(previous), network.code, network, last
+    )
     return Context(session, network, {t.indicator.id: t for t in found})
 
 

@@ -5,6 +5,7 @@ that month only. The cache lives beside the facts (`<root>/_cells/`) and is disp
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -50,8 +51,15 @@ def _files(root: Path, indicator: Indicator, months: list[str]) -> list[str]:
     return listed
 
 
+@functools.lru_cache(maxsize=512)
+def _definition(indicator: Indicator) -> str:
+    """The definition's text, once per definition: a warm cockpit fingerprints every
+    indicator-month, and rendering a definition costs more than statting its files."""
+    return repr(indicator)
+
+
 def _fingerprint(root: Path, indicator: Indicator, months: list[str], dims: str) -> str:
-    text = json.dumps([repr(indicator), dims, _files(root, indicator, months)])
+    text = json.dumps([_definition(indicator), dims, _files(root, indicator, months)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
