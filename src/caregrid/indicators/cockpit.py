@@ -155,7 +155,8 @@ def tiles(
 def _flows(
     root: Path, levels: dict[str, str], members: set[str], year: int
 ) -> list[tuple[str, str, int]]:
-    """Referrals sent by the network's members in the year, by sending and receiving level."""
+    """Referrals sent by the network's members in the year, by sending and receiving level,
+    the largest first (ties by level, so that one screen reads the same on every load)."""
     referral = fact("referral")
     if not months(root, referral):
         return []
@@ -167,7 +168,7 @@ def _flows(
         "LEFT JOIN dim a ON a.code = r.from_institution_code "
         "LEFT JOIN dim b ON b.code = r.to_institution_code "
         "WHERE r.month BETWEEN $first AND $last AND list_contains($members, "
-        "r.from_institution_code) GROUP BY 1, 2 ORDER BY 3 DESC",
+        "r.from_institution_code) GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
         {"first": f"{year}-01", "last": f"{year}-12", "members": sorted(members)},
     ).fetchall()
     connection.close()
