@@ -1,33 +1,69 @@
-"""Typed domain errors, mapped once to RFC 9457 problem+json (web) and exit codes (CLI)."""
+"""Typed domain errors, mapped once to RFC 9457 problem+json (web) and exit codes (CLI).
+
+An error carries a message id and its parameters (`caregrid.i18n.Message`), never finished
+text: the API and the CLI answer in English, a page translates the id and then fills it in.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from caregrid.i18n import Message, field_label, msg
 
-@dataclass(frozen=True)
+Translate = Callable[[str], str]
+
+
+@dataclass(frozen=True, init=False)
 class Problem:
-    """One thing wrong with an input: where (file, line, field) and why."""
+    """One thing wrong with an input: where (file, line, field) and why (`reason`, a message;
+    `message` is its English text)."""
 
     field: str
-    message: str
-    file: str | None = None
-    line: int | None = None
+    reason: Message
+    file: str | None
+    line: int | None
 
-    def __str__(self) -> str:
+    def __init__(
+        self, field: str, reason: Message | str, file: str | None = None, line: int | None = None
+    ) -> None:
+        object.__setattr__(self, "field", field)
+        object.__setattr__(self, "reason", Message(reason) if isinstance(reason, str) else reason)
+        object.__setattr__(self, "file", file)
+        object.__setattr__(self, "line", line)
+
+    @property
+    def message(self) -> str:
+        return self.reason.render()
+
+    def render(self, translate: Translate | None = None) -> str:
+        """English with the field's name (API, CLI); in a page's language with its label."""
         where = ""
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        return f"{where}{self.field}: {self.message}"
+        if translate is None:
+            return f"{where}{self.field}: {self.reason.render()}"
+        labelled = msg(
+            "{field}: {reason}", field=Message(field_label(self.field)), reason=self.reason
+        )
+        return where + labelled.render(translate)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str | Message, /, **params: object) -> None:
+        self.message = detail if isinstance(detail, Message) else Message(detail, params)
+        self.detail = self.message.render()
+        super().__init__(self.detail)
+
+    def render(self, translate: Translate | None = None) -> str:
+        """The detail in the reader's language (English without a translator)."""
+        return self.message.render(translate or str)
 
 
 class NotFound(DomainError):
@@ -68,8 +104,8 @@ class TooManyAttempts(DomainError):
     status = 429
     title = "Too many attempts"
 
-    def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str, /, *, retry_after: int, **params: object) -> None:
+        super().__init__(detail, **params)
         self.retry_after = retry_after
 
 
@@ -79,8 +115,8 @@ class RuleViolation(DomainError):
     status = 422
     title = "Rule violation"
 
-    def __init__(self, detail: str, *, requirement: str) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str | Message, /, *, requirement: str, **params: object) -> None:
+        super().__init__(detail, **params)
         self.requirement = requirement
 
 
@@ -91,5 +127,8 @@ class InvalidInput(DomainError):
     title = "Invalid input"
 
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+    def render(self, translate: Translate | None = None) -> str:
+        return "; ".join(p.render(translate) for p in self.problems)

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from caregrid.errors import InvalidInput, Problem
+from caregrid.i18n import Message, msg
 
 Path_ = tuple[str | int, ...]
 # libyaml's loader when PyYAML was built with it (about 10x faster), the pure-Python one else.
@@ -37,8 +38,8 @@ class Located:
             key = key[:-1]
         return 1
 
-    def problem(self, path: Sequence[str | int], message: str) -> Problem:
-        return Problem(field=dotted(path), message=message, file=self.file, line=self.line_of(path))
+    def problem(self, path: Sequence[str | int], message: str | Message) -> Problem:
+        return Problem(field=dotted(path), reason=message, file=self.file, line=self.line_of(path))
 
 
 def dotted(path: Sequence[str | int]) -> str:
@@ -96,7 +97,10 @@ def _refuse_expansion(text: str, file: str) -> None:
                     raise InvalidInput(
                         [
                             Problem(
-                                "(document)", f"nested deeper than {MAX_DEPTH} levels", file, line
+                                "(document)",
+                                msg("nested deeper than {max_depth} levels", max_depth=MAX_DEPTH),
+                                file,
+                                line,
                             )
                         ]
                     )
@@ -122,7 +126,7 @@ def load_text(text: str, file: str) -> Located:
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         raise InvalidInput(
-            [Problem("(document)", f"malformed YAML: {reason}", file, line)]
+            [Problem("(document)", msg("malformed YAML: {reason}", reason=reason), file, line)]
         ) from exc
     located = Located(data=data, file=file)
     problems: list[Problem] = []
@@ -137,7 +141,9 @@ def load_file(path: Path) -> Located:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput([Problem("(file)", f"cannot read: {exc.strerror}", str(path))]) from exc
+        raise InvalidInput(
+            [Problem("(file)", msg("cannot read: {strerror}", strerror=exc.strerror), str(path))]
+        ) from exc
     except UnicodeDecodeError as exc:
         raise InvalidInput([Problem("(file)", "not UTF-8 text", str(path))]) from exc
     return load_text(text, str(path))

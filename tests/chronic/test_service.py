@@ -142,7 +142,7 @@ def test_danger_values_ask_for_an_urgent_referral(session: Session, world: World
         result = _follow_up(session, world, 1, 182, 100)
         assert (result.visit.assessment, result.visit.action) == ("danger", "urgent_refer")
         assert result.proposal is not None and result.proposal.urgency == "urgent"
-        assert any("182 ≥ 180" in r for r in result.reasons)
+        assert any("182 ≥ 180" in str(r) for r in result.reasons)
 
 
 def test_bad_follow_ups_are_refused_and_nothing_is_saved(session: Session, world: World) -> None:

@@ -77,7 +77,7 @@ def test_order_report_then_reuse_or_repeat_from_the_pages(
         assert queue.status_code == 200 and first.rsplit("/", 1)[1] in queue.text
         values = {"value.tc": "6.1", "value.tg": "1.5", "value.ldl": "x", "value.hdl": "1.2"}
         refused = client.post(f"{first}/report", data=values, headers=lead)
-        assert refused.status_code == 422 and "is not a number" in refused.text
+        assert refused.status_code == 422 and "不是数字" in refused.text
         signed = client.post(
             f"{first}/report",
             data={**values, "value.ldl": "3.9", "conclusion": "高胆固醇血症"},
@@ -105,7 +105,7 @@ def test_order_report_then_reuse_or_repeat_from_the_pages(
             data={"prior_result_id": result_id.group(1), "reason": "other"},
             headers=lead,
         )
-        assert refused.status_code == 422 and "say why" in refused.text
+        assert refused.status_code == 422 and "时请说明" in refused.text
         repeated = client.post(
             f"{third}/repeat",
             data={"prior_result_id": result_id.group(1), "reason": "condition_changed"},
@@ -167,7 +167,7 @@ def test_the_supply_desk_dispatches_lists_overdue_and_records_returns(
         refused = client.post(
             "/sterile-supplies/new", data={"package": "换药包", "quantity": 0}, headers=member
         )
-        assert refused.status_code == 422 and "0 is not between 1 and 1000" in refused.text
+        assert refused.status_code == 422 and "0 不在 1 到 1000 之间" in refused.text
         assert 'data-supply="' not in refused.text  # nothing stored
         client.post(
             "/sterile-supplies/new", data={"package": "换药包", "quantity": 10}, headers=member
@@ -181,7 +181,7 @@ def test_the_supply_desk_dispatches_lists_overdue_and_records_returns(
             data={"due_back_on": (NOW.date() - timedelta(days=1)).isoformat()},
             headers=lead,
         )
-        assert past.status_code == 422 and "is in the past" in past.text
+        assert past.status_code == 422 and "已过" in past.text
         due = NOW.date() + timedelta(days=7)
         client.post(
             f"/sterile-supplies/{supply_id}/dispatch",
@@ -251,7 +251,7 @@ def test_the_request_form_asks_a_department_of_the_network_and_names_a_bad_field
             data={"resident_id": world.patient, "to_department_id": world.cardiology},
             headers=member,
         )
-        assert empty.status_code == 422 and "say what the consultation is about" in empty.text
+        assert empty.status_code == 422 and "请说明会诊事由" in empty.text
         assert teleconsult.sent(session, world.community_doctor) == []
         sent = client.post(
             "/teleconsultations/new",

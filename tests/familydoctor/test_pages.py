@@ -48,7 +48,7 @@ def test_the_roster_shows_members_and_the_e1_checks(
     page = client.get(f"/teams/{world.team}", headers=headers).text
     assert ("孙主任" in page and "副主任医师" in page) or "associate_senior" not in page
     assert page.count('class="check-pass"') == 2
-    assert "1 senior-title doctors from secondary-or-higher hospitals" in page
+    assert "来自二级及以上医院的高级职称医生 1 名（至少 1 名）" in page
 
 
 def _contract_form(world: World, packages: list[str]) -> dict[str, object]:
@@ -78,7 +78,7 @@ def test_signing_refuses_an_ineligible_package_with_its_reason_and_saves_nothing
             follow_redirects=False,
         )
         assert refused.status_code == 422
-        assert "key population &#39;hypertension&#39;" in refused.text
+        assert "适用于重点人群 &#39;hypertension&#39;" in refused.text
         assert familydoctor.contracts_of(session, world.unsigned_patient) == []
         signed = client.post(
             "/contracts/new",
@@ -152,7 +152,7 @@ def test_follow_ups_show_the_decision_and_then_a_prefilled_referral(
             data={"resident_id": world.patient, "condition": "hypertension", "sbp": 400, "dbp": 20},
             headers=headers,
         )
-        assert bad.status_code == 422 and "400 mmHg is outside" in bad.text
+        assert bad.status_code == 422 and "400 mmHg 超出" in bad.text
         resident = client.get(f"/residents/{world.patient}", headers=headers).text
         assert "<svg" in resident and 'class="sbp"' in resident
         assert resident.count("<tr><td>") >= 2

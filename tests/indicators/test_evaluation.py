@@ -133,16 +133,14 @@ def test_the_page_runs_and_scores(
             f"/networks/{NET}/evaluations/2025H1/criteria/3", data={"verdict": "met"},
             headers=headers,
         )  # fmt: skip
-        assert bad.status_code == 422 and "say what evidence" in bad.text
+        assert bad.status_code == 422 and "请说明结论依据的证据" in bad.text
         scored = client.post(
             f"/networks/{NET}/evaluations/2025H1/criteria/3",
             data={"verdict": "met", "note": "网格内一体化服务"}, headers=headers,
         )  # fmt: skip
         assert 'data-criterion="3" data-automatic="" data-verdict="met"' in scored.text
         quarter = client.get(f"/networks/{NET}/evaluations/2025Q3", headers=headers)
-        assert (
-            quarter.status_code == 422 and "6-month evaluation period like 2025H1" in quarter.text
-        )
+        assert quarter.status_code == 422 and "形如 2025H1 的 6 个月评估期" in quarter.text
         member_quarter = client.get(
             f"/networks/{NET}/evaluations/2025Q3",
             headers={**bearer(session, world.community_doctor), "Accept": "text/html"},

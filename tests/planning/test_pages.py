@@ -88,7 +88,7 @@ def test_pages_draw_a_plan_from_the_form(
     bad = client.post(
         "/planning/planville/plans", data={"grids": "two", "contiguous": "on"}, headers=auth
     )
-    assert bad.status_code == 422 and "is not a number" in bad.text
+    assert bad.status_code == 422 and "不是数字" in bad.text
     response = client.post(
         "/planning/planville/plans",
         data={"grids": "2", "contiguous": "on", "max_seconds": "10"},

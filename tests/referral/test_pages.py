@@ -156,7 +156,7 @@ def test_form_error_names_the_rule_next_to_the_form(
     )
     assert error is not None
     assert 'data-requirement="B2"' in error.group(0) and "规则 B2" in error.group(0)
-    assert "give a justification" in error.group(0)
+    assert "如需上转请说明理由" in error.group(0)
     # The form keeps what was typed, and nothing was written.
     assert "68岁男性" in response.text and 'value="urgent" selected' in response.text
     assert referrals.outbox(session, world.community_doctor) == []
@@ -333,9 +333,7 @@ def test_a_stale_version_is_a_conflict_next_to_the_buttons(
     _post(client, lead, url, {"action": "accept", "version": version})
     again = client.post(url, headers=lead, data={"action": "cancel", "version": version})
     assert again.status_code == 409
-    assert re.search(
-        r'id="error-action" data-status="409".*?changed since you loaded it', again.text, re.S
-    )
+    assert re.search(r'id="error-action" data-status="409".*?在您打开后已被修改', again.text, re.S)
 
 
 def test_the_department_offers_a_reserved_slot_for_the_sending_unit(
@@ -410,7 +408,7 @@ def test_people_outside_a_referral_do_not_see_it(
         f"/referrals/{referral_id}", headers=_as(session, world.other_grid_doctor)
     )
     assert response.status_code == 403
-    assert "only the two institutions of a referral" in response.text
+    assert "只有转诊双方机构及其集团办公室可以查看" in response.text
 
 
 def test_measures_show_the_reserved_share_against_the_target(

@@ -202,11 +202,11 @@ def test_a_bad_query_value_gives_a_page_in_the_browser_and_json_to_the_api(
         "/networks/t-net-a/cockpit?year=abc", headers={**headers, "Accept": "text/html"}
     )
     assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
-    assert "请求参数有误" in page.text and "year：值 &#39;abc&#39; 无法接受" in page.text
+    assert "请求参数有误" in page.text and "年度：不是整数" in page.text
     client.cookies.set("caregrid_lang", "en")
     english = client.get(
         "/networks/t-net-a/cockpit?year=abc", headers={**headers, "Accept": "text/html"}
     )
-    assert "year: the value &#39;abc&#39; is not accepted" in english.text
+    assert "Year: is not a whole number" in english.text
     api = client.get("/api/networks/t-net-a/indicators?year=abc", headers=headers)
     assert api.status_code == 422 and api.json()["errors"][0]["field"] == "query.year"

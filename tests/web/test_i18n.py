@@ -6,9 +6,15 @@ import ast
 import re
 import string
 from pathlib import Path
+from typing import get_args
 
+from caregrid.chronic.standard import MEASURE_NAMES, Condition
+from caregrid.diagnostics.vocab import CentreKind
+from caregrid.i18n import field_label, msg
 from caregrid.indicators import exports
+from caregrid.policy.schema import CatalogKind
 from caregrid.registry import checks
+from caregrid.web import forms
 from caregrid.web.i18n import VOCAB_EN, catalog
 
 SRC = Path(checks.__file__).resolve().parents[1]
@@ -28,15 +34,58 @@ def _code_messages() -> set[str]:
     return set(re.findall(r'gettext\("([^"]*)"\)', text)) | set(exports.HEADER)
 
 
-def _check_messages() -> set[str]:
-    tree = ast.parse(Path(checks.__file__).read_text(encoding="utf-8"))
-    return {
-        str(node.args[0].value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and getattr(node.func, "id", None) == "msg"
-        and isinstance(node.args[0], ast.Constant)
-    }
+ERRORS = {
+    "DomainError", "NotFound", "Conflict", "Forbidden", "UnsupportedMediaType", "Unavailable",
+    "Unauthenticated", "TooManyAttempts", "RuleViolation", "Icd10Error",
+}  # fmt: skip
+CLI_ONLY = ("cli", "synth")  # their refusals reach a terminal, in English (not their purposes)
+
+
+def _text(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _service_messages() -> tuple[set[str], set[str]]:
+    """What services raise and return for pages to show: error details, problems' reasons,
+    `msg(...)` templates and the purposes the audit viewer lists; and the labels of the fields
+    problems name."""
+    messages: set[str] = set()
+    labels: set[str] = set()
+    for path in SRC.rglob("*.py"):
+        cli = path.relative_to(SRC).parts[0] in CLI_ONLY
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PURPOSE":
+                messages |= {text for text in [_text(node.value)] if text}
+            if not isinstance(node, ast.Call):
+                continue
+            purposes = [k.value for k in node.keywords if k.arg == "purpose"]
+            messages |= {text for text in map(_text, purposes) if text}
+            if cli or not node.args:
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in ERRORS or name in ("msg", "Message"):
+                found = _text(node.args[0])
+                messages |= {found} if found else set()
+            elif name in ("Problem", "Fault") and len(node.args) >= 2:
+                field, reason = _text(node.args[0]), _text(node.args[1])
+                messages |= {reason} if reason else set()
+                labels |= {field_label(field)} if field else set()
+    return messages, labels
+
+
+def test_every_service_message_and_field_label_is_translated() -> None:
+    """A refusal reaches the page in the reader's language: its message and the field it names."""
+    zh = catalog("zh_CN")
+    messages, labels = _service_messages()
+    words = {*Condition, *CentreKind, *get_args(CatalogKind), *MEASURE_NAMES.values()}
+    wanted = messages | labels | words | set(forms._PYDANTIC.values()) | {"is not accepted"}
+    assert len(messages) > 200 and "Diagnosis code" in labels
+    assert sorted(wanted - set(zh)) == []
+    for template in messages:  # a check names its rule in each language (label_en, label_zh)
+        english = _fields(template) - {"label_en"}
+        chinese = _fields(zh[template]) - {"label_zh"}
+        assert english == chinese, template
 
 
 def _fields(template: str) -> set[str]:
@@ -45,22 +94,20 @@ def _fields(template: str) -> set[str]:
 
 def test_every_page_message_is_translated() -> None:
     zh = catalog("zh_CN")
-    wanted = _template_messages() | set(VOCAB_EN.values()) | _check_messages() | _code_messages()
+    wanted = _template_messages() | set(VOCAB_EN.values()) | _code_messages()
     assert {"Data", "Unit code"} <= _code_messages()
-    assert len(_check_messages()) >= 20
     assert sorted(wanted - set(zh)) == []
-
-
-def test_check_translations_keep_their_placeholders() -> None:
-    zh = catalog("zh_CN")
-    for template in _check_messages():
-        english = _fields(template) - {"label_en"}
-        chinese = _fields(zh[template]) - {"label_zh"}
-        assert english == chinese, template
 
 
 def test_a_check_renders_in_chinese() -> None:
     zh = catalog("zh_CN")
-    message = checks.msg("{count} designated (needs at least {needed})", count=2, needed=3)
+    message = msg("{count} designated (needs at least {needed})", count=2, needed=3)
     assert message.render() == "2 designated (needs at least 3)"
     assert message.render(lambda s: zh.get(s, s)) == "已确定 2 家（至少需要 3 家）"
+
+
+def test_a_vocabulary_word_inside_a_refusal_is_translated() -> None:
+    zh = catalog("zh_CN")
+    message = msg("a {kind} centre offers at least one item", kind=CentreKind.LABORATORY)
+    assert message.render() == "a laboratory centre offers at least one item"
+    assert message.render(lambda s: zh.get(s, s)) == "检验中心至少提供一个项目"

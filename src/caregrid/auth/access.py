@@ -30,6 +30,7 @@ from caregrid.auth.reasons import emergency_reasons
 from caregrid.auth.roles import Principal, Role
 from caregrid.config import get_settings
 from caregrid.errors import Conflict, Forbidden, InvalidInput, Problem, TooManyAttempts
+from caregrid.i18n import msg
 
 # The free text beside an emergency reason's code, in characters (Chinese or not).
 MIN_EMERGENCY_TEXT = 10
@@ -39,7 +40,7 @@ EMERGENCY_CAP_WINDOW = timedelta(hours=24)
 
 def require_role(principal: Principal, *roles: Role) -> None:
     if not principal.has(*roles):
-        raise Forbidden(f"needs one of the roles: {', '.join(sorted(roles))}")
+        raise Forbidden("needs one of the roles: {roles}", roles=", ".join(sorted(roles)))
 
 
 def network_institution_ids(session: Session, network_id: int) -> set[int]:
@@ -253,16 +254,39 @@ def emergency_reason(
     code = code.strip()
     if code not in catalog:
         problems.append(
-            Problem(fields[0], f"unknown reason code {code!r}; known: {', '.join(catalog)}")
+            Problem(
+                fields[0],
+                msg(
+                    "unknown reason code {code!r}; known: {catalog}",
+                    code=code,
+                    catalog=", ".join(catalog),
+                ),
+            )
         )
     text = text.strip()
     bad = _bad_character(text)
     if bad is not None:
         problems.append(Problem(fields[1], bad))
     elif len(text) < MIN_EMERGENCY_TEXT:
-        problems.append(Problem(fields[1], f"must be at least {MIN_EMERGENCY_TEXT} characters"))
+        problems.append(
+            Problem(
+                fields[1],
+                msg(
+                    "must be at least {min_emergency_text} characters",
+                    min_emergency_text=MIN_EMERGENCY_TEXT,
+                ),
+            )
+        )
     elif len(text) > MAX_EMERGENCY_TEXT:
-        problems.append(Problem(fields[1], f"must be at most {MAX_EMERGENCY_TEXT} characters"))
+        problems.append(
+            Problem(
+                fields[1],
+                msg(
+                    "must be at most {max_emergency_text} characters",
+                    max_emergency_text=MAX_EMERGENCY_TEXT,
+                ),
+            )
+        )
     if problems:
         raise InvalidInput(problems)
     return EmergencyReason(code=code, text=text)
@@ -355,8 +379,9 @@ def open_emergency_grant(
     if count >= settings.emergency_grants_per_day:
         free_at: datetime = oldest + EMERGENCY_CAP_WINDOW
         raise TooManyAttempts(
-            f"at most {settings.emergency_grants_per_day} emergency grants in 24 hours per "
-            "account; ask a colleague or wait",
+            "at most {emergency_grants_per_day} emergency grants in 24 hours per account; ask "
+            "a colleague or wait",
+            emergency_grants_per_day=settings.emergency_grants_per_day,
             retry_after=max(1, math.ceil((free_at - now).total_seconds())),
         )
     grant = EmergencyGrant(

@@ -17,6 +17,7 @@ from caregrid.auth.passwords import hash_password
 from caregrid.auth.roles import Principal, Role
 from caregrid.config import get_settings
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from caregrid.i18n import Message, msg
 
 PURPOSE = "account administration"
 ACCOUNT_ADMINS = (Role.INSTITUTION_ADMIN, Role.NETWORK_ADMIN, Role.REGULATOR)
@@ -27,7 +28,7 @@ NEEDS_INSTITUTION = frozenset({Role.INSTITUTION_ADMIN, Role.CLINICIAN, Role.FAMI
 def _password_problem(password: str) -> Problem | None:
     least = get_settings().password_min_length
     if len(password) < least:
-        return Problem("password", f"must be at least {least} characters")
+        return Problem("password", msg("must be at least {least} characters", least=least))
     return None
 
 
@@ -40,7 +41,13 @@ def _scope_problems(
     needs_institution = roles & NEEDS_INSTITUTION
     if needs_institution and institution_id is None:
         problems.append(
-            Problem("institution_id", f"required for {', '.join(sorted(needs_institution))}")
+            Problem(
+                "institution_id",
+                msg(
+                    "required for {needs_institution}",
+                    needs_institution=", ".join(sorted(needs_institution)),
+                ),
+            )
         )
     if Role.NETWORK_ADMIN in roles and network_id is None:
         problems.append(Problem("network_id", "required for network_admin"))
@@ -55,7 +62,9 @@ def _require_grant(
         raise Forbidden("only an institution's or network's administrator may manage accounts")
     refused = set(roles) - access.grantable_roles(actor)
     if refused:
-        raise Forbidden(f"you may not grant the roles: {', '.join(sorted(refused))}")
+        raise Forbidden(
+            "you may not grant the roles: {refused}", refused=", ".join(sorted(refused))
+        )
     if not access.can_manage_account(session, actor, institution_id):
         raise Forbidden("you may manage only your own institution's (or network's) accounts")
 
@@ -95,7 +104,7 @@ def create_user(
             session.add(user)
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"username {username!r} is taken") from exc
+        raise Conflict("username {username!r} is taken", username=username) from exc
     audit.record(
         session,
         actor,
@@ -131,7 +140,7 @@ def managed(session: Session, actor: Principal, username: str) -> User:
         raise Forbidden("only an institution's or network's administrator may manage accounts")
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound("no user {username!r}", username=username)
     if not access.can_manage_account(session, actor, user.institution_id):
         raise Forbidden("you may manage only your own institution's (or network's) accounts")
     return user
@@ -164,15 +173,15 @@ def revoke_user_tokens(session: Session, actor: Principal, username: str) -> int
     return revoked
 
 
-def _not_self(actor: Principal, user: User, what: str) -> None:
+def _not_self(actor: Principal, user: User, what: Message) -> None:
     if actor.user_id is not None and actor.user_id == user.id:
-        raise Conflict(f"you may not {what} your own account; ask another administrator")
+        raise Conflict("you may not {what} your own account; ask another administrator", what=what)
 
 
 def set_active(session: Session, actor: Principal, username: str, active: bool) -> User:
     """Disable an account (its tokens revoked at once, sign-in refused) or enable it again."""
     user = managed(session, actor, username)
-    _not_self(actor, user, "disable or enable")
+    _not_self(actor, user, Message("disable or enable"))
     if user.active == active:
         return user
     user.active = active
@@ -210,7 +219,7 @@ def set_roles(session: Session, actor: Principal, username: str, roles: set[Role
     """Replace an account's roles; the actor must be able to grant both the old roles it
     removes and the new ones (an institution admin cannot demote an auditor, say)."""
     user = managed(session, actor, username)
-    _not_self(actor, user, "change the roles of")
+    _not_self(actor, user, Message("change the roles of"))
     before = {Role(r.role) for r in user.roles}
     problems = _scope_problems(roles, user.institution_id, user.network_id)
     if problems:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from caregrid.chronic.standard import Condition
 from caregrid.chronic.vocab import ConfirmedBy
+from caregrid.i18n import MessageText
 
 
 class ReadingIn(BaseModel):
@@ -91,7 +92,7 @@ class ReferralProposal(BaseModel):
 
 class FollowUpOut(BaseModel):
     visit: VisitOut
-    reasons: list[str]
+    reasons: list[MessageText]
     proposal: ReferralProposal | None
     closed_referrals: list[int]
 

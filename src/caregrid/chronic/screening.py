@@ -41,7 +41,9 @@ def record_screening(session: Session, principal: Principal, data: ScreeningIn) 
     current = enrolment(session, data.resident_id, condition)
     if current is not None and current.status == EnrolmentStatus.CONFIRMED:
         raise Conflict(
-            f"resident {data.resident_id} is already managed for {condition}; record a follow-up"
+            "resident {resident_id} is already managed for {condition}; record a follow-up",
+            resident_id=data.resident_id,
+            condition=condition,
         )
     suspected = standard.is_suspected(condition, reading)
     if suspected and current is None:
@@ -116,7 +118,11 @@ def enrol(session: Session, principal: Principal, data: EnrolIn) -> Enrolment:
             raise InvalidInput([Problem("referral_id", "that referral is another resident's")])
     row = enrolment(session, data.resident_id, data.condition)
     if row is not None and row.status == EnrolmentStatus.CONFIRMED:
-        raise Conflict(f"resident {data.resident_id} is already managed for {data.condition}")
+        raise Conflict(
+            "resident {resident_id} is already managed for {condition}",
+            resident_id=data.resident_id,
+            condition=data.condition,
+        )
     if row is None:
         row = Enrolment(
             resident_id=data.resident_id,
@@ -142,10 +148,12 @@ def enrol(session: Session, principal: Principal, data: EnrolIn) -> Enrolment:
 def rule_out(session: Session, principal: Principal, enrolment_id: int) -> Enrolment:
     row = session.get(Enrolment, enrolment_id)
     if row is None:
-        raise NotFound(f"no enrolment with id {enrolment_id}")
+        raise NotFound("no enrolment with id {enrolment_id}", enrolment_id=enrolment_id)
     _clinician(session, principal, row.resident_id)
     if row.status != EnrolmentStatus.SUSPECTED:
-        raise Conflict(f"only a suspected case is ruled out; this one is {row.status}")
+        raise Conflict(
+            "only a suspected case is ruled out; this one is {status}", status=row.status
+        )
     row.status, row.ruled_out_on = EnrolmentStatus.RULED_OUT.value, clock.today()
     session.flush()
     audit.record_for(

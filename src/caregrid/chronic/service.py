@@ -71,8 +71,10 @@ def record_follow_up(session: Session, principal: Principal, data: FollowUpIn) -
     row = enrolment(session, data.resident_id, condition)
     if row is None or row.status != EnrolmentStatus.CONFIRMED:
         raise Conflict(
-            f"resident {data.resident_id} is not under management for {condition}; "
-            "confirm or enrol first"
+            "resident {resident_id} is not under management for {condition}; confirm or enrol "
+            "first",
+            resident_id=data.resident_id,
+            condition=condition,
         )
     reading = _reading(condition, data.reading)
     previous = last_follow_up(session, row.id)
@@ -158,7 +160,7 @@ def follow_up_result(session: Session, principal: Principal, visit_id: int) -> F
     follow-up's assessment, which the standard's rule depends on alone)."""
     visit = session.get(Visit, visit_id)
     if visit is None or visit.kind != VisitKind.FOLLOW_UP or visit.enrolment_id is None:
-        raise NotFound(f"no follow-up with id {visit_id}")
+        raise NotFound("no follow-up with id {visit_id}", visit_id=visit_id)
     access.patient_access(session, principal, visit.resident_id)
     earlier = [
         v

@@ -19,11 +19,16 @@ from pydantic import BaseModel, ConfigDict
 
 from caregrid import yamlio
 from caregrid.errors import Problem
+from caregrid.i18n import Message, msg
 
 
 class Condition(StrEnum):
     HYPERTENSION = "hypertension"
     DIABETES = "diabetes"
+
+
+# The words a refusal uses for a reading's measures.
+MEASURE_NAMES = {"sbp": "systolic pressure", "dbp": "diastolic pressure", "fpg": "fasting glucose"}
 
 
 class Assessment(StrEnum):
@@ -65,7 +70,7 @@ class Decision:
     assessment: Assessment
     action: Action
     next_due: date  # always set: no patient is left without a next due date
-    reasons: tuple[str, ...]
+    reasons: tuple[Message, ...]
 
 
 # --- the data file ---------------------------------------------------------------------------
@@ -180,7 +185,16 @@ class Standard(_Strict):
         needed = ("sbp", "dbp") if condition == Condition.HYPERTENSION else ("fpg",)
         for name in needed:
             if getattr(reading, name) is None:
-                problems.append(Problem(name, f"a {condition} reading needs {name}"))
+                problems.append(
+                    Problem(
+                        name,
+                        msg(
+                            "a {condition} reading needs {name}",
+                            condition=condition,
+                            name=Message(MEASURE_NAMES[name]),
+                        ),
+                    )
+                )
         units = {
             "sbp": "mmHg",
             "dbp": "mmHg",
@@ -192,89 +206,174 @@ class Standard(_Strict):
             value = getattr(reading, name)
             low, high = getattr(self.plausible, name)
             if value is not None and not low <= value <= high:
-                problems.append(Problem(name, f"{value} {unit} is outside {low}–{high} {unit}"))
+                problems.append(
+                    Problem(
+                        name,
+                        msg(
+                            "{value} {unit} is outside {low}–{high} {unit}",
+                            value=value,
+                            unit=unit,
+                            low=low,
+                            high=high,
+                        ),
+                    )
+                )
         if reading.sbp is not None and reading.dbp is not None and reading.sbp <= reading.dbp:
             problems.append(
-                Problem("sbp", f"systolic {reading.sbp} must exceed diastolic {reading.dbp}")
+                Problem(
+                    "sbp",
+                    msg(
+                        "systolic {sbp} must exceed diastolic {dbp}",
+                        sbp=reading.sbp,
+                        dbp=reading.dbp,
+                    ),
+                )
             )
         known = {s.code for s in self.rules(condition).symptoms.list}
         for code in sorted(reading.symptoms - known):
-            problems.append(Problem("symptoms", f"unknown danger symptom {code!r} for {condition}"))
+            problems.append(
+                Problem(
+                    "symptoms",
+                    msg(
+                        "unknown danger symptom {code!r} for {condition}",
+                        code=code,
+                        condition=condition,
+                    ),
+                )
+            )
         return problems
 
-    def _beyond(self, rule: Thresholds, reading: Reading, label: str) -> list[str]:
-        hits: list[str] = []
+    def _beyond(self, rule: Thresholds, reading: Reading, label: Message) -> list[Message]:
+        hits: list[Message] = []
         if (
             rule.sbp_at_least is not None
             and reading.sbp is not None
             and reading.sbp >= rule.sbp_at_least
         ):
-            hits.append(f"SBP {reading.sbp} ≥ {rule.sbp_at_least} mmHg ({label})")
+            hits.append(
+                msg(
+                    "SBP {sbp} ≥ {limit} mmHg ({label})",
+                    sbp=reading.sbp,
+                    limit=rule.sbp_at_least,
+                    label=label,
+                )
+            )
         if (
             rule.dbp_at_least is not None
             and reading.dbp is not None
             and reading.dbp >= rule.dbp_at_least
         ):
-            hits.append(f"DBP {reading.dbp} ≥ {rule.dbp_at_least} mmHg ({label})")
+            hits.append(
+                msg(
+                    "DBP {dbp} ≥ {limit} mmHg ({label})",
+                    dbp=reading.dbp,
+                    limit=rule.dbp_at_least,
+                    label=label,
+                )
+            )
         if (
             rule.fpg_at_least is not None
             and reading.fpg is not None
             and reading.fpg >= rule.fpg_at_least
         ):
-            hits.append(f"fasting glucose {reading.fpg} ≥ {rule.fpg_at_least} mmol/L ({label})")
+            hits.append(
+                msg(
+                    "fasting glucose {fpg} ≥ {limit} mmol/L ({label})",
+                    fpg=reading.fpg,
+                    limit=rule.fpg_at_least,
+                    label=label,
+                )
+            )
         if (
             rule.fpg_at_most is not None
             and reading.fpg is not None
             and reading.fpg <= rule.fpg_at_most
         ):
-            hits.append(f"fasting glucose {reading.fpg} ≤ {rule.fpg_at_most} mmol/L ({label})")
+            hits.append(
+                msg(
+                    "fasting glucose {fpg} ≤ {limit} mmol/L ({label})",
+                    fpg=reading.fpg,
+                    limit=rule.fpg_at_most,
+                    label=label,
+                )
+            )
         if (
             rule.heart_rate_above is not None
             and reading.heart_rate is not None
             and reading.heart_rate > rule.heart_rate_above
         ):
-            hits.append(f"heart rate {reading.heart_rate} > {rule.heart_rate_above}/min ({label})")
+            hits.append(
+                msg(
+                    "heart rate {rate} > {limit}/min ({label})",
+                    rate=reading.heart_rate,
+                    limit=rule.heart_rate_above,
+                    label=label,
+                )
+            )
         if (
             rule.temperature_above is not None
             and reading.temperature is not None
             and reading.temperature > rule.temperature_above
         ):
             hits.append(
-                f"temperature {reading.temperature} > {rule.temperature_above} °C ({label})"
+                msg(
+                    "temperature {temperature} > {limit} °C ({label})",
+                    temperature=reading.temperature,
+                    limit=rule.temperature_above,
+                    label=label,
+                )
             )
         return hits
 
-    def _dangers(self, condition: Condition, reading: Reading) -> list[str]:
+    def _dangers(self, condition: Condition, reading: Reading) -> list[Message]:
         rules = self.rules(condition)
-        hits = self._beyond(rules.danger, reading, "danger")
+        hits = self._beyond(rules.danger, reading, Message("danger"))
         names = {s.code: s.en for s in rules.symptoms.list}
         hits.extend(
-            f"{names[code]} (danger symptom)" for code in sorted(reading.symptoms) if code in names
+            msg("{symptom} (danger symptom)", symptom=Message(names[code]))
+            for code in sorted(reading.symptoms)
+            if code in names
         )
         return hits
 
-    def _misses(self, condition: Condition, reading: Reading) -> list[str]:
+    def _misses(self, condition: Condition, reading: Reading) -> list[Message]:
         target = self.rules(condition).controlled
-        misses: list[str] = []
+        misses: list[Message] = []
         if (
             target.sbp_below is not None
             and reading.sbp is not None
             and reading.sbp >= target.sbp_below
         ):
-            misses.append(f"SBP {reading.sbp} ≥ {target.sbp_below} mmHg (not controlled)")
+            misses.append(
+                msg(
+                    "SBP {sbp} ≥ {limit} mmHg (not controlled)",
+                    sbp=reading.sbp,
+                    limit=target.sbp_below,
+                )
+            )
         if (
             target.dbp_below is not None
             and reading.dbp is not None
             and reading.dbp >= target.dbp_below
         ):
-            misses.append(f"DBP {reading.dbp} ≥ {target.dbp_below} mmHg (not controlled)")
+            misses.append(
+                msg(
+                    "DBP {dbp} ≥ {limit} mmHg (not controlled)",
+                    dbp=reading.dbp,
+                    limit=target.dbp_below,
+                )
+            )
         if (
             target.fpg_below is not None
             and reading.fpg is not None
             and reading.fpg >= target.fpg_below
         ):
             misses.append(
-                f"fasting glucose {reading.fpg} ≥ {target.fpg_below} mmol/L (not controlled)"
+                msg(
+                    "fasting glucose {fpg} ≥ {limit} mmol/L (not controlled)",
+                    fpg=reading.fpg,
+                    limit=target.fpg_below,
+                )
             )
         return misses
 
@@ -298,17 +397,17 @@ class Standard(_Strict):
         assessment = Assessment.UNCONTROLLED if misses else Assessment.CONTROLLED
         reasons = list(misses)
         if visit.side_effects_intolerable:
-            reasons.append("drug side effects hard to control")
+            reasons.append(msg("drug side effects hard to control"))
         if visit.new_or_worse_complication:
-            reasons.append("new or worse complication")
+            reasons.append(msg("new or worse complication"))
         again = misses and previous in (Assessment.UNCONTROLLED, Assessment.DANGER)
         if again:
-            reasons.append("not controlled twice in a row")
+            reasons.append(msg("not controlled twice in a row"))
         if again or visit.side_effects_intolerable or visit.new_or_worse_complication:
             return self._decision(assessment, Action.REFER, visit, days.referral_days, reasons)
         if misses or visit.side_effects:
             if visit.side_effects:
-                reasons.append("drug side effects")
+                reasons.append(msg("drug side effects"))
             return self._decision(
                 assessment, Action.ADJUST_MEDICATION, visit, days.adjust_days, reasons
             )
@@ -317,17 +416,19 @@ class Standard(_Strict):
             Action.NEXT_ROUTINE,
             visit,
             days.routine_days,
-            ["controlled, no new complication"],
+            [msg("controlled, no new complication")],
         )
 
     @staticmethod
     def _decision(
-        assessment: Assessment, action: Action, visit: Visit, days: Cited, reasons: list[str]
+        assessment: Assessment, action: Action, visit: Visit, days: Cited, reasons: list[Message]
     ) -> Decision:
         return Decision(assessment, action, visit.on + timedelta(days=days.value), tuple(reasons))
 
     def is_suspected(self, condition: Condition, reading: Reading) -> bool:
-        return bool(self._beyond(self.rules(condition).screening.suspect, reading, "raised"))
+        return bool(
+            self._beyond(self.rules(condition).screening.suspect, reading, Message("raised"))
+        )
 
     def confirmation_readings(self, condition: Condition) -> int:
         return self.rules(condition).screening.confirmation_readings.value

@@ -17,6 +17,7 @@ from caregrid.chronic.models import Enrolment, Visit
 from caregrid.chronic.schemas import ReadingIn
 from caregrid.chronic.vocab import EnrolmentStatus, VisitKind
 from caregrid.errors import Forbidden, InvalidInput, Problem
+from caregrid.i18n import msg
 
 CLINICAL = (Role.FAMILY_DOCTOR, Role.CLINICIAN)
 
@@ -46,16 +47,18 @@ def _reading(condition: std.Condition, data: ReadingIn) -> std.Reading:
     )
     problems = std.load_standard().check_reading(condition, reading)
     if problems:
-        raise InvalidInput([Problem(f"reading.{p.field}", p.message) for p in problems])
+        raise InvalidInput([Problem(f"reading.{p.field}", p.reason) for p in problems])
     return reading
 
 
 def _date(value: date | None, field: str, *, not_before: date | None = None) -> date:
     on = value or clock.today()
     if on > clock.today():
-        raise InvalidInput([Problem(field, f"{on} is in the future")])
+        raise InvalidInput([Problem(field, msg("{on} is in the future", on=on))])
     if not_before is not None and on < not_before:
-        raise InvalidInput([Problem(field, f"{on} is before {not_before}")])
+        raise InvalidInput(
+            [Problem(field, msg("{on} is before {not_before}", on=on, not_before=not_before))]
+        )
     return on
 
 

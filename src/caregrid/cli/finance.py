@@ -19,6 +19,7 @@ from caregrid.cli.console import failing_cleanly, out
 from caregrid.db.session import session_scope
 from caregrid.errors import InvalidInput, Problem
 from caregrid.finance import service as finance
+from caregrid.i18n import msg
 
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -26,7 +27,7 @@ MONTH = re.compile(r"(\d{4})-(\d{2})")
 def _month(text: str) -> date:
     found = MONTH.fullmatch(text)
     if found is None or not 1 <= int(found[2]) <= 12:
-        raise InvalidInput([Problem("period", f"a month as YYYY-MM, got {text!r}")])
+        raise InvalidInput([Problem("period", msg("a month as YYYY-MM, got {text!r}", text=text))])
     return date(int(found[1]), int(found[2]), 1)
 
 
@@ -36,7 +37,7 @@ def _cny(name: str, text: str) -> Decimal:
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite():
-        raise InvalidInput([Problem(name, f"an amount in CNY, got {text!r}")])
+        raise InvalidInput([Problem(name, msg("an amount in CNY, got {text!r}", text=text))])
     return value
 
 

@@ -129,7 +129,7 @@ def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise DomainError(f"--at: {text!r} is not a date YYYY-MM-DD") from exc
+        raise DomainError("--at: {text!r} is not a date YYYY-MM-DD", text=text) from exc
 
 
 @policy_app.command("validate")
@@ -336,7 +336,9 @@ def user_create(
         try:
             roles = {Role(r) for r in role}
         except ValueError as exc:
-            raise DomainError(f"--role: {exc}; known: {', '.join(r.value for r in Role)}") from exc
+            raise DomainError(
+                "--role: {exc}; known: {value}", exc=exc, value=", ".join(r.value for r in Role)
+            ) from exc
         auth.create_user(
             session,
             SYSTEM,
@@ -358,7 +360,7 @@ def user_token(username: str, label: Annotated[str, typer.Option()] = "cli") -> 
     with failing_cleanly(), session_scope() as session:
         user = auth.get_by_username(session, username)
         if user is None:
-            raise DomainError(f"no user {username!r}")
+            raise DomainError("no user {username!r}", username=username)
         secret = auth.issue_token(session, user, kind="api", hours=None, label=label)
         audit.record(
             session,

@@ -15,6 +15,7 @@ from caregrid.diagnostics.models import Centre, CentreItem, CentreMember, Centre
 from caregrid.diagnostics.schemas import CentreIn
 from caregrid.diagnostics.vocab import CentreKind
 from caregrid.errors import InvalidInput, NotFound, Problem
+from caregrid.i18n import msg
 from caregrid.registry import service as registry
 
 
@@ -28,13 +29,24 @@ def create_centre(session: Session, principal: Principal, data: CentreIn) -> Cen
     runner = registry.get_institution(session, data.institution_code)
     if runner is None or runner.id not in members:
         problems.append(
-            Problem("institution_code", f"{data.institution_code} is not in {network.code}")
+            Problem(
+                "institution_code",
+                msg(
+                    "{institution_code} is not in {code}",
+                    institution_code=data.institution_code,
+                    code=network.code,
+                ),
+            )
         )
     served: set[int] = set()
     for i, code in enumerate(data.members if data.members is not None else []):
         found = registry.get_institution(session, code)
         if found is None or found.id not in members:
-            problems.append(Problem(f"members.{i}", f"{code} is not in {network.code}"))
+            problems.append(
+                Problem(
+                    f"members.{i}", msg("{code} is not in {code2}", code=code, code2=network.code)
+                )
+            )
         else:
             served.add(found.id)
     if data.members is None:
@@ -42,15 +54,27 @@ def create_centre(session: Session, principal: Principal, data: CentreIn) -> Cen
     for i, offered in enumerate(data.items):
         listed = catalogs.starter().get(offered.item_code)
         if listed is None:
-            problems.append(Problem(f"items.{i}.item_code", f"no item {offered.item_code!r}"))
+            problems.append(
+                Problem(
+                    f"items.{i}.item_code",
+                    msg("no item {item_code!r}", item_code=offered.item_code),
+                )
+            )
         elif listed.centre != data.kind:
             problems.append(
                 Problem(
-                    f"items.{i}.item_code", f"{listed.code} is done at a {listed.centre} centre"
+                    f"items.{i}.item_code",
+                    msg(
+                        "{code} is done at a {centre} centre",
+                        code=listed.code,
+                        centre=listed.centre,
+                    ),
                 )
             )
     if not data.items and data.kind != CentreKind.STERILISATION:
-        problems.append(Problem("items", f"a {data.kind} centre offers at least one item"))
+        problems.append(
+            Problem("items", msg("a {kind} centre offers at least one item", kind=data.kind))
+        )
     if problems:
         raise InvalidInput(problems)
     assert runner is not None
@@ -95,7 +119,7 @@ def _centre_for(session: Session, institution_id: int, kind: str) -> Centre | No
 def centre_of(session: Session, centre_id: int) -> Centre:
     centre = session.get(Centre, centre_id)
     if centre is None:
-        raise NotFound(f"no centre with id {centre_id}")
+        raise NotFound("no centre with id {centre_id}", centre_id=centre_id)
     return centre
 
 

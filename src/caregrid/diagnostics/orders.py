@@ -18,6 +18,7 @@ from caregrid.diagnostics.models import Centre, Order, OrderEvent, Result, Resul
 from caregrid.diagnostics.schemas import OrderIn, ReportIn
 from caregrid.diagnostics.vocab import ItemKind, OrderState
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
+from caregrid.i18n import msg
 
 CLINICAL = (Role.CLINICIAN, Role.FAMILY_DOCTOR)
 
@@ -25,7 +26,9 @@ CLINICAL = (Role.CLINICIAN, Role.FAMILY_DOCTOR)
 def item(code: str) -> catalogs.Item:
     found = catalogs.starter().get(code)
     if found is None:
-        raise InvalidInput([Problem("item_code", f"no item {code!r} in the recognition catalog")])
+        raise InvalidInput(
+            [Problem("item_code", msg("no item {code!r} in the recognition catalog", code=code))]
+        )
     return found
 
 
@@ -47,9 +50,18 @@ def place_order(session: Session, principal: Principal, data: OrderIn) -> Order:
     wanted = item(data.item_code)
     centre = _centre_for(session, institution_id, wanted.centre)
     if centre is None:
-        raise RuleViolation(f"no {wanted.centre} centre serves your institution", requirement="D1")
+        raise RuleViolation(
+            "no {centre} centre serves your institution", centre=wanted.centre, requirement="D1"
+        )
     if all(i.item_code != wanted.code for i in centre.items):
-        raise InvalidInput([Problem("item_code", f"{centre.name} does not offer {wanted.code}")])
+        raise InvalidInput(
+            [
+                Problem(
+                    "item_code",
+                    msg("{name} does not offer {code}", name=centre.name, code=wanted.code),
+                )
+            ]
+        )
     order = Order(
         resident_id=data.resident_id,
         item_code=wanted.code,
@@ -79,7 +91,7 @@ def place_order(session: Session, principal: Principal, data: OrderIn) -> Order:
 def get_order(session: Session, order_id: int) -> Order:
     order = session.get(Order, order_id)
     if order is None:
-        raise NotFound(f"no order with id {order_id}")
+        raise NotFound("no order with id {order_id}", order_id=order_id)
     return order
 
 
@@ -97,7 +109,9 @@ def advance(session: Session, principal: Principal, order_id: int, to: OrderStat
     order = get_order(session, order_id)
     allowed = ADVANCES.get(to)
     if allowed is None or order.state not in allowed:
-        raise Conflict(f"order {order.id} is {order.state}; it cannot become {to}")
+        raise Conflict(
+            "order {id} is {state}; it cannot become {to}", id=order.id, state=order.state, to=to
+        )
     centre = session.get(Centre, order.centre_id)
     assert centre is not None
     ordering_side = principal.institution_id == order.ordering_institution_id
@@ -109,7 +123,7 @@ def advance(session: Session, principal: Principal, order_id: int, to: OrderStat
     else:
         ok = centre_side
     if not (ok and principal.has(*CLINICAL)) and not principal.system:
-        raise Forbidden(f"this step of order {order.id} is not yours")
+        raise Forbidden("this step of order {id} is not yours", id=order.id)
     _event(order, to, principal)
     session.flush()
     return order
@@ -121,21 +135,31 @@ def _checked(wanted: catalogs.Item, data: ReportIn) -> tuple[date, list[ResultVa
     observed_on = data.observed_on or clock.today()
     problems: list[Problem] = []
     if observed_on > clock.today():
-        problems.append(Problem("observed_on", f"{observed_on} is in the future"))
+        problems.append(
+            Problem("observed_on", msg("{observed_on} is in the future", observed_on=observed_on))
+        )
     values: list[ResultValue] = []
     given = {v.component for v in data.values}
     for i, value in enumerate(data.values):
         component = wanted.component(value.component)
         if component is None:
             problems.append(
-                Problem(f"values.{i}.component", f"{wanted.code} has no {value.component!r}")
+                Problem(
+                    f"values.{i}.component",
+                    msg("{code} has no {component!r}", code=wanted.code, component=value.component),
+                )
             )
             continue
         if value.unit != component.unit:
             problems.append(
                 Problem(
                     f"values.{i}.unit",
-                    f"{component.code} is reported in {component.unit}, not {value.unit}",
+                    msg(
+                        "{code} is reported in {unit}, not {unit2}",
+                        code=component.code,
+                        unit=component.unit,
+                        unit2=value.unit,
+                    ),
                 )
             )
             continue
@@ -152,7 +176,7 @@ def _checked(wanted: catalogs.Item, data: ReportIn) -> tuple[date, list[ResultVa
         )
     missing = [c.code for c in wanted.components if c.code not in given]
     if missing:
-        problems.append(Problem("values", f"missing {', '.join(missing)}"))
+        problems.append(Problem("values", msg("missing {missing}", missing=", ".join(missing))))
     if wanted.kind == ItemKind.EXAM and not (data.findings or "").strip():
         problems.append(Problem("findings", "an examination report states its findings"))
     if problems:
@@ -222,9 +246,15 @@ def report(session: Session, principal: Principal, order_id: int, data: ReportIn
     centre = session.get(Centre, order.centre_id)
     assert centre is not None
     if principal.username not in {r.username for r in centre.readers} and not principal.system:
-        raise Forbidden(f"{principal.username} is not a qualified reader of {centre.name}")
+        raise Forbidden(
+            "{username} is not a qualified reader of {name}",
+            username=principal.username,
+            name=centre.name,
+        )
     if order.state not in (OrderState.ACQUIRED, OrderState.SCHEDULED, OrderState.ORDERED):
-        raise Conflict(f"order {order.id} is {order.state}; it cannot be reported")
+        raise Conflict(
+            "order {id} is {state}; it cannot be reported", id=order.id, state=order.state
+        )
     result = _signed(
         session,
         principal,

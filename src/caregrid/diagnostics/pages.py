@@ -28,6 +28,7 @@ from caregrid.diagnostics.schemas import (
 )
 from caregrid.diagnostics.vocab import AssessmentResult, CentreKind, OrderState, RepeatReason
 from caregrid.errors import InvalidInput, Problem
+from caregrid.i18n import msg
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
 from caregrid.web.deps import DB, User, Year
@@ -201,7 +202,9 @@ async def report(order_id: int, request: Request, session: DB, user: User) -> Re
                     ValueIn(component=component.code, value=Decimal(raw), unit=component.unit)
                 )
             except InvalidOperation:
-                problems.append(Problem(f"value.{component.code}", f"{raw!r} is not a number"))
+                problems.append(
+                    Problem(f"value.{component.code}", msg("{raw!r} is not a number", raw=raw))
+                )
         data = ReportIn(
             values=values,
             findings=str(form.get("findings", "")) or None,
@@ -345,7 +348,9 @@ def schedule_consult(
         try:
             moment = clock.local_input(at)
         except ValueError as exc:
-            raise InvalidInput([Problem("at", f"{at!r} is not a date and time")]) from exc
+            raise InvalidInput(
+                [Problem("at", msg("{at!r} is not a date and time", at=at))]
+            ) from exc
         return teleconsult.schedule(session, user, consult_id, at=moment, meeting_link=meeting_link)
 
     return _on_consult(request, session, user, f"consult-{consult_id}", work)

@@ -24,6 +24,7 @@ from caregrid.diagnostics.models import QualityAssessment
 from caregrid.diagnostics.schemas import QualityAssessmentIn, QualityAssessmentOut
 from caregrid.diagnostics.vocab import AssessmentResult
 from caregrid.errors import Conflict, InvalidInput, Problem
+from caregrid.i18n import msg
 from caregrid.registry import service as registry
 
 COLUMNS = ("institution_code", "category", "scheme", "assessed_on", "result", "valid_until")
@@ -37,13 +38,21 @@ def categories() -> list[str]:
 def _problems(data: QualityAssessmentIn, known: set[str]) -> list[Problem]:
     problems = []
     if data.institution_code not in known:
-        problems.append(Problem("institution_code", f"no institution {data.institution_code!r}"))
+        problems.append(
+            Problem(
+                "institution_code",
+                msg("no institution {institution_code!r}", institution_code=data.institution_code),
+            )
+        )
     if data.category not in categories():
         problems.append(
             Problem(
                 "category",
-                f"no category {data.category!r} in the recognition catalog "
-                f"({', '.join(categories())})",
+                msg(
+                    "no category {category!r} in the recognition catalog ({categories})",
+                    category=data.category,
+                    categories=", ".join(categories()),
+                ),
             )
         )
     if data.valid_until < data.assessed_on:
@@ -92,8 +101,11 @@ def record(session: Session, principal: Principal, data: QualityAssessmentIn) ->
     assert institution is not None
     if _existing(session, institution.id, data) is not None:
         raise Conflict(
-            f"{data.institution_code} already has {data.scheme!r} for {data.category} "
-            f"assessed on {data.assessed_on}"
+            "{institution_code} already has {scheme!r} for {category} assessed on {assessed_on}",
+            institution_code=data.institution_code,
+            scheme=data.scheme,
+            category=data.category,
+            assessed_on=data.assessed_on,
         )
     row = QualityAssessment(
         institution_id=institution.id,
@@ -141,14 +153,27 @@ def parse_csv(text: str, *, file: str) -> list[tuple[int, QualityAssessmentIn]]:
     header = tuple(reader.fieldnames or ())
     if header != COLUMNS:
         raise InvalidInput(
-            [Problem("header", f"must be {','.join(COLUMNS)}, got {','.join(header)}", file, 1)]
+            [
+                Problem(
+                    "header",
+                    msg(
+                        "must be {columns}, got {header}",
+                        columns=",".join(COLUMNS),
+                        header=",".join(header),
+                    ),
+                    file,
+                    1,
+                )
+            ]
         )
     problems: list[Problem] = []
     rows: list[tuple[int, QualityAssessmentIn]] = []
     for raw in reader:
         line = reader.line_num
         if None in raw:
-            problems.append(Problem("row", f"more than {len(COLUMNS)} columns", file, line))
+            problems.append(
+                Problem("row", msg("more than {count} columns", count=len(COLUMNS)), file, line)
+            )
             continue
         cells = {k: (v or "").strip() for k, v in raw.items()}
         try:
@@ -176,10 +201,12 @@ def import_csv(
     problems: list[Problem] = []
     seen: dict[tuple[str, str, str, date], int] = {}
     for line, data in rows:
-        problems += [Problem(p.field, p.message, file, line) for p in _problems(data, set(ids))]
+        problems += [Problem(p.field, p.reason, file, line) for p in _problems(data, set(ids))]
         key = (data.institution_code, data.category, data.scheme, data.assessed_on)
         if key in seen:
-            problems.append(Problem("scheme", f"repeats line {seen[key]}", file, line))
+            problems.append(
+                Problem("scheme", msg("repeats line {seen}", seen=seen[key]), file, line)
+            )
         seen.setdefault(key, line)
     if problems:
         raise InvalidInput(problems)
@@ -216,7 +243,14 @@ def assessments(
         institution = registry.get_institution(session, institution_code)
         if institution is None:
             raise InvalidInput(
-                [Problem("institution_code", f"no institution {institution_code!r}")]
+                [
+                    Problem(
+                        "institution_code",
+                        msg(
+                            "no institution {institution_code!r}", institution_code=institution_code
+                        ),
+                    )
+                ]
             )
         query = query.where(QualityAssessment.institution_id == institution.id)
     codes = registry.codes_by_id(session)

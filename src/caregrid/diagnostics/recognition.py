@@ -122,8 +122,9 @@ def recognise(session: Session, principal: Principal, order_id: int, result_id: 
     offer = next((o for o in offers(session, order) if o.result.id == result_id), None)
     if offer is None:
         raise RuleViolation(
-            f"result {result_id} cannot be recognised for this order (outside the item's window, "
-            "the recognition scope or direction, or without quality assessment)",
+            "result {result_id} cannot be recognised for this order (outside the item's "
+            "window, the recognition scope or direction, or without quality assessment)",
+            result_id=result_id,
             requirement="D3",
         )
     _decide(session, principal, order, result_id, "reused", None, None)
@@ -152,7 +153,11 @@ def _decider(principal: Principal, order: Order) -> None:
     if principal.institution_id != order.ordering_institution_id or not principal.has(*CLINICAL):
         raise Forbidden("the ordering clinician decides on recognition")
     if order.state != OrderState.ORDERED:
-        raise Conflict(f"order {order.id} is {order.state}; recognition is decided when ordering")
+        raise Conflict(
+            "order {id} is {state}; recognition is decided when ordering",
+            id=order.id,
+            state=order.state,
+        )
 
 
 def _decide(
@@ -165,7 +170,7 @@ def _decide(
     text: str | None,
 ) -> None:
     if session.scalar(select(Recognition.id).where(Recognition.order_id == order.id)) is not None:
-        raise Conflict(f"recognition of order {order.id} is already decided")
+        raise Conflict("recognition of order {id} is already decided", id=order.id)
     session.add(
         Recognition(
             order_id=order.id,

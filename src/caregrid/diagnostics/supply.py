@@ -14,6 +14,7 @@ from caregrid.auth.roles import Principal
 from caregrid.diagnostics.models import Centre, CentreMember, SterileSupply
 from caregrid.diagnostics.vocab import CentreKind, SupplyState
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
+from caregrid.i18n import msg
 
 
 def _centre(session: Session, institution_id: int) -> Centre:
@@ -41,7 +42,9 @@ def request(
     if not package.strip():
         problems.append(Problem("package", "name the instrument package"))
     if not 1 <= quantity <= 1000:
-        problems.append(Problem("quantity", f"{quantity} is not between 1 and 1000"))
+        problems.append(
+            Problem("quantity", msg("{quantity} is not between 1 and 1000", quantity=quantity))
+        )
     if problems:
         raise InvalidInput(problems)
     row = SterileSupply(
@@ -61,7 +64,7 @@ def request(
 def _get(session: Session, supply_id: int) -> SterileSupply:
     row = session.get(SterileSupply, supply_id)
     if row is None:
-        raise NotFound(f"no sterile supply request with id {supply_id}")
+        raise NotFound("no sterile supply request with id {supply_id}", supply_id=supply_id)
     return row
 
 
@@ -75,9 +78,11 @@ def dispatch(
     if principal.institution_id != centre.institution_id:
         raise Forbidden("the sterilisation centre dispatches")
     if row.state != SupplyState.REQUESTED:
-        raise Conflict(f"request {row.id} is {row.state}")
+        raise Conflict("request {id} is {state}", id=row.id, state=row.state)
     if due_back_on < clock.today():
-        raise InvalidInput([Problem("due_back_on", f"{due_back_on} is in the past")])
+        raise InvalidInput(
+            [Problem("due_back_on", msg("{due_back_on} is in the past", due_back_on=due_back_on))]
+        )
     row.state, row.dispatched_at, row.due_back_on = (
         SupplyState.DISPATCHED.value,
         clock.now(),
@@ -94,7 +99,7 @@ def record_return(session: Session, principal: Principal, supply_id: int) -> Ste
     if principal.institution_id != centre.institution_id:
         raise Forbidden("the sterilisation centre records returns")
     if row.state != SupplyState.DISPATCHED:
-        raise Conflict(f"request {row.id} is {row.state}")
+        raise Conflict("request {id} is {state}", id=row.id, state=row.state)
     row.state, row.returned_at = SupplyState.RETURNED.value, clock.now()
     session.flush()
     return row

@@ -16,6 +16,7 @@ from caregrid.auth.roles import Principal, Role
 from caregrid.diagnostics.models import Teleconsultation
 from caregrid.diagnostics.vocab import ConsultState
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
+from caregrid.i18n import msg
 from caregrid.registry import service as registry
 
 CLINICAL = (Role.CLINICIAN, Role.FAMILY_DOCTOR)
@@ -38,19 +39,30 @@ def request(
     receiver = registry.get_institution(session, to_institution_code)
     if receiver is None:
         raise InvalidInput(
-            [Problem("to_institution_code", f"no institution {to_institution_code!r}")]
+            [
+                Problem(
+                    "to_institution_code",
+                    msg(
+                        "no institution {to_institution_code!r}",
+                        to_institution_code=to_institution_code,
+                    ),
+                )
+            ]
         )
     if receiver.id == principal.institution_id:
         problems.append(Problem("to_institution_code", "ask another institution"))
     elif not registry.shares_network(session, principal.institution_id, receiver.id):
         raise RuleViolation(
-            f"{receiver.code} is not in a network of yours; the telemedicine network links "
-            "a network's own units",
+            "{code} is not in a network of yours; the telemedicine network links a network's "
+            "own units",
+            code=receiver.code,
             requirement="D4",
         )
     department = registry.get_department(session, to_department_id)
     if department.institution_id != receiver.id:
-        problems.append(Problem("to_department_id", f"not a department of {receiver.code}"))
+        problems.append(
+            Problem("to_department_id", msg("not a department of {code}", code=receiver.code))
+        )
     expert_id = None
     if expert_code:
         expert = registry.get_practitioner(session, expert_code)
@@ -58,7 +70,14 @@ def request(
             {expert.home_institution_id} | {s.id for s in expert.sites}
         ):
             problems.append(
-                Problem("expert_code", f"{expert_code!r} does not practise at {receiver.code}")
+                Problem(
+                    "expert_code",
+                    msg(
+                        "{expert_code!r} does not practise at {code}",
+                        expert_code=expert_code,
+                        code=receiver.code,
+                    ),
+                )
             )
         else:
             expert_id = expert.id
@@ -93,7 +112,7 @@ def request(
 def get(session: Session, consult_id: int) -> Teleconsultation:
     consult = session.get(Teleconsultation, consult_id)
     if consult is None:
-        raise NotFound(f"no teleconsultation with id {consult_id}")
+        raise NotFound("no teleconsultation with id {consult_id}", consult_id=consult_id)
     return consult
 
 
@@ -104,7 +123,7 @@ def _side(principal: Principal, institution_id: int) -> None:
 
 def _state(consult: Teleconsultation, *allowed: ConsultState) -> None:
     if consult.state not in allowed:
-        raise Conflict(f"teleconsultation {consult.id} is {consult.state}")
+        raise Conflict("teleconsultation {id} is {state}", id=consult.id, state=consult.state)
 
 
 def schedule(

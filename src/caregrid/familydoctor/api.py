@@ -180,7 +180,7 @@ def network_measures(
         "these measures are for the network's office, its members and the commission",
     )
     if own is not None and own not in access.network_institution_ids(session, network.id):
-        raise Forbidden(f"your institution is not a member of {network.code}")
+        raise Forbidden("your institution is not a member of {code}", code=network.code)
     chosen = year if year is not None else clock.today().year
     period = indicators.year_period(chosen, clock.today())
     rows = indicators.network_rows(session, network.code, FIGURES, period)

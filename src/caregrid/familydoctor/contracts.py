@@ -22,6 +22,7 @@ from caregrid.familydoctor.models import Contract, ContractItem, NetworkPackageS
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn
 from caregrid.familydoctor.teams import get_team, team_by_code
 from caregrid.familydoctor.vocab import ContractStatus, TeamRole, TerminationReason
+from caregrid.i18n import Message, msg
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
@@ -76,20 +77,36 @@ def replace_menu(
     return parsed
 
 
-def ineligibility(package: menus.Package, resident: residents.Resident, on: date) -> str | None:
+def ineligibility(package: menus.Package, resident: residents.Resident, on: date) -> Message | None:
     """Why the resident may not sign this package on `on` (E3), or None."""
     rule = package.eligibility
     age = residents.age_on(resident.birth_date, on)
     if rule.min_age is not None and age < rule.min_age:
-        return f"{package.code} is for residents aged {rule.min_age} and over (age {age})"
+        return msg(
+            "{code} is for residents aged {min_age} and over (age {age})",
+            code=package.code,
+            min_age=rule.min_age,
+            age=age,
+        )
     if rule.max_age is not None and age > rule.max_age:
-        return f"{package.code} is for residents aged up to {rule.max_age} (age {age})"
+        return msg(
+            "{code} is for residents aged up to {max_age} (age {age})",
+            code=package.code,
+            max_age=rule.max_age,
+            age=age,
+        )
     if rule.sex is not None and resident.sex != rule.sex:
-        return f"{package.code} is for {rule.sex} residents"
+        if rule.sex == "male":
+            return msg("{code} is for men", code=package.code)
+        return msg("{code} is for women", code=package.code)
     if rule.key_population is not None and rule.key_population not in residents.key_populations(
         resident, on
     ):
-        return f"{package.code} is for the key population {rule.key_population!r}"
+        return msg(
+            "{code} is for the key population {key_population!r}",
+            code=package.code,
+            key_population=rule.key_population,
+        )
     return None
 
 
@@ -120,7 +137,7 @@ def contract_on(session: Session, resident_id: int, on: date) -> Contract | None
 def get_contract(session: Session, contract_id: int) -> Contract:
     contract = session.get(Contract, contract_id)
     if contract is None:
-        raise NotFound(f"no contract with id {contract_id}")
+        raise NotFound("no contract with id {contract_id}", contract_id=contract_id)
     return contract
 
 
@@ -187,11 +204,17 @@ def _items(
     for i, code in enumerate(dict.fromkeys(codes)):
         package = chosen.get(code)
         if package is None:
-            problems.append(Problem(f"packages.{i}", f"no package {code!r} on the network's menu"))
+            problems.append(
+                Problem(
+                    f"packages.{i}", msg("no package {code!r} on the network's menu", code=code)
+                )
+            )
             continue
         reason = ineligibility(package, resident, on)
         if reason is not None:
-            problems.append(Problem(f"packages.{i}", f"not eligible: {reason} (E3)"))
+            problems.append(
+                Problem(f"packages.{i}", msg("not eligible: {reason} (E3)", reason=reason))
+            )
             continue
         items.extend(
             ContractItem(
@@ -223,8 +246,10 @@ def _check_panel(session: Session, team: Team, doctor: registry.Practitioner, on
         signed = panel(session, on=on, doctor_id=doctor.id)
         if signed >= int(per_doctor):
             raise RuleViolation(
-                f"{doctor.name} already has {signed} signed residents; the panel limit is "
-                f"{per_doctor}",
+                "{name} already has {signed} signed residents; the panel limit is {per_doctor}",
+                name=doctor.name,
+                signed=signed,
+                per_doctor=per_doctor,
                 requirement="E2",
             )
     limit = team_panel_max(session, team, on)
@@ -232,8 +257,10 @@ def _check_panel(session: Session, team: Team, doctor: registry.Practitioner, on
         signed = panel(session, on=on, team_id=team.id)
         if signed >= limit:
             raise RuleViolation(
-                f"team {team.code} already has {signed} signed residents; its panel limit is "
-                f"{limit}",
+                "team {code} already has {signed} signed residents; its panel limit is {limit}",
+                code=team.code,
+                signed=signed,
+                limit=limit,
                 requirement="E2",
             )
 
@@ -264,11 +291,20 @@ def sign(session: Session, principal: Principal, data: ContractIn) -> Contract:
     today = clock.today()
     team = team_by_code(session, data.team_code)
     if team is None:
-        raise InvalidInput([Problem("team_code", f"no team with code {data.team_code!r}")])
+        raise InvalidInput(
+            [Problem("team_code", msg("no team with code {team_code!r}", team_code=data.team_code))]
+        )
     _require_signer(principal, team)
     resident = residents.find_record(session, data.resident_id)
     if resident is None:
-        raise InvalidInput([Problem("resident_id", f"no resident with id {data.resident_id}")])
+        raise InvalidInput(
+            [
+                Problem(
+                    "resident_id",
+                    msg("no resident with id {resident_id}", resident_id=data.resident_id),
+                )
+            ]
+        )
     problems: list[Problem] = []
     if resident.registered_institution_id not in access.network_institution_ids(
         session, team.network_id
@@ -278,7 +314,9 @@ def sign(session: Session, principal: Principal, data: ContractIn) -> Contract:
         )
     starts_on = data.starts_on or today
     if starts_on < today:
-        problems.append(Problem("starts_on", f"{starts_on} is in the past"))
+        problems.append(
+            Problem("starts_on", msg("{starts_on} is in the past", starts_on=starts_on))
+        )
     doctor = registry.get_practitioner(session, data.doctor_code)
     if doctor is None or not any(
         m.practitioner_id == doctor.id and m.role == TeamRole.GENERAL_PRACTITIONER
@@ -286,7 +324,11 @@ def sign(session: Session, principal: Principal, data: ContractIn) -> Contract:
     ):
         problems.append(
             Problem(
-                "doctor_code", f"{data.doctor_code!r} is not a general practitioner of the team"
+                "doctor_code",
+                msg(
+                    "{doctor_code!r} is not a general practitioner of the team",
+                    doctor_code=data.doctor_code,
+                ),
             )
         )
     try:
@@ -305,8 +347,11 @@ def sign(session: Session, principal: Principal, data: ContractIn) -> Contract:
     )
     if current is not None:
         raise Conflict(
-            f"resident {resident.id} already has an active contract ({current.id}, until "
-            f"{current.ends_on}); renew or terminate it first"
+            "resident {id} already has an active contract ({id2}, until {ends_on}); renew or "
+            "terminate it first",
+            id=resident.id,
+            id2=current.id,
+            ends_on=current.ends_on,
         )
     _check_panel(session, team, doctor, starts_on)
     contract = _new_contract(
@@ -343,7 +388,7 @@ def _new_contract(
     months = profile.parameter("contract_term_months", starts_on)
     if months is None:
         raise RuleViolation(
-            f"profile {profile.name} sets no contract_term_months", requirement="E2"
+            "profile {name} sets no contract_term_months", name=profile.name, requirement="E2"
         )
     contract = Contract(
         resident_id=resident_id,
@@ -366,7 +411,9 @@ def _new_contract(
             session.add(contract)
             session.flush()
     except IntegrityError as exc:  # a concurrent signing won the partial unique index
-        raise Conflict(f"resident {resident_id} was signed by someone else just now") from exc
+        raise Conflict(
+            "resident {resident_id} was signed by someone else just now", resident_id=resident_id
+        ) from exc
     care.relate(session, contract)
     return contract
 
@@ -385,7 +432,11 @@ def renew(
     team = get_team(session, old.team_id)
     _require_signer(principal, team)
     if old.status != ContractStatus.ACTIVE:
-        raise Conflict(f"contract {old.id} is {old.status}; only an active contract is renewed")
+        raise Conflict(
+            "contract {id} is {status}; only an active contract is renewed",
+            id=old.id,
+            status=old.status,
+        )
     today = clock.today()
     starts_on = max(old.ends_on + timedelta(days=1), today)
     resident = residents.find_record(session, old.resident_id)
@@ -430,7 +481,9 @@ def terminate(
     contract = get_contract(session, contract_id)
     _require_signer(principal, get_team(session, contract.team_id))
     if contract.status != ContractStatus.ACTIVE:
-        raise Conflict(f"contract {contract.id} is {contract.status}, not active")
+        raise Conflict(
+            "contract {id} is {status}, not active", id=contract.id, status=contract.status
+        )
     if reason == TerminationReason.OTHER and not (note or "").strip():
         raise InvalidInput([Problem("note", "say why when the reason is 'other'")])
     today = clock.today()

@@ -19,6 +19,7 @@ from caregrid.familydoctor.models import Contract, ContractItem, ServiceDelivery
 from caregrid.familydoctor.schemas import DeliveryIn, FulfilmentOut
 from caregrid.familydoctor.teams import get_team
 from caregrid.familydoctor.vocab import ServiceKind
+from caregrid.i18n import msg
 
 
 def team_fulfilment(session: Session, team_id: int, on: date) -> FulfilmentOut:
@@ -39,7 +40,7 @@ def record_delivery(session: Session, principal: Principal, data: DeliveryIn) ->
     access.patient_access(session, principal, data.resident_id)
     on = data.delivered_on or clock.today()
     if on > clock.today():
-        raise InvalidInput([Problem("delivered_on", f"{on} is in the future")])
+        raise InvalidInput([Problem("delivered_on", msg("{on} is in the future", on=on))])
     return deliver(
         session,
         principal,
@@ -70,7 +71,11 @@ def deliver(
         raise InvalidInput(
             [
                 Problem(
-                    "kind", f"{service!r} is not an item of the resident's contract; give its kind"
+                    "kind",
+                    msg(
+                        "{service!r} is not an item of the resident's contract; give its kind",
+                        service=service,
+                    ),
                 )
             ]
         )

@@ -14,6 +14,7 @@ from caregrid.familydoctor.vocab import (
     TeamRole,
     TerminationReason,
 )
+from caregrid.i18n import MessageText
 
 
 class MemberIn(BaseModel):
@@ -46,7 +47,7 @@ class MemberOut(BaseModel):
 class TeamCheckOut(BaseModel):
     requirement: str
     outcome: str  # pass | fail | not-applicable
-    detail: str
+    detail: MessageText
 
 
 class FulfilmentOut(BaseModel):

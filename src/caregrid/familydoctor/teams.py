@@ -15,6 +15,7 @@ from caregrid.familydoctor import care
 from caregrid.familydoctor.models import Contract, Team, TeamMember
 from caregrid.familydoctor.schemas import MemberIn, TeamCheckOut, TeamIn
 from caregrid.familydoctor.vocab import ContractStatus, TeamRole
+from caregrid.i18n import Message, msg
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import Level, TitleLevel
@@ -26,7 +27,7 @@ SECONDARY_OR_HIGHER = {Level.SECONDARY.value, Level.TERTIARY.value}
 def get_team(session: Session, team_id: int) -> Team:
     team = session.get(Team, team_id)
     if team is None:
-        raise NotFound(f"no family-doctor team with id {team_id}")
+        raise NotFound("no family-doctor team with id {team_id}", team_id=team_id)
     return team
 
 
@@ -76,14 +77,24 @@ def _members(session: Session, members: list[MemberIn], network_id: int) -> list
         field = f"members.{i}.practitioner_code"
         if person is None:
             problems.append(
-                Problem(field, f"no practitioner with code {member.practitioner_code!r}")
+                Problem(
+                    field,
+                    msg(
+                        "no practitioner with code {practitioner_code!r}",
+                        practitioner_code=member.practitioner_code,
+                    ),
+                )
             )
             continue
         if person.id in seen:
-            problems.append(Problem(field, f"{person.code} is listed twice"))
+            problems.append(Problem(field, msg("{code} is listed twice", code=person.code)))
             continue
         if person.home_institution_id not in in_network:
-            problems.append(Problem(field, f"{person.code} works outside the team's network (E1)"))
+            problems.append(
+                Problem(
+                    field, msg("{code} works outside the team's network (E1)", code=person.code)
+                )
+            )
         seen.add(person.id)
         rows.append(TeamMember(practitioner_id=person.id, role=member.role.value, position=i))
     if not any(m.role == TeamRole.GENERAL_PRACTITIONER for m in members):
@@ -100,17 +111,30 @@ def create_team(session: Session, principal: Principal, data: TeamIn) -> Team:
     institution = registry.get_institution(session, data.institution_code)
     if institution is None:
         raise InvalidInput(
-            [Problem("institution_code", f"no institution with code {data.institution_code!r}")]
+            [
+                Problem(
+                    "institution_code",
+                    msg(
+                        "no institution with code {institution_code!r}",
+                        institution_code=data.institution_code,
+                    ),
+                )
+            ]
         )
     _require_manage_team(session, principal, institution.id, network.id)
     if institution.id not in access.network_institution_ids(session, network.id):
-        problems.append(Problem("institution_code", f"{institution.code} is not in {network.code}"))
+        problems.append(
+            Problem(
+                "institution_code",
+                msg("{code} is not in {code2}", code=institution.code, code2=network.code),
+            )
+        )
     elif institution.level != Level.PRIMARY:
         problems.append(
             Problem("institution_code", "a family-doctor team is based at a primary institution")
         )
     if team_by_code(session, data.code) is not None:
-        problems.append(Problem("code", f"a team with code {data.code!r} exists"))
+        problems.append(Problem("code", msg("a team with code {code!r} exists", code=data.code)))
     try:
         members = _members(session, data.members, network.id)
     except InvalidInput as exc:
@@ -160,8 +184,9 @@ def set_members(
     )
     if orphaned:
         raise Conflict(
-            f"{orphaned} active contracts name a doctor who would leave the team's general "
-            "practitioners; move them first"
+            "{orphaned} active contracts name a doctor who would leave the team's general "
+            "practitioners; move them first",
+            orphaned=orphaned,
         )
     team.members.clear()
     session.flush()
@@ -190,7 +215,7 @@ def team_checks(session: Session, team: Team) -> list[TeamCheckOut]:
             outcome="pass"
             if any(m.role == TeamRole.GENERAL_PRACTITIONER for m in team.members)
             else "fail",
-            detail="general practitioner in the team",
+            detail=Message("general practitioner in the team"),
         )
     ]
     profile = policy.get(registry.get_network_by_id(session, team.network_id).profile)
@@ -200,7 +225,7 @@ def team_checks(session: Session, team: Team) -> list[TeamCheckOut]:
             TeamCheckOut(
                 requirement="E1",
                 outcome="not-applicable",
-                detail="the profile sets no minimum of senior-title hospital doctors",
+                detail=Message("the profile sets no minimum of senior-title hospital doctors"),
             )
         )
     else:
@@ -214,8 +239,12 @@ def team_checks(session: Session, team: Team) -> list[TeamCheckOut]:
             TeamCheckOut(
                 requirement="E1",
                 outcome="pass" if seniors >= int(minimum) else "fail",
-                detail=f"{seniors} senior-title doctors from secondary-or-higher hospitals "
-                f"(at least {minimum})",
+                detail=msg(
+                    "{seniors} senior-title doctors from secondary-or-higher hospitals "
+                    "(at least {minimum})",
+                    seniors=seniors,
+                    minimum=int(minimum),
+                ),
             )
         )
     return checks

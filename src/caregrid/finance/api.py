@@ -146,7 +146,11 @@ def settle(period_id: RowId, session: DB, user: User) -> SettlementOut:
 def period_settlement(period_id: RowId, session: DB, user: User) -> SettlementOut:
     code, period = finance.period_by_id(session, user, period_id)
     if period.settlement is None:
-        raise NotFound(f"period {period_id} ({period.starts_on}) is not settled yet")
+        raise NotFound(
+            "period {period_id} ({starts_on}) is not settled yet",
+            period_id=period_id,
+            starts_on=period.starts_on,
+        )
     return _settlement(code, period, period.settlement)
 
 

@@ -27,6 +27,7 @@ from caregrid.finance import dip, rules
 from caregrid.finance.engine import Engine, Sums, duckdb_sums, postgres_sums
 from caregrid.finance.models import Adjustment, Budget, Period, Settlement, SettlementLine, Waiver
 from caregrid.finance.vocab import Place, SettlementState
+from caregrid.i18n import msg
 from caregrid.indicators import service as indicators
 from caregrid.policy import service as policy
 from caregrid.policy.schema import Profile, as_bands
@@ -45,9 +46,11 @@ def _profile(session: Session, network_code: str) -> tuple[registry.Network, Pro
 
 def _money(name: str, value: Decimal, problems: list[Problem]) -> None:
     if value < 0:
-        problems.append(Problem(name, f"must not be negative, got {value}"))
+        problems.append(Problem(name, msg("must not be negative, got {value}", value=value)))
     elif value != value.quantize(rules.CENT):
-        problems.append(Problem(name, f"whole fen only (two decimals), got {value}"))
+        problems.append(
+            Problem(name, msg("whole fen only (two decimals), got {value}", value=value))
+        )
 
 
 def set_budget(
@@ -65,7 +68,8 @@ def set_budget(
     access.require_network_office(principal, network.id, REFUSAL)
     if not profile.parameter("insurance_global_budget", date(year, 12, 31)):
         raise RuleViolation(
-            f"profile {profile.name} pays no insurance global budget to its networks",
+            "profile {name} pays no insurance global budget to its networks",
+            name=profile.name,
             requirement="I3",
         )
     problems: list[Problem] = []
@@ -74,7 +78,7 @@ def set_budget(
     if not problems and dip_pool_cny > lump_sum_cny:
         problems.append(Problem("dip_pool_cny", "is part of the lump sum: not above lump_sum_cny"))
     if not 2000 <= year <= 2100:
-        problems.append(Problem("year", f"a calendar year, got {year}"))
+        problems.append(Problem("year", msg("a calendar year, got {year}", year=year)))
     if problems:
         raise InvalidInput(problems)
     budget = _budget(session, network.id, year)
@@ -82,7 +86,11 @@ def set_budget(
         budget = Budget(network_id=network.id, year=year, created_at=clock.now())
         session.add(budget)
     elif any(_closed(p) for p in budget.periods):
-        raise Conflict(f"{network.code} {year}: a period is closed; the budget cannot change")
+        raise Conflict(
+            "{code} {year}: a period is closed; the budget cannot change",
+            code=network.code,
+            year=year,
+        )
     budget.lump_sum_cny, budget.dip_pool_cny = lump_sum_cny, dip_pool_cny
     budget.created_by = principal.username
     session.flush()
@@ -99,7 +107,7 @@ def get_budget(session: Session, network_code: str, year: int) -> Budget:
     network = registry.get_network(session, network_code)
     budget = _budget(session, network.id, year)
     if budget is None:
-        raise NotFound(f"no budget of {network.code} for {year}")
+        raise NotFound("no budget of {code} for {year}", code=network.code, year=year)
     return budget
 
 
@@ -108,7 +116,7 @@ def period_by_id(session: Session, principal: Principal, period_id: int) -> tupl
     office (its settlement, inputs and waivers are the office's to read)."""
     period = session.get(Period, period_id)
     if period is None:
-        raise NotFound(f"no settlement period {period_id}")
+        raise NotFound("no settlement period {period_id}", period_id=period_id)
     network = registry.get_network_by_id(session, period.budget.network_id)
     access.require_network_office(principal, network.id, REFUSAL)
     return network.code, period
@@ -120,7 +128,7 @@ def settlement_by_id(
     """A settlement by its row id (a new one each time an open period is settled again)."""
     settlement = session.get(Settlement, settlement_id)
     if settlement is None:
-        raise NotFound(f"no settlement {settlement_id}")
+        raise NotFound("no settlement {settlement_id}", settlement_id=settlement_id)
     code, _ = period_by_id(session, principal, settlement.period_id)
     return code, settlement
 
@@ -145,16 +153,39 @@ def add_period(
     budget = get_budget(session, network_code, starts_on.year)
     problems = []
     if ends_on < starts_on:
-        problems.append(Problem("ends_on", f"{ends_on} is before starts_on {starts_on}"))
+        problems.append(
+            Problem(
+                "ends_on",
+                msg(
+                    "{ends_on} is before starts_on {starts_on}",
+                    ends_on=ends_on,
+                    starts_on=starts_on,
+                ),
+            )
+        )
     if ends_on.year != budget.year:
-        problems.append(Problem("ends_on", f"{ends_on} is outside the budget's year {budget.year}"))
+        problems.append(
+            Problem(
+                "ends_on",
+                msg(
+                    "{ends_on} is outside the budget's year {year}",
+                    ends_on=ends_on,
+                    year=budget.year,
+                ),
+            )
+        )
     for other in budget.periods:
         if starts_on <= other.ends_on and other.starts_on <= ends_on:
             problems.append(
                 Problem(
                     "starts_on",
-                    f"{starts_on}..{ends_on} overlaps the period "
-                    f"{other.starts_on}..{other.ends_on}",
+                    msg(
+                        "{starts_on}..{ends_on} overlaps the period {starts_on2}..{ends_on2}",
+                        starts_on=starts_on,
+                        ends_on=ends_on,
+                        starts_on2=other.starts_on,
+                        ends_on2=other.ends_on,
+                    ),
                 )
             )
     if problems:
@@ -185,7 +216,11 @@ def get_period(session: Session, network_code: str, starts_on: date) -> Period:
     budget = get_budget(session, network_code, starts_on.year)
     found = next((p for p in budget.periods if p.starts_on == starts_on), None)
     if found is None:
-        raise NotFound(f"no settlement period of {network_code} starting {starts_on}")
+        raise NotFound(
+            "no settlement period of {network_code} starting {starts_on}",
+            network_code=network_code,
+            starts_on=starts_on,
+        )
     return found
 
 
@@ -258,8 +293,13 @@ def _sums(
             [
                 Problem(
                     "dip_group",
-                    f"claim {claim}: group {group!r} is not in the DIP table "
-                    f"{table.name}; nothing was settled",
+                    msg(
+                        "claim {claim}: group {group!r} is not in the DIP table {name}; "
+                        "nothing was settled",
+                        claim=claim,
+                        group=group,
+                        name=table.name,
+                    ),
                 )
                 for claim, group in unknown
             ]
@@ -285,8 +325,12 @@ def settle(
     if _closed(period):
         assert period.settlement is not None
         raise Conflict(
-            f"the settlement of {network.code} {period.starts_on}..{period.ends_on} was closed "
-            f"on {period.settlement.closed_at:%Y-%m-%d}; correct it with an adjustment"
+            "the settlement of {code} {starts_on}..{ends_on} was closed on "
+            "{closed_at:%Y-%m-%d}; correct it with an adjustment",
+            code=network.code,
+            starts_on=period.starts_on,
+            ends_on=period.ends_on,
+            closed_at=period.settlement.closed_at,
         )
     budget = period.budget
     on = period.ends_on
@@ -411,9 +455,15 @@ def close(session: Session, principal: Principal, network_code: str, starts_on: 
     period = get_period(session, network_code, starts_on)
     settlement = period.settlement
     if settlement is None:
-        raise Conflict(f"{network.code} {period.starts_on}: settle the period before closing it")
+        raise Conflict(
+            "{code} {starts_on}: settle the period before closing it",
+            code=network.code,
+            starts_on=period.starts_on,
+        )
     if settlement.state == SettlementState.CLOSED:
-        raise Conflict(f"{network.code} {period.starts_on}: already closed")
+        raise Conflict(
+            "{code} {starts_on}: already closed", code=network.code, starts_on=period.starts_on
+        )
     settlement.state = SettlementState.CLOSED
     settlement.closed_by, settlement.closed_at = principal.username, clock.now()
     session.flush()
@@ -441,11 +491,21 @@ def adjust(
     if not reason.strip():
         problems.append(Problem("reason", "say why the settlement is corrected"))
     if amount_cny == 0 or amount_cny != amount_cny.quantize(rules.CENT):
-        problems.append(Problem("amount_cny", f"a non-zero amount in whole fen, got {amount_cny}"))
+        problems.append(
+            Problem(
+                "amount_cny",
+                msg("a non-zero amount in whole fen, got {amount_cny}", amount_cny=amount_cny),
+            )
+        )
     if institution_code is not None and institution_code not in {
         code for code, net in indicators.dims(session).members if net == network.code
     }:
-        problems.append(Problem("institution_code", f"{institution_code} is not a member"))
+        problems.append(
+            Problem(
+                "institution_code",
+                msg("{institution_code} is not a member", institution_code=institution_code),
+            )
+        )
     if problems:
         raise InvalidInput(problems)
     assert settlement is not None

@@ -1,8 +1,70 @@
-"""Message catalogues (zh_CN.po) and the number formatting the pages share."""
+"""Message catalogues (zh_CN.po), the messages that travel untranslated until a page shows
+them, and the number formatting the pages share."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+from typing import Annotated
+
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+
+
+@dataclass(frozen=True)
+class Message:
+    """An English template (also the catalogue's message id) and its parameters. Services raise
+    and return these, so the API can answer in English and a page in the reader's language."""
+
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def render(self, translate: Callable[[str], str] = str) -> str:
+        """The text in `translate`'s language; a parameter that is itself a message (a reason
+        inside a refusal) or a vocabulary code (an enum: "hypertension") is a word of the same
+        language too."""
+        text = translate(self.template)
+        if not self.params:
+            return text
+        return text.format(**{k: _word(v, translate) for k, v in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _word(value: object, translate: Callable[[str], str]) -> object:
+    if isinstance(value, Message):
+        return value.render(translate)
+    if isinstance(value, Enum):
+        return translate(str(value.value))
+    return value
+
+
+def msg(template: str, **params: object) -> Message:
+    return Message(template, params)
+
+
+def _as_message(value: object) -> Message:
+    return value if isinstance(value, Message) else Message(str(value))
+
+
+# A message inside a pydantic schema: the API writes it as English text, a page translates it.
+MessageText = Annotated[
+    Message,
+    PlainValidator(_as_message),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string"}),
+]
+
+
+def field_label(field: str) -> str:
+    """A field's English label, which is the catalogue's id for it: `to_department_id` and
+    `items[2].to_department_id` -> "To department"."""
+    parts = [p for p in re.sub(r"\[\d+\]", "", field).split(".") if p and not p.isdigit()]
+    words = (parts[-1] if parts else field).removesuffix("_id").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
 
 
 def amount(value: float | int | Decimal | None) -> str:

@@ -213,12 +213,12 @@ def build(
     if own is not None:
         mine = registry.get_institution_by_id(session, own)
         if mine is None or mine.code not in codes:
-            raise Forbidden(f"your institution is not a member of {network.code}")
+            raise Forbidden("your institution is not a member of {code}", code=network.code)
         if member is not None and member != mine.code:
             raise Forbidden("a member sees its own statistics only (J9)")
         member = mine.code
     if member is not None and member not in codes:
-        raise Forbidden(f"{member} is not a member of {network.code}")
+        raise Forbidden("{member} is not a member of {code}", member=member, code=network.code)
     root = facts_root()
     cells, previous = _year_cells(session, root, year, cached)
     unit = member or network.code
@@ -265,7 +265,7 @@ def compare(
     access.require_role(principal, Role.REGULATOR)
     city = next((c for c in registry.cities(session) if c.code == city_code), None)
     if city is None:
-        raise NotFound(f"no city {city_code!r}")
+        raise NotFound("no city {city_code!r}", city_code=city_code)
     networks = [n for grid in city.grids for n in grid.networks]
     root = facts_root()
     cells, previous = _year_cells(session, root, year, cached)

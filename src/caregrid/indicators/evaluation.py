@@ -26,6 +26,7 @@ from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.vocab import CentreKind
 from caregrid.errors import InvalidInput, Problem, RuleViolation
 from caregrid.familydoctor import service as familydoctor
+from caregrid.i18n import msg
 from caregrid.indicators import cockpit, service
 from caregrid.indicators.cockpit import Tile
 from caregrid.indicators.models import Evaluation, EvaluationItem
@@ -125,8 +126,12 @@ def interval_months(profile: Profile, on: date) -> int:
         value = catalogue_period_months(str(name)) if name else None
     if value is None or int(value) not in _MARKS:
         raise RuleViolation(
-            f"the {profile.name} profile sets no evaluation interval CareGrid can label "
-            f"({INTERVAL}: {value}; one of {', '.join(map(str, sorted(_MARKS)))} months)",
+            "the {name} profile sets no evaluation interval CareGrid can label ({interval}: "
+            "{value}; one of {marks} months)",
+            name=profile.name,
+            interval=INTERVAL,
+            value=value,
+            marks=", ".join(map(str, sorted(_MARKS))),
             requirement="K7",
         )
     return int(value)
@@ -151,10 +156,16 @@ def period_bounds(profile: Profile, period: str) -> tuple[date, date]:
         today = clock.today()
         wanted = interval_months(profile, today)
         example = label(today.year, wanted, 1)
-    raise InvalidInput([Problem(
-        "period", f"{period!r} is not a {wanted}-month evaluation period like {example} "
-        f"({INTERVAL} of the {profile.name} profile)"
-    )])  # fmt: skip
+    message = msg(
+        "{period!r} is not a {wanted}-month evaluation period like {example} ({interval} of the "
+        "{name} profile)",
+        period=period,
+        wanted=wanted,
+        example=example,
+        interval=INTERVAL,
+        name=profile.name,
+    )
+    raise InvalidInput([Problem("period", message)])
 
 
 @dataclass(frozen=True)
@@ -233,7 +244,9 @@ def _catalogue_of(network: registry.Network, on: date) -> str:
     name = policy.get(network.profile).parameter("evaluation_criteria", on)
     if not name:
         raise RuleViolation(
-            f"the {network.profile} profile names no evaluation criteria", requirement="K8"
+            "the {profile} profile names no evaluation criteria",
+            profile=network.profile,
+            requirement="K8",
         )
     return str(name)
 
@@ -318,15 +331,31 @@ def score(
     network = registry.get_network(session, network_code)
     evaluation = stored(session, network.id, period)
     if evaluation is None:
-        raise InvalidInput([Problem("period", f"no evaluation of {network.code} for {period}")])
+        raise InvalidInput(
+            [
+                Problem(
+                    "period",
+                    msg("no evaluation of {code} for {period}", code=network.code, period=period),
+                )
+            ]
+        )
     problems = []
     if verdict not in VERDICTS:
-        problems.append(Problem("verdict", f"one of {', '.join(VERDICTS)}"))
+        problems.append(Problem("verdict", msg("one of {verdicts}", verdicts=", ".join(VERDICTS))))
     if not note.strip():
         problems.append(Problem("note", "say what evidence the verdict rests on"))
     item = next((i for i in evaluation.items if i.criterion == criterion), None)
     if item is None:
-        problems.append(Problem("criterion", f"no criterion {criterion} in {evaluation.criteria}"))
+        problems.append(
+            Problem(
+                "criterion",
+                msg(
+                    "no criterion {criterion} in {criteria}",
+                    criterion=criterion,
+                    criteria=evaluation.criteria,
+                ),
+            )
+        )
     if problems:
         raise InvalidInput(problems)
     assert item is not None

@@ -50,7 +50,7 @@ def _visible(session: Session, principal: Principal, network_code: str) -> tuple
         return codes | {network.code}, network.code
     mine = registry.get_institution_by_id(session, own)
     if mine is None or mine.code not in codes:
-        raise Forbidden(f"your institution is not a member of {network.code}")
+        raise Forbidden("your institution is not a member of {code}", code=network.code)
     return {mine.code}, network.code
 
 
@@ -193,7 +193,7 @@ def pdf(html: str, out: Path) -> Path:
                 check=True, capture_output=True, timeout=120,
             )  # fmt: skip
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            raise Unavailable(f"Chromium could not print the report ({exc})") from exc
+            raise Unavailable("Chromium could not print the report ({exc})", exc=exc) from exc
         if not printed.is_file():
             raise Unavailable("Chromium printed no PDF")
         shutil.move(printed, out)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from caregrid.errors import InvalidInput, Problem
+from caregrid.i18n import msg
 from caregrid.interop import fhir_results
 from caregrid.web.deps import DB, User
 
@@ -31,5 +32,5 @@ async def import_results(request: Request, session: DB, user: User) -> ImportedO
     try:
         data = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput([Problem("(body)", f"not JSON: {exc}")]) from exc
+        raise InvalidInput([Problem("(body)", msg("not JSON: {exc}", exc=exc))]) from exc
     return ImportedOut(results=fhir_results.import_results(session, user, data))

@@ -34,6 +34,7 @@ from caregrid.diagnostics import catalog as catalogs
 from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.schemas import ReportIn, ValueIn
 from caregrid.errors import Forbidden, InvalidInput, Problem
+from caregrid.i18n import msg
 from caregrid.residents import service as residents
 
 LOINC = "http://loinc.org"
@@ -174,7 +175,10 @@ def _plan(
             problems.append(
                 Problem(
                     f"{where}.result[{k}].reference",
-                    f"{reference.reference!r} does not resolve to an Observation in the Bundle",
+                    msg(
+                        "{reference!r} does not resolve to an Observation in the Bundle",
+                        reference=reference.reference,
+                    ),
                 )
             )
     wanted = _item(report, [o for _, o in observations])
@@ -195,7 +199,10 @@ def _plan(
         quantity = observation.valueQuantity
         if component is None or quantity is None or quantity.value is None:
             problems.append(
-                Problem(f"{where}.result[{k}]", f"not a measured component of {wanted.code}")
+                Problem(
+                    f"{where}.result[{k}]",
+                    msg("not a measured component of {code}", code=wanted.code),
+                )
             )
             continue
         unit = quantity.code or quantity.unit or ""
@@ -204,7 +211,12 @@ def _plan(
             problems.append(
                 Problem(
                     f"entry[{at}].resource.valueQuantity.code",
-                    f"{component.code} is reported in {component.unit}, not {unit}",
+                    msg(
+                        "{code} is reported in {unit}, not {unit2}",
+                        code=component.code,
+                        unit=component.unit,
+                        unit2=unit,
+                    ),
                 )
             )
             continue
@@ -267,6 +279,6 @@ def _store(session: Session, principal: Principal, position: int, planned: Plann
             )
     except InvalidInput as exc:  # checked against the item: name the entry it came from
         raise InvalidInput(
-            [Problem(f"entry[{position}].resource.{p.field}", p.message) for p in exc.problems]
+            [Problem(f"entry[{position}].resource.{p.field}", p.reason) for p in exc.problems]
         ) from exc
     return result.id

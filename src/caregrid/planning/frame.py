@@ -13,6 +13,7 @@ import numpy as np
 
 from caregrid.errors import InvalidInput
 from caregrid.errors import Problem as Fault
+from caregrid.i18n import msg
 from caregrid.planning.geo import haversine_km
 from caregrid.planning.problem import Floats, Ints, Problem
 from caregrid.planning.schemas import PlanRequest
@@ -96,7 +97,7 @@ def rules(layout: LayoutFile, profile: str | None) -> tuple[list[str], int]:
         )
     for name in names:
         if name not in policy.names():
-            raise InvalidInput([Fault("profile", f"no profile {name!r}")])
+            raise InvalidInput([Fault("profile", msg("no profile {name!r}", name=name))])
     minimum = 1
     for name in names:
         rule = policy.get(name).structure.min_grids
@@ -132,13 +133,22 @@ def build(layout: LayoutFile, request: PlanRequest) -> Frame:
     index = {d.code: i for i, d in enumerate(areas)}
     for d in areas:
         if d.population is None:
-            faults.append(Fault("divisions.population", f"{d.code} {d.name_zh}: no population"))
+            faults.append(
+                Fault(
+                    "divisions.population",
+                    msg("{code} {name_zh}: no population", code=d.code, name_zh=d.name_zh),
+                )
+            )
         elif d.population == 0:
             faults.append(
                 Fault(
                     "divisions.population",
-                    f"{d.code} {d.name_zh}: population 0; merge it into a neighbour "
-                    "or give its residents",
+                    msg(
+                        "{code} {name_zh}: population 0; merge it into a neighbour or give its "
+                        "residents",
+                        code=d.code,
+                        name_zh=d.name_zh,
+                    ),
                 )
             )
     profiles, min_grids = rules(layout, request.profile)
@@ -146,8 +156,14 @@ def build(layout: LayoutFile, request: PlanRequest) -> Frame:
         faults.append(
             Fault(
                 "grids",
-                f"{layout.city.code} must plan at least {min_grids} grids (A3, profile "
-                f"{', '.join(profiles)}, pilot level {layout.city.pilot_level})",
+                msg(
+                    "{code} must plan at least {min_grids} grids (A3, profile {profiles}, "
+                    "pilot level {pilot_level})",
+                    code=layout.city.code,
+                    min_grids=min_grids,
+                    profiles=", ".join(profiles),
+                    pilot_level=layout.city.pilot_level,
+                ),
             )
         )
     candidates = [i for i in layout.institutions if may_lead(i, profiles)]
@@ -178,7 +194,12 @@ def build(layout: LayoutFile, request: PlanRequest) -> Frame:
     if request.beds_per_1000_min is not None:
         missing = [c.code for c in candidates if c.beds is None]
         if missing:
-            faults.append(Fault("beds_per_1000_min", f"beds not recorded for {', '.join(missing)}"))
+            faults.append(
+                Fault(
+                    "beds_per_1000_min",
+                    msg("beds not recorded for {missing}", missing=", ".join(missing)),
+                )
+            )
         else:
             capacity = (
                 np.array([c.beds or 0 for c in candidates], dtype=float)
@@ -206,7 +227,12 @@ def build(layout: LayoutFile, request: PlanRequest) -> Frame:
         if not np.all(np.isfinite(travel)):
             cut = [areas[i].code for i in np.where(~np.isfinite(travel).all(axis=1))[0]]
             raise InvalidInput(
-                [Fault("divisions.adjacent", f"no border path to any lead from {', '.join(cut)}")]
+                [
+                    Fault(
+                        "divisions.adjacent",
+                        msg("no border path to any lead from {cut}", cut=", ".join(cut)),
+                    )
+                ]
             )
     today_grid, current = _today(layout, areas, candidates)
     problem = Problem(
@@ -252,8 +278,13 @@ def _sites(
             faults.append(
                 Fault(
                     "institutions.division",
-                    f"{c.code} {c.name_zh} stands in {c.division}, not in one street or "
-                    "township: set its division or its coordinates",
+                    msg(
+                        "{code} {name_zh} stands in {division}, not in one street or township: "
+                        "set its division or its coordinates",
+                        code=c.code,
+                        name_zh=c.name_zh,
+                        division=c.division,
+                    ),
                 )
             )
             sites.append(0)

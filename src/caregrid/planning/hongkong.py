@@ -32,6 +32,7 @@ import yaml
 
 from caregrid.errors import InvalidInput
 from caregrid.errors import Problem as Fault
+from caregrid.i18n import msg
 from caregrid.planning.geo import haversine_km
 from caregrid.planning.matching import best_matching
 from caregrid.planning.problem import Plan, Problem
@@ -169,10 +170,10 @@ def read_districts(folder: Path) -> tuple[District, ...]:
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise InvalidInput(
-                    [Fault("row", f"unreadable district row: {exc}", str(path), line)]
+                    [Fault("row", msg("unreadable district row: {exc}", exc=exc), str(path), line)]
                 ) from exc
     faults = [
-        Fault("Both sexes", f"{d.name} has no population", str(path))
+        Fault("Both sexes", msg("{name} has no population", name=d.name), str(path))
         for d in found
         if d.population <= 0
     ]
@@ -192,7 +193,13 @@ def read_map(path: Path, names: list[str]) -> tuple[list[Link], dict[str, int], 
         if value not in index:
             faults.append(
                 Fault(
-                    field, f"{value!r} is not one of the districts of {POPULATION_FILE}", str(path)
+                    field,
+                    msg(
+                        "{value!r} is not one of the districts of {population_file}",
+                        value=value,
+                        population_file=POPULATION_FILE,
+                    ),
+                    str(path),
                 )
             )
             return -1
@@ -208,7 +215,14 @@ def read_map(path: Path, names: list[str]) -> tuple[list[Link], dict[str, int], 
         if a < 0 or b < 0:
             continue
         if a == b or frozenset((a, b)) in seen:
-            faults.append(Fault(f"pairs[{n}]", f"{names[a]}–{names[b]} is a self or repeat pair"))
+            faults.append(
+                Fault(
+                    f"pairs[{n}]",
+                    msg(
+                        "{names}–{names2} is a self or repeat pair", names=names[a], names2=names[b]
+                    ),
+                )
+            )
         seen.add(frozenset((a, b)))
         links.append(Link(a, b, None if crossing is None else str(crossing)))
     places = {str(k): district(f"places.{k}", v) for k, v in (raw.get("places") or {}).items()}
@@ -313,7 +327,7 @@ def _reference(
     for clinic in clinics:
         votes[locate(clinic, places, by_name, districts)][str(clinic["cluster_eng"])] += 1
     faults = [
-        Fault("facility-fmc.json", f"no clinic lies in {d.name}")
+        Fault("facility-fmc.json", msg("no clinic lies in {name}", name=d.name))
         for d, v in zip(districts, votes, strict=True)
         if not v
     ]

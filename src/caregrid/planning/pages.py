@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from caregrid.errors import InvalidInput
 from caregrid.errors import Problem as Fault
+from caregrid.i18n import msg
 from caregrid.planning import service as planner
 from caregrid.planning.schemas import PlanOut, PlanRequest, SurveyOut
 from caregrid.registry import service as registry
@@ -76,7 +77,7 @@ def _number(raw: object, name: str, kind: type[int] | type[float]) -> int | floa
     try:
         return kind(text)
     except ValueError as exc:
-        raise InvalidInput([Fault(name, f"{text!r} is not a number")]) from exc
+        raise InvalidInput([Fault(name, msg("{text!r} is not a number", text=text))]) from exc
 
 
 @router.post("/planning/{city}/plans", response_class=HTMLResponse)

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from caregrid.errors import InvalidInput
 from caregrid.errors import Problem as Fault
+from caregrid.i18n import msg
 from caregrid.planning.graph import components, stray_parts
 
 Floats = npt.NDArray[np.float64]
@@ -137,17 +138,22 @@ def check(problem: Problem) -> None:
     if not np.all(np.isfinite(problem.cost)) or np.any(problem.cost < 0):
         faults.append(Fault("cost", "every travel cost must be finite and not negative"))
     if problem.k < 1:
-        faults.append(Fault("k", f"at least 1 grid is needed (A3), got {problem.k}"))
+        faults.append(Fault("k", msg("at least 1 grid is needed (A3), got {k}", k=problem.k)))
     if problem.k > m:
         faults.append(
             Fault(
                 "k",
-                f"{problem.k} grids need {problem.k} candidate lead hospitals (A2), "
-                f"only {m} candidates",
+                msg(
+                    "{k} grids need {k} candidate lead hospitals (A2), only {m} candidates",
+                    k=problem.k,
+                    m=m,
+                ),
             )
         )
     if problem.k > n:
-        faults.append(Fault("k", f"{problem.k} grids cannot be drawn from only {n} areas"))
+        faults.append(
+            Fault("k", msg("{k} grids cannot be drawn from only {n} areas", k=problem.k, n=n))
+        )
     faults += _shape(problem, n, m)
     if faults:
         raise InvalidInput(faults)
@@ -165,7 +171,12 @@ def _shape(problem: Problem, n: int, m: int) -> list[Fault]:
         ("current", problem.current, n),
     ):
         if array is not None and array.shape != (size,):
-            faults.append(Fault(name, f"needs {size} values, got shape {array.shape}"))
+            faults.append(
+                Fault(
+                    name,
+                    msg("needs {size} values, got shape {shape}", size=size, shape=array.shape),
+                )
+            )
     for name, array in (("demand", problem.demand), ("capacity", problem.capacity)):
         if array is not None and (not np.all(np.isfinite(array)) or np.any(array < 0)):
             faults.append(Fault(name, "every value must be a number, not negative"))
@@ -175,27 +186,41 @@ def _shape(problem: Problem, n: int, m: int) -> list[Fault]:
         ("move_weight", problem.move_weight),
     ):
         if value is not None and not (math.isfinite(value) and value >= 0):
-            faults.append(Fault(name, f"must be a number, not negative, got {value}"))
+            faults.append(
+                Fault(name, msg("must be a number, not negative, got {value}", value=value))
+            )
     if problem.moves_max is not None and problem.moves_max < 0:
-        faults.append(Fault("moves_max", f"must not be negative, got {problem.moves_max}"))
+        faults.append(
+            Fault(
+                "moves_max",
+                msg("must not be negative, got {moves_max}", moves_max=problem.moves_max),
+            )
+        )
     if (problem.moves_max is not None or problem.move_weight) and problem.current is None:
         faults.append(Fault("current", "fewest areas moved needs today's lead per area"))
     if problem.current is not None and (
         np.any(problem.current < -1) or np.any(problem.current >= m)
     ):
-        faults.append(Fault("current", f"every lead must be a candidate below {m}, or -1"))
+        faults.append(Fault("current", msg("every lead must be a candidate below {m}, or -1", m=m)))
     if problem.area_names is not None and len(problem.area_names) != n:
-        faults.append(Fault("area_names", f"needs {n} names, got {len(problem.area_names)}"))
+        faults.append(
+            Fault(
+                "area_names",
+                msg("needs {n} names, got {count}", n=n, count=len(problem.area_names)),
+            )
+        )
     if problem.site_area is not None and (
         np.any(problem.site_area < 0) or np.any(problem.site_area >= n)
     ):
-        faults.append(Fault("site_area", f"every site must be an area index below {n}"))
+        faults.append(Fault("site_area", msg("every site must be an area index below {n}", n=n)))
     if problem.adjacency is not None and problem.site_area is None:
         message = "contiguous grids need site_area: a lead's own area anchors its grid"
         faults.append(Fault("adjacency", message))
     for a, b in problem.adjacency or ():
         if not (0 <= a < n and 0 <= b < n) or a == b:
-            faults.append(Fault("adjacency", f"pair ({a}, {b}) is not two distinct areas"))
+            faults.append(
+                Fault("adjacency", msg("pair ({a}, {b}) is not two distinct areas", a=a, b=b))
+            )
             break
     return faults
 
@@ -206,13 +231,23 @@ def _volume(problem: Problem) -> list[Fault]:
     total = float(problem.loads().sum())
     low, high = problem.population_min, problem.population_max
     if low is not None and high is not None and low > high:
-        faults.append(Fault("population_min", f"{low:g} is above population_max {high:g}"))
+        faults.append(
+            Fault(
+                "population_min",
+                msg("{low:g} is above population_max {high:g}", low=low, high=high),
+            )
+        )
     if low is not None and low * problem.k > total:
         faults.append(
             Fault(
                 "population_min",
-                f"{problem.k} grids of at least {low:g} need {low * problem.k:g}, "
-                f"the areas hold {total:g}",
+                msg(
+                    "{k} grids of at least {low:g} need {value:g}, the areas hold {total:g}",
+                    k=problem.k,
+                    low=low,
+                    value=low * problem.k,
+                    total=total,
+                ),
             )
         )
     caps = problem.capacities()
@@ -223,8 +258,13 @@ def _volume(problem: Problem) -> list[Fault]:
             faults.append(
                 Fault(
                     name,
-                    f"the {problem.k} largest leads serve at most {best:g}, "
-                    f"below the total demand {total:g}",
+                    msg(
+                        "the {k} largest leads serve at most {best:g}, below the total demand "
+                        "{total:g}",
+                        k=problem.k,
+                        best=best,
+                        total=total,
+                    ),
                 )
             )
         if np.any(problem.loads() > caps.max()):
@@ -242,8 +282,12 @@ def _sites(problem: Problem) -> list[Fault]:
         return [
             Fault(
                 "site_area",
-                f"{problem.k} grids need leads standing in {problem.k} different areas, "
-                f"the candidates stand in only {distinct}",
+                msg(
+                    "{k} grids need leads standing in {k} different areas, the candidates "
+                    "stand in only {distinct}",
+                    k=problem.k,
+                    distinct=distinct,
+                ),
             )
         ]
     return []
@@ -263,8 +307,12 @@ def _reach(problem: Problem) -> list[Fault]:
         return [
             Fault(
                 "adjacency",
-                f"no border path joins {named}{more} to any candidate lead's area: "
-                "no contiguous grid can hold them",
+                msg(
+                    "no border path joins {named}{more} to any candidate lead's area: no "
+                    "contiguous grid can hold them",
+                    named=named,
+                    more=more,
+                ),
             )
         ]
     parts = int(part.max()) + 1
@@ -272,8 +320,12 @@ def _reach(problem: Problem) -> list[Fault]:
         return [
             Fault(
                 "adjacency",
-                f"the areas form {parts} parts with no border between them, each needing its "
-                f"own lead: {problem.k} contiguous grids cannot cover them",
+                msg(
+                    "the areas form {parts} parts with no border between them, each needing "
+                    "its own lead: {k} contiguous grids cannot cover them",
+                    parts=parts,
+                    k=problem.k,
+                ),
             )
         ]
     return []

@@ -16,6 +16,7 @@ from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, InvalidInput, NotFound
 from caregrid.errors import Problem as Fault
+from caregrid.i18n import msg
 from caregrid.planning import frame as framing
 from caregrid.planning import solver
 from caregrid.planning.graph import stray_parts
@@ -126,12 +127,17 @@ def draw(session: Session, actor: Principal, city: str, request: PlanRequest) ->
         bound = solver.solve(found.problem, seconds=request.max_seconds)
     except InvalidInput as exc:
         raise InvalidInput(
-            [Fault(REQUEST_FIELD.get(p.field, p.field), p.message) for p in exc.problems]
+            [Fault(REQUEST_FIELD.get(p.field, p.field), p.reason) for p in exc.problems]
         ) from exc
     if bound.plan is None:
         reason = bound.note or f"no plan found in {request.max_seconds:g} s"
         raise InvalidInput(
-            [Fault("max_seconds", f"{reason}; allow more time or loosen the bounds")]
+            [
+                Fault(
+                    "max_seconds",
+                    msg("{reason}; allow more time or loosen the bounds", reason=reason),
+                )
+            ]
         )
     result = _report(layout, found, bound.plan, registry.layout_version(session, city))
     result.lower_bound, result.gap = bound.lower, bound.gap
@@ -333,7 +339,7 @@ def get(session: Session, actor: Principal, plan_id: int) -> PlanOut:
     access.require_plan_layout(actor)
     row = session.get(GridPlan, plan_id)
     if row is None:
-        raise NotFound(f"no grid plan {plan_id}")
+        raise NotFound("no grid plan {plan_id}", plan_id=plan_id)
     return _out(row)
 
 
@@ -367,9 +373,10 @@ def _planned(layout: LayoutFile, plan: PlanOut) -> LayoutFile:
     orphans = [n.code for n in layout.networks if n.grid not in kept]
     if orphans:
         raise Conflict(
-            f"the plan draws {len(plan.grids)} grids but networks {', '.join(orphans)} "
-            "would be left without one (A1): draw as many grids as there are networks, "
-            "or merge those networks first"
+            "the plan draws {count} grids but networks {orphans} would be left without one "
+            "(A1): draw as many grids as there are networks, or merge those networks first",
+            count=len(plan.grids),
+            orphans=", ".join(orphans),
         )
     names = {i.code: i for i in layout.institutions}
     grids_by_code = {g.code: g for g in layout.grids}
@@ -419,15 +426,23 @@ def adopt(session: Session, actor: Principal, plan_id: int) -> PlanOut:
     access.require_plan_layout(actor)
     row = session.get(GridPlan, plan_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"no grid plan {plan_id}")
+        raise NotFound("no grid plan {plan_id}", plan_id=plan_id)
     plan = _out(row)
     if row.state != "proposed":
-        raise Conflict(f"plan {plan_id} is {row.state}; only a proposed plan can be adopted")
+        raise Conflict(
+            "plan {plan_id} is {state}; only a proposed plan can be adopted",
+            plan_id=plan_id,
+            state=row.state,
+        )
     now = registry.layout_version(session, plan.city)
     if now != plan.based_on_version:
         raise Conflict(
-            f"the layout of {plan.city} changed since plan {plan_id} was drawn (version "
-            f"{plan.based_on_version}, now {now}): draw the plan again"
+            "the layout of {city} changed since plan {plan_id} was drawn (version "
+            "{based_on_version}, now {now}): draw the plan again",
+            city=plan.city,
+            plan_id=plan_id,
+            based_on_version=plan.based_on_version,
+            now=now,
         )
     report = registry.replace_layout(
         session, actor, _planned(registry.layout(session, plan.city), plan),

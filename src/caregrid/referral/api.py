@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, Problem
+from caregrid.i18n import msg
 from caregrid.indicators.definitions import catalogue
 from caregrid.indicators.service import live
 from caregrid.indicators.targets import assess, target_for
@@ -226,7 +227,9 @@ def month_of(value: str) -> str:
         year, number = (int(part) for part in value.split("-"))
         date(year, number, 1)
     except ValueError:
-        raise InvalidInput([Problem("month", f"{value!r} is not a month like 2026-12")]) from None
+        raise InvalidInput(
+            [Problem("month", msg("{value!r} is not a month like 2026-12", value=value))]
+        ) from None
     return f"{year:04d}-{number:02d}"
 
 

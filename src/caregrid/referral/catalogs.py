@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, Problem
+from caregrid.i18n import msg
 from caregrid.policy import catalogs
 from caregrid.policy import service as policy
 from caregrid.policy.catalogs import Catalog, CatalogEntry
@@ -22,7 +23,7 @@ KINDS: tuple[CatalogKind, ...] = get_args(CatalogKind)
 
 def kind_or_problem(kind: str) -> CatalogKind:
     if kind not in KINDS:
-        raise InvalidInput([Problem("kind", f"must be one of {', '.join(KINDS)}")])
+        raise InvalidInput([Problem("kind", msg("must be one of {kinds}", kinds=", ".join(KINDS)))])
     return kind
 
 

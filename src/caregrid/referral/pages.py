@@ -42,7 +42,7 @@ from caregrid.residents import service as residents
 from caregrid.scheduling import service as scheduling
 from caregrid.web.deps import DB, User, locale_of
 from caregrid.web.forms import FormError, submit
-from caregrid.web.i18n import pick
+from caregrid.web.i18n import pick, translator
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -269,7 +269,9 @@ def _form_page(
     window = scheduling.calendar_window(session, target.id) if target else 0
     check: DiagnosisCheck | None = None
     if form.diagnosis_code.strip():
-        check = referrals.check_diagnosis(session, network_id, form.diagnosis_code.strip())
+        check = referrals.check_diagnosis(
+            session, network_id, form.diagnosis_code.strip(), translator(locale_of(request))
+        )
     return render(
         request,
         "referral/new.html",

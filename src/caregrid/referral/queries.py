@@ -39,7 +39,7 @@ from caregrid.scheduling import service as scheduling
 def get(session: Session, referral_id: int) -> Referral:
     referral = session.get(Referral, referral_id)
     if referral is None:
-        raise NotFound(f"no referral with id {referral_id}")
+        raise NotFound("no referral with id {referral_id}", referral_id=referral_id)
     return referral
 
 

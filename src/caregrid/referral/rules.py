@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from caregrid import clock
-from caregrid.errors import InvalidInput, Problem, RuleViolation
+from caregrid.errors import InvalidInput, Problem, RuleViolation, Translate
 from caregrid.familydoctor import service as familydoctor
+from caregrid.i18n import Message, msg
 from caregrid.policy import icd10
 from caregrid.policy import service as policy
 from caregrid.policy.schema import CatalogKind, Profile
@@ -79,12 +80,26 @@ def catalog_context(
     return network_id, list(TIER_CATALOGS.get(tier or "", ()))
 
 
-def check_diagnosis(session: Session, network_id: int | None, code: str) -> DiagnosisCheck:
-    """Is the code ICD-10, and which of the network's catalogs hold it (the form's hints)."""
+def diagnosis_refusal(code: str) -> Message | None:
+    """Why a referral cannot carry this diagnosis code (B2: catalogs use ICD-10), or None."""
+    try:
+        icd10.who_stem(code)
+    except icd10.Icd10Error as exc:
+        return msg("{reason} (B2: catalogs use ICD-10)", reason=exc.message)
+    return None
+
+
+def check_diagnosis(
+    session: Session, network_id: int | None, code: str, translate: Translate = str
+) -> DiagnosisCheck:
+    """Is the code ICD-10, and which of the network's catalogs hold it (the form's hints, in
+    `translate`'s language)."""
     try:
         stem = icd10.who_stem(code)
     except icd10.Icd10Error as exc:
-        return DiagnosisCheck(code=code, valid=False, title=None, message=str(exc), hits=[])
+        return DiagnosisCheck(
+            code=code, valid=False, title=None, message=exc.message.render(translate), hits=[]
+        )
     hits = []
     if network_id is not None:
         for found in catalogs.all_catalogs(session, network_id):
@@ -147,14 +162,14 @@ def deductible_rule(
 
 
 DEDUCTIBLE_TEXT = {
-    DeductibleRule.WAIVED_SECOND: (
+    DeductibleRule.WAIVED_SECOND: Message(
         "B7: in-network referred admission after a primary first visit; the second inpatient "
         "deductible is not charged again (GZ-C 三(六))"
     ),
-    DeductibleRule.STANDARD: (
+    DeductibleRule.STANDARD: Message(
         "standard: the admission pays the receiving hospital's inpatient deductible"
     ),
-    DeductibleRule.NOT_ADMISSION: "not an admission: no inpatient deductible applies",
+    DeductibleRule.NOT_ADMISSION: Message("not an admission: no inpatient deductible applies"),
 }
 
 
@@ -168,15 +183,20 @@ def _apply_rules(data: ReferralIn, route_: Route, check: DiagnosisCheck) -> None
         ]
         if missing:
             raise RuleViolation(
-                f"a downward referral hands over the discharge summary and the follow-up "
-                f"plan; missing: {', '.join(missing)}",
+                "a downward referral hands over the discharge summary and the follow-up plan; "
+                "missing: {missing}",
+                missing=", ".join(missing),
                 requirement="B5",
             )
     hit = first_visit_hit(check, route_.from_tier) if route_.direction == Direction.UP else None
     if hit is not None and not (data.justification or "").strip():
         raise RuleViolation(
-            f"{check.code} is on the {hit.kind} catalog ({hit.entry} {hit.name_zh}): "
-            "first visits stay at the member unit; give a justification to refer it up",
+            "{code} is on the {kind} catalog ({entry} {name_zh}): first visits stay at the "
+            "member unit; give a justification to refer it up",
+            code=check.code,
+            kind=Message(hit.kind),
+            entry=hit.entry,
+            name_zh=hit.name_zh,
             requirement="B2",
         )
     if route_.direction == Direction.OUTWARD and not (data.patient_choice_reason or "").strip():

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator
 
+from caregrid.i18n import MessageText
 from caregrid.referral.vocab import Action, Direction, RejectionReason, State, Urgency
 
 
@@ -115,7 +116,7 @@ class ReferralOut(BaseModel):
     approval: str
     green_channel: bool
     deductible_rule: str
-    deductible_explanation: str
+    deductible_explanation: MessageText
     discharge_summary: str | None
     follow_up_plan: str | None
     rejection_code: str | None

@@ -15,6 +15,7 @@ from caregrid import clock
 from caregrid.auth import access, audit
 from caregrid.auth.roles import SYSTEM, Principal, Role
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
+from caregrid.i18n import msg
 from caregrid.referral.models import Referral
 from caregrid.referral.queries import (
     allowed_actions,
@@ -39,6 +40,7 @@ from caregrid.referral.rules import (
     catalog_context,
     check_diagnosis,
     deductible_rule,
+    diagnosis_refusal,
     first_visit_hit,
     green_channel,
     needs_outward_approval,
@@ -113,7 +115,15 @@ def _check_department(
     except NotFound as exc:
         return [Problem(field, exc.detail)]
     if department.institution_id != institution_id:
-        return [Problem(field, f"department {department_id} is not part of that institution")]
+        return [
+            Problem(
+                field,
+                msg(
+                    "department {department_id} is not part of that institution",
+                    department_id=department_id,
+                ),
+            )
+        ]
     return []
 
 
@@ -125,7 +135,13 @@ def create(session: Session, principal: Principal, data: ReferralIn) -> Referral
     receiver = registry.get_institution(session, data.to_institution_code)
     if receiver is None:
         problems.append(
-            Problem("to_institution_code", f"no institution with code {data.to_institution_code!r}")
+            Problem(
+                "to_institution_code",
+                msg(
+                    "no institution with code {to_institution_code!r}",
+                    to_institution_code=data.to_institution_code,
+                ),
+            )
         )
     elif receiver.id == from_id:
         problems.append(Problem("to_institution_code", "a referral goes to another institution"))
@@ -138,8 +154,9 @@ def create(session: Session, principal: Principal, data: ReferralIn) -> Referral
     assert sender is not None
     route_ = route(session, from_id, receiver.id) if receiver and receiver.id != from_id else None
     check = check_diagnosis(session, route_.network_id if route_ else None, data.diagnosis_code)
-    if not check.valid:
-        problems.append(Problem("diagnosis_code", f"{check.message} (B2: catalogs use ICD-10)"))
+    refusal = diagnosis_refusal(data.diagnosis_code)
+    if refusal is not None:
+        problems.append(Problem("diagnosis_code", refusal))
     if problems:
         raise InvalidInput(problems)
     assert receiver is not None and route_ is not None
@@ -216,7 +233,9 @@ def refer_down(
         )
     if parent.state != State.COMPLETED:
         raise RuleViolation(
-            f"referral {parent.id} is {parent.state}; the patient must have arrived first",
+            "referral {id} is {state}; the patient must have arrived first",
+            id=parent.id,
+            state=parent.state,
             requirement="B5",
         )
     target = data.to_institution_code
@@ -242,8 +261,9 @@ def refer_down(
     )
     if child.direction != Direction.DOWN:
         raise RuleViolation(
-            f"{target} is not below the lead in the network; a downward referral goes to a "
+            "{target} is not below the lead in the network; a downward referral goes to a "
             "lower tier",
+            target=target,
             requirement="B5",
         )
     child.parent_id = parent.id
@@ -274,8 +294,9 @@ def transition(
         referral.rejection_code, referral.rejection_note = rejection_code, note
     if action == Action.ACCEPT and referral.approval == Approval.PENDING:
         raise RuleViolation(
-            f"{referral.diagnosis_code} is on the keep-in-city catalog; the network office must "
-            "approve this outward referral first",
+            "{diagnosis_code} is on the keep-in-city catalog; the network office must approve "
+            "this outward referral first",
+            diagnosis_code=referral.diagnosis_code,
             requirement="B2",
         )
     if action == Action.SCHEDULE:
@@ -307,7 +328,11 @@ def decide_outward(
         raise Forbidden("only the referring network's office decides outward referrals")
     _check_version(referral, version)
     if referral.approval != Approval.PENDING:
-        raise Conflict(f"referral {referral.id} needs no decision ({referral.approval})")
+        raise Conflict(
+            "referral {id} needs no decision ({approval})",
+            id=referral.id,
+            approval=referral.approval,
+        )
     referral.approval = Approval.APPROVED if approve else Approval.REFUSED
     referral.approval_by = principal.username
     label = "approve_outward" if approve else "refuse_outward"
@@ -329,7 +354,8 @@ def record_follow_up(
         raise RuleViolation("first follow-ups close downward referrals", requirement="B5")
     if referral.acknowledged_at is None:
         raise RuleViolation(
-            f"referral {referral.id} must be acknowledged (accepted) before its follow-up",
+            "referral {id} must be acknowledged (accepted) before its follow-up",
+            id=referral.id,
             requirement="B5",
         )
     _check_version(referral, version)

@@ -13,6 +13,7 @@ from caregrid import clock
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, Forbidden, RuleViolation
+from caregrid.i18n import Message
 from caregrid.referral.models import Referral, ReferralEvent
 from caregrid.referral.queries import side_of
 from caregrid.referral.vocab import (
@@ -32,8 +33,11 @@ from caregrid.scheduling import service as scheduling
 def _check_version(referral: Referral, version: int) -> None:
     if referral.version != version:
         raise Conflict(
-            f"referral {referral.id} changed since you loaded it (your version {version}, "
-            f"now {referral.version}); reload and try again"
+            "referral {id} changed since you loaded it (your version {version}, now "
+            "{version2}); reload and try again",
+            id=referral.id,
+            version=version,
+            version2=referral.version,
         )
 
 
@@ -73,14 +77,24 @@ def _move(
     sources, target = TRANSITIONS[action]
     if State(referral.state) not in sources:
         raise Conflict(
-            f"referral {referral.id} is {referral.state}; '{action}' is allowed only from "
-            f"{', '.join(sorted(sources))}"
+            "referral {id} is {state}; '{action}' is allowed only from {sources}",
+            id=referral.id,
+            state=referral.state,
+            action=action,
+            sources=", ".join(sorted(sources)),
         )
     side = ACTOR_SIDE[action]
     sides = side_of(principal, referral)
     if not principal.system and not (sides if side == EITHER else side in sides):
-        who = {SENDER: "the referring", RECEIVER: "the receiving"}.get(side, "either")
-        raise Forbidden(f"'{action}' is for {who} institution of referral {referral.id}")
+        who = {SENDER: Message("the referring"), RECEIVER: Message("the receiving")}.get(
+            side, Message("either")
+        )
+        raise Forbidden(
+            "'{action}' is for {who} institution of referral {id}",
+            action=action,
+            who=who,
+            id=referral.id,
+        )
     now = clock.now()
     previous = referral.state
     referral.state = target
@@ -98,7 +112,8 @@ def _move(
         session.flush()
     except StaleDataError:
         raise Conflict(
-            f"referral {referral_id} was changed by someone else at the same moment; reload"
+            "referral {referral_id} was changed by someone else at the same moment; reload",
+            referral_id=referral_id,
         ) from None
     if (previous in CARE_STATES) != (target in CARE_STATES):
         access.relate(
@@ -156,7 +171,7 @@ def book_slot(
     """Book a slot for the referral: by the sender, or offered by the receiving department
     from its awaiting list (the sender's reserved-slot rights apply either way)."""
     if scheduling.live_booking_for_referral(session, referral.id) is not None:
-        raise Conflict(f"referral {referral.id} already holds a slot; cancel it first")
+        raise Conflict("referral {id} already holds a slot; cancel it first", id=referral.id)
     booking = scheduling.book(
         session,
         principal,

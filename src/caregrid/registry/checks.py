@@ -8,13 +8,14 @@ are message templates with parameters, so pages can show them in the reader's la
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from caregrid.errors import NotFound
+from caregrid.i18n import Message, msg
 from caregrid.policy import service as policy
 from caregrid.policy.schema import InstitutionMatch, Profile
 from caregrid.registry.models import Division, Grid, Institution, Membership, Network
@@ -26,21 +27,6 @@ class Status(StrEnum):
     FAIL = "fail"
     NOT_EVALUABLE = "not-evaluable"
     NOT_APPLICABLE = "not-applicable"
-
-
-@dataclass(frozen=True)
-class Message:
-    """An English template (also the i18n message id) and its parameters."""
-
-    template: str
-    params: dict[str, str | int] = field(default_factory=dict)
-
-    def render(self, translate: Callable[[str], str] = str) -> str:
-        return translate(self.template).format(**self.params)
-
-
-def msg(template: str, **params: str | int) -> Message:
-    return Message(template, params)
 
 
 Finding = tuple[Status, list[Message]]
@@ -358,7 +344,7 @@ def _networks(session: Session, code: str | None) -> Iterable[Network]:
         query = query.where(Network.code == code)
     found = session.scalars(query).all()
     if code is not None and not found:
-        raise NotFound(f"no network with code {code!r}")
+        raise NotFound("no network with code {code!r}", code=code)
     return found
 
 

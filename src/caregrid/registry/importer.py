@@ -15,6 +15,7 @@ from caregrid import clock, yamlio
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, NotFound, Problem
+from caregrid.i18n import msg
 from caregrid.policy import service as policy
 from caregrid.registry import layout as fmt
 from caregrid.registry.models import (
@@ -65,7 +66,11 @@ def _dedupe_institutions(
                 warnings.append(
                     Problem(
                         "institutions.code",
-                        f"duplicate entry {spec.code!r} ({spec.name_zh}) listed again; kept one",
+                        msg(
+                            "duplicate entry {code!r} ({name_zh}) listed again; kept one",
+                            code=spec.code,
+                            name_zh=spec.name_zh,
+                        ),
                         file,
                         line,
                     )
@@ -74,7 +79,10 @@ def _dedupe_institutions(
                 problems.append(
                     Problem(
                         "institutions.code",
-                        f"duplicate institution code {spec.code!r} with different details",
+                        msg(
+                            "duplicate institution code {code!r} with different details",
+                            code=spec.code,
+                        ),
                         file,
                         line,
                     )
@@ -85,7 +93,11 @@ def _dedupe_institutions(
             problems.append(
                 Problem(
                     "institutions.name_zh",
-                    f"{spec.name_zh!r} is already listed in the same division under code {other!r}",
+                    msg(
+                        "{name_zh!r} is already listed in the same division under code {other!r}",
+                        name_zh=spec.name_zh,
+                        other=other,
+                    ),
                     file,
                     line,
                 )
@@ -174,7 +186,12 @@ def check(located: yamlio.Located, base_dir: Path | None = None) -> _Checked:
                 problems.append(
                     Problem(
                         f"institutions.{attr}",
-                        f"{what} {code!r} of {spec.code!r} is not defined",
+                        msg(
+                            "{what} {code!r} of {code2!r} is not defined",
+                            what=what,
+                            code=code,
+                            code2=spec.code,
+                        ),
                         file,
                         line,
                     )
@@ -475,7 +492,7 @@ def export(session: Session, city_code: str) -> fmt.LayoutFile:
     """The city's layout as stored, in file order, so export-then-import is the identity."""
     city = session.scalar(select(City).where(City.code == city_code))
     if city is None:
-        raise NotFound(f"no city with code {city_code!r}")
+        raise NotFound("no city with code {city_code!r}", city_code=city_code)
     divisions = sorted(city.divisions, key=lambda d: d.code)
     borders: dict[str, list[str | fmt.CrossingSpec]] = {}
     for first, second, via in adjacency(session, [d.code for d in divisions]):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from caregrid import yamlio
 from caregrid.errors import InvalidInput, Problem
+from caregrid.i18n import msg
 from caregrid.registry.vocab import (
     Category,
     CrossGridKind,
@@ -150,7 +151,11 @@ def read_institutions_csv(path: Path) -> tuple[list[InstitutionSpec], list[Probl
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        return [], [Problem("(file)", f"cannot read: {exc.strerror}", str(path))], []
+        return (
+            [],
+            [Problem("(file)", msg("cannot read: {strerror}", strerror=exc.strerror), str(path))],
+            [],
+        )
     reader = csv.DictReader(io.StringIO(text))
     missing = [
         c
@@ -158,10 +163,32 @@ def read_institutions_csv(path: Path) -> tuple[list[InstitutionSpec], list[Probl
         if c not in (reader.fieldnames or [])
     ]
     if missing:
-        return [], [Problem("(header)", f"missing columns: {', '.join(missing)}", str(path), 1)], []
+        return (
+            [],
+            [
+                Problem(
+                    "(header)",
+                    msg("missing columns: {missing}", missing=", ".join(missing)),
+                    str(path),
+                    1,
+                )
+            ],
+            [],
+        )
     unknown = [c for c in reader.fieldnames or [] if c not in INSTITUTION_COLUMNS]
     if unknown:
-        return [], [Problem("(header)", f"unknown columns: {', '.join(unknown)}", str(path), 1)], []
+        return (
+            [],
+            [
+                Problem(
+                    "(header)",
+                    msg("unknown columns: {unknown}", unknown=", ".join(unknown)),
+                    str(path),
+                    1,
+                )
+            ],
+            [],
+        )
     specs: list[InstitutionSpec] = []
     problems: list[Problem] = []
     lines: list[int] = []

@@ -16,6 +16,7 @@ from caregrid import yamlio
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, InvalidInput, NotFound, Problem
+from caregrid.i18n import msg
 from caregrid.registry import importer
 from caregrid.registry.layout import LayoutFile
 from caregrid.registry.models import (
@@ -63,7 +64,7 @@ def get_institution_by_id(session: Session, institution_id: int) -> Institution 
 def require_institution(session: Session, code: str) -> Institution:
     found = get_institution(session, code)
     if found is None:
-        raise NotFound(f"no institution with code {code!r}")
+        raise NotFound("no institution with code {code!r}", code=code)
     return found
 
 
@@ -78,7 +79,7 @@ def get_network(session: Session, code: str) -> Network:
         )
     )
     if network is None:
-        raise NotFound(f"no network with code {code!r}")
+        raise NotFound("no network with code {code!r}", code=code)
     return network
 
 
@@ -173,7 +174,7 @@ def institution_detail(session: Session, code: str) -> Institution:
         )
     )
     if inst is None:
-        raise NotFound(f"no institution with code {code!r}")
+        raise NotFound("no institution with code {code!r}", code=code)
     return inst
 
 
@@ -222,7 +223,11 @@ def create_department(
         )
         is not None
     ):
-        raise Conflict(f"{institution_code} already has a department {code!r}")
+        raise Conflict(
+            "{institution_code} already has a department {code!r}",
+            institution_code=institution_code,
+            code=code,
+        )
     dept = Department(
         institution_id=inst.id, code=code, name_zh=name_zh, name_en=name_en, specialty=specialty
     )
@@ -254,24 +259,42 @@ def create_practitioner(
     """Register a practitioner; extra practice sites must lie in a network of the home (H6)."""
     problems = []
     if title_level not in {t.value for t in TitleLevel}:
-        problems.append(Problem("title_level", f"unknown title level {title_level!r}"))
+        problems.append(
+            Problem(
+                "title_level", msg("unknown title level {title_level!r}", title_level=title_level)
+            )
+        )
     home = get_institution(session, home_institution_code)
     if home is None:
         problems.append(
-            Problem("home_institution_code", f"unknown institution {home_institution_code!r}")
+            Problem(
+                "home_institution_code",
+                msg(
+                    "unknown institution {home_institution_code!r}",
+                    home_institution_code=home_institution_code,
+                ),
+            )
         )
     sites = []
     for i, site_code in enumerate(site_codes or []):
         site = get_institution(session, site_code)
         if site is None:
-            problems.append(Problem(f"site_codes[{i}]", f"unknown institution {site_code!r}"))
+            problems.append(
+                Problem(
+                    f"site_codes[{i}]",
+                    msg("unknown institution {site_code!r}", site_code=site_code),
+                )
+            )
         elif home is not None and not shares_network(session, home.id, site.id):
             problems.append(
                 Problem(
                     f"site_codes[{i}]",
-                    f"{site_code} is not in a network of "
-                    f"{home_institution_code}; multi-site practice without filing "
-                    "holds inside the network only (H6)",
+                    msg(
+                        "{site_code} is not in a network of {home_institution_code}; "
+                        "multi-site practice without filing holds inside the network only (H6)",
+                        site_code=site_code,
+                        home_institution_code=home_institution_code,
+                    ),
                 )
             )
         else:
@@ -281,7 +304,7 @@ def create_practitioner(
     assert home is not None
     access.require_manage_institution(session, principal, home.id)
     if session.scalar(select(Practitioner.id).where(Practitioner.code == code)) is not None:
-        raise Conflict(f"practitioner code {code!r} is taken")
+        raise Conflict("practitioner code {code!r} is taken", code=code)
     person = Practitioner(
         code=code,
         name=name,
@@ -358,14 +381,14 @@ def placements(session: Session, institution_id: int) -> list[Placement]:
 def get_department(session: Session, department_id: int) -> Department:
     department = session.get(Department, department_id)
     if department is None:
-        raise NotFound(f"no department with id {department_id}")
+        raise NotFound("no department with id {department_id}", department_id=department_id)
     return department
 
 
 def get_network_by_id(session: Session, network_id: int) -> Network:
     network = session.get(Network, network_id)
     if network is None:
-        raise NotFound(f"no network with id {network_id}")
+        raise NotFound("no network with id {network_id}", network_id=network_id)
     return network
 
 
@@ -376,7 +399,7 @@ def get_practitioner(session: Session, code: str) -> Practitioner | None:
 def get_practitioner_by_id(session: Session, practitioner_id: int) -> Practitioner:
     person = session.get(Practitioner, practitioner_id)
     if person is None:
-        raise NotFound(f"no practitioner with id {practitioner_id}")
+        raise NotFound("no practitioner with id {practitioner_id}", practitioner_id=practitioner_id)
     return person
 
 
@@ -534,5 +557,5 @@ def layout_version(session: Session, city_code: str) -> int:
 def city_id(session: Session, code: str) -> int:
     found = session.scalar(select(City.id).where(City.code == code))
     if found is None:
-        raise NotFound(f"no city with code {code!r}")
+        raise NotFound("no city with code {code!r}", code=code)
     return found

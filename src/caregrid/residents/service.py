@@ -21,6 +21,7 @@ from caregrid import clock
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from caregrid.i18n import msg
 from caregrid.privacy import mask_national_id, mask_phone
 from caregrid.registry import service as registry
 from caregrid.residents import national_id
@@ -85,14 +86,23 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
         problems.append(Problem("phone", "not a mainland mobile (11 digits) or landline number"))
     if registry.get_division(session, data.address_division_code) is None:
         problems.append(
-            Problem("address_division_code", f"unknown division {data.address_division_code!r}")
+            Problem(
+                "address_division_code",
+                msg(
+                    "unknown division {address_division_code!r}",
+                    address_division_code=data.address_division_code,
+                ),
+            )
         )
     institution = registry.get_institution(session, data.registered_institution_code)
     if institution is None:
         problems.append(
             Problem(
                 "registered_institution_code",
-                f"unknown institution {data.registered_institution_code!r}",
+                msg(
+                    "unknown institution {registered_institution_code!r}",
+                    registered_institution_code=data.registered_institution_code,
+                ),
             )
         )
     declared = key_population_catalog()["declared"]
@@ -101,7 +111,11 @@ def create(session: Session, principal: Principal, data: ResidentIn) -> Resident
             problems.append(
                 Problem(
                     f"tags[{i}]",
-                    f"unknown key population {tag!r}; known: {', '.join(sorted(declared))}",
+                    msg(
+                        "unknown key population {tag!r}; known: {declared}",
+                        tag=tag,
+                        declared=", ".join(sorted(declared)),
+                    ),
                 )
             )
     if problems:
@@ -178,7 +192,7 @@ def get(
     `emergency` opens an emergency grant on the way when no other access applies."""
     resident = session.get(Resident, resident_id)
     if resident is None:
-        raise NotFound(f"no resident {resident_id}")
+        raise NotFound("no resident {resident_id}", resident_id=resident_id)
     grant = access.patient_access(session, principal, resident_id, emergency=emergency)
     detail: dict[str, object] = {"basis": grant.basis, "masked": not grant.unmasked}
     audit.record(
@@ -200,7 +214,7 @@ def open_emergency_access(
     `auth.access.open_emergency_grant`)."""
     reason = access.emergency_reason(data.reason_code, data.reason_text)
     if session.get(Resident, resident_id) is None:
-        raise NotFound(f"no resident {resident_id}")
+        raise NotFound("no resident {resident_id}", resident_id=resident_id)
     grant = access.open_emergency_grant(session, principal, resident_id, reason)
     return EmergencyGrantOut.model_validate(grant, from_attributes=True)
 
@@ -248,7 +262,7 @@ def name_of(session: Session, resident_id: int) -> str:
     """The resident's name, for screens that already passed the access check."""
     name = session.scalar(select(Resident.name).where(Resident.id == resident_id))
     if name is None:
-        raise NotFound(f"no resident with id {resident_id}")
+        raise NotFound("no resident with id {resident_id}", resident_id=resident_id)
     return name
 
 
@@ -258,7 +272,7 @@ def declare_tag(session: Session, resident_id: int, tag: str) -> None:
         raise ValueError(f"{tag!r} is not a declared key population")
     resident = session.get(Resident, resident_id)
     if resident is None:
-        raise NotFound(f"no resident with id {resident_id}")
+        raise NotFound("no resident with id {resident_id}", resident_id=resident_id)
     if all(t.tag != tag for t in resident.tags):
         resident.tags.append(ResidentTag(tag=tag))
         session.flush()
@@ -268,7 +282,7 @@ def record(session: Session, resident_id: int) -> Resident:
     """The stored resident, for rules that read age, sex and tags (callers check access)."""
     resident = session.get(Resident, resident_id)
     if resident is None:
-        raise NotFound(f"no resident with id {resident_id}")
+        raise NotFound("no resident with id {resident_id}", resident_id=resident_id)
     return resident
 
 

@@ -28,7 +28,7 @@ def create_bed_pool(
     if not 1 <= total <= 2000:
         raise InvalidInput([Problem("total", "must be from 1 to 2000")])
     if session.scalar(select(func.count()).where(Bed.department_id == department.id)):
-        raise Conflict(f"department {department.code} already has a bed pool")
+        raise Conflict("department {code} already has a bed pool", code=department.code)
     rule = quota(session, department.institution_id, BED_SHARE, clock.now())
     reserved = rule.required(total)
     beds = [
@@ -132,7 +132,7 @@ def reserve_bed(
             detail={"bed": bed.label, "department": department.code, "referral": referral_id},
         )
         return stay
-    raise Conflict(f"no reserved bed of department {department.code} is free")
+    raise Conflict("no reserved bed of department {code} is free", code=department.code)
 
 
 def live_stay_for_referral(session: Session, referral_id: int) -> BedStay | None:
@@ -147,7 +147,7 @@ def move_stay(session: Session, principal: Principal, *, stay_id: int, status: s
     """admitted (from reserved), discharged (from admitted: frees the bed) or cancelled."""
     stay = session.get(BedStay, stay_id)
     if stay is None:
-        raise NotFound(f"no bed stay with id {stay_id}")
+        raise NotFound("no bed stay with id {stay_id}", stay_id=stay_id)
     bed = session.get(Bed, stay.bed_id)
     assert bed is not None
     if not (principal.system or principal.institution_id == bed.institution_id):
@@ -156,7 +156,12 @@ def move_stay(session: Session, principal: Principal, *, stay_id: int, status: s
     if status not in allowed:
         raise InvalidInput([Problem("status", "must be admitted, discharged or cancelled")])
     if stay.status != allowed[status]:
-        raise Conflict(f"bed stay {stay.id} is {stay.status}; cannot become {status}")
+        raise Conflict(
+            "bed stay {id} is {status}; cannot become {status2}",
+            id=stay.id,
+            status=stay.status,
+            status2=status,
+        )
     stay.status = status
     if status == "admitted":
         stay.admitted_at = clock.now()

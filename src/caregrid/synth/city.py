@@ -48,11 +48,20 @@ YEARS = (1950, 2100)
 def check_arguments(residents: int, year: int, seed: int) -> None:
     """Refuse bad options before anything is drawn, naming the option."""
     if not 1 <= residents <= MAX_RESIDENTS:
-        raise DomainError(f"--residents: {residents} is not between 1 and {MAX_RESIDENTS:,}")
+        raise DomainError(
+            "--residents: {residents} is not between 1 and {max_residents:,}",
+            residents=residents,
+            max_residents=MAX_RESIDENTS,
+        )
     if not YEARS[0] <= year <= YEARS[1]:
-        raise DomainError(f"--year: {year} is not between {YEARS[0]} and {YEARS[1]}")
+        raise DomainError(
+            "--year: {year} is not between {years} and {years2}",
+            year=year,
+            years=YEARS[0],
+            years2=YEARS[1],
+        )
     if seed < 0:
-        raise DomainError(f"--seed: {seed} is negative")
+        raise DomainError("--seed: {seed} is negative", seed=seed)
 
 
 def generate(

@@ -42,7 +42,11 @@ def load_layout(name: str) -> LayoutFile:
     if not path.is_file():
         given = Path(name)
         if not (given.suffix in {".yaml", ".yml"} and given.is_file()):
-            raise DomainError(f"--layout: no layout {name!r}; shipped: {', '.join(layout_names())}")
+            raise DomainError(
+                "--layout: no layout {name!r}; shipped: {layout_names}",
+                name=name,
+                layout_names=", ".join(layout_names()),
+            )
         path = given
     return importer.load(path).layout
 
@@ -107,8 +111,10 @@ def build_city(layout: LayoutFile, rates: Rates) -> City:
     if not primaries or not hospitals:
         missing = "primary-level institution" if not primaries else "hospital"
         raise DomainError(
-            f"--layout: the layout of {name} lists no {missing} by code; the synthetic city "
-            "needs named primary institutions (residents register there) and hospitals"
+            "--layout: the layout of {name} lists no {missing} by code; the synthetic city "
+            "needs named primary institutions (residents register there) and hospitals",
+            name=name,
+            missing=missing,
         )
     default_beds = by_level(rates.capacity.default_beds)  # china.yaml capacity.default_beds
     beds = np.array(

@@ -39,7 +39,9 @@ def _key_population_ages() -> tuple[int, int]:
     known = set(catalog["derived"]) | set(catalog["declared"])
     missing = sorted(set(TAGS) - known)
     if missing:
-        raise DomainError(f"key_populations.yaml does not declare {', '.join(missing)}")
+        raise DomainError(
+            "key_populations.yaml does not declare {missing}", missing=", ".join(missing)
+        )
     derived = catalog["derived"]
     return int(derived["children"]["max_age_years"]), int(derived["elderly"]["min_age_years"])
 

@@ -26,7 +26,7 @@ def centre_kind(code: str) -> int:
     """The index in KINDS of the centre that performs a recognition-catalog item."""
     found = catalogs.starter().get(code)
     if found is None or found.centre.value not in KINDS:
-        raise DomainError(f"synth item {code!r} is not an item a shared centre reads")
+        raise DomainError("synth item {code!r} is not an item a shared centre reads", code=code)
     return KINDS.index(found.centre.value)
 
 

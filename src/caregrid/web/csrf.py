@@ -109,7 +109,9 @@ async def csrf_guard(request: Request) -> None:
     declared = _declared_types(request)
     if request.url.path.startswith("/api/") and kind not in declared and await request.body():
         expected = ", ".join(sorted(declared))
-        raise UnsupportedMediaType(f"Content-Type: {kind or '(none)'}; send {expected}")
+        raise UnsupportedMediaType(
+            "Content-Type: {value}; send {expected}", value=kind or "(none)", expected=expected
+        )
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         return
     ambient = SESSION_COOKIE in request.cookies or kind in FORMS
@@ -117,7 +119,9 @@ async def csrf_guard(request: Request) -> None:
         return
     claimed = request.headers.get("origin") or request.headers.get("referer")
     if claimed and _origin(claimed) != _own_origin(request):
-        raise Forbidden(f"a write from another site ({_origin(claimed) or claimed}) is refused")
+        raise Forbidden(
+            "a write from another site ({value}) is refused", value=_origin(claimed) or claimed
+        )
     if kind in SIMPLE:
         # A form is parsed once and kept: the handler's Form() fields read the same.
         sent = (await request.form()).get(FIELD) if kind in FORMS else None

@@ -35,6 +35,7 @@ class Line:
     what: str  # a vocabulary value, shown through the label catalogue
     when: datetime | date | None = None
     urgent: bool = False
+    quoted: str = ""  # English source text, marked as such (WHO's ICD-10 title)
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ def _referral_lines(session: Session, rows: list[referrals.Referral]) -> list[Li
     return [
         Line(
             href=f"/referrals/{r.id}",
-            text=f"{residents.name_of(session, r.resident_id)} · {r.diagnosis_code} "
-            f"{r.diagnosis_title}",
+            text=f"{residents.name_of(session, r.resident_id)} · {r.diagnosis_code}",
+            quoted=r.diagnosis_title,
             what=r.state,
             when=r.submitted_at,
             urgent=r.green_channel or referrals.overdue(session, r, now),

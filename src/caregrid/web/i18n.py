@@ -75,6 +75,10 @@ VOCAB_EN = {
     "fail": "Fail",
     "not-evaluable": "Not evaluable",
     "not-applicable": "Not applicable",
+    # evaluation verdicts (K1-K9)
+    "met": "Met",
+    "partly": "Partly met",
+    "not_met": "Not met",
     "male": "Male",
     "female": "Female",
     "provincial": "Provincial pilot",

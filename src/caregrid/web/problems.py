@@ -39,7 +39,7 @@ def install(app: FastAPI) -> None:
         if wants_html(request):
             from caregrid.web.render import error_page
 
-            page = error_page(request, exc.status, exc.title, exc.detail)
+            page = error_page(request, exc.status, exc.title, exc)
             if isinstance(exc, TooManyAttempts):
                 page.headers["Retry-After"] = str(exc.retry_after)
             return page
@@ -65,18 +65,11 @@ def install(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
         if wants_html(request):  # a person typed the address: a page, not a JSON body
-            from caregrid.web.deps import locale_of
-            from caregrid.web.i18n import translator
+            from caregrid.web.forms import validation_problems
             from caregrid.web.render import error_page
 
-            gettext = translator(locale_of(request))
-            detail = "; ".join(
-                gettext("{field}: the value {value} is not accepted").format(
-                    field=e["loc"][-1], value=repr(e.get("input"))
-                )
-                for e in exc.errors()
-            )
-            return error_page(request, 422, "Malformed request", detail)
+            refusal = InvalidInput(validation_problems(exc.errors()))
+            return error_page(request, 422, "Malformed request", refusal)
         return problem(
             422,
             "Malformed request",

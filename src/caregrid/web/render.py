@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -17,7 +17,7 @@ from caregrid.auth.roles import Principal
 from caregrid.i18n import amount, money
 from caregrid.web import csrf
 from caregrid.web.deps import locale_of
-from caregrid.web.i18n import pick, translator, vocab_label
+from caregrid.web.i18n import Translator, pick, translator, vocab_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
@@ -32,6 +32,19 @@ def script_json(value: Any) -> Markup:
 
 
 env.filters["script_json"] = script_json
+
+
+class Renderable(Protocol):
+    """A message, refusal or problem: text in the language of the translator it is given."""
+
+    def render(self, translate: Translator) -> str: ...
+
+
+def shown(value: Renderable | str | None, gettext: Translator) -> str:
+    """What a template shows of a message: translated and filled in; plain text as it is."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return value.render(gettext)
 
 
 def local_time(moment: datetime | None) -> str:
@@ -54,6 +67,7 @@ def render(
         principal=principal,
         locale=locale,
         _=gettext,
+        tr=lambda value: shown(value, gettext),
         name=lambda zh, en: pick(locale, zh, en),
         label=lambda code, kind=None: gettext(vocab_label(code, kind)),
         money=lambda value: money(value, locale),
@@ -67,7 +81,7 @@ def render(
     return response
 
 
-def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+def error_page(request: Request, status: int, title: str, detail: Renderable | str) -> HTMLResponse:
     return render(
         request, "error.html", None, status=status, status_code=status, title=title, detail=detail
     )
