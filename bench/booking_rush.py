@@ -549,15 +549,11 @@ def server_log_digest(logfile: Path) -> list[str]:
 # The statements the HTTP request's unit of work issues (traced from the app through
 # SQLAlchemy's before_cursor_execute; deps.current_principal, then scheduling.book or
 # scheduling.book_any, then audit.record), in the same order and round trips.
-TOKEN = (
-    "SELECT id, token_hash, user_id, kind, label, created_at, expires_at, revoked "
-    "FROM auth_token WHERE token_hash = %s AND kind = 'api'"
+TOKEN = (  # token, account and roles in one statement (auth.service.resolve_token)
+    "SELECT t.revoked, t.expires_at, u.id, u.username, u.institution_id, u.network_id, "
+    "u.display_name, u.active, r.role FROM auth_token t JOIN app_user u ON u.id = t.user_id "
+    "LEFT JOIN user_role r ON r.user_id = u.id WHERE t.token_hash = %s AND t.kind = 'api'"
 )
-USER = (
-    "SELECT id, username, display_name, password_hash, institution_id, network_id, active, "
-    "created_at FROM app_user WHERE id = %s"
-)
-ROLES = "SELECT user_id, role FROM user_role WHERE user_id IN (%s)"
 SLOT = "SELECT id, session_id, position, starts_at, reserved FROM slot WHERE id = %s"
 HOME = "SELECT registered_institution_id FROM resident WHERE id = %s"
 CLINIC = (
@@ -570,11 +566,20 @@ MEMBER = (
     "(SELECT network_id FROM membership WHERE institution_id = %s)"
 )
 LIVE = "SELECT slot_id FROM booking WHERE slot_id IN (%s) AND status != 'cancelled'"
-NEXT_FREE = (
-    "SELECT id, session_id, position, starts_at, reserved FROM slot WHERE session_id = %s "
-    "AND starts_at > %s AND NOT (EXISTS (SELECT * FROM booking WHERE booking.slot_id = slot.id "
-    "AND booking.status != 'cancelled')) AND (slot.id <> ALL(%s)) "
-    "ORDER BY reserved DESC, position LIMIT 1 FOR UPDATE OF slot SKIP LOCKED"
+FREE = (
+    "SELECT id FROM slot WHERE session_id = %s AND starts_at > %s AND NOT (EXISTS (SELECT * "
+    "FROM booking WHERE booking.slot_id = slot.id AND booking.status != 'cancelled')) "
+    "LIMIT 1 FOR UPDATE OF slot SKIP LOCKED"
+)
+# book_any picks the first free slot and books it in one statement (scheduling.slots).
+PICK_AND_BOOK = (
+    "INSERT INTO booking (slot_id, pool, resident_id, referral_id, booked_by, "
+    "booked_by_institution_id, status, created_at, updated_at) SELECT slot.id, CASE WHEN "
+    "slot.reserved THEN 'reserved' ELSE 'public' END, %s, NULL, %s, %s, 'booked', %s, %s "
+    "FROM slot WHERE session_id = %s AND starts_at > %s AND NOT (EXISTS (SELECT * FROM booking "
+    "WHERE booking.slot_id = slot.id AND booking.status != 'cancelled')) "
+    "ORDER BY reserved DESC, position LIMIT 1 FOR UPDATE OF slot SKIP LOCKED "
+    "ON CONFLICT DO NOTHING RETURNING id, slot_id"
 )
 # The cap on a resident's future reserved bookings (added by hand after the service): the
 # host's placements for the profile, the per-resident advisory lock, the count.
@@ -600,7 +605,11 @@ INSERT_AUDIT = (
     " detail, hash) VALUES (%s, %s, %s, 'booking.create', 'resident', %s, "
     "'booking', %s::json, %s) RETURNING seq"
 )
-INSERT_PENDING = "INSERT INTO audit_pending (seq) VALUES (%s)"
+# audit.record on PostgreSQL: the entry and its pending marker in one statement.
+AUDIT_AND_PENDING = (
+    "WITH written AS (" + INSERT_AUDIT + ") INSERT INTO audit_pending (seq) "
+    "SELECT seq FROM written RETURNING seq"
+)
 
 
 class Taken(Exception):
@@ -617,12 +626,10 @@ def sql_booking(
     with conn.transaction():
         cur = conn.cursor()
         cur.execute("SELECT 1")  # the pool's pre-ping on checkout (pool_pre_ping=True)
-        row = cur.execute(TOKEN, (hashlib.sha256(token.encode()).hexdigest(),)).fetchone()
-        assert row is not None and not row[7] and (row[6] is None or row[6] > now)
-        user = cur.execute(USER, (row[2],)).fetchone()
-        assert user is not None and user[6]
-        cur.execute(ROLES, (user[0],)).fetchall()
-        username, user_id, institution_id = user[1], user[0], user[4]
+        rows = cur.execute(TOKEN, (hashlib.sha256(token.encode()).hexdigest(),)).fetchall()
+        assert rows and not rows[0][0] and (rows[0][1] is None or rows[0][1] > now)
+        user_id, username, institution_id = rows[0][2], rows[0][3], rows[0][4]
+        stamp = datetime.now(UTC)
         if endpoint == "slot":
             slot = cur.execute(SLOT, (target,)).fetchone()
             assert slot is not None
@@ -635,7 +642,15 @@ def sql_booking(
             if cur.execute(LIVE, (slot[0],)).fetchone() is not None or slot[3] <= now:
                 raise Taken
             reserved_cap(cur, clinic[1], resident_id, now)
-            candidates = [slot[0]]
+            try:
+                with conn.transaction():  # the service's SAVEPOINT around the insert
+                    cur.execute(
+                        INSERT_BOOKING,
+                        (slot[0], resident_id, username, institution_id, "reserved", stamp, stamp),
+                    )
+            except psycopg.errors.UniqueViolation:
+                raise Taken from None
+            slot_id: int = slot[0]
         else:
             clinic = cur.execute(CLINIC, (target,)).fetchone()
             assert clinic is not None
@@ -644,39 +659,27 @@ def sql_booking(
             member = cur.execute(MEMBER, (clinic[1], institution_id)).fetchone()
             assert member is not None and member[0] > 0
             reserved_cap(cur, clinic[1], resident_id, now)
-            candidates = []
-        tried: list[int] = []
-        while True:
-            if endpoint == "session":
-                free = cur.execute(NEXT_FREE, (target, now, tried)).fetchone()
-                if free is None:
+            while True:
+                booked = cur.execute(
+                    PICK_AND_BOOK,
+                    (resident_id, username, institution_id, stamp, stamp, target, now),
+                ).fetchone()
+                if booked is not None:
+                    slot_id = booked[1]
+                    break
+                if cur.execute(FREE, (target, now)).fetchone() is None:
                     raise Taken
-                tried.append(free[0])
-                candidates = [free[0]]
-            if not candidates:
-                raise Taken
-            slot_id: int = candidates.pop()
-            stamp = datetime.now(UTC)
-            try:
-                with conn.transaction():  # the service's SAVEPOINT around the insert
-                    cur.execute(
-                        INSERT_BOOKING,
-                        (slot_id, resident_id, username, institution_id, "reserved", stamp, stamp),
-                    )
-            except psycopg.errors.UniqueViolation:
-                continue
-            detail = {"slot": slot_id, "pool": "reserved", "referral": None}
-            at = datetime.now(UTC)
-            digest = row_hash(
-                at, username, user_id, "booking.create", "resident", str(resident_id), "booking",
-                detail,
-            )  # fmt: skip
-            seq = cur.execute(
-                INSERT_AUDIT, (at, username, user_id, str(resident_id), Json(detail), digest)
-            ).fetchone()
-            assert seq is not None
-            cur.execute(INSERT_PENDING, (seq[0],))
-            return slot_id
+        detail = {"slot": slot_id, "pool": "reserved", "referral": None}
+        at = datetime.now(UTC)
+        digest = row_hash(
+            at, username, user_id, "booking.create", "resident", str(resident_id), "booking",
+            detail,
+        )  # fmt: skip
+        seq = cur.execute(
+            AUDIT_AND_PENDING, (at, username, user_id, str(resident_id), Json(detail), digest)
+        ).fetchone()
+        assert seq is not None
+        return slot_id
 
 
 def reserved_cap(cur: psycopg.Cursor[Any], host_id: int, resident_id: int, now: datetime) -> None:
@@ -1118,8 +1121,8 @@ def main() -> None:
         print(f"  server log: {line}")
     print(
         f"SQL ceiling: the statements and round trips of one booking request (pool pre-ping, "
-        f"token, user, roles, booking checks, savepoint insert, audit insert, pending insert, "
-        f"commit) "
+        f"token with account and roles, booking checks, the insert that picks the slot, the "
+        f"audit entry with its pending marker, commit) "
         f"sent with psycopg, no HTTP and no ORM, from {connections} "
         f"client processes with a connection each (of a budget of max_connections "
         f"{max_connections} - 10, less the bench's own)"

@@ -115,7 +115,8 @@ def record(
     purpose: str,
     detail: dict[str, object] | None = None,
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction (it commits or rolls back with the action)."""
+    """Append one entry and its pending marker in the caller's transaction (they commit or roll
+    back with the action). On PostgreSQL both go in one statement; every write pays for it."""
     entry = AuditEntry(
         at=clock.now(),
         actor=principal.username,
@@ -127,11 +128,21 @@ def record(
         detail=detail,
     )
     entry.hash = entry_hash(entry)
-    session.add(entry)
-    session.flush()
-    session.add(AuditPending(seq=entry.seq))
-    session.flush()
-    return entry
+    row = {c: getattr(entry, c) for c in AUDIT_COLUMNS}
+    appended = insert(AuditEntry).values(row).returning(AuditEntry.seq)
+    if session.get_bind().dialect.name == "postgresql":
+        written = appended.cte("written")
+        marker = insert(AuditPending).from_select(["seq"], select(written.c.seq))
+        entry.seq = session.execute(marker.returning(AuditPending.seq)).scalar_one()
+    else:  # SQLite allows no INSERT inside a WITH
+        entry.seq = session.execute(appended).scalar_one()
+        session.execute(insert(AuditPending).values(seq=entry.seq))
+    return entry  # not attached to the session: the row is written, this is its copy
+
+
+AUDIT_COLUMNS = (
+    "at", "actor", "actor_id", "action", "subject_type", "subject_id", "purpose", "detail", "hash",
+)  # fmt: skip
 
 
 def record_for(

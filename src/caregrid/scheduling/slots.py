@@ -13,15 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, select, text
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from caregrid import clock
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.config import get_settings
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
+from caregrid.i18n import msg
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 from caregrid.scheduling.models import Booking, ClinicSession, Slot
@@ -49,11 +52,15 @@ def publish_session(
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         problems.append(Problem("starts_at", "give a time zone (e.g. +08:00)"))
     elif starts_at <= now:
-        problems.append(Problem("starts_at", f"{starts_at.isoformat()} is in the past"))
+        problems.append(
+            Problem("starts_at", msg("{starts_at} is in the past", starts_at=starts_at.isoformat()))
+        )
     elif ends_at <= starts_at:
         problems.append(Problem("ends_at", "must be after starts_at"))
     if not 1 <= capacity <= MAX_CAPACITY:
-        problems.append(Problem("capacity", f"must be from 1 to {MAX_CAPACITY}"))
+        problems.append(
+            Problem("capacity", msg("must be from 1 to {max_capacity}", max_capacity=MAX_CAPACITY))
+        )
     if reserved_count is not None and not 0 <= reserved_count <= capacity:
         problems.append(Problem("reserved_count", "must be from 0 to the capacity"))
     if problems:
@@ -64,8 +71,13 @@ def publish_session(
     reserved = required if reserved_count is None else reserved_count
     if reserved < required:
         raise RuleViolation(
-            f"{reserved} of {capacity} slots is below the reserved share {rule.share} "
-            f"({required} slots) of profile {rule.profile.name if rule.profile else '-'}",
+            "{reserved} of {capacity} slots is below the reserved share {share} ({required} "
+            "slots) of profile {value}",
+            reserved=reserved,
+            capacity=capacity,
+            share=rule.share,
+            required=required,
+            value=rule.profile.name if rule.profile else "-",
             requirement=rule.requirement or "C1",
         )
     opens_at = now
@@ -178,7 +190,7 @@ def _live_slot_ids(session: Session, slot_ids: list[int]) -> set[int]:
 def get_session(session: Session, session_id: int) -> ClinicSession:
     row = session.get(ClinicSession, session_id)
     if row is None:
-        raise NotFound(f"no clinic session with id {session_id}")
+        raise NotFound("no clinic session with id {session_id}", session_id=session_id)
     return row
 
 
@@ -263,19 +275,21 @@ def calendar(
 
 def _refuse(view: SlotView) -> None:
     if view.availability == Availability.PAST:
-        raise InvalidInput([Problem("slot_id", f"slot {view.id} starts in the past")])
+        raise InvalidInput([Problem("slot_id", msg("slot {id} starts in the past", id=view.id))])
     if view.availability == Availability.TAKEN:
-        raise Conflict(f"slot {view.id} is already booked")
+        raise Conflict("slot {id} is already booked", id=view.id)
     if view.availability == Availability.NOT_YET_OPEN:
         assert view.opens_at is not None
         raise RuleViolation(
-            f"reserved slot {view.id} opens to member units at "
-            f"{clock.local(view.opens_at).isoformat(timespec='minutes')}",
+            "reserved slot {id} opens to member units at {clock}",
+            id=view.id,
+            clock=clock.local(view.opens_at).isoformat(timespec="minutes"),
             requirement="C3",
         )
     if view.availability == Availability.RESERVED_FOR_MEMBERS:
         raise RuleViolation(
-            f"slot {view.id} is reserved for the network's member units and family-doctor teams",
+            "slot {id} is reserved for the network's member units and family-doctor teams",
+            id=view.id,
             requirement="C1",
         )
 
@@ -297,7 +311,7 @@ def book(
     institution_id = for_institution_id or _require_booker(principal)
     slot = session.get(Slot, slot_id)
     if slot is None:
-        raise NotFound(f"no slot with id {slot_id}")
+        raise NotFound("no slot with id {slot_id}", slot_id=slot_id)
     access.patient_access(session, principal, resident_id)
     clinic = slot.session
     member = is_member_unit(session, institution_id, clinic.institution_id)
@@ -328,49 +342,84 @@ def book_any(
     referral_id: int | None = None,
 ) -> Booking:
     """Book the first slot of a session open to the principal's unit (reserved slots first for
-    member units). On PostgreSQL, rows being booked by others are skipped, not waited on."""
+    member units), picked and booked in one statement. On PostgreSQL a slot row another booker
+    holds is skipped, not waited on; a slot the partial unique index finds taken is tried again
+    with the next one."""
     institution_id = _require_booker(principal)
     clinic = get_session(session, session_id)
     access.patient_access(session, principal, resident_id)
     now = clock.now()
     member = is_member_unit(session, institution_id, clinic.institution_id)
-    live = exists().where(and_(Booking.slot_id == Slot.id, Booking.status != "cancelled"))
-    candidates = [Slot.session_id == clinic.id, Slot.starts_at > now, ~live]
-    capped: ReservedCap | None = None
     returned = clinic.returns_to_public_at is not None and now >= clinic.returns_to_public_at
+    # The pools open to this unit now (the session-wide part of `_availability`).
+    reserved_open = returned or (member and now >= clinic.opens_to_members_at)
+    capped: ReservedCap | None = None
     # Only a member unit draws from the reserved pool. The lock comes before any slot row is
     # locked, so two bookings of one resident cannot deadlock on a slot and the lock.
-    cap = reserved_cap(session, clinic) if member and not returned else None
+    cap = reserved_cap(session, clinic) if member and reserved_open and not returned else None
     if cap is not None:
         _lock_resident(session, resident_id)
         if cap.reached(session, resident_id):
-            capped = cap
-            candidates.append(Slot.reserved.is_(False))  # a public slot may still be free
-    tried: list[int] = []
-    while True:
-        # One row at a time: locking several would hide them all from concurrent bookers.
-        slot = session.scalar(
-            select(Slot)
-            .where(*candidates, Slot.id.not_in(tried))
-            .order_by(Slot.reserved.desc() if member else Slot.reserved, Slot.position)
-            .limit(1)
-            .with_for_update(skip_locked=True, of=Slot)
-        )
-        if slot is None:
-            break
-        tried.append(slot.id)
-        view = _availability(slot, clinic, taken=False, member=member, now=now)
-        if view.availability != Availability.OPEN:
-            continue
-        try:
-            return _insert_booking(
-                session, principal, slot, view.pool, resident_id, referral_id, institution_id
+            capped, reserved_open = cap, False  # a public slot may still be free
+    live = exists().where(and_(Booking.slot_id == Slot.id, Booking.status != "cancelled"))
+    candidates = [Slot.session_id == clinic.id, Slot.starts_at > now, ~live]
+    if not reserved_open:
+        candidates.append(Slot.reserved.is_(False))
+    for _attempt in range(clinic.capacity):
+        booked = session.execute(
+            _pick_and_book(
+                candidates,
+                reserved_first=member,
+                pool=literal("public") if returned else _pool_of_slot(),
+                values={
+                    "resident_id": resident_id,
+                    "referral_id": referral_id,
+                    "booked_by": principal.username,
+                    "booked_by_institution_id": institution_id or None,
+                    "status": "booked",
+                    "created_at": now,
+                    "updated_at": now,
+                },
+                dialect=session.get_bind().dialect.name,
             )
-        except Conflict:
-            continue
+        ).first()
+        if booked is not None:
+            _audit_booking(session, principal, booked[0])
+            return booked[0]
+        # None back: nothing free, or the slot picked was booked by a transaction that committed
+        # after this statement's snapshot (the unique index saw it). Is anything still free?
+        free = select(Slot.id).where(*candidates).limit(1)
+        if session.scalar(free.with_for_update(skip_locked=True, of=Slot)) is None:
+            break
     if capped is not None:
         raise capped.refusal(resident_id)
-    raise Conflict(f"no slot of session {clinic.id} is open to your unit now")
+    raise Conflict("no slot of session {id} is open to your unit now", id=clinic.id)
+
+
+def _pool_of_slot() -> ColumnElement[str]:
+    return case((Slot.reserved, literal("reserved")), else_=literal("public"))
+
+
+def _pick_and_book(
+    candidates: list[ColumnElement[bool]],
+    *,
+    reserved_first: bool,
+    pool: ColumnElement[str],
+    values: dict[str, object],
+    dialect: str,
+) -> ReturningInsert[Booking]:
+    """INSERT INTO booking SELECT the first free slot ... FOR UPDATE SKIP LOCKED, ON CONFLICT DO
+    NOTHING RETURNING the booking."""
+    columns = ["slot_id", "pool", *values]
+    pick = (
+        select(Slot.id, pool, *(literal(v, Booking.__table__.c[k].type) for k, v in values.items()))
+        .where(*candidates)
+        .order_by(Slot.reserved.desc() if reserved_first else Slot.reserved, Slot.position)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=Slot)
+    )
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return upsert(Booking).from_select(columns, pick).on_conflict_do_nothing().returning(Booking)
 
 
 # --- a resident's reserved bookings -------------------------------------------------------
@@ -412,9 +461,13 @@ class ReservedCap:
 
     def refusal(self, resident_id: int) -> Conflict:
         return Conflict(
-            f"resident {resident_id} already holds {self.limit} future bookings of reserved "
-            f"slots, the most profile {self.profile} allows ({RESERVED_CAP} = {self.limit}); "
-            "cancel one or book a public slot"
+            "resident {resident_id} already holds {limit} future bookings of reserved slots, "
+            "the most profile {profile} allows ({reserved_cap} = {limit}); cancel one or book "
+            "a public slot",
+            resident_id=resident_id,
+            limit=self.limit,
+            profile=self.profile,
+            reserved_cap=RESERVED_CAP,
         )
 
 
@@ -462,23 +515,27 @@ def _insert_booking(
             session.add(booking)
             session.flush()
     except IntegrityError:
-        raise Conflict(f"slot {slot.id} is already booked") from None
+        raise Conflict("slot {id} is already booked", id=slot.id) from None
+    _audit_booking(session, principal, booking)
+    return booking
+
+
+def _audit_booking(session: Session, principal: Principal, booking: Booking) -> None:
     audit.record(
         session,
         principal,
         action="booking.create",
         subject_type="resident",
-        subject_id=resident_id,
+        subject_id=booking.resident_id,
         purpose="booking",
-        detail={"slot": slot.id, "pool": pool, "referral": referral_id},
+        detail={"slot": booking.slot_id, "pool": booking.pool, "referral": booking.referral_id},
     )
-    return booking
 
 
 def get_booking(session: Session, booking_id: int) -> Booking:
     booking = session.get(Booking, booking_id)
     if booking is None:
-        raise NotFound(f"no booking with id {booking_id}")
+        raise NotFound("no booking with id {booking_id}", booking_id=booking_id)
     return booking
 
 
@@ -497,7 +554,7 @@ def set_booking_status(
     slot, clinic = _slot_of(session, booking)
     host = principal.system or principal.institution_id == clinic.institution_id
     if booking.status != "booked":
-        raise Conflict(f"booking {booking.id} is already {booking.status}")
+        raise Conflict("booking {id} is already {status}", id=booking.id, status=booking.status)
     if status == "cancelled":
         if not (host or principal.institution_id == booking.booked_by_institution_id):
             raise Forbidden("only the booking unit or the hosting institution may cancel")
@@ -505,7 +562,9 @@ def set_booking_status(
         if not host:
             raise Forbidden("only the hosting institution records attendance")
         if slot.starts_at > clock.now():
-            raise InvalidInput([Problem("status", f"slot {slot.id} has not started yet")])
+            raise InvalidInput(
+                [Problem("status", msg("slot {id} has not started yet", id=slot.id))]
+            )
     else:
         raise InvalidInput([Problem("status", "must be cancelled, attended or no_show")])
     booking.status = status
