@@ -11,10 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from caregrid import clock
-from caregrid.auth.roles import Principal, Role
+from caregrid.auth.roles import SYSTEM, Principal, Role
 from caregrid.referral import pages
 from caregrid.referral import service as referrals
 from caregrid.referral.vocab import Action, RejectionReason, Urgency
+from caregrid.registry import service as registry
+from caregrid.residents import service as residents
 from caregrid.scheduling import service as scheduling
 from caregrid.scheduling.models import ClinicSession
 from tests.conftest import bearer, make_principal
@@ -110,6 +112,67 @@ def test_form_shows_only_open_slots_of_the_chosen_department(
     other = client.get(url, headers=_as(session, world.other_grid_doctor)).text
     assert len(re.findall(r'name="slot_id" id="slot-\d+"', other)) == 20
     assert 'data-pool="reserved"' not in other
+
+
+def test_the_slot_picker_shows_one_day_at_a_time_with_the_doctor(
+    client: TestClient, session: Session, world: World
+) -> None:
+    doctor = registry.create_practitioner(
+        session, SYSTEM, code="card-li-1", name="李明华", title_level="senior",
+        home_institution_code="jh-rmyy",
+    )  # fmt: skip
+    first = _publish(session, world, day=1)
+    second = _publish(session, world, day=3)
+    second.practitioner_id = doctor.id
+    session.flush()
+    url = f"/referrals/new?to=jh-rmyy&department_id={world.cardiology}&consent=true"
+    headers = _as(session, world.community_doctor)
+
+    def shown(page: str) -> set[str]:
+        return set(re.findall(r'class="slot-session" data-session="(\d+)"', page))
+
+    page = client.get(url, headers=headers).text
+    days = re.findall(r'<option value="(2026-12-\d\d)"( selected)?>', page)
+    assert days == [("2026-12-01", " selected"), ("2026-12-03", "")]
+    assert "可约 30 个" in page and shown(page) == {str(first.id)}
+    assert len(re.findall(r'name="slot_id" id="slot-\d+"', page)) == 30
+    third = client.get(f"{url}&slot_day=2026-12-03", headers=headers).text
+    assert shown(third) == {str(second.id)} and "李明华" in third
+    assert 'value="jh-rmyy" selected' in third  # the form's choices travel with the day
+    # A chosen slot keeps its day in view; a day with no slots or no date shows the first.
+    chosen = scheduling.slot_views(session, world.community_doctor, second)[0].id
+    assert shown(client.get(f"{url}&slot_id={chosen}", headers=headers).text) == {str(second.id)}
+    for odd in ("2026-12-02", "2026-13-01", "x" * 10):
+        answer = client.get(f"{url}&slot_day={odd}", headers=headers)
+        assert answer.status_code == 200 and shown(answer.text) == {str(first.id)}, odd
+    assert client.get(f"{url}&slot_day={'9' * 11}", headers=headers).status_code == 422
+
+
+def test_the_patient_picker_searches_instead_of_listing_everyone(
+    client: TestClient, session: Session, world: World
+) -> None:
+    add_patients(session, world, pages.PICKER_ROWS + 5)
+    headers = _as(session, world.community_doctor)
+
+    def offered(query: str) -> list[str]:
+        page = client.get(f"/referrals/new?{query}", headers=headers)
+        assert page.status_code == 200, query
+        picker = re.search(r'<select id="resident_id".*?</select>', page.text, re.S)
+        assert picker is not None
+        return re.findall(r'<option value="(\d+)"', picker.group(0))
+
+    first = offered("")
+    assert len(first) == pages.PICKER_ROWS  # not the whole register
+    national_id = residents.record(session, world.patient).national_id
+    assert offered(f"patient_q={national_id[-6:]}") == [str(world.patient)]
+    name = residents.name_of(session, world.patient)
+    assert str(world.patient) in offered(f"patient_q={name[:1]}")
+    # The chosen patient stays on the list whatever the search shows.
+    last = residents.list_visible(session, world.community_doctor, purpose="t", limit=500)[-1]
+    assert offered(f"resident_id={last.id}&patient_q=zz")[0] == str(last.id)
+    assert offered(f"resident_id={10**12}") == first  # no such row: ignored, not a 500
+    too_long = client.get(f"/referrals/new?patient_q={'x' * 51}", headers=headers)
+    assert too_long.status_code == 422
 
 
 def test_form_hints_the_catalog_of_a_diagnosis(

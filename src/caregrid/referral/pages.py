@@ -8,20 +8,23 @@ service's refusal next to the form it came from, naming the requirement a rule c
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import Principal, Role
+from caregrid.errors import DomainError
 from caregrid.policy.catalogs import KIND_LABELS
 from caregrid.referral import api
 from caregrid.referral import service as referrals
@@ -39,6 +42,7 @@ from caregrid.referral.vocab import Action, Direction, RejectionReason, State, U
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import TIER_ORDER, Tier
 from caregrid.residents import service as residents
+from caregrid.residents.schemas import ResidentSearchIn, ResidentView
 from caregrid.scheduling import service as scheduling
 from caregrid.web.deps import DB, User, locale_of
 from caregrid.web.forms import FormError, submit
@@ -64,28 +68,71 @@ def _int(value: str | None) -> int | None:
 
 @dataclass(frozen=True)
 class SlotDay:
-    """One clinic session and the slots of it open to a unit now."""
+    """One clinic session, its doctor, and the slots of it open to a unit now."""
 
     starts_at: datetime
     ends_at: datetime
     session_id: int
+    doctor: str  # empty when the session names none
     slots: list[scheduling.SlotView]
+
+    @property
+    def day(self) -> date:
+        return clock.local(self.starts_at).date()
+
+
+@dataclass(frozen=True)
+class SlotPicker:
+    """The open slots of one day at a time: the days that have any (with how many), the day
+    shown, its sessions. Hundreds of slots over the window are never one list."""
+
+    window: int
+    days: list[tuple[date, int]]
+    day: date | None
+    sessions: list[SlotDay]
 
 
 def open_slots(
-    session: Session, principal: Principal, department_id: int, days: int
-) -> list[SlotDay]:
-    """The department's slots of the next `days` days that the principal's unit may book now."""
-    out = []
-    for day in scheduling.calendar(session, principal, department_id=department_id, days=days):
+    session: Session,
+    principal: Principal,
+    department_id: int,
+    window: int,
+    *,
+    day: str = "",
+    chosen_slot: str = "",
+) -> SlotPicker:
+    """The department's slots of the next `window` days that the principal's unit may book
+    now, shown for `day` (YYYY-MM-DD), else the chosen slot's day, else the first day."""
+    found = []
+    for entry in scheduling.calendar(session, principal, department_id=department_id, days=window):
+        clinic = entry.session
         views = [
             v
-            for v in scheduling.slot_views(session, principal, day.session)
+            for v in scheduling.slot_views(session, principal, clinic)
             if v.availability == scheduling.Availability.OPEN
         ]
         if views:
-            out.append(SlotDay(day.session.starts_at, day.session.ends_at, day.session.id, views))
-    return out
+            doctor = (
+                registry.get_practitioner_by_id(session, clinic.practitioner_id).name
+                if clinic.practitioner_id is not None
+                else ""
+            )
+            found.append(SlotDay(clinic.starts_at, clinic.ends_at, clinic.id, doctor, views))
+    counts: dict[date, int] = {}
+    for s in found:
+        counts[s.day] = counts.get(s.day, 0) + len(s.slots)
+    holding = [s.day for s in found if any(str(v.id) == chosen_slot for v in s.slots)]
+    wanted = _date_or_none(day)
+    fallback = (holding or list(counts))[:1]
+    shown = wanted if wanted in counts else (fallback[0] if fallback else None)
+    return SlotPicker(window, list(counts.items()), shown, [s for s in found if s.day == shown])
+
+
+def _date_or_none(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        return None
 
 
 def _network_codes(session: Session, user: Principal, locale: str) -> list[tuple[str, str]]:
@@ -171,6 +218,7 @@ class ReferralForm(BaseModel):
     """The referral form as sent (strings as typed; the service's schema validates them)."""
 
     resident_id: str = ""
+    patient_q: Annotated[str, Field(max_length=50)] = ""  # the patient picker's search
     to: str = ""
     to_other: str = ""
     department_id: str = ""
@@ -185,6 +233,7 @@ class ReferralForm(BaseModel):
     consent: bool = False
     admission_requested: bool = False
     slot_id: str = ""
+    slot_day: Annotated[str, Field(max_length=10)] = ""  # the day the slot picker shows
 
     @property
     def target(self) -> str:
@@ -253,6 +302,26 @@ def _candidates(
     return out
 
 
+PICKER_ROWS = 20  # patients the picker lists at once; the search narrows the rest
+MAX_ROW_ID = 2_147_483_647  # above it no row exists (and PostgreSQL would refuse the compare)
+
+
+def _patients(session: Session, user: Principal, form: ReferralForm) -> list[ResidentView]:
+    """The picker's patients: those the search matches (a name or its start, or the last 4 to
+    6 characters of the national ID), the first of the unit's otherwise; and the one chosen."""
+    typed = form.patient_q.strip()
+    suffix = re.fullmatch(r"[0-9Xx]{4,6}", typed)
+    where = ResidentSearchIn(id_suffix=typed) if suffix else ResidentSearchIn(name=typed)
+    found = residents.list_visible(
+        session, user, purpose="referral form", limit=PICKER_ROWS, where=where
+    )
+    chosen = _int(form.resident_id)
+    if chosen is not None and 0 < chosen <= MAX_ROW_ID and chosen not in {p.id for p in found}:
+        with contextlib.suppress(DomainError):
+            found.insert(0, residents.get(session, user, chosen, purpose="referral form"))
+    return found
+
+
 def _form_page(
     request: Request,
     session: Session,
@@ -279,7 +348,8 @@ def _form_page(
         status=error.status if error else 200,
         form=form,
         error=error,
-        patients=residents.list_visible(session, user, purpose="referral form"),
+        patients=_patients(session, user, form),
+        patient_rows=PICKER_ROWS,
         networks=_candidates(session, user, locale_of(request)),
         target=target,
         departments=departments,
@@ -287,8 +357,13 @@ def _form_page(
         own_departments=(
             registry.departments(session, user.institution_id) if user.institution_id else []
         ),
-        slot_days=open_slots(session, user, department.id, window) if department else [],
-        slot_window=window,
+        slots=(
+            open_slots(
+                session, user, department.id, window, day=form.slot_day, chosen_slot=form.slot_id
+            )
+            if department
+            else SlotPicker(window, [], None, [])
+        ),
         check=check,
         justify_kinds=justify_kinds,
         kind_names=_catalog_kind_names(locale_of(request)),
@@ -334,6 +409,7 @@ def _detail_page(
     referral_id: int,
     error: FormError | None = None,
     values: dict[str, Any] | None = None,
+    slot_day: str = "",
 ) -> Response:
     referral = referrals.get(session, referral_id)
     referrals.require_read(session, user, referral, "referral page")
@@ -363,12 +439,18 @@ def _detail_page(
         actions=[a.value for a in SIMPLE_ACTIONS if a in allowed],
         can_reject=Action.REJECT in allowed,
         can_schedule=can_schedule,
-        schedule_days=(
-            open_slots(session, sender_view, department_id, window)
+        slots=(
+            open_slots(
+                session,
+                sender_view,
+                department_id,
+                window,
+                day=slot_day,
+                chosen_slot=str((values or {}).get("slot_id") or ""),
+            )
             if can_schedule and department_id is not None
-            else []
+            else SlotPicker(window, [], None, [])
         ),
-        slot_window=window,
         can_refer_down=(
             clinical
             and at_receiver
@@ -405,8 +487,14 @@ def _detail_again(
 
 
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
-def referral_page(referral_id: int, request: Request, session: DB, user: User) -> Response:
-    return _detail_page(request, session, user, referral_id)
+def referral_page(
+    referral_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    slot_day: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    return _detail_page(request, session, user, referral_id, slot_day=slot_day)
 
 
 @router.get("/referrals/{referral_id}/slip", response_class=HTMLResponse)
