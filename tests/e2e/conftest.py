@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -114,12 +116,22 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
+# Where each story's last page is kept as a screenshot, for a person to look at after a run
+# (not committed: /var/ is ignored).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies) and page per test."""
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context (no cookies) and page per test; its last page is screenshot."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     try:
-        yield context.new_page()
+        opened = context.new_page()
+        yield opened
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        with contextlib.suppress(PlaywrightError):  # a page that crashed has nothing to show
+            opened.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     finally:
         context.close()
 
