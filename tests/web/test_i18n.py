@@ -10,9 +10,10 @@ from typing import get_args
 
 from caregrid.chronic.standard import MEASURE_NAMES, Condition
 from caregrid.diagnostics.vocab import CentreKind
-from caregrid.i18n import field_label, msg
+from caregrid.i18n import field_label, listing, msg
 from caregrid.indicators import exports
 from caregrid.policy.schema import CatalogKind
+from caregrid.referral.vocab import Action, State
 from caregrid.registry import checks
 from caregrid.web import forms
 from caregrid.web.i18n import VOCAB_EN, catalog
@@ -78,7 +79,8 @@ def test_every_service_message_and_field_label_is_translated() -> None:
     """A refusal reaches the page in the reader's language: its message and the field it names."""
     zh = catalog("zh_CN")
     messages, labels = _service_messages()
-    words = {*Condition, *CentreKind, *get_args(CatalogKind), *MEASURE_NAMES.values()}
+    words = {*Condition, *CentreKind, *State, *Action, *get_args(CatalogKind)}
+    words |= set(MEASURE_NAMES.values())
     wanted = messages | labels | words | set(forms._PYDANTIC.values()) | {"is not accepted"}
     assert len(messages) > 200 and "Diagnosis code" in labels
     assert sorted(wanted - set(zh)) == []
@@ -111,3 +113,18 @@ def test_a_vocabulary_word_inside_a_refusal_is_translated() -> None:
     message = msg("a {kind} centre offers at least one item", kind=CentreKind.LABORATORY)
     assert message.render() == "a laboratory centre offers at least one item"
     assert message.render(lambda s: zh.get(s, s)) == "检验中心至少提供一个项目"
+
+
+def test_a_conflict_names_states_and_actions_in_the_readers_language() -> None:
+    zh = catalog("zh_CN")
+    message = msg(
+        "referral {id} is {state}; '{action}' is allowed only from {sources}",
+        id=7,
+        state=State.ACCEPTED,
+        action=Action.ACCEPT,
+        sources=listing([State.SUBMITTED]),
+    )
+    assert message.render() == "referral 7 is accepted; 'accept' is allowed only from submitted"
+    assert (
+        message.render(lambda s: zh.get(s, s)) == "转诊 7 为已接收状态；“接收”只能从已提交状态执行"
+    )

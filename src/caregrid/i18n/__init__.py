@@ -4,7 +4,7 @@ them, and the number formatting the pages share."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
@@ -44,6 +44,12 @@ def _word(value: object, translate: Callable[[str], str]) -> object:
 
 def msg(template: str, **params: object) -> Message:
     return Message(template, params)
+
+
+def listing(values: Iterable[object]) -> Message:
+    """Words joined with commas, each rendered in the reader's language ("已提交, 已接收")."""
+    words = {f"w{i}": v for i, v in enumerate(values)}
+    return Message(", ".join(f"{{{k}}}" for k in words), words)
 
 
 def _as_message(value: object) -> Message:

@@ -47,16 +47,11 @@ from caregrid.scheduling import service as scheduling
 from caregrid.web.deps import DB, User, locale_of
 from caregrid.web.forms import FormError, submit
 from caregrid.web.i18n import pick, translator
-from caregrid.web.render import render
+from caregrid.web.render import local_time, render
 
 router = APIRouter(include_in_schema=False)
 
 # --- helpers shared by the pages -------------------------------------------------------------
-
-
-def local_time(moment: datetime | None) -> str:
-    """A stored instant as the deployment's local wall time (Asia/Shanghai by default)."""
-    return clock.local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def _int(value: str | None) -> int | None:

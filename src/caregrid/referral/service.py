@@ -235,7 +235,7 @@ def refer_down(
         raise RuleViolation(
             "referral {id} is {state}; the patient must have arrived first",
             id=parent.id,
-            state=parent.state,
+            state=State(parent.state),
             requirement="B5",
         )
     target = data.to_institution_code

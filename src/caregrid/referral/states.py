@@ -13,7 +13,7 @@ from caregrid import clock
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, Forbidden, RuleViolation
-from caregrid.i18n import Message
+from caregrid.i18n import Message, listing
 from caregrid.referral.models import Referral, ReferralEvent
 from caregrid.referral.queries import side_of
 from caregrid.referral.vocab import (
@@ -79,9 +79,9 @@ def _move(
         raise Conflict(
             "referral {id} is {state}; '{action}' is allowed only from {sources}",
             id=referral.id,
-            state=referral.state,
+            state=State(referral.state),
             action=action,
-            sources=", ".join(sorted(sources)),
+            sources=listing(sorted(sources)),
         )
     side = ACTOR_SIDE[action]
     sides = side_of(principal, referral)
