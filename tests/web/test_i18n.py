@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import get_args
 
 from caregrid.chronic.standard import MEASURE_NAMES, Condition
-from caregrid.diagnostics.vocab import CentreKind
+from caregrid.diagnostics.vocab import CentreKind, OrderState, SupplyState
+from caregrid.familydoctor.vocab import ContractStatus
 from caregrid.i18n import field_label, listing, msg
 from caregrid.indicators import exports
 from caregrid.policy.schema import CatalogKind
@@ -80,6 +81,7 @@ def test_every_service_message_and_field_label_is_translated() -> None:
     zh = catalog("zh_CN")
     messages, labels = _service_messages()
     words = {*Condition, *CentreKind, *State, *Action, *get_args(CatalogKind)}
+    words |= {*OrderState, *SupplyState, *ContractStatus}
     words |= set(MEASURE_NAMES.values())
     wanted = messages | labels | words | set(forms._PYDANTIC.values()) | {"is not accepted"}
     assert len(messages) > 200 and "Diagnosis code" in labels

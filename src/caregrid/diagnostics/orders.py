@@ -110,7 +110,10 @@ def advance(session: Session, principal: Principal, order_id: int, to: OrderStat
     allowed = ADVANCES.get(to)
     if allowed is None or order.state not in allowed:
         raise Conflict(
-            "order {id} is {state}; it cannot become {to}", id=order.id, state=order.state, to=to
+            "order {id} is {state}; it cannot become {to}",
+            id=order.id,
+            state=OrderState(order.state),
+            to=to,
         )
     centre = session.get(Centre, order.centre_id)
     assert centre is not None
@@ -253,7 +256,9 @@ def report(session: Session, principal: Principal, order_id: int, data: ReportIn
         )
     if order.state not in (OrderState.ACQUIRED, OrderState.SCHEDULED, OrderState.ORDERED):
         raise Conflict(
-            "order {id} is {state}; it cannot be reported", id=order.id, state=order.state
+            "order {id} is {state}; it cannot be reported",
+            id=order.id,
+            state=OrderState(order.state),
         )
     result = _signed(
         session,

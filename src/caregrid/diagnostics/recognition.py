@@ -156,7 +156,7 @@ def _decider(principal: Principal, order: Order) -> None:
         raise Conflict(
             "order {id} is {state}; recognition is decided when ordering",
             id=order.id,
-            state=order.state,
+            state=OrderState(order.state),
         )
 
 

@@ -78,7 +78,7 @@ def dispatch(
     if principal.institution_id != centre.institution_id:
         raise Forbidden("the sterilisation centre dispatches")
     if row.state != SupplyState.REQUESTED:
-        raise Conflict("request {id} is {state}", id=row.id, state=row.state)
+        raise Conflict("request {id} is {state}", id=row.id, state=SupplyState(row.state))
     if due_back_on < clock.today():
         raise InvalidInput(
             [Problem("due_back_on", msg("{due_back_on} is in the past", due_back_on=due_back_on))]
@@ -99,7 +99,7 @@ def record_return(session: Session, principal: Principal, supply_id: int) -> Ste
     if principal.institution_id != centre.institution_id:
         raise Forbidden("the sterilisation centre records returns")
     if row.state != SupplyState.DISPATCHED:
-        raise Conflict("request {id} is {state}", id=row.id, state=row.state)
+        raise Conflict("request {id} is {state}", id=row.id, state=SupplyState(row.state))
     row.state, row.returned_at = SupplyState.RETURNED.value, clock.now()
     session.flush()
     return row

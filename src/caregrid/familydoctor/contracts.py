@@ -435,7 +435,7 @@ def renew(
         raise Conflict(
             "contract {id} is {status}; only an active contract is renewed",
             id=old.id,
-            status=old.status,
+            status=ContractStatus(old.status),
         )
     today = clock.today()
     starts_on = max(old.ends_on + timedelta(days=1), today)
@@ -482,7 +482,9 @@ def terminate(
     _require_signer(principal, get_team(session, contract.team_id))
     if contract.status != ContractStatus.ACTIVE:
         raise Conflict(
-            "contract {id} is {status}, not active", id=contract.id, status=contract.status
+            "contract {id} is {status}, not active",
+            id=contract.id,
+            status=ContractStatus(contract.status),
         )
     if reason == TerminationReason.OTHER and not (note or "").strip():
         raise InvalidInput([Problem("note", "say why when the reason is 'other'")])
