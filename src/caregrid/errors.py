@@ -6,8 +6,9 @@ text: the API and the CLI answer in English, a page translates the id and then f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from caregrid.i18n import Message, field_label, msg
 
@@ -132,3 +133,62 @@ class InvalidInput(DomainError):
 
     def render(self, translate: Translate | None = None) -> str:
         return "; ".join(p.render(translate) for p in self.problems)
+
+
+# pydantic's error types as our messages: pydantic's own text is English only
+PYDANTIC: dict[str, str] = {
+    "missing": "is required",
+    "string_too_short": "needs at least {min_length} characters",
+    "string_too_long": "takes at most {max_length} characters",
+    "too_short": "needs at least {min_length} items",
+    "too_long": "takes at most {max_length} items",
+    "int_parsing": "is not a whole number",
+    "int_type": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "float_parsing": "is not a number",
+    "float_type": "is not a number",
+    "decimal_parsing": "is not a number",
+    "decimal_type": "is not a number",
+    "decimal_max_places": "takes at most {decimal_places} decimals",
+    "decimal_max_digits": "takes at most {max_digits} digits",
+    "greater_than": "must be above {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be below {lt}",
+    "less_than_equal": "must be at most {le}",
+    "date_parsing": "is not a date like 2025-06-30",
+    "date_type": "is not a date like 2025-06-30",
+    "date_from_datetime_parsing": "is not a date like 2025-06-30",
+    "date_from_datetime_inexact": "is not a date like 2025-06-30",
+    "datetime_parsing": "is not a date and time like 2025-06-30T09:00+08:00",
+    "datetime_type": "is not a date and time like 2025-06-30T09:00+08:00",
+    "datetime_from_date_parsing": "is not a date and time like 2025-06-30T09:00+08:00",
+    "timezone_aware": "needs a time zone (e.g. +08:00)",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+    "string_pattern_mismatch": "is not in the expected form",
+    "bool_parsing": "must be yes or no",
+    "bool_type": "must be yes or no",
+    "extra_forbidden": "is not a field of this form",
+    "json_invalid": "is not valid JSON",
+}
+
+
+def validation_reason(error: Any) -> Message:
+    """Why pydantic refused a value, as a message the page can translate. A validator's own
+    ValueError keeps its message (a `Message` when it carries one)."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error" and "error" in ctx:
+        reason = getattr(ctx["error"], "message", None)
+        return reason if isinstance(reason, Message) else Message(str(ctx["error"]))
+    template = PYDANTIC.get(kind)
+    if template is None:
+        return Message("is not accepted")
+    return msg(template, **{k: v for k, v in ctx.items() if f"{{{k}}}" in template})
+
+
+def validation_problems(errors: Sequence[Any]) -> list[Problem]:
+    """pydantic's errors as problems per field (its path joined with dots)."""
+    return [
+        Problem(".".join(str(p) for p in e["loc"]) or "form", validation_reason(e)) for e in errors
+    ]

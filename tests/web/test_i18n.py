@@ -8,6 +8,7 @@ import string
 from pathlib import Path
 from typing import get_args
 
+from caregrid import errors
 from caregrid.chronic.standard import MEASURE_NAMES, Condition
 from caregrid.diagnostics.vocab import CentreKind, OrderState, SupplyState
 from caregrid.familydoctor.vocab import ContractStatus
@@ -16,7 +17,6 @@ from caregrid.indicators import exports
 from caregrid.policy.schema import CatalogKind
 from caregrid.referral.vocab import Action, State
 from caregrid.registry import checks
-from caregrid.web import forms
 from caregrid.web.i18n import VOCAB_EN, catalog
 
 SRC = Path(checks.__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def test_every_service_message_and_field_label_is_translated() -> None:
     words = {*Condition, *CentreKind, *State, *Action, *get_args(CatalogKind)}
     words |= {*OrderState, *SupplyState, *ContractStatus}
     words |= set(MEASURE_NAMES.values())
-    wanted = messages | labels | words | set(forms._PYDANTIC.values()) | {"is not accepted"}
+    wanted = messages | labels | words | set(errors.PYDANTIC.values()) | {"is not accepted"}
     assert len(messages) > 200 and "Diagnosis code" in labels
     assert sorted(wanted - set(zh)) == []
     for template in messages:  # a check names its rule in each language (label_en, label_zh)

@@ -367,6 +367,20 @@ FACTS: tuple[Fact, ...] = (
         date="date",
     ),
     Fact(
+        "catalogue_listing",
+        "An item a member lists in its own drug and consumable catalogue on a date, and whether "
+        "its network's catalogue has it (G1 alignment, criterion 6).",
+        (
+            _text("institution_code", institution=True, doc="the listing member"),
+            _text("item_code", doc="the code the member lists it under"),
+            Field("in_catalogue", Kind.BOOL, doc="a line of a catalogue of the member's network"),
+            Field("essential", Kind.BOOL, doc="that line is an essential medicine (G3)"),
+            Field("as_of", Kind.DATE, doc="the day the member's catalogue was read"),
+        ),
+        key=("institution_code", "item_code", "as_of"),
+        date="as_of",
+    ),
+    Fact(
         "public_health_service",
         "A basic public health service delivered to a resident.",
         (

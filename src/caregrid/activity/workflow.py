@@ -1,9 +1,9 @@
 """What CareGrid's own workflows recorded, written into the fact tables beside what member
 systems send: referrals, slots and beds, bookings, contracts, chronic patients and
-follow-ups, orders to the shared centres, recognitions, teleconsultations and the resident
-register. Each domain says how its records read as facts (its service's `facts` functions);
-keys are prefixed `cg-` so they never collide with a member system's ids, and rows are
-upserted, so collecting twice changes nothing."""
+follow-ups, orders to the shared centres, recognitions, teleconsultations, the resident
+register and the members' drug catalogues. Each domain says how its records read as facts
+(its service's `facts` functions); keys are prefixed `cg-` so they never collide with a
+member system's ids, and rows are upserted, so collecting twice changes nothing."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from caregrid.activity.parquet import schema
 from caregrid.chronic import service as chronic
 from caregrid.diagnostics import service as diagnostics
 from caregrid.familydoctor import service as familydoctor
+from caregrid.pharmacy import service as pharmacy
 from caregrid.referral import service as referral
 from caregrid.residents import service as residents
 from caregrid.scheduling import service as scheduling
@@ -35,6 +36,7 @@ def collect(session: Session, on: date) -> dict[str, int]:
         "diagnostic_order": diagnostics.order_facts(session),
         "teleconsultation": diagnostics.teleconsultation_facts(session),
         "resident": residents.facts(session, on),
+        **pharmacy.facts(session, on),
     }
     changed: dict[str, int] = {}
     for name, found in rows.items():

@@ -36,6 +36,9 @@ from caregrid.diagnostics.vocab import AssessmentResult, CentreKind, OrderState,
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn, MemberIn, TeamIn
 from caregrid.familydoctor.vocab import ConsentMethod, TeamRole
+from caregrid.pharmacy import service as pharmacy
+from caregrid.pharmacy.schemas import AccountIn, LotIn, TransferIn
+from caregrid.pharmacy.vocab import TransferAction
 from caregrid.planning import hongkong
 from caregrid.planning import service as planner
 from caregrid.planning.schemas import PlanRequest
@@ -100,8 +103,8 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
 
 def load_network(session: Session, network: registry.Network) -> list[DemoAccount]:
     """The demo network's accounts and its care: residents, a family-doctor team, clinics, an
-    emergency grant, shared diagnostics, the assessments that let results be reused, and
-    referrals and a consultation waiting on the desks. Each
+    emergency grant, shared diagnostics, the assessments that let results be reused,
+    referrals and a consultation waiting on the desks, and the pharmacy. Each
     step skips what an earlier run made, so loading twice adds nothing."""
     accounts = _accounts(session, network)
     _former_staff(session, network)
@@ -112,6 +115,7 @@ def load_network(session: Session, network: registry.Network) -> list[DemoAccoun
     _diagnostics(session, network)
     _quality_assessments(session, network)
     _referrals(session, network)
+    _pharmacy(session, network)
     return accounts
 
 
@@ -587,4 +591,79 @@ def _diagnostics(session: Session, network: registry.Network) -> None:
         reader,
         consult.id,
         opinion="建议加用他汀类调脂，继续原降压方案，三个月后复查血脂与心脏超声",
+    )
+
+
+# A drug the starter set lacks (not an essential medicine, a volume-procured ARB) and what two
+# members list that the network's catalogue does not: demo data, not a source's.
+DEMO_CATALOGUE = (
+    "code,kind,name_zh,name_en,molecule,drug_class,dosage_form,strength,essential,"
+    "volume_procurement,source\n"
+    "DEMO-OLMESARTAN-T20,drug,奥美沙坦酯片,olmesartan medoxomil tablets,olmesartan,arb,片剂,"
+    "20mg,no,yes,ours: demo data\n"
+)
+DEMO_OUTSIDE = (("HIS-0231", "复方丹参片"), ("HIS-0877", "硝苯地平控释片（进口）"))
+
+
+def _pharmacy(session: Session, network: registry.Network) -> None:
+    """The network's catalogue (the starter set and one more line), the lead's list and the
+    primary unit's with two lines outside it, the procurement account, stock at the lead and
+    the unit, one transfer received and one waiting to be shipped (G1-G3)."""
+    if pharmacy.items(session, network.id):
+        return  # a rerun keeps the earlier catalogue and stock
+    lead = _pick(network, NetworkRole.LEAD, primary=False).institution
+    unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    starter = pharmacy.starter_file()
+    pharmacy.import_catalogue(
+        session, SYSTEM, network.code, starter.read_bytes(), file=starter.name
+    )
+    pharmacy.import_catalogue(
+        session, SYSTEM, network.code, DEMO_CATALOGUE.encode(), file="demo-catalogue.csv"
+    )
+    lines = [(i.code, i.name_zh) for i in pharmacy.items(session, network.id)]
+
+    def listed(rows: list[tuple[str, str]]) -> bytes:
+        return ("code,name_zh\n" + "".join(f"{c},{n}\n" for c, n in rows)).encode()
+
+    pharmacy.import_listing(session, SYSTEM, lead.code, listed(lines), file="lead.csv")
+    unit_lines = [line for line in lines if line[0].startswith("EML18-")][:10]
+    pharmacy.import_listing(
+        session, SYSTEM, unit.code, listed(unit_lines + list(DEMO_OUTSIDE)), file="unit.csv"
+    )
+    pharmacy.open_account(
+        session,
+        SYSTEM,
+        network.code,
+        AccountIn(name=f"{network.name_zh}药品耗材统一采购账户", account_number="JH-0001-2025"),
+    )
+    today = clock.today()
+    received = {}
+    for code, lot, days, units in (
+        ("EML18-AMLODIPINE-T5", "A250601", 400, 5000),
+        ("EML18-METFORMIN-T05", "M250412", 200, 3000),
+        ("EML18-VALSARTAN-C80", "V241105", 20, 240),
+    ):
+        received[code] = pharmacy.receive_lot(
+            session,
+            SYSTEM,
+            lead.code,
+            LotIn(
+                item_code=code, lot_number=lot, expires_on=today + timedelta(days), quantity=units
+            ),
+        )
+    sent = pharmacy.request_transfer(
+        session,
+        SYSTEM,
+        TransferIn(
+            lot_id=received["EML18-AMLODIPINE-T5"].id, to_institution_code=unit.code, quantity=600
+        ),
+    )
+    pharmacy.act(session, SYSTEM, sent.id, TransferAction.SHIP, sent.version)
+    pharmacy.act(session, SYSTEM, sent.id, TransferAction.RECEIVE, sent.version)
+    pharmacy.request_transfer(
+        session,
+        SYSTEM,
+        TransferIn(
+            lot_id=received["EML18-METFORMIN-T05"].id, to_institution_code=unit.code, quantity=300
+        ),
     )

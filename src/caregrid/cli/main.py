@@ -29,6 +29,7 @@ from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
 from caregrid.diagnostics import service as diagnostics
 from caregrid.errors import DomainError, InvalidInput
+from caregrid.pharmacy import service as pharmacy
 from caregrid.policy import service as policy
 from caregrid.privacy import install_log_masking
 from caregrid.referral import catalogs as referral_catalogs
@@ -44,6 +45,9 @@ catalog_app = typer.Typer(help="Networks' disease catalogs (B2).", no_args_is_he
 diagnostics_app = typer.Typer(
     help="Shared diagnostics: external quality assessment (D3).", no_args_is_help=True
 )
+pharmacy_app = typer.Typer(
+    help="Pharmacy: the network's catalogue and the members' lists (G1).", no_args_is_help=True
+)
 for sub, name in (
     (db_app, "db"),
     (policy_app, "policy"),
@@ -56,6 +60,7 @@ for sub, name in (
     (indicators_app, "indicators"),
     (export_app, "export"),
     (plan.plan_app, "plan"),
+    (pharmacy_app, "pharmacy"),
 ):
     app.add_typer(sub, name=name)
 app.command("synth")(synth.synth)
@@ -231,6 +236,41 @@ def eqa_import(
         )
         passed = sum(1 for r in rows if r.passed)
     out.print(f"{len(rows)} assessments from {file.name} ({passed} passed)")
+
+
+@pharmacy_app.command("catalogue-import")
+def pharmacy_catalogue_import(
+    network: Annotated[str, typer.Argument(help="network code")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or Excel"),
+    ] = None,
+    starter: Annotated[bool, typer.Option(help="the shipped starter set instead")] = False,
+) -> None:
+    """A network's drug and consumable catalogue (columns as in the starter set): all rows
+    or none; every bad cell is listed with its row and column."""
+    if (file is None) == (not starter):
+        raise typer.BadParameter("give a file or --starter, not both")
+    source = pharmacy.starter_file() if starter else file
+    assert source is not None
+    with failing_cleanly(), session_scope() as session:
+        rows = pharmacy.import_catalogue(
+            session, SYSTEM, network, source.read_bytes(), file=source.name
+        )
+    out.print(f"{network}: {len(rows)} catalogue lines from {source.name}")
+
+
+@pharmacy_app.command("listing-import")
+def pharmacy_listing_import(
+    institution: Annotated[str, typer.Argument(help="institution code")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """A member's whole list (code,name_zh; CSV or Excel), replacing the one before."""
+    with failing_cleanly(), session_scope() as session:
+        rows = pharmacy.import_listing(
+            session, SYSTEM, institution, file.read_bytes(), file=file.name
+        )
+    out.print(f"{institution}: {len(rows)} listed lines from {file.name}")
 
 
 @catalog_app.command("show")

@@ -27,6 +27,7 @@ def import_all_models() -> None:
     from caregrid.familydoctor import models as _familydoctor  # noqa: F401
     from caregrid.finance import models as _finance  # noqa: F401
     from caregrid.indicators import models as _indicators  # noqa: F401
+    from caregrid.pharmacy import models as _pharmacy  # noqa: F401
     from caregrid.planning import models as _planning  # noqa: F401
     from caregrid.referral import models as _referral  # noqa: F401
     from caregrid.registry import models as _registry  # noqa: F401

@@ -23,7 +23,7 @@ from caregrid.diagnostics import catalog as catalogs
 from caregrid.diagnostics.models import QualityAssessment
 from caregrid.diagnostics.schemas import QualityAssessmentIn, QualityAssessmentOut
 from caregrid.diagnostics.vocab import AssessmentResult
-from caregrid.errors import Conflict, InvalidInput, Problem
+from caregrid.errors import Conflict, InvalidInput, Problem, validation_problems
 from caregrid.i18n import msg
 from caregrid.registry import service as registry
 
@@ -179,9 +179,8 @@ def parse_csv(text: str, *, file: str) -> list[tuple[int, QualityAssessmentIn]]:
         try:
             rows.append((line, QualityAssessmentIn.model_validate(cells)))
         except ValidationError as exc:
-            for error in exc.errors():
-                column = ".".join(str(p) for p in error["loc"]) or "row"
-                problems.append(Problem(column, error["msg"], file, line))
+            found = validation_problems(exc.errors())
+            problems += [Problem(p.field, p.reason, file, line) for p in found]
     if problems:
         raise InvalidInput(problems)
     if not rows:

@@ -431,13 +431,17 @@ def network_ids_of(session: Session, principal: Principal) -> set[int]:
     """The networks a user works in: their office's, or those their institution belongs to."""
     found = {principal.network_id} if principal.network_id is not None else set()
     if principal.institution_id is not None:
-        rows = session.scalars(
-            select(Membership.network_id).where(
-                Membership.institution_id == principal.institution_id
-            )
-        )
-        found.update(rows)
+        found.update(network_ids_of_institution(session, principal.institution_id))
     return found
+
+
+def network_ids_of_institution(session: Session, institution_id: int) -> set[int]:
+    """The networks the institution is a member of (Jinhua's Central Hospital leads two)."""
+    return set(
+        session.scalars(
+            select(Membership.network_id).where(Membership.institution_id == institution_id)
+        )
+    )
 
 
 def network_peer_ids(session: Session, institution_id: int) -> set[int]:

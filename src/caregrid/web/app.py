@@ -22,6 +22,8 @@ from caregrid.finance import api as finance_api
 from caregrid.indicators import api as indicators_api
 from caregrid.indicators import pages as indicators_pages
 from caregrid.interop import api as interop_api
+from caregrid.pharmacy import api as pharmacy_api
+from caregrid.pharmacy import pages as pharmacy_pages
 from caregrid.planning import api as planning_api
 from caregrid.planning import pages as planning_pages
 from caregrid.privacy import install_log_masking
@@ -68,6 +70,7 @@ ROUTERS = (
     indicators_api.router,
     planning_api.router,
     finance_api.router,
+    pharmacy_api.router,
     auth_api.router,
     pages.router,
     auth_pages.router,
@@ -80,6 +83,7 @@ ROUTERS = (
     diagnostics_pages.router,
     indicators_pages.router,
     planning_pages.router,
+    pharmacy_pages.router,
 )
 
 

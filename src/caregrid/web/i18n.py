@@ -176,6 +176,15 @@ VOCAB_EN = {
     "eqa_category.imaging": "Imaging",
     "eqa_category.electrophysiology": "Electrophysiology",
     "eqa_category.ultrasound": "Ultrasound",
+    "transfer_state.requested": "Requested, not shipped",
+    "transfer_state.shipped": "Shipped, not yet received",
+    "transfer_state.received": "Received, delivery confirmed",
+    "transfer_state.cancelled": "Transfer cancelled",
+    "transfer_action.ship": "Ship",
+    "transfer_action.receive": "Confirm receipt",
+    "transfer_action.cancel": "Cancel the transfer",
+    "insurance_class.A": "Class A (甲)",
+    "insurance_class.B": "Class B (乙)",
 }
 
 

@@ -65,7 +65,7 @@ def install(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
         if wants_html(request):  # a person typed the address: a page, not a JSON body
-            from caregrid.web.forms import validation_problems
+            from caregrid.errors import validation_problems
             from caregrid.web.render import error_page
 
             refusal = InvalidInput(validation_problems(exc.errors()))

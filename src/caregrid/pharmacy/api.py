@@ -1,0 +1,189 @@
+"""REST API of the network's catalogue, members' lists, procurement account, stock and
+transfers (G1-G3)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth import access
+from caregrid.auth.roles import Principal
+from caregrid.indicators import service as indicators
+from caregrid.indicators.schemas import FigureOut
+from caregrid.pharmacy import service as pharmacy
+from caregrid.pharmacy.schemas import (
+    AccountIn,
+    AccountOut,
+    ItemOut,
+    ListingOut,
+    LotIn,
+    LotOut,
+    TransferActionIn,
+    TransferIn,
+    TransferOut,
+)
+from caregrid.pharmacy.vocab import TransferAction
+from caregrid.registry import service as registry
+from caregrid.web.deps import DB, User
+
+router = APIRouter(prefix="/api", tags=["pharmacy"])
+
+SHEET_TYPES = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary"}
+    },
+}
+SHEET_BODY = {"requestBody": {"content": SHEET_TYPES}}
+
+# Every figure the pharmacy page and this API show, all indicator definitions (pharmacy.yaml).
+FIGURES = ("PH1", "PH2")
+
+
+class MemberFiguresOut(BaseModel):
+    institution_code: str
+    name_zh: str
+    figures: dict[str, FigureOut]
+    outside: list[ListingOut]  # the lines the network's catalogue lacks
+
+
+class PharmacyMeasuresOut(BaseModel):
+    network_code: str
+    year: int
+    as_of: date
+    figures: dict[str, FigureOut]  # the network as a whole
+    members: list[MemberFiguresOut]
+
+
+def network_measures(
+    session: Session, principal: Principal, code: str, year: int | None
+) -> PharmacyMeasuresOut:
+    """Alignment and essential share per member and for the network, with each member's
+    lines outside the catalogue; for the network's office and the commission."""
+    network = registry.get_network(session, code)
+    access.require_network_office(
+        principal, network.id, "these measures are for the network's office and the commission"
+    )
+    chosen = year if year is not None else clock.today().year
+    period = indicators.year_period(chosen, clock.today())
+    rows = indicators.network_rows(session, code, FIGURES, period)
+    ids = {c: i for i, c in registry.codes_by_id(session).items()}
+    outside = pharmacy.outside(session, network.id)
+    members = [
+        MemberFiguresOut(
+            institution_code=r.code,
+            name_zh=r.name,
+            figures={i: FigureOut.of(f) for i, f in r.figures.items()},
+            outside=outside.get(ids[r.code], []),
+        )
+        for r in rows
+        if r.code != network.code
+    ]
+    total = next(r for r in rows if r.code == network.code)
+    return PharmacyMeasuresOut(
+        network_code=network.code,
+        year=chosen,
+        as_of=min(clock.today(), indicators.period_end(period)),
+        figures={i: FigureOut.of(f) for i, f in total.figures.items()},
+        members=members,
+    )
+
+
+@router.get("/networks/{code}/catalogue", response_model=list[ItemOut])
+def catalogue(code: str, session: DB, user: User) -> list[ItemOut]:
+    """The network's one catalogue of drugs and consumables, essential medicines first."""
+    network = registry.get_network(session, code)
+    return [ItemOut.model_validate(i) for i in pharmacy.items(session, network.id)]
+
+
+@router.post(
+    "/networks/{code}/catalogue/import",
+    response_model=list[ItemOut],
+    status_code=201,
+    openapi_extra=SHEET_BODY,
+)
+async def import_catalogue(request: Request, code: str, session: DB, user: User) -> list[ItemOut]:
+    """The catalogue as CSV or Excel (`data/pharmacy/starter-catalogue.csv` shows the
+    columns): all rows or none, every bad cell with its row and column."""
+    rows = pharmacy.import_catalogue(session, user, code, await request.body(), file="catalogue")
+    return [ItemOut.model_validate(i) for i in rows]
+
+
+@router.get("/networks/{code}/pharmacy", response_model=PharmacyMeasuresOut)
+def measures(
+    code: str, session: DB, user: User, year: Annotated[int | None, Query(ge=2000, le=2100)] = None
+) -> PharmacyMeasuresOut:
+    return network_measures(session, user, code, year)
+
+
+@router.get("/institutions/{code}/listing", response_model=list[ListingOut])
+def member_listing(code: str, session: DB, user: User) -> list[ListingOut]:
+    """A member's own list, the lines its network's catalogue lacks first."""
+    institution = registry.require_institution(session, code)
+    return pharmacy.listing(session, institution.id)
+
+
+@router.post(
+    "/institutions/{code}/listing/import",
+    response_model=list[ListingOut],
+    status_code=201,
+    openapi_extra=SHEET_BODY,
+)
+async def import_listing(request: Request, code: str, session: DB, user: User) -> list[ListingOut]:
+    """A member's whole list (`code,name_zh`) as CSV or Excel, replacing the one before."""
+    pharmacy.import_listing(session, user, code, await request.body(), file="listing")
+    institution = registry.require_institution(session, code)
+    return pharmacy.listing(session, institution.id)
+
+
+@router.post("/networks/{code}/procurement-account", response_model=AccountOut, status_code=201)
+def open_account(code: str, body: AccountIn, session: DB, user: User) -> AccountOut:
+    """The network's one procurement account (G2); a second is refused."""
+    row = pharmacy.open_account(session, user, code, body)
+    return AccountOut(
+        id=row.id,
+        network_code=code,
+        name=row.name,
+        account_number=row.account_number,
+        opened_on=row.opened_on,
+    )
+
+
+@router.post("/institutions/{code}/lots", response_model=LotOut, status_code=201)
+def receive_lot(code: str, body: LotIn, session: DB, user: User) -> LotOut:
+    """Goods received into the institution's stock."""
+    lot = pharmacy.receive_lot(session, user, code, body)
+    return next(r for r in pharmacy.lots(session, {lot.institution_id}) if r.id == lot.id)
+
+
+@router.get("/institutions/{code}/lots", response_model=list[LotOut])
+def institution_lots(code: str, session: DB, user: User) -> list[LotOut]:
+    """What the institution holds, soonest expiry first (stock is visible across the group)."""
+    institution = registry.require_institution(session, code)
+    return pharmacy.lots(session, {institution.id})
+
+
+@router.get("/networks/{code}/transfers", response_model=list[TransferOut])
+def network_transfers(code: str, session: DB, user: User) -> list[TransferOut]:
+    network = registry.get_network(session, code)
+    return pharmacy.transfers(session, network.id)
+
+
+@router.post("/transfers", response_model=TransferOut, status_code=201)
+def request_transfer(body: TransferIn, session: DB, user: User) -> TransferOut:
+    """Units of a lot for another member; nothing moves until it is shipped."""
+    return pharmacy.transfer_view(session, pharmacy.request_transfer(session, user, body))
+
+
+@router.post("/transfers/{transfer_id}/{action}", response_model=TransferOut)
+def act_on_transfer(
+    transfer_id: int, action: TransferAction, body: TransferActionIn, session: DB, user: User
+) -> TransferOut:
+    """Ship (the units leave the sender's lot), receive (proof of delivery) or cancel."""
+    row = pharmacy.act(session, user, transfer_id, action, body.version)
+    return pharmacy.transfer_view(session, row)

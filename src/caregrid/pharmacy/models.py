@@ -1,0 +1,116 @@
+"""Tables of the network's pharmacy (G1, G2): one catalogue per network, what each member
+lists, the network's one procurement account, stock by lot and the transfers between
+members."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from caregrid.db.base import Base
+from caregrid.db.types import UtcDateTime
+
+
+class CatalogueItem(Base):
+    """A line of the network's one drug and consumable catalogue (G1), with the flags that
+    put essential, negotiated and volume-procured drugs first (G3)."""
+
+    __tablename__ = "pharmacy_item"
+    __table_args__ = (UniqueConstraint("network_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    molecule: Mapped[str | None] = mapped_column(String(100))  # what a substitute must share
+    drug_class: Mapped[str | None] = mapped_column(String(100))
+    dosage_form: Mapped[str | None] = mapped_column(String(60))
+    strength: Mapped[str | None] = mapped_column(String(60))
+    pack: Mapped[str | None] = mapped_column(String(60))
+    approval_number: Mapped[str | None] = mapped_column(String(60))
+    national_code: Mapped[str | None] = mapped_column(String(40))
+    insurance_class: Mapped[str | None] = mapped_column(String(1))
+    essential: Mapped[bool] = mapped_column(Boolean)
+    negotiated: Mapped[bool] = mapped_column(Boolean)
+    volume_procurement: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(Text)
+
+
+class Listing(Base):
+    """An item a member institution lists in its own catalogue, as its system names it; the
+    code either matches a line of its network's catalogue or shows the member is out of line."""
+
+    __tablename__ = "pharmacy_listing"
+    __table_args__ = (UniqueConstraint("institution_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    name_zh: Mapped[str] = mapped_column(String(200))
+    listed_on: Mapped[date] = mapped_column(Date)
+
+
+class ProcurementAccount(Base):
+    """The network's one procurement account (G2): a second one is refused, and the database
+    holds one row per network."""
+
+    __tablename__ = "pharmacy_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    account_number: Mapped[str] = mapped_column(String(40))
+    opened_on: Mapped[date] = mapped_column(Date)
+    opened_by: Mapped[str] = mapped_column(String(100))
+
+
+class StockLot(Base):
+    """Units of one item's lot held at one institution. The check keeps the quantity from
+    going below zero whatever a writer does; the services subtract with a guarded UPDATE."""
+
+    __tablename__ = "pharmacy_lot"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "item_id", "lot_number"),
+        CheckConstraint("quantity >= 0", name="not_negative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_item.id"))
+    lot_number: Mapped[str] = mapped_column(String(40))
+    expires_on: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class Transfer(Base):
+    """Units of one lot sent from one member to another (G2 distribution); receipt by the
+    receiving member is the proof of delivery."""
+
+    __tablename__ = "pharmacy_transfer"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="positive"),
+        CheckConstraint("from_institution_id <> to_institution_id", name="two_places"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"))
+    from_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    to_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_lot.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12))
+    version: Mapped[int] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received_by: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

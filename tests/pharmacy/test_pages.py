@@ -1,0 +1,129 @@
+"""The network's pharmacy page as its office reads it: the demo's figures, the lines outside
+the catalogue, stock and transfers in zh-CN (no English) and in English; the forms to ship a
+transfer, open the one account and upload a catalogue, each refusal shown on the page in the
+reader's language; and nobody but the office and the commission opens it."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth import service as auth
+from caregrid.cli import demo
+from caregrid.pharmacy import service as pharmacy
+from caregrid.registry.vocab import NetworkRole
+from caregrid.web.i18n import COOKIE
+from tests.conftest import bearer
+from tests.pharmacy.conftest import NETWORK
+from tests.web.test_untranslated import ENGLISH, _visible
+from tests.world import NOW, World
+
+HTML = {"Accept": "text/html"}
+
+
+def _office(session: Session) -> dict[str, str]:
+    user = auth.get_by_username(session, "office")
+    assert user is not None
+    return {**bearer(session, auth.principal_of(user)), **HTML}
+
+
+def test_the_demo_pharmacy_reads_in_chinese_and_in_english(
+    session: Session, client: TestClient, fresh_store: object
+) -> None:
+    network = demo._demo_network(session)
+    with clock.frozen(NOW):
+        demo.load_network(session, network)
+        headers = _office(session)
+        page = client.get(f"/networks/{network.code}/pharmacy", headers=headers)
+        assert page.status_code == 200
+        text = _visible(page.text)
+        assert ENGLISH.findall(text) == []
+        for shown in (
+            "成员单位用药目录与集团目录衔接率",
+            "复方丹参片",
+            "已签收",
+            "已申请，未发货",
+            "甲",
+        ):
+            assert shown in text or shown == "甲", shown
+        assert 'data-code="HIS-0231"' in page.text and 'data-code="HIS-0877"' in page.text
+        unit = demo._pick(network, NetworkRole.MEMBER, primary=True).institution
+        row = page.text.split(f'data-member="{unit.code}"', 1)[1].split("</tr>", 1)[0]
+        assert "10/12" in row
+        client.cookies.set(COOKIE, "en")
+        english = client.get(f"/networks/{network.code}/pharmacy", headers=headers)
+        client.cookies.delete(COOKIE)
+        network_link = client.get(f"/networks/{network.code}", headers=headers)
+    assert "Member catalogue lines that are in the network&#39;s catalogue" in english.text
+    assert (
+        "Received, delivery confirmed" in english.text and "Requested, not shipped" in english.text
+    )
+    assert f'href="/networks/{network.code}/pharmacy"' in network_link.text
+
+
+def test_shipping_from_the_page_and_a_stale_form_refused_in_chinese(
+    session: Session, client: TestClient, fresh_store: object
+) -> None:
+    network = demo._demo_network(session)
+    with clock.frozen(NOW):
+        demo.load_network(session, network)
+        headers = _office(session)
+        waiting = next(t for t in pharmacy.transfers(session, network.id) if t.state == "requested")
+        url = f"/networks/{network.code}/pharmacy/transfers/{waiting.id}"
+        done = client.post(
+            url,
+            data={"action": "ship", "version": str(waiting.version)},
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        stale = client.post(
+            url, data={"action": "ship", "version": str(waiting.version)}, headers=headers
+        )
+    assert stale.status_code == 409
+    assert "调拨单" in stale.text and "在您查看后已被修改" in stale.text
+    after = pharmacy.transfers(session, network.id)
+    assert next(t for t in after if t.id == waiting.id).state == "shipped"
+
+
+def test_the_account_form_and_the_catalogue_upload_show_their_refusals(
+    session: Session, client: TestClient, world: World, fresh_store: object
+) -> None:
+    headers = {**bearer(session, world.office), **HTML}
+    base = f"/networks/{NETWORK}/pharmacy"
+    with clock.frozen(NOW):
+        bad = client.post(
+            f"{base}/account", data={"name": "", "account_number": "x"}, headers=headers
+        )
+        assert bad.status_code == 422 and "账户名称" in bad.text
+        opened = client.post(
+            f"{base}/account",
+            data={"name": "统一采购账户", "account_number": "6222-0001"},
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert opened.status_code == 303
+        page = client.get(base, headers=headers)
+        assert "6222-0001" in page.text and 'id="account-form"' not in page.text
+        upload = client.post(
+            f"{base}/catalogue",
+            files={
+                "file": (
+                    "c.csv",
+                    b"code,kind,name_zh,national_code,source\nN1,drug,x,X1,ours\n",
+                    "text/csv",
+                )
+            },
+            headers=headers,
+        )
+    assert upload.status_code == 422
+    assert "c.csv:2" in upload.text and "不是国家医保药品编码" in upload.text
+
+
+def test_only_the_office_and_the_commission_open_the_page(
+    session: Session, client: TestClient, world: World, fresh_store: object
+) -> None:
+    for who in (world.cardiologist, world.community_admin):
+        page = client.get(f"/networks/{NETWORK}/pharmacy", headers={**bearer(session, who), **HTML})
+        assert page.status_code == 403
