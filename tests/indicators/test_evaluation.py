@@ -153,6 +153,26 @@ def test_the_page_runs_and_scores(
         assert member.status_code == 403
 
 
+def test_a_verdict_is_a_word_of_the_page_language(
+    client: TestClient, session: Session, world: World, regulator: Principal
+) -> None:
+    with clock.frozen(NOW):
+        headers = {**bearer(session, regulator), "Accept": "text/html"}
+        url = f"/networks/{NET}/evaluations/2025H1"
+        client.post(url, headers=headers)
+        scored = client.post(
+            f"{url}/criteria/3", data={"verdict": "partly", "note": "章程已印发"}, headers=headers
+        ).text
+        client.cookies.set("caregrid_lang", "en")
+        english = client.get(url, headers=headers).text
+        client.cookies.clear()
+    assert '<strong class="verdict">部分达标</strong> · 章程已印发' in scored
+    assert '<option value="not_met">未达标</option>' in scored
+    assert '<strong class="verdict">Partly met</strong> · 章程已印发' in english
+    assert '<option value="partly" selected>Partly met</option>' in english
+    assert '<option value="not_met">Not met</option>' in english
+
+
 @pytest.mark.parametrize("name", ["national", "sichuan"])
 def test_every_shipped_catalogue_has_fifteen_criteria_with_known_checks(name: str) -> None:
     listed = evaluation.criteria(name)

@@ -38,8 +38,29 @@ def _word(value: object, translate: Callable[[str], str]) -> object:
     if isinstance(value, Message):
         return value.render(translate)
     if isinstance(value, Enum):
-        return translate(str(value.value))
+        return translate(word_id(value))
     return value
+
+
+# A code that two vocabularies share with different meanings gets a word of its own in one of
+# them, so that each catalogue id has one translation: a referral that is "closed" has closed
+# its loop (已闭环), a teleconsultation has only ended (已结束). Keyed like the kinds of the
+# pages' labels (`web.i18n.vocab_label`): the vocabulary, then the code.
+WORDS: dict[str, str] = {
+    "consult_state.closed": "concluded",
+}
+
+
+def vocabulary(kind: type[Enum]) -> str:
+    """A vocabulary's key: its enum's name in snake case (`ConsultState` -> "consult_state")."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
+
+
+def word_id(value: Enum) -> str:
+    """The catalogue id (and English word) of a vocabulary code inside a message: the code
+    itself ("accepted"), or the word its vocabulary gives it in `WORDS`."""
+    code = str(value.value)
+    return WORDS.get(f"{vocabulary(type(value))}.{code}", code)
 
 
 def msg(template: str, **params: object) -> Message:

@@ -158,9 +158,14 @@ VOCAB_EN = {
     "order_state.delivered": "Report delivered",
     "order_state.ordered": "Order placed",
     "outside": "Outside the registry",
+    # grid plans
+    "proposed": "Proposed",
+    "adopted": "Adopted",
+    "superseded": "Superseded",
     "requested": "Requested",
     "answered": "Answered",
     "closed": "Closed",
+    "consult_state.closed": "Concluded",  # a referral's "closed" is its closed loop
     "declined": "Declined",
     "laboratory": "Laboratory centre",
     "imaging": "Imaging centre",
