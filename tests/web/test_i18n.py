@@ -12,8 +12,8 @@ from caregrid.chronic.standard import MEASURE_NAMES, Condition
 from caregrid.chronic.vocab import EnrolmentStatus
 from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState, SupplyState
 from caregrid.familydoctor.vocab import ContractStatus
-from caregrid.i18n import WORDS, field_label, listing, msg, vocabulary, word_id
-from caregrid.indicators import exports
+from caregrid.i18n import WORDS, dump, field_label, listing, load, msg, vocabulary, word_id
+from caregrid.indicators import exports, targets
 from caregrid.planning.vocab import PlanState
 from caregrid.policy.schema import CatalogKind
 from caregrid.referral.vocab import Action, State
@@ -91,6 +91,7 @@ def test_every_service_message_and_field_label_is_translated() -> None:
     messages, labels = _service_messages()
     words = {*Condition, *CentreKind, *State, *Action, *get_args(CatalogKind)}
     words |= {word_id(v) for e in VOCABULARIES for v in e}
+    words |= set(get_args(targets.State))  # a tile's state, inside an evaluation's reason
     words |= set(MEASURE_NAMES.values())
     wanted = messages | labels | words | set(forms._PYDANTIC.values()) | {"is not accepted"}
     assert len(messages) > 200 and "Diagnosis code" in labels
@@ -154,3 +155,12 @@ def test_a_code_two_vocabularies_share_has_one_translation_per_meaning() -> None
     assert vocabulary(ConsultState) == "consult_state"
     codes = {f"{vocabulary(e)}.{v.value}" for e in (*VOCABULARIES, State) for v in e}
     assert set(WORDS) <= codes
+
+
+def test_a_stored_reason_is_shown_later_in_the_readers_language() -> None:
+    zh = catalog("zh_CN")
+    why = msg("no {kinds} centre", kinds=listing([CentreKind.ECG, CentreKind.PATHOLOGY]))
+    kept = load(dump(why))
+    assert str(kept) == "no ecg, pathology centre"
+    assert kept.render(lambda s: zh.get(s, s)) == "缺少心电, 病理中心"
+    assert str(load("written before messages were kept")) == "written before messages were kept"

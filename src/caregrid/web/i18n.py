@@ -79,6 +79,7 @@ VOCAB_EN = {
     "met": "Met",
     "partly": "Partly met",
     "not_met": "Not met",
+    "evaluation.unknown": "Not evaluable",  # what the data proves: no data or no target
     "male": "Male",
     "female": "Female",
     "provincial": "Provincial pilot",
