@@ -147,6 +147,44 @@ def test_the_teleconsultation_page_schedules_answers_and_closes(
         assert consult.state == "closed"
 
 
+def test_a_closed_teleconsultation_reads_as_ended_not_as_a_closed_referral_loop(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """A teleconsultation's "closed" is a word of its own (已结束 / Concluded), on its page and
+    inside a refusal; a referral's "closed" stays 已闭环."""
+    with clock.frozen(NOW):
+        consult = teleconsult.request(
+            session,
+            world.community_doctor,
+            resident_id=world.patient,
+            to_institution_code="jh-rmyy",
+            to_department_id=world.cardiology,
+            question="请会诊血压",
+        )
+        teleconsult.schedule(
+            session,
+            world.cardiologist,
+            consult.id,
+            at=NOW + timedelta(hours=2),
+            meeting_link="https://meet.example.cn/r",
+        )
+        teleconsult.answer(session, world.cardiologist, consult.id, opinion="加药")
+        teleconsult.close(session, world.community_doctor, consult.id)
+        member = _as(session, world.community_doctor)
+        row = rf'<tr data-consult="{consult.id}" data-state="closed"><td>#{consult.id}</td><td>'
+        page = client.get("/teleconsultations", headers=member).text
+        assert re.search(row + "已结束</td>", page), page
+        again = client.post(f"/teleconsultations/{consult.id}/close", headers=member)
+        assert again.status_code == 409 and f"远程会诊 {consult.id} 为已结束状态" in again.text
+        client.cookies.set("caregrid_lang", "en")
+        english = client.get("/teleconsultations", headers=member).text
+        refused = client.post(f"/teleconsultations/{consult.id}/close", headers=member).text
+        client.cookies.clear()
+        assert re.search(row + "Concluded</td>", english), english
+        assert f"teleconsultation {consult.id} is concluded" in refused
+        assert "已闭环" not in page + again.text
+
+
 def test_the_supply_desk_dispatches_lists_overdue_and_records_returns(
     client: TestClient, session: Session, world: World
 ) -> None:

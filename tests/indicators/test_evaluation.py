@@ -17,10 +17,12 @@ from caregrid.auth.roles import Principal, Role
 from caregrid.config import get_settings
 from caregrid.errors import Forbidden, InvalidInput, RuleViolation
 from caregrid.indicators import evaluation
+from caregrid.indicators.models import EvaluationItem
 from caregrid.policy import service as policy
 from caregrid.policy.schema import Profile
 from tests.conftest import bearer, make_principal
 from tests.indicators.conftest import NET
+from tests.web.test_untranslated import ENGLISH, _visible
 from tests.world import NOW, World, build
 
 
@@ -38,11 +40,16 @@ def regulator(session: Session, world: World) -> Principal:
     return make_principal(session, "evaluator", Role.REGULATOR)
 
 
+def _detail(item: EvaluationItem) -> str | None:
+    found = evaluation.detail(item)
+    return None if found is None else found.render()
+
+
 def test_the_data_fills_what_it_can_prove(session: Session, world: World) -> None:
     with clock.frozen(NOW):
         found = evaluation.evaluate(session, world.office, NET, "2025H1")
     assert found.criteria == "national" and [i.criterion for i in found.items] == list(range(1, 16))
-    auto = {i.criterion: (i.automatic, i.automatic_detail) for i in found.items}
+    auto = {i.criterion: (i.automatic, _detail(i)) for i in found.items}
     assert auto == {
         1: ("met", "5 structure checks (A1-A4, A9) pass or do not apply"),
         8: ("not_met", "UG4 amber; UG5 green"),  # 199/600 slots, 10/40 beds
@@ -67,7 +74,7 @@ def test_the_referral_criterion_reads_its_limits_from_the_catalogue(
     with clock.frozen(NOW):
         found = evaluation.evaluate(session, world.office, NET, "2025H1")
     item = next(i for i in found.items if i.criterion == 12)
-    assert (item.automatic, item.automatic_detail) == (
+    assert (item.automatic, _detail(item)) == (
         "not_met", "2 upward and 2 downward referrals (at least 3 and 1)",
     )  # fmt: skip
 
@@ -151,6 +158,33 @@ def test_the_page_runs_and_scores(
             headers={**bearer(session, world.community_doctor), "Accept": "text/html"},
         )
         assert member.status_code == 403
+
+
+def test_a_verdict_is_a_word_of_the_page_language(
+    client: TestClient, session: Session, world: World, regulator: Principal
+) -> None:
+    with clock.frozen(NOW):
+        headers = {**bearer(session, regulator), "Accept": "text/html"}
+        url = f"/networks/{NET}/evaluations/2025H1"
+        client.post(url, headers=headers)
+        scored = client.post(
+            f"{url}/criteria/3", data={"verdict": "partly", "note": "章程已印发"}, headers=headers
+        ).text
+        client.cookies.set("caregrid_lang", "en")
+        english = client.get(url, headers=headers).text
+        client.cookies.clear()
+    assert '<strong class="verdict">部分达标</strong> · 章程已印发' in scored
+    # what the data proves, and why, in the same language
+    assert "5 项结构检查（A1–A4、A9）通过或不适用" in scored
+    assert (
+        "缺少心电, 影像, 检验, 病理, 消毒供应中心" in scored and "UG4 接近目标; UG5 达标" in scored
+    )
+    assert ENGLISH.findall(_visible(scored)) == []
+    assert "5 structure checks (A1-A4, A9) pass or do not apply" in english
+    assert '<option value="not_met">未达标</option>' in scored
+    assert '<strong class="verdict">Partly met</strong> · 章程已印发' in english
+    assert '<option value="partly" selected>Partly met</option>' in english
+    assert '<option value="not_met">Not met</option>' in english
 
 
 @pytest.mark.parametrize("name", ["national", "sichuan"])

@@ -3,6 +3,7 @@ odd input answered with the field and the reason, never a 500."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -101,3 +102,33 @@ def test_pages_draw_a_plan_from_the_form(
     assert 'id="adopt-plan"' in page.text
     listing = client.get("/planning", headers=auth)
     assert 'data-city="planville"' in listing.text
+
+
+def test_a_plans_state_is_a_word_of_the_page_language(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    auth = _setup(session, tmp_path)
+    drawn = client.post(
+        "/planning/planville/plans",
+        data={"grids": "2", "contiguous": "on", "max_seconds": "10"},
+        headers=auth,
+        follow_redirects=False,
+    )
+    url = drawn.headers["location"]
+    plan_id = url.rsplit("/", 1)[-1]
+    state = '<span class="badge state-{}" id="plan-state" data-state="{}">{}</span>'
+    assert state.format("pending", "proposed", "待采用") in client.get(url, headers=auth).text
+    client.cookies.set("caregrid_lang", "en")
+    english = client.get(url, headers=auth).text
+    city = client.get("/planning/planville", headers=auth).text
+    client.cookies.clear()
+    assert state.format("pending", "proposed", "Proposed") in english
+    assert f'<td><a href="/planning/plans/{plan_id}">{plan_id}</a></td><td>Proposed</td>' in city
+    client.post(f"{url}/adopt", headers=auth)
+    again = client.post(f"{url}/adopt", headers=auth)
+    assert state.format("met", "adopted", "已采用") in again.text
+    assert f"方案 {plan_id} 为已采用状态" in again.text and "adopted" not in _visible(again.text)
+
+
+def _visible(page: str) -> str:
+    return re.sub(r"<[^>]+>", " ", page.split("<body", 1)[-1])

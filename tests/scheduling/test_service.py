@@ -19,6 +19,8 @@ from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentIn
 from caregrid.scheduling import service as scheduling
 from caregrid.scheduling.models import ClinicSession
+from caregrid.web.i18n import translator
+from caregrid.web.render import shown
 from tests.conftest import make_principal
 from tests.factories import layout, write_layout
 from tests.world import NOW, SHANGHAI, World, nid
@@ -325,3 +327,36 @@ def test_the_calendar_looks_as_far_ahead_as_the_profile_opens_slots(
     later = publish(session, world, "2026-12-14")
     opens = {14: "2026-11-30", 21: "2026-11-23"}[lead_days]
     assert later.opens_to_members_at == at(opens, 0)
+
+
+def test_a_bed_stay_and_a_booking_refusal_name_their_status_in_the_readers_language(
+    session: Session, world: World
+) -> None:
+    scheduling.create_bed_pool(session, world.lead_admin, department_id=world.cardiology, total=8)
+    stay = scheduling.reserve_bed(
+        session,
+        world.community_doctor,
+        department_id=world.cardiology,
+        resident_id=world.patient,
+        referral_id=None,
+    )
+    with pytest.raises(Conflict) as early:
+        scheduling.move_stay(session, world.cardiologist, stay_id=stay.id, status="discharged")
+    clinic = publish(session, world, "2026-11-24")
+    booking = scheduling.book(
+        session, world.community_doctor, slot_id=first_reserved(clinic), resident_id=world.patient
+    )
+    scheduling.set_booking_status(
+        session, world.community_doctor, booking_id=booking.id, status="cancelled"
+    )
+    with pytest.raises(Conflict) as twice:
+        scheduling.set_booking_status(
+            session, world.community_doctor, booking_id=booking.id, status="cancelled"
+        )
+    zh = translator("zh_CN")
+    assert shown(early.value, zh) == f"床位住院 {stay.id} 为已预留状态，不能变为已出院"
+    assert shown(early.value, translator("en")) == (
+        f"bed stay {stay.id} is reserved; cannot become discharged"
+    )
+    assert shown(twice.value, zh) == f"预约 {booking.id} 已是已取消状态"
+    assert shown(twice.value, translator("en")) == f"booking {booking.id} is already cancelled"

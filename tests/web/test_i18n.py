@@ -10,14 +10,18 @@ from typing import get_args
 
 from caregrid import errors
 from caregrid.chronic.standard import MEASURE_NAMES, Condition
-from caregrid.diagnostics.vocab import CentreKind, OrderState, SupplyState
+from caregrid.chronic.vocab import EnrolmentStatus
+from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState, SupplyState
 from caregrid.familydoctor.vocab import ContractStatus
-from caregrid.i18n import field_label, listing, msg
-from caregrid.indicators import exports
+from caregrid.i18n import WORDS, dump, field_label, listing, load, msg, vocabulary, word_id
+from caregrid.indicators import exports, targets
+from caregrid.pharmacy.vocab import ItemKind, TransferAction, TransferState
+from caregrid.planning.vocab import PlanState
 from caregrid.policy.schema import CatalogKind
 from caregrid.referral.vocab import Action, State
 from caregrid.registry import checks
-from caregrid.web.i18n import VOCAB_EN, catalog
+from caregrid.scheduling.vocab import BookingStatus, StayStatus
+from caregrid.web.i18n import VOCAB_EN, catalog, vocab_label
 
 SRC = Path(checks.__file__).resolve().parents[1]
 
@@ -35,6 +39,12 @@ def _code_messages() -> set[str]:
     text = "".join(p.read_text(encoding="utf-8") for p in SRC.rglob("*.py"))
     return set(re.findall(r'gettext\("([^"]*)"\)', text)) | set(exports.HEADER)
 
+
+# Vocabularies whose codes services pass into messages (rendered by `i18n.word_id`).
+VOCABULARIES = (
+    OrderState, SupplyState, ConsultState, ContractStatus, EnrolmentStatus, StayStatus,
+    BookingStatus, PlanState, TransferState, TransferAction, ItemKind,
+)  # fmt: skip
 
 ERRORS = {
     "DomainError", "NotFound", "Conflict", "Forbidden", "UnsupportedMediaType", "Unavailable",
@@ -81,7 +91,8 @@ def test_every_service_message_and_field_label_is_translated() -> None:
     zh = catalog("zh_CN")
     messages, labels = _service_messages()
     words = {*Condition, *CentreKind, *State, *Action, *get_args(CatalogKind)}
-    words |= {*OrderState, *SupplyState, *ContractStatus}
+    words |= {word_id(v) for e in VOCABULARIES for v in e}
+    words |= set(get_args(targets.State))  # a tile's state, inside an evaluation's reason
     words |= set(MEASURE_NAMES.values())
     wanted = messages | labels | words | set(errors.PYDANTIC.values()) | {"is not accepted"}
     assert len(messages) > 200 and "Diagnosis code" in labels
@@ -130,3 +141,27 @@ def test_a_conflict_names_states_and_actions_in_the_readers_language() -> None:
     assert (
         message.render(lambda s: zh.get(s, s)) == "转诊 7 为已接收状态；“接收”只能从已提交状态执行"
     )
+
+
+def test_a_code_two_vocabularies_share_has_one_translation_per_meaning() -> None:
+    """A teleconsultation that is closed has ended; a referral that is closed has closed its
+    loop: two catalogue ids, in a message and on a page, so each has one translation."""
+    zh = catalog("zh_CN")
+    ended = msg("teleconsultation {id} is {state}", id=3, state=ConsultState.CLOSED)
+    assert ended.render() == "teleconsultation 3 is concluded"
+    assert ended.render(lambda s: zh.get(s, s)) == "远程会诊 3 为已结束状态"
+    assert zh[word_id(State.CLOSED)] == "已闭环" and zh[word_id(ConsultState.CLOSED)] == "已结束"
+    assert zh[vocab_label("closed")] == "已闭环"
+    assert zh[vocab_label("closed", "consult_state")] == "已结束"
+    assert vocabulary(ConsultState) == "consult_state"
+    codes = {f"{vocabulary(e)}.{v.value}" for e in (*VOCABULARIES, State) for v in e}
+    assert set(WORDS) <= codes
+
+
+def test_a_stored_reason_is_shown_later_in_the_readers_language() -> None:
+    zh = catalog("zh_CN")
+    why = msg("no {kinds} centre", kinds=listing([CentreKind.ECG, CentreKind.PATHOLOGY]))
+    kept = load(dump(why))
+    assert str(kept) == "no ecg, pathology centre"
+    assert kept.render(lambda s: zh.get(s, s)) == "缺少心电, 病理中心"
+    assert str(load("written before messages were kept")) == "written before messages were kept"

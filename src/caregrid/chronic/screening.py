@@ -152,7 +152,8 @@ def rule_out(session: Session, principal: Principal, enrolment_id: int) -> Enrol
     _clinician(session, principal, row.resident_id)
     if row.status != EnrolmentStatus.SUSPECTED:
         raise Conflict(
-            "only a suspected case is ruled out; this one is {status}", status=row.status
+            "only a suspected case is ruled out; this one is {status}",
+            status=EnrolmentStatus(row.status),
         )
     row.status, row.ruled_out_on = EnrolmentStatus.RULED_OUT.value, clock.today()
     session.flush()

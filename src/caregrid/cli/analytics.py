@@ -230,7 +230,7 @@ def evaluate(
             found = evaluation.evaluate(session, SYSTEM, network, period)
             listed = evaluation.criteria(found.criteria)
             rows = [
-                (c.no, c.dimension, c.name_en, i.automatic or "", i.automatic_detail or "",
+                (c.no, c.dimension, c.name_en, i.automatic or "", str(evaluation.detail(i) or ""),
                  i.verdict or "", i.note or "")
                 for c, i in zip(listed, found.items, strict=True)
             ]  # fmt: skip

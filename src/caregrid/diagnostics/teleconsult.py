@@ -123,7 +123,9 @@ def _side(principal: Principal, institution_id: int) -> None:
 
 def _state(consult: Teleconsultation, *allowed: ConsultState) -> None:
     if consult.state not in allowed:
-        raise Conflict("teleconsultation {id} is {state}", id=consult.id, state=consult.state)
+        raise Conflict(
+            "teleconsultation {id} is {state}", id=consult.id, state=ConsultState(consult.state)
+        )
 
 
 def schedule(

@@ -3,6 +3,7 @@ them, and the number formatting the pages share."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,8 +39,29 @@ def _word(value: object, translate: Callable[[str], str]) -> object:
     if isinstance(value, Message):
         return value.render(translate)
     if isinstance(value, Enum):
-        return translate(str(value.value))
+        return translate(word_id(value))
     return value
+
+
+# A code that two vocabularies share with different meanings gets a word of its own in one of
+# them, so that each catalogue id has one translation: a referral that is "closed" has closed
+# its loop (已闭环), a teleconsultation has only ended (已结束). Keyed like the kinds of the
+# pages' labels (`web.i18n.vocab_label`): the vocabulary, then the code.
+WORDS: dict[str, str] = {
+    "consult_state.closed": "concluded",
+}
+
+
+def vocabulary(kind: type[Enum]) -> str:
+    """A vocabulary's key: its enum's name in snake case (`ConsultState` -> "consult_state")."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
+
+
+def word_id(value: Enum) -> str:
+    """The catalogue id (and English word) of a vocabulary code inside a message: the code
+    itself ("accepted"), or the word its vocabulary gives it in `WORDS`."""
+    code = str(value.value)
+    return WORDS.get(f"{vocabulary(type(value))}.{code}", code)
 
 
 def msg(template: str, **params: object) -> Message:
@@ -50,6 +72,44 @@ def listing(values: Iterable[object]) -> Message:
     """Words joined with commas, each rendered in the reader's language ("已提交, 已接收")."""
     words = {f"w{i}": v for i, v in enumerate(values)}
     return Message(", ".join(f"{{{k}}}" for k in words), words)
+
+
+def dump(message: Message) -> str:
+    """A message as JSON text, for a column that keeps a reason to show later in the reader's
+    language: parameters that are messages or vocabulary codes stay words to translate."""
+    return json.dumps(_plain(message), ensure_ascii=False)
+
+
+def load(text: str) -> Message:
+    """The message `dump` wrote; other text (written before, or by hand) as it is."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return Message(text)
+    if not (isinstance(found, dict) and "template" in found):
+        return Message(text)
+    return _message(found)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Message):
+        return {
+            "template": value.template,
+            "params": {k: _plain(v) for k, v in value.params.items()},
+        }
+    if isinstance(value, Enum):  # a word: a message of its catalogue id alone
+        return {"template": word_id(value)}
+    return value if value is None or isinstance(value, (str, int, float)) else str(value)
+
+
+def _message(found: dict[str, object]) -> Message:
+    params = found.get("params")
+    restored = {k: _restored(v) for k, v in params.items()} if isinstance(params, dict) else {}
+    return Message(str(found["template"]), restored)
+
+
+def _restored(value: object) -> object:
+    return _message(value) if isinstance(value, dict) and "template" in value else value
 
 
 def _as_message(value: object) -> Message:

@@ -26,7 +26,7 @@ from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.vocab import CentreKind
 from caregrid.errors import InvalidInput, Problem, RuleViolation
 from caregrid.familydoctor import service as familydoctor
-from caregrid.i18n import msg
+from caregrid.i18n import Message, dump, listing, load, msg
 from caregrid.indicators import cockpit, service
 from caregrid.indicators.cockpit import Tile
 from caregrid.indicators.models import Evaluation, EvaluationItem
@@ -175,25 +175,42 @@ class Context:
     tiles: dict[str, Tile]
 
 
-Found = tuple[str, str]  # met | not_met | unknown, and why
+Found = tuple[str, Message]  # met | not_met | unknown, and why
+
+
+def detail(item: EvaluationItem) -> Message | None:
+    """Why the data says what it says of a criterion, to show in the reader's language."""
+    return None if item.automatic_detail is None else load(item.automatic_detail)
 
 
 def _grid_layout(ctx: Context, criterion: Criterion) -> Found:
     results = checks.run(ctx.session, network=ctx.network.code)
     failed = [r.requirement for r in results if r.status == checks.Status.FAIL]
     if failed:
-        return "not_met", f"structure checks failing: {', '.join(failed)}"
-    return "met", f"{len(results)} structure checks (A1-A4, A9) pass or do not apply"
+        return "not_met", msg("structure checks failing: {failed}", failed=", ".join(failed))
+    return "met", msg(
+        "{count} structure checks (A1-A4, A9) pass or do not apply", count=len(results)
+    )
+
+
+def _state(ctx: Context, indicator: str) -> Message:
+    # the tile's state (green, amber, red, grey) is a word of the catalogue like any other
+    return msg("{indicator} {state}", indicator=indicator, state=Message(_state_of(ctx, indicator)))
+
+
+def _state_of(ctx: Context, indicator: str) -> str:
+    return ctx.tiles[indicator].assessment.state
 
 
 def _states(ctx: Context, *ids: str) -> Found:
-    shown = [f"{i} {ctx.tiles[i].assessment.state}" for i in ids]
-    states = {ctx.tiles[i].assessment.state for i in ids}
+    shown = Message("; ".join(f"{{s{n}}}" for n in range(len(ids))),
+                    {f"s{n}": _state(ctx, i) for n, i in enumerate(ids)})  # fmt: skip
+    states = {_state_of(ctx, i) for i in ids}
     if states <= {"green"}:
-        return "met", "; ".join(shown)
+        return "met", shown
     if "grey" in states:
-        return "unknown", "; ".join(shown) + " (no data or no target)"
-    return "not_met", "; ".join(shown)
+        return "unknown", msg("{states} (no data or no target)", states=shown)
+    return "not_met", shown
 
 
 def _resource_sinking(ctx: Context, criterion: Criterion) -> Found:
@@ -204,18 +221,24 @@ def _shared_centres(ctx: Context, criterion: Criterion) -> Found:
     wanted = set(CentreKind)
     missing = sorted(wanted - diagnostics.centre_kinds(ctx.session, ctx.network.id))
     if missing:
-        return "not_met", f"no {', '.join(missing)} centre"
+        return "not_met", msg("no {kinds} centre", kinds=listing(missing))
     mr2 = ctx.tiles["MR2"].assessment
     if mr2.state not in ("green", "grey"):
-        return "not_met", f"all five centres; recognition rate {mr2.state}"
-    return "met", "laboratory, imaging, ECG, pathology and sterilisation centres"
+        return "not_met", msg(
+            "all five centres; recognition rate {state}", state=Message(mr2.state)
+        )
+    return "met", msg("laboratory, imaging, ECG, pathology and sterilisation centres")
 
 
 def _specialist_teams(ctx: Context, criterion: Criterion) -> Found:
     count = familydoctor.teams_with_hospital_doctors(ctx.session, ctx.network.id)
     if count == 0:
-        return "not_met", "no family-doctor team has a doctor from a secondary or tertiary hospital"
-    return "met", f"{count} teams with a doctor from a secondary or tertiary hospital"
+        return "not_met", msg(
+            "no family-doctor team has a doctor from a secondary or tertiary hospital"
+        )
+    return "met", msg(
+        "{count} teams with a doctor from a secondary or tertiary hospital", count=count
+    )
 
 
 def _two_way_referral(ctx: Context, criterion: Criterion) -> Found:
@@ -223,10 +246,15 @@ def _two_way_referral(ctx: Context, criterion: Criterion) -> Found:
     `upward_min` and `downward_min`."""
     up, down = ctx.tiles["CC7"].numerator, ctx.tiles["CC8"].numerator
     least_up, least_down = criterion.limits["upward_min"], criterion.limits["downward_min"]
-    detail = f"{up:g} upward and {down:g} downward referrals"
+    figures = {"up": up, "down": down}
     if up >= least_up and down >= least_down:
-        return "met", detail
-    return "not_met", f"{detail} (at least {least_up:g} and {least_down:g})"
+        return "met", msg("{up:g} upward and {down:g} downward referrals", **figures)
+    return "not_met", msg(
+        "{up:g} upward and {down:g} downward referrals (at least {least_up:g} and {least_down:g})",
+        **figures,
+        least_up=least_up,
+        least_down=least_down,
+    )
 
 
 CHECKS: dict[str, Callable[[Context, Criterion], Found]] = {
@@ -311,7 +339,8 @@ def evaluate(session: Session, principal: Principal, network_code: str, period: 
             item = EvaluationItem(criterion=criterion.no)
             evaluation.items.append(item)
         if criterion.check:
-            item.automatic, item.automatic_detail = CHECKS[criterion.check](ctx, criterion)
+            item.automatic, why = CHECKS[criterion.check](ctx, criterion)
+            item.automatic_detail = dump(why)
     session.flush()
     return evaluation
 

@@ -168,6 +168,7 @@ def _evaluation_page(
         period=period,
         rows=list(zip(listed, stored.items, strict=True)) if stored else [],
         verdicts=evaluation.VERDICTS,
+        detail=evaluation.detail,
         can_score=user.has(Role.REGULATOR),
     )
 

@@ -34,6 +34,7 @@ from caregrid.planning.schemas import (
     PlanRequest,
     SurveyOut,
 )
+from caregrid.planning.vocab import PlanState
 from caregrid.registry import service as registry
 from caregrid.registry.layout import DivisionSpec, GridSpec, LayoutFile, MemberSpec
 from caregrid.registry.vocab import NetworkRole, Tier
@@ -432,7 +433,7 @@ def adopt(session: Session, actor: Principal, plan_id: int) -> PlanOut:
         raise Conflict(
             "plan {plan_id} is {state}; only a proposed plan can be adopted",
             plan_id=plan_id,
-            state=row.state,
+            state=PlanState(row.state),
         )
     now = registry.layout_version(session, plan.city)
     if now != plan.based_on_version:

@@ -17,6 +17,7 @@ from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from caregrid.registry import service as registry
 from caregrid.scheduling.models import LIVE_STAY_STATUSES, Bed, BedStay
 from caregrid.scheduling.quotas import BED_SHARE, _require_booker, _spread, is_member_unit, quota
+from caregrid.scheduling.vocab import StayStatus
 
 
 def create_bed_pool(
@@ -159,8 +160,8 @@ def move_stay(session: Session, principal: Principal, *, stay_id: int, status: s
         raise Conflict(
             "bed stay {id} is {status}; cannot become {status2}",
             id=stay.id,
-            status=stay.status,
-            status2=status,
+            status=StayStatus(stay.status),
+            status2=StayStatus(status),
         )
     stay.status = status
     if status == "admitted":

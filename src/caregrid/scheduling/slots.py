@@ -29,6 +29,7 @@ from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 from caregrid.scheduling.models import Booking, ClinicSession, Slot
 from caregrid.scheduling.quotas import SLOT_SHARE, _require_booker, _spread, is_member_unit, quota
+from caregrid.scheduling.vocab import BookingStatus
 
 MAX_CAPACITY = 500
 
@@ -554,7 +555,11 @@ def set_booking_status(
     slot, clinic = _slot_of(session, booking)
     host = principal.system or principal.institution_id == clinic.institution_id
     if booking.status != "booked":
-        raise Conflict("booking {id} is already {status}", id=booking.id, status=booking.status)
+        raise Conflict(
+            "booking {id} is already {status}",
+            id=booking.id,
+            status=BookingStatus(booking.status),
+        )
     if status == "cancelled":
         if not (host or principal.institution_id == booking.booked_by_institution_id):
             raise Forbidden("only the booking unit or the hosting institution may cancel")

@@ -36,6 +36,7 @@ class Line:
     when: datetime | date | None = None
     urgent: bool = False
     quoted: str = ""  # English source text, marked as such (WHO's ICD-10 title)
+    kind: str | None = None  # its vocabulary, where the code means something else elsewhere
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,13 @@ def _clinical_trays(session: Session, principal: Principal, institution_id: int)
             "/centres",
             len(orders),
             [
-                Line(f"/orders/{o.id}", f"{o.item_code} · #{o.id}", o.state, o.ordered_at)
+                Line(
+                    f"/orders/{o.id}",
+                    f"{o.item_code} · #{o.id}",
+                    o.state,
+                    o.ordered_at,
+                    kind="order_state",
+                )
                 for o in orders[:SHOWN]
             ],
         ),
@@ -125,7 +132,13 @@ def _clinical_trays(session: Session, principal: Principal, institution_id: int)
             "/teleconsultations",
             len(consults),
             [
-                Line("/teleconsultations", f"#{c.id}", c.state, c.scheduled_for or c.requested_at)
+                Line(
+                    "/teleconsultations",
+                    f"#{c.id}",
+                    c.state,
+                    c.scheduled_for or c.requested_at,
+                    kind="consult_state",
+                )
                 for c in consults[:SHOWN]
             ],
         ),

@@ -79,6 +79,7 @@ VOCAB_EN = {
     "met": "Met",
     "partly": "Partly met",
     "not_met": "Not met",
+    "evaluation.unknown": "Not evaluable",  # what the data proves: no data or no target
     "male": "Male",
     "female": "Female",
     "provincial": "Provincial pilot",
@@ -158,9 +159,14 @@ VOCAB_EN = {
     "order_state.delivered": "Report delivered",
     "order_state.ordered": "Order placed",
     "outside": "Outside the registry",
+    # grid plans
+    "proposed": "Proposed",
+    "adopted": "Adopted",
+    "superseded": "Superseded",
     "requested": "Requested",
     "answered": "Answered",
     "closed": "Closed",
+    "consult_state.closed": "Concluded",  # a referral's "closed" is its closed loop
     "declined": "Declined",
     "laboratory": "Laboratory centre",
     "imaging": "Imaging centre",
