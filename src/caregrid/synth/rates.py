@@ -470,6 +470,12 @@ class TeleconsultationRates:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class PharmacyRates:
+    listed_share: Share
+    outside_lines: Number
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Rates:
     """Every rate of the synthetic city, each with its source."""
 
@@ -489,6 +495,7 @@ class Rates:
     staff: StaffRates
     training: TrainingRates
     teleconsultation: TeleconsultationRates
+    pharmacy: PharmacyRates
 
 
 _ADAPTER: TypeAdapter[Rates] = TypeAdapter(Rates)
