@@ -127,3 +127,76 @@ def test_only_the_office_and_the_commission_open_the_page(
     for who in (world.cardiologist, world.community_admin):
         page = client.get(f"/networks/{NETWORK}/pharmacy", headers={**bearer(session, who), **HTML})
         assert page.status_code == 403
+
+
+def test_requisition_order_receipt_and_payment_from_the_page(
+    session: Session, client: TestClient, fresh_store: object
+) -> None:
+    """The demo's orders read in Chinese; the office sends a requisition, places the order,
+    records the goods (a refusal shown at its field) and pays it, all from the page."""
+    network = demo._demo_network(session)
+    base = f"/networks/{network.code}/pharmacy"
+    with clock.frozen(NOW):
+        demo.load_network(session, network)
+        headers = _office(session)
+        page = client.get(base, headers=headers)
+        text = _visible(page.text)
+        for shown in ("已付款", "已下单，待到货", "已提交，待采购", "集中采购订单", "元"):
+            assert shown in text, shown
+        unit = demo._pick(network, NetworkRole.MEMBER, primary=True).institution
+        typo = client.post(
+            f"{base}/requisitions",
+            data={"institution_code": unit.code, "quantity_EML18-AMLODIPINE-T5": "12x"},
+            headers=headers,
+        )
+        assert typo.status_code == 422
+        assert 'id="error-requisition-quantity_EML18-AMLODIPINE-T5"' in typo.text
+        assert "不是 1 至 10,000,000 之间的整数" in typo.text
+        sent = client.post(
+            f"{base}/requisitions",
+            data={"institution_code": unit.code, "quantity_EML18-AMLODIPINE-T5": "70"},
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert sent.status_code == 303
+        before = {o.id for o in pharmacy.orders(session, network.id)}
+        placed = client.post(
+            f"{base}/orders",
+            data={"receiving_institution_code": ""},
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert placed.status_code == 303
+        fresh = [o for o in pharmacy.orders(session, network.id) if o.id not in before]
+        order = next(o for o in fresh if any(x.item_code == "EML18-AMLODIPINE-T5" for x in o.lines))
+        line = next(x for x in order.lines if x.item_code == "EML18-AMLODIPINE-T5")
+        fields = {
+            "version": str(order.version),
+            "units_EML18-AMLODIPINE-T5": str(line.quantity + 1),
+            "lot_EML18-AMLODIPINE-T5": "PG01",
+            "expires_EML18-AMLODIPINE-T5": "2027-12-31",
+        }
+        over = client.post(f"{base}/orders/{order.id}/receive", data=fields, headers=headers)
+        assert over.status_code == 422
+        assert f'id="error-order-{order.id}-units_EML18-AMLODIPINE-T5"' in over.text
+        fields["units_EML18-AMLODIPINE-T5"] = str(line.quantity)
+        got = client.post(
+            f"{base}/orders/{order.id}/receive",
+            data=fields,
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert got.status_code == 303
+        received = pharmacy.orders(session, network.id, [order.id])[0]
+        paid = client.post(
+            f"{base}/orders/{order.id}/pay",
+            data={"version": str(received.version), "reference": "JH-PAGE-01"},
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert paid.status_code == 303
+        after = client.get(base, headers=headers)
+    done = pharmacy.orders(session, network.id, [order.id])[0]
+    assert done.state == "paid" and done.paid_cny == received.due_cny
+    section = after.text.split(f'data-order="{order.id}"', 1)[1].split("</section>", 1)[0]
+    assert "JH-PAGE-01" in section and 'data-state="paid"' in after.text

@@ -15,7 +15,16 @@ from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState, Sup
 from caregrid.familydoctor.vocab import ContractStatus
 from caregrid.i18n import WORDS, dump, field_label, listing, load, msg, vocabulary, word_id
 from caregrid.indicators import exports, targets
-from caregrid.pharmacy.vocab import ItemKind, TransferAction, TransferState
+from caregrid.pharmacy.vocab import (
+    ItemKind,
+    ProcurementOrderAction,
+    ProcurementOrderState,
+    Record,
+    RequisitionAction,
+    RequisitionState,
+    TransferAction,
+    TransferState,
+)
 from caregrid.planning.vocab import PlanState
 from caregrid.policy.schema import CatalogKind
 from caregrid.referral.vocab import Action, State
@@ -43,7 +52,8 @@ def _code_messages() -> set[str]:
 # Vocabularies whose codes services pass into messages (rendered by `i18n.word_id`).
 VOCABULARIES = (
     OrderState, SupplyState, ConsultState, ContractStatus, EnrolmentStatus, StayStatus,
-    BookingStatus, PlanState, TransferState, TransferAction, ItemKind,
+    BookingStatus, PlanState, TransferState, TransferAction, ItemKind, RequisitionState,
+    RequisitionAction, ProcurementOrderState, ProcurementOrderAction, Record,
 )  # fmt: skip
 
 ERRORS = {

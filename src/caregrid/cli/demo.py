@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -37,7 +39,17 @@ from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn, MemberIn, TeamIn
 from caregrid.familydoctor.vocab import ConsentMethod, TeamRole
 from caregrid.pharmacy import service as pharmacy
-from caregrid.pharmacy.schemas import AccountIn, LotIn, TransferIn
+from caregrid.pharmacy.schemas import (
+    AccountIn,
+    ConsolidateIn,
+    LotIn,
+    PaymentIn,
+    ReceiptIn,
+    ReceiptLotIn,
+    RequisitionIn,
+    RequisitionLineIn,
+    TransferIn,
+)
 from caregrid.pharmacy.vocab import TransferAction
 from caregrid.planning import hongkong
 from caregrid.planning import service as planner
@@ -598,24 +610,47 @@ def _diagnostics(session: Session, network: registry.Network) -> None:
 # members list that the network's catalogue does not: demo data, not a source's.
 DEMO_CATALOGUE = (
     "code,kind,name_zh,name_en,molecule,drug_class,dosage_form,strength,essential,"
-    "volume_procurement,source\n"
+    "volume_procurement,source,supplier,unit_price_cny\n"
     "DEMO-OLMESARTAN-T20,drug,奥美沙坦酯片,olmesartan medoxomil tablets,olmesartan,arb,片剂,"
-    "20mg,no,yes,ours: demo data\n"
+    "20mg,no,yes,ours: demo data,金华示例药品配送有限公司（演示）,0.3150\n"
 )
+# Who the demo network buys from and at what price per unit (invented for the demo).
+DEMO_SUPPLY = {
+    "EML18-AMLODIPINE-T5": ("浙江示例医药有限公司（演示）", "0.0450"),
+    "EML18-METFORMIN-T05": ("浙江示例医药有限公司（演示）", "0.0380"),
+    "EML18-VALSARTAN-C80": ("金华示例药品配送有限公司（演示）", "0.2400"),
+    "EML18-GLIMEPIRIDE-T2": ("金华示例药品配送有限公司（演示）", "0.1200"),
+}
 DEMO_OUTSIDE = (("HIS-0231", "复方丹参片"), ("HIS-0877", "硝苯地平控释片（进口）"))
 
 
+def _supplied_starter(starter: Path) -> bytes:
+    """The starter catalogue with the demo's suppliers and prices on some of its lines."""
+    with starter.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, [*rows[0], "supplier", "unit_price_cny"])
+    writer.writeheader()
+    for row in rows:
+        supplier, price = DEMO_SUPPLY.get(row["code"], ("", ""))
+        writer.writerow({**row, "supplier": supplier, "unit_price_cny": price})
+    return out.getvalue().encode()
+
+
 def _pharmacy(session: Session, network: registry.Network) -> None:
-    """The network's catalogue (the starter set and one more line), the lead's list and the
-    primary unit's with two lines outside it, the procurement account, stock at the lead and
-    the unit, one transfer received and one waiting to be shipped (G1-G3)."""
+    """The network's catalogue (the starter set with suppliers and prices, and one more line),
+    the lead's list and the primary unit's with two lines outside it, the procurement
+    account, stock at the lead and the unit, one transfer received and one waiting to be
+    shipped (G1-G3); then the members' requisitions, one order per supplier, one received,
+    distributed and paid, the other waiting for its goods, and a requisition for the next
+    order (G2)."""
     if pharmacy.items(session, network.id):
         return  # a rerun keeps the earlier catalogue and stock
     lead = _pick(network, NetworkRole.LEAD, primary=False).institution
     unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
     starter = pharmacy.starter_file()
     pharmacy.import_catalogue(
-        session, SYSTEM, network.code, starter.read_bytes(), file=starter.name
+        session, SYSTEM, network.code, _supplied_starter(starter), file=starter.name
     )
     pharmacy.import_catalogue(
         session, SYSTEM, network.code, DEMO_CATALOGUE.encode(), file="demo-catalogue.csv"
@@ -665,5 +700,80 @@ def _pharmacy(session: Session, network: registry.Network) -> None:
         SYSTEM,
         TransferIn(
             lot_id=received["EML18-METFORMIN-T05"].id, to_institution_code=unit.code, quantity=300
+        ),
+    )
+    _procurement(session, network, lead, unit)
+
+
+def _procurement(
+    session: Session,
+    network: registry.Network,
+    lead: registry.Institution,
+    unit: registry.Institution,
+) -> None:
+    """Requisitions from the unit, another primary member and the lead; the orders."""
+    others = [
+        m.institution
+        for m in sorted(network.memberships, key=lambda m: m.position)
+        if m.institution.level == "primary" and m.institution.id != unit.id
+    ]
+    wanted = [
+        (
+            unit,
+            {"EML18-AMLODIPINE-T5": 1200, "EML18-METFORMIN-T05": 600, "EML18-VALSARTAN-C80": 90},
+        ),
+        (lead, {"EML18-METFORMIN-T05": 2000, "DEMO-OLMESARTAN-T20": 300}),
+    ]
+    if others:
+        wanted.insert(1, (others[0], {"EML18-AMLODIPINE-T5": 800, "EML18-VALSARTAN-C80": 200}))
+    for institution, lines in wanted:
+        pharmacy.submit_requisition(
+            session,
+            SYSTEM,
+            network.code,
+            RequisitionIn(
+                institution_code=institution.code,
+                lines=[RequisitionLineIn(item_code=c, quantity=n) for c, n in lines.items()],
+            ),
+        )
+    orders = pharmacy.consolidate(session, SYSTEM, network.code, ConsolidateIn())
+    first = pharmacy.orders(session, network.id, [orders[0].id])[0]
+    today = clock.today()
+    done = pharmacy.receive_order(
+        session,
+        SYSTEM,
+        first.id,
+        ReceiptIn(
+            version=first.version,
+            lots=[
+                ReceiptLotIn(
+                    item_code=line.item_code,
+                    lot_number=f"P{today:%y%m}{n:02d}",
+                    expires_on=today + timedelta(days=540),
+                    quantity=line.quantity,
+                )
+                for n, line in enumerate(first.lines, start=1)
+            ],
+        ),
+    )
+    pharmacy.pay_order(
+        session,
+        SYSTEM,
+        done.id,
+        PaymentIn(version=done.version, reference=f"JH{today:%Y%m%d}0001"),
+    )
+    proposed = [
+        t for t in pharmacy.transfers(session, network.id) if t.to_institution_code == unit.code
+    ]
+    for t in proposed[:1]:
+        shipped = pharmacy.act(session, SYSTEM, t.id, TransferAction.SHIP, t.version)
+        pharmacy.act(session, SYSTEM, t.id, TransferAction.RECEIVE, shipped.version)
+    pharmacy.submit_requisition(
+        session,
+        SYSTEM,
+        network.code,
+        RequisitionIn(
+            institution_code=unit.code,
+            lines=[RequisitionLineIn(item_code="EML18-GLIMEPIRIDE-T2", quantity=180)],
         ),
     )

@@ -49,6 +49,7 @@ def _word(value: object, translate: Callable[[str], str]) -> object:
 # pages' labels (`web.i18n.vocab_label`): the vocabulary, then the code.
 WORDS: dict[str, str] = {
     "consult_state.closed": "concluded",
+    "requisition_state.ordered": "taken into an order",
 }
 
 

@@ -1,12 +1,12 @@
-"""REST API of the network's catalogue, members' lists, procurement account, stock and
-transfers (G1-G3)."""
+"""REST API of the network's catalogue, members' lists, procurement account, requisitions,
+consolidated orders, stock and transfers (G1-G4)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -19,13 +19,19 @@ from caregrid.pharmacy import service as pharmacy
 from caregrid.pharmacy.schemas import (
     AccountIn,
     AccountOut,
+    ConsolidateIn,
     ItemOut,
     ListingOut,
     LotIn,
     LotOut,
-    TransferActionIn,
+    OrderOut,
+    PaymentIn,
+    ReceiptIn,
+    RequisitionIn,
+    RequisitionOut,
     TransferIn,
     TransferOut,
+    VersionIn,
 )
 from caregrid.pharmacy.vocab import TransferAction
 from caregrid.registry import service as registry
@@ -182,8 +188,85 @@ def request_transfer(body: TransferIn, session: DB, user: User) -> TransferOut:
 
 @router.post("/transfers/{transfer_id}/{action}", response_model=TransferOut)
 def act_on_transfer(
-    transfer_id: int, action: TransferAction, body: TransferActionIn, session: DB, user: User
+    transfer_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    action: TransferAction,
+    body: VersionIn,
+    session: DB,
+    user: User,
 ) -> TransferOut:
     """Ship (the units leave the sender's lot), receive (proof of delivery) or cancel."""
     row = pharmacy.act(session, user, transfer_id, action, body.version)
     return pharmacy.transfer_view(session, row)
+
+
+@router.get("/networks/{code}/requisitions", response_model=list[RequisitionOut])
+def network_requisitions(code: str, session: DB, user: User) -> list[RequisitionOut]:
+    """The office sees every requisition; a member's administrators see their own."""
+    return pharmacy.visible_requisitions(session, user, code)
+
+
+@router.post("/networks/{code}/requisitions", response_model=RequisitionOut, status_code=201)
+def submit_requisition(code: str, body: RequisitionIn, session: DB, user: User) -> RequisitionOut:
+    """A member's request for goods from the network's next consolidated order."""
+    row = pharmacy.submit_requisition(session, user, code, body)
+    return pharmacy.requisitions(session, row.network_id, [row.id])[0]
+
+
+@router.post("/requisitions/{requisition_id}/cancel", response_model=RequisitionOut)
+def cancel_requisition(
+    requisition_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    body: VersionIn,
+    session: DB,
+    user: User,
+) -> RequisitionOut:
+    row = pharmacy.cancel_requisition(session, user, requisition_id, body.version)
+    return pharmacy.requisitions(session, row.network_id, [row.id])[0]
+
+
+@router.get("/networks/{code}/orders", response_model=list[OrderOut])
+def network_orders(code: str, session: DB, user: User) -> list[OrderOut]:
+    """The office sees every order; a member's administrators the orders delivered to it."""
+    return pharmacy.visible_orders(session, user, code)
+
+
+@router.post("/networks/{code}/orders", response_model=list[OrderOut], status_code=201)
+def consolidate(code: str, body: ConsolidateIn, session: DB, user: User) -> list[OrderOut]:
+    """Every waiting requisition into one order per supplier, from the network's account."""
+    placed = pharmacy.consolidate(session, user, code, body)
+    return pharmacy.orders(session, placed[0].network_id, [o.id for o in placed])
+
+
+@router.post("/orders/{order_id}/receive", response_model=OrderOut)
+def receive_order(
+    order_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    body: ReceiptIn,
+    session: DB,
+    user: User,
+) -> OrderOut:
+    """The goods that arrived, by lot; transfers to the requesting members are proposed."""
+    row = pharmacy.receive_order(session, user, order_id, body)
+    return pharmacy.orders(session, row.network_id, [row.id])[0]
+
+
+@router.post("/orders/{order_id}/pay", response_model=OrderOut)
+def pay_order(
+    order_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    body: PaymentIn,
+    session: DB,
+    user: User,
+) -> OrderOut:
+    """The order's one payment, for what was received."""
+    row = pharmacy.pay_order(session, user, order_id, body)
+    return pharmacy.orders(session, row.network_id, [row.id])[0]
+
+
+@router.post("/orders/{order_id}/cancel", response_model=OrderOut)
+def cancel_order(
+    order_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    body: VersionIn,
+    session: DB,
+    user: User,
+) -> OrderOut:
+    """Withdrawn before the goods arrive; its requisitions wait for the next order."""
+    row = pharmacy.cancel_order(session, user, order_id, body.version)
+    return pharmacy.orders(session, row.network_id, [row.id])[0]

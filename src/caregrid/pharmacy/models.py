@@ -1,10 +1,11 @@
 """Tables of the network's pharmacy (G1, G2): one catalogue per network, what each member
-lists, the network's one procurement account, stock by lot and the transfers between
-members."""
+lists, the network's one procurement account, members' requisitions, the consolidated orders
+to suppliers, stock by lot and the transfers between members."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -20,6 +22,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from caregrid.db.base import Base
 from caregrid.db.types import UtcDateTime
+
+PRICE = Numeric(16, 4)  # CNY per unit: tablets cost fractions of a fen
+MONEY = Numeric(16, 2)
 
 
 class CatalogueItem(Base):
@@ -46,6 +51,8 @@ class CatalogueItem(Base):
     negotiated: Mapped[bool] = mapped_column(Boolean)
     volume_procurement: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(Text)
+    supplier: Mapped[str | None] = mapped_column(String(200))  # who the network buys it from
+    unit_price_cny: Mapped[Decimal | None] = mapped_column(PRICE)  # the group's price
 
 
 class Listing(Base):
@@ -113,4 +120,79 @@ class Transfer(Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     received_by: Mapped[str | None] = mapped_column(String(100))
     received_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # the requisition line it delivers, when it distributes a consolidated order
+    requisition_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pharmacy_requisition_line.id")
+    )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class Requisition(Base):
+    """A member's request for goods, to be bought in the network's next consolidated order."""
+
+    __tablename__ = "pharmacy_requisition"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    submitted_by: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class RequisitionLine(Base):
+    __tablename__ = "pharmacy_requisition_line"
+    __table_args__ = (
+        UniqueConstraint("requisition_id", "item_id"),
+        CheckConstraint("quantity > 0", name="positive"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requisition_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_requisition.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_item.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    order_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pharmacy_order_line.id"), index=True
+    )
+    delivered: Mapped[int | None] = mapped_column(Integer)  # allotted when the order arrived
+
+
+class ProcurementOrder(Base):
+    """One consolidated purchase order to one supplier, from the network's one account (G2),
+    received at one institution of the network and paid once."""
+
+    __tablename__ = "pharmacy_order"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_account.id"))
+    supplier: Mapped[str] = mapped_column(String(200))
+    receiving_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    state: Mapped[str] = mapped_column(String(12))
+    version: Mapped[int] = mapped_column(Integer)
+    placed_by: Mapped[str] = mapped_column(String(100))
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_by: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paid_by: Mapped[str | None] = mapped_column(String(100))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    payment_reference: Mapped[str | None] = mapped_column(String(60))
+    paid_cny: Mapped[Decimal | None] = mapped_column(MONEY)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class OrderLine(Base):
+    """An item's units summed over the order's requisitions, at the catalogue's price when
+    the order was placed."""
+
+    __tablename__ = "pharmacy_order_line"
+    __table_args__ = (
+        UniqueConstraint("order_id", "item_id"),
+        CheckConstraint("quantity > 0", name="positive"),
+        CheckConstraint("received <= quantity", name="no_more_than_ordered"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_order.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_item.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_cny: Mapped[Decimal] = mapped_column(PRICE)
+    received: Mapped[int | None] = mapped_column(Integer)

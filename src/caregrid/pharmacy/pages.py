@@ -1,7 +1,8 @@
 """HTML page of the network's pharmacy for its office and the commission: alignment and
 essential share per member with the lines outside the catalogue, the catalogue itself (and
-its import), the procurement account, stock by lot across the members and the transfers
-between them. Thin: the rules live in `pharmacy.service`."""
+its import), the procurement account, members' requisitions, the consolidated orders with
+their receipt and payment, stock by lot across the members and the transfers between them.
+Thin: the rules live in `pharmacy.service`."""
 
 from __future__ import annotations
 
@@ -10,26 +11,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import Principal
+from caregrid.errors import InvalidInput, Problem, validation_problems
 from caregrid.pharmacy import service as pharmacy
 from caregrid.pharmacy.api import FIGURES, network_measures
-from caregrid.pharmacy.schemas import AccountIn, TransferIn
-from caregrid.pharmacy.vocab import TransferAction, TransferState
+from caregrid.pharmacy.schemas import (
+    AccountIn,
+    ConsolidateIn,
+    PaymentIn,
+    ReceiptIn,
+    RequisitionIn,
+    TransferIn,
+)
+from caregrid.pharmacy.vocab import Record, TransferAction
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User, Year
 from caregrid.web.forms import FormError, submit
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
-
-# What each state offers on the page, in the order of the transition table.
-OFFERED = {
-    TransferState.REQUESTED: (TransferAction.SHIP, TransferAction.CANCEL),
-    TransferState.SHIPPED: (TransferAction.RECEIVE,),
-}
 
 
 def _page(
@@ -44,6 +48,8 @@ def _page(
     found = network_measures(session, user, code, year)
     network = registry.get_network(session, code)
     members = sorted((m.institution for m in network.memberships), key=lambda i: i.code)
+    items = pharmacy.items(session, network.id)
+    lead = registry.lead_of(session, network.id)
     return render(
         request,
         "pharmacy/network.html",
@@ -57,11 +63,16 @@ def _page(
         network=network,
         members=members,
         names={m.code: m.name_zh for m in members},
-        items=pharmacy.items(session, network.id),
+        items=items,
+        orderable=[i for i in items if i.supplier is not None and i.unit_price_cny is not None],
+        lead_code=lead.code if lead else "",
         account=pharmacy.account_of(session, network.id),
+        requisitions=pharmacy.requisitions(session, network.id),
+        orders=pharmacy.orders(session, network.id),
         lots=pharmacy.lots(session, {m.id for m in members}),
         transfers=pharmacy.transfers(session, network.id),
-        offered=OFFERED,
+        offered=pharmacy.offered,
+        record=Record,
         today=clock.today(),
     )
 
@@ -168,4 +179,206 @@ def act_on_transfer(
         code,
         f"transfer-{transfer_id}",
         lambda: pharmacy.act(session, user, transfer_id, action, version),
+    )
+
+
+def _whole(form: dict[str, str], name: str, problems: list[Problem]) -> int | None:
+    """A field that must be blank or a whole number of units."""
+    text = form.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 10_000_000:
+        problems.append(Problem(name, "is not a whole number from 1 to 10,000,000"))
+        return None
+    return int(text)
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+
+@router.post("/networks/{code}/pharmacy/requisitions", response_class=HTMLResponse)
+async def submit_requisition(code: str, request: Request, session: DB, user: User) -> Response:
+    """A member's requisition: a quantity against each item it wants (`quantity_<code>`)."""
+    form = await _fields(request)
+    network = registry.get_network(session, code)
+    codes = [i.code for i in pharmacy.items(session, network.id)]
+
+    def read() -> RequisitionIn:
+        problems: list[Problem] = []
+        lines = []
+        for item in codes:
+            units = _whole(form, f"quantity_{item}", problems)
+            if units is not None:
+                lines.append({"item_code": item, "quantity": units})
+        if problems:
+            raise InvalidInput(problems)
+        if not lines:
+            raise InvalidInput([Problem("lines", "give the units of at least one item")])
+        return RequisitionIn.model_validate(
+            {"institution_code": form.get("institution_code", ""), "lines": lines}
+        )
+
+    return submit(
+        session,
+        "requisition",
+        read,
+        lambda data: pharmacy.submit_requisition(session, user, code, data),
+        refused=lambda error: _page(request, session, user, code, None, error, form),
+        done=lambda _: f"/networks/{code}/pharmacy#requisitions",
+    )
+
+
+@router.post(
+    "/networks/{code}/pharmacy/requisitions/{requisition_id}/cancel", response_class=HTMLResponse
+)
+def cancel_requisition(
+    code: str,
+    requisition_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    version: Annotated[int, Form(ge=1, le=2_147_483_647)],
+) -> Response:
+    return _on(
+        request,
+        session,
+        user,
+        code,
+        f"requisition-{requisition_id}",
+        lambda: pharmacy.cancel_requisition(session, user, requisition_id, version),
+    )
+
+
+@router.post("/networks/{code}/pharmacy/orders", response_class=HTMLResponse)
+def consolidate(
+    code: str,
+    request: Request,
+    session: DB,
+    user: User,
+    receiving_institution_code: Annotated[str, Form()] = "",
+) -> Response:
+    """The office places this month's orders: every waiting requisition, one per supplier."""
+    typed = {"receiving_institution_code": receiving_institution_code}
+    return submit(
+        session,
+        "orders",
+        lambda: ConsolidateIn.model_validate(
+            {"receiving_institution_code": receiving_institution_code or None}
+        ),
+        lambda data: pharmacy.consolidate(session, user, code, data),
+        refused=lambda error: _page(request, session, user, code, None, error, typed),
+        done=lambda _: f"/networks/{code}/pharmacy#orders",
+    )
+
+
+@router.post("/networks/{code}/pharmacy/orders/{order_id}/receive", response_class=HTMLResponse)
+async def receive_order(
+    code: str, order_id: int, request: Request, session: DB, user: User
+) -> Response:
+    """The goods of an order, one lot per line (`lot_<code>`, `expires_<code>`,
+    `units_<code>`); a line left blank did not arrive."""
+    form = await _fields(request)
+    network = registry.get_network(session, code)
+    shown = next((o for o in pharmacy.orders(session, network.id, [order_id])), None)
+    codes = [line.item_code for line in shown.lines] if shown else []
+    named: list[str] = []  # the item of each lot sent, to name the page's fields
+
+    def read() -> ReceiptIn:
+        problems: list[Problem] = []
+        lots = []
+        for item in codes:
+            units = _whole(form, f"units_{item}", problems)
+            if units is not None:
+                named.append(item)
+                lots.append(
+                    {
+                        "item_code": item,
+                        "lot_number": form.get(f"lot_{item}", "").strip(),
+                        "expires_on": form.get(f"expires_{item}", "").strip(),
+                        "quantity": units,
+                    }
+                )
+        if problems:
+            raise InvalidInput(problems)
+        if not lots:
+            raise InvalidInput([Problem("lots", "give the units of at least one line")])
+        try:
+            return ReceiptIn.model_validate({"version": form.get("version", ""), "lots": lots})
+        except ValidationError as exc:
+            raise InvalidInput(_on_page(validation_problems(exc.errors()), named)) from None
+
+    def work(data: ReceiptIn) -> object:
+        try:
+            return pharmacy.receive_order(session, user, order_id, data)
+        except InvalidInput as exc:
+            raise InvalidInput(_on_page(exc.problems, named)) from None
+
+    return submit(
+        session,
+        f"order-{order_id}",
+        read,
+        work,
+        refused=lambda error: _page(request, session, user, code, None, error, form),
+        done=lambda _: f"/networks/{code}/pharmacy#orders",
+    )
+
+
+PAGE_FIELDS = {"lot_number": "lot", "expires_on": "expires", "quantity": "units"}
+
+
+def _on_page(problems: list[Problem], named: list[str]) -> list[Problem]:
+    """The receipt's problems (`lots.2.expires_on`) under the page's field names
+    (`expires_<code>`)."""
+    found = []
+    for p in problems:
+        parts = p.field.split(".")
+        if len(parts) == 3 and parts[0] == "lots" and parts[1].isdigit():
+            n, name = int(parts[1]), parts[2]
+            if n < len(named) and name in PAGE_FIELDS:
+                p = Problem(f"{PAGE_FIELDS[name]}_{named[n]}", p.reason)
+        found.append(p)
+    return found
+
+
+@router.post("/networks/{code}/pharmacy/orders/{order_id}/pay", response_class=HTMLResponse)
+def pay_order(
+    code: str,
+    order_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    version: Annotated[str, Form()] = "",
+    reference: Annotated[str, Form()] = "",
+    paid_on: Annotated[str, Form()] = "",
+) -> Response:
+    typed = {"reference": reference.strip(), "paid_on": paid_on}
+    return submit(
+        session,
+        f"order-{order_id}",
+        lambda: PaymentIn.model_validate(
+            {"version": version, "reference": reference.strip(), "paid_on": paid_on or None}
+        ),
+        lambda data: pharmacy.pay_order(session, user, order_id, data),
+        refused=lambda error: _page(request, session, user, code, None, error, typed),
+        done=lambda _: f"/networks/{code}/pharmacy#orders",
+    )
+
+
+@router.post("/networks/{code}/pharmacy/orders/{order_id}/cancel", response_class=HTMLResponse)
+def cancel_order(
+    code: str,
+    order_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    version: Annotated[int, Form(ge=1, le=2_147_483_647)],
+) -> Response:
+    return _on(
+        request,
+        session,
+        user,
+        code,
+        f"order-{order_id}",
+        lambda: pharmacy.cancel_order(session, user, order_id, version),
     )

@@ -1,16 +1,26 @@
-"""API input and output of the catalogue, members' listings, the procurement account, stock
-and transfers."""
+"""API input and output of the catalogue, members' listings, the procurement account,
+requisitions, consolidated orders, stock and transfers."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from caregrid.pharmacy.vocab import InsuranceClass, ItemKind, TransferState
+from caregrid.pharmacy.vocab import (
+    InsuranceClass,
+    ItemKind,
+    ProcurementOrderState,
+    RequisitionState,
+    TransferState,
+)
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 ROW_ID = Field(ge=1, le=2_147_483_647)
+VERSION = Field(ge=1, le=2_147_483_647, description="the version you saw")
+UNITS = Field(ge=1, le=10_000_000)
+MAX_LINES = 5_000
 
 
 class ItemIn(BaseModel):
@@ -33,6 +43,10 @@ class ItemIn(BaseModel):
     negotiated: bool = False
     volume_procurement: bool = False
     source: str = Field(min_length=1, max_length=2000)
+    supplier: str | None = Field(default=None, min_length=1, max_length=200)
+    unit_price_cny: Decimal | None = Field(
+        default=None, ge=0, le=100_000_000, decimal_places=4, allow_inf_nan=False
+    )
 
 
 class ItemOut(ItemIn):
@@ -105,5 +119,100 @@ class TransferOut(BaseModel):
     received_at: datetime | None
 
 
-class TransferActionIn(BaseModel):
-    version: int = Field(ge=1, le=2_147_483_647, description="the version you saw")
+class RequisitionLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_code: str = Field(pattern=CODE)
+    quantity: int = UNITS
+
+
+class RequisitionIn(BaseModel):
+    """What a member asks the network to buy for it in the next consolidated order."""
+
+    model_config = ConfigDict(extra="forbid")
+    institution_code: str = Field(min_length=1, max_length=60)
+    lines: list[RequisitionLineIn] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class RequisitionLineOut(BaseModel):
+    item_code: str
+    item_name_zh: str
+    quantity: int
+    order_id: int | None
+    delivered: int | None  # units allotted to it when its order arrived
+
+
+class RequisitionOut(BaseModel):
+    id: int
+    network_code: str
+    institution_code: str
+    state: RequisitionState
+    version: int
+    submitted_by: str
+    submitted_at: datetime
+    lines: list[RequisitionLineOut]
+
+
+class ConsolidateIn(BaseModel):
+    """Where the suppliers deliver: the network's lead unless another member is named."""
+
+    model_config = ConfigDict(extra="forbid")
+    receiving_institution_code: str | None = Field(default=None, min_length=1, max_length=60)
+
+
+class OrderLineOut(BaseModel):
+    item_code: str
+    item_name_zh: str
+    quantity: int
+    unit_price_cny: Decimal
+    received: int | None
+
+
+class OrderOut(BaseModel):
+    id: int
+    network_code: str
+    supplier: str
+    account_number: str
+    receiving_institution_code: str
+    state: ProcurementOrderState
+    version: int
+    placed_by: str
+    placed_at: datetime
+    ordered_cny: Decimal  # the lines' units at their prices
+    received_by: str | None
+    received_at: datetime | None
+    due_cny: Decimal | None  # what was received, at the same prices: what is paid
+    paid_by: str | None
+    paid_on: date | None
+    payment_reference: str | None
+    paid_cny: Decimal | None
+    requisition_ids: list[int]
+    lines: list[OrderLineOut]
+
+
+class ReceiptLotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_code: str = Field(pattern=CODE)
+    lot_number: str = Field(pattern=CODE)
+    expires_on: date
+    quantity: int = UNITS
+
+
+class ReceiptIn(BaseModel):
+    """The goods that arrived for an order, by lot; an item missing or short is a shortfall
+    that the members' requisitions share in the order they were submitted."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int = VERSION
+    lots: list[ReceiptLotIn] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = VERSION
+    reference: str = Field(pattern=r"^[0-9A-Za-z-]{4,60}$", description="the bank's reference")
+    paid_on: date | None = Field(default=None, description="today if omitted")
+
+
+class VersionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = VERSION

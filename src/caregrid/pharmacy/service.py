@@ -1,5 +1,6 @@
-"""The pharmacy domain's entry (G1-G3): the network's catalogue and the members' lists
-(`catalogue`), the procurement account, stock and transfers (`stock`), and the facts the
+"""The pharmacy domain's entry (G1-G4): the network's catalogue and the members' lists
+(`catalogue`), the procurement account, stock and transfers (`stock`), requisitions and the
+consolidated orders (`procurement`), the one transition table (`states`), and the facts the
 indicators read."""
 
 from __future__ import annotations
@@ -20,9 +21,30 @@ from caregrid.pharmacy.catalogue import (
     parse_items,
     starter_file,
 )
-from caregrid.pharmacy.models import CatalogueItem, Listing, ProcurementAccount, StockLot, Transfer
+from caregrid.pharmacy.models import (
+    CatalogueItem,
+    Listing,
+    ProcurementAccount,
+    ProcurementOrder,
+    Requisition,
+    StockLot,
+    Transfer,
+)
+from caregrid.pharmacy.procurement import (
+    cancel_order,
+    cancel_requisition,
+    consolidate,
+    due,
+    orders,
+    pay_order,
+    receive_order,
+    requisitions,
+    submit_requisition,
+    visible_orders,
+    visible_requisitions,
+)
+from caregrid.pharmacy.states import TRANSITIONS, offered
 from caregrid.pharmacy.stock import (
-    TRANSITIONS,
     account_of,
     act,
     lots,
@@ -39,11 +61,17 @@ __all__ = [
     "CatalogueItem",
     "Listing",
     "ProcurementAccount",
+    "ProcurementOrder",
+    "Requisition",
     "StockLot",
     "Transfer",
     "account_of",
     "act",
+    "cancel_order",
+    "cancel_requisition",
     "code_shapes",
+    "consolidate",
+    "due",
     "facts",
     "import_catalogue",
     "import_listing",
@@ -51,15 +79,23 @@ __all__ = [
     "items",
     "listing",
     "lots",
+    "offered",
     "open_account",
+    "orders",
     "outside",
     "parse_items",
+    "pay_order",
     "receive_lot",
+    "receive_order",
     "request_transfer",
+    "requisitions",
     "starter_file",
+    "submit_requisition",
     "take",
     "transfer_view",
     "transfers",
+    "visible_orders",
+    "visible_requisitions",
 ]
 
 

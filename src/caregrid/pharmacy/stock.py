@@ -1,4 +1,6 @@
 """The network's procurement account, stock by lot and the transfers between members (G2).
+Where the profile integrates ordering, distribution and payment (G4), a member's own
+purchases are refused: its goods come through the network's orders (`procurement`).
 
 Stock never goes below zero: a shipment subtracts with an UPDATE that matches only while the
 lot still holds the units (`quantity >= :units`), and the table's check refuses a negative
@@ -14,25 +16,20 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from caregrid import clock
 from caregrid.auth import access, audit
 from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
-from caregrid.i18n import listing, msg
-from caregrid.pharmacy import catalogue
+from caregrid.i18n import Message, msg
+from caregrid.pharmacy import catalogue, states
 from caregrid.pharmacy.models import CatalogueItem, ProcurementAccount, StockLot, Transfer
 from caregrid.pharmacy.schemas import AccountIn, LotIn, LotOut, TransferIn, TransferOut
-from caregrid.pharmacy.vocab import TransferAction, TransferState
+from caregrid.pharmacy.vocab import Record, TransferAction, TransferState
+from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 
-# The transfer's one transition table: the action, the states it may start from, its result.
-TRANSITIONS: dict[TransferAction, tuple[frozenset[TransferState], TransferState]] = {
-    TransferAction.SHIP: (frozenset({TransferState.REQUESTED}), TransferState.SHIPPED),
-    TransferAction.CANCEL: (frozenset({TransferState.REQUESTED}), TransferState.CANCELLED),
-    TransferAction.RECEIVE: (frozenset({TransferState.SHIPPED}), TransferState.RECEIVED),
-}
+INTEGRATION = "procurement_integration_required"
 
 
 def _audit(
@@ -130,30 +127,14 @@ def receive_lot(
     already holds (the same number must carry the same expiry)."""
     institution = registry.require_institution(session, institution_code)
     _require_stock_keeper(session, principal, institution.id)
+    _integrated(session, institution.id)
     item = _catalogue_item(session, institution.id, data.item_code)
     if data.expires_on < clock.today():
         raise InvalidInput([Problem("expires_on", "the lot has expired")])
-    lot = _lot(session, institution.id, item.id, data.lot_number)
-    if lot is not None and lot.expires_on != data.expires_on:
-        raise InvalidInput(
-            [
-                Problem(
-                    "expires_on",
-                    msg("lot {lot} here expires on {on}", lot=data.lot_number, on=lot.expires_on),
-                )
-            ]
-        )
-    if lot is None:
-        lot = StockLot(
-            institution_id=institution.id,
-            item_id=item.id,
-            lot_number=data.lot_number,
-            expires_on=data.expires_on,
-            quantity=0,
-        )
-        session.add(lot)
-        session.flush()
-    _add(session, lot.id, data.quantity)
+    mismatch = expiry_mismatch(session, institution.id, item.id, data.lot_number, data.expires_on)
+    if mismatch is not None:
+        raise InvalidInput([Problem("expires_on", mismatch)])
+    lot = put(session, institution.id, item.id, data.lot_number, data.expires_on, data.quantity)
     _audit(
         session,
         principal,
@@ -162,6 +143,50 @@ def receive_lot(
         {"item": item.code, "lot": data.lot_number, "units": data.quantity},
     )
     session.refresh(lot)
+    return lot
+
+
+def _integrated(session: Session, institution_id: int) -> None:
+    """Where the profile has integrated ordering, distribution and payment (G4), goods reach
+    a member only through the network's orders and transfers, not bought on its own."""
+    today = clock.today()
+    for network_id in sorted(registry.network_ids_of_institution(session, institution_id)):
+        network = registry.get_network_by_id(session, network_id)
+        if policy.get(network.profile).parameter(INTEGRATION, today):
+            raise RuleViolation(
+                "in network {network} ordering, distribution and payment are integrated: "
+                "goods arrive through the network's procurement orders and transfers",
+                requirement="G4",
+                network=network.code,
+            )
+
+
+def expiry_mismatch(
+    session: Session, institution_id: int, item_id: int, number: str, expires_on: date
+) -> Message | None:
+    """Why more units of a lot cannot carry this expiry: the lot held here has another."""
+    lot = _lot(session, institution_id, item_id, number)
+    if lot is None or lot.expires_on == expires_on:
+        return None
+    return msg("lot {lot} here expires on {on}", lot=number, on=lot.expires_on)
+
+
+def put(
+    session: Session, institution_id: int, item_id: int, number: str, expires_on: date, units: int
+) -> StockLot:
+    """Units into an institution's lot, opening it if it is new (callers check expiry)."""
+    lot = _lot(session, institution_id, item_id, number)
+    if lot is None:
+        lot = StockLot(
+            institution_id=institution_id,
+            item_id=item_id,
+            lot_number=number,
+            expires_on=expires_on,
+            quantity=0,
+        )
+        session.add(lot)
+        session.flush()
+    _add(session, lot.id, units)
     return lot
 
 
@@ -260,18 +285,7 @@ def request_transfer(session: Session, principal: Principal, data: TransferIn) -
                 )
             ]
         )
-    row = Transfer(
-        network_id=min(shared),
-        from_institution_id=lot.institution_id,
-        to_institution_id=to.id,
-        lot_id=lot.id,
-        quantity=data.quantity,
-        state=TransferState.REQUESTED,
-        requested_by=principal.username,
-        requested_at=clock.now(),
-    )
-    session.add(row)
-    session.flush()
+    row = propose(session, principal, min(shared), lot, to.id, data.quantity)
     _audit(
         session,
         principal,
@@ -279,6 +293,32 @@ def request_transfer(session: Session, principal: Principal, data: TransferIn) -
         lot.institution_id,
         {"transfer": row.id, "to": to.code, "units": data.quantity},
     )
+    return row
+
+
+def propose(
+    session: Session,
+    principal: Principal,
+    network_id: int,
+    lot: StockLot,
+    to_institution_id: int,
+    units: int,
+    requisition_line_id: int | None = None,
+) -> Transfer:
+    """A requested transfer (callers have checked the lot, the places and the units)."""
+    row = Transfer(
+        network_id=network_id,
+        from_institution_id=lot.institution_id,
+        to_institution_id=to_institution_id,
+        lot_id=lot.id,
+        quantity=units,
+        state=TransferState.REQUESTED,
+        requested_by=principal.username,
+        requested_at=clock.now(),
+        requisition_line_id=requisition_line_id,
+    )
+    session.add(row)
+    session.flush()
     return row
 
 
@@ -290,23 +330,8 @@ def act(
     row = session.get(Transfer, transfer_id)
     if row is None:
         raise NotFound("no transfer {transfer_id}", transfer_id=transfer_id)
-    if row.version != version:
-        raise Conflict(
-            "transfer {id} has changed since you saw it (version {seen}, now {now}); reload",
-            id=row.id,
-            seen=version,
-            now=row.version,
-        )
-    sources, target = TRANSITIONS[action]
-    state = TransferState(row.state)
-    if state not in sources:
-        raise Conflict(
-            "transfer {id} is {state}; '{action}' is allowed only from {sources}",
-            id=row.id,
-            state=state,
-            action=action,
-            sources=listing(sorted(sources)),
-        )
+    states.seen(Record.TRANSFER, row.id, version, row.version)
+    target = states.advance(Record.TRANSFER, row.id, TransferState(row.state), action)
     keeper = row.to_institution_id if action == TransferAction.RECEIVE else row.from_institution_id
     _require_stock_keeper(session, principal, keeper)
     lot = session.get(StockLot, row.lot_id)
@@ -324,29 +349,18 @@ def act(
             )
         row.shipped_at = now
     elif action == TransferAction.RECEIVE:
-        held = _lot(session, row.to_institution_id, lot.item_id, lot.lot_number)
-        if held is None:
-            held = StockLot(
-                institution_id=row.to_institution_id,
-                item_id=lot.item_id,
-                lot_number=lot.lot_number,
-                expires_on=lot.expires_on,
-                quantity=0,
-            )
-            session.add(held)
-            session.flush()
-        _add(session, held.id, row.quantity)
+        put(
+            session,
+            row.to_institution_id,
+            lot.item_id,
+            lot.lot_number,
+            lot.expires_on,
+            row.quantity,
+        )
         row.received_by = principal.username
         row.received_at = now
     row.state = target
-    transfer_id = row.id
-    try:
-        session.flush()
-    except StaleDataError:
-        raise Conflict(
-            "transfer {transfer_id} was changed by someone else at the same moment; reload",
-            transfer_id=transfer_id,
-        ) from None
+    states.flush(session, Record.TRANSFER, row.id)
     _audit(
         session,
         principal,

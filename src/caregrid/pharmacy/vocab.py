@@ -35,3 +35,43 @@ class TransferAction(StrEnum):
     SHIP = "ship"
     RECEIVE = "receive"
     CANCEL = "cancel"
+
+
+class RequisitionState(StrEnum):
+    """A member's request for goods from the network's next order (G2): submitted, ordered
+    (its lines are in a consolidated order) or cancelled before ordering."""
+
+    SUBMITTED = "submitted"
+    ORDERED = "ordered"
+    CANCELLED = "cancelled"
+
+
+class RequisitionAction(StrEnum):
+    ORDER = "order"  # taken into a consolidated order
+    RETURN = "return"  # its order was cancelled: it waits for the next one
+    CANCEL = "cancel"
+
+
+class ProcurementOrderState(StrEnum):
+    """A consolidated purchase order to one supplier from the network's one account (G2):
+    placed, received (the goods are in stock and distribution is proposed), paid, or
+    cancelled before receipt."""
+
+    PLACED = "placed"
+    RECEIVED = "received"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class ProcurementOrderAction(StrEnum):
+    RECEIVE = "receive"
+    PAY = "pay"
+    CANCEL = "cancel"
+
+
+class Record(StrEnum):
+    """The pharmacy's records that change state, as a refusal names them."""
+
+    REQUISITION = "requisition"
+    ORDER = "purchase order"
+    TRANSFER = "transfer"
