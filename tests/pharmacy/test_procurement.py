@@ -5,19 +5,31 @@ nothing half-written when a receipt is refused."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import SYSTEM
+from caregrid.db.session import session_scope
 from caregrid.errors import Conflict, Forbidden, InvalidInput, RuleViolation
 from caregrid.pharmacy import service as pharmacy
-from caregrid.pharmacy.models import ProcurementOrder, StockLot, Transfer
+from caregrid.pharmacy.models import (
+    CatalogueItem,
+    OrderLine,
+    ProcurementAccount,
+    ProcurementOrder,
+    Requisition,
+    RequisitionLine,
+    StockLot,
+    Transfer,
+)
 from caregrid.pharmacy.schemas import (
     AccountIn,
     ConsolidateIn,
@@ -33,6 +45,7 @@ from caregrid.pharmacy.vocab import ProcurementOrderState, RequisitionState, Tra
 from caregrid.registry import service as registry
 from tests.conftest import bearer
 from tests.pharmacy.conftest import LEAD, NETWORK, UNIT
+from tests.races import UTC_NOW, assert_all_conflicts, race, winners
 from tests.world import NOW, SHANGHAI, World
 
 TODAY = NOW.date()
@@ -445,3 +458,57 @@ def test_the_api_runs_requisition_order_receipt_and_payment(
     assert [(t["to_institution_code"], t["quantity"], t["state"]) for t in transfers] == [
         (UNIT, 40, "requested")
     ]
+
+
+@pytest.fixture
+def committed_requisition(committed_world: World) -> Iterator[tuple[World, int]]:
+    """A committed orderable line, the network's account and one waiting requisition; all
+    deleted afterwards so the rolled-back tests see the shipped catalogue only."""
+    code = f"RACE-{secrets.token_hex(3)}"
+    with clock.frozen(UTC_NOW), session_scope() as session:
+        text = f"code,kind,name_zh,source,supplier,unit_price_cny\n{code},drug,竞速药,ours,丙,1\n"
+        pharmacy.import_catalogue(session, SYSTEM, NETWORK, text.encode(), file="race.csv")
+        network_id = registry.get_network(session, NETWORK).id
+        if pharmacy.account_of(session, network_id) is None:
+            pharmacy.open_account(
+                session, SYSTEM, NETWORK, AccountIn(name="竞速账户", account_number="RACE-01")
+            )
+        requisition = _ask(session, UNIT, {code: 10})
+    try:
+        yield committed_world, requisition
+    finally:
+        with session_scope() as session:
+            item = session.scalar(select(CatalogueItem.id).where(CatalogueItem.code == code))
+            lines = select(OrderLine.id).where(OrderLine.item_id == item)
+            session.execute(delete(RequisitionLine).where(RequisitionLine.item_id == item))
+            orders = select(OrderLine.order_id).where(OrderLine.item_id == item)
+            placed = list(session.scalars(orders))
+            session.execute(delete(OrderLine).where(OrderLine.id.in_(lines)))
+            session.execute(delete(ProcurementOrder).where(ProcurementOrder.id.in_(placed)))
+            session.execute(delete(Requisition).where(Requisition.id == requisition))
+            session.execute(delete(CatalogueItem).where(CatalogueItem.id == item))
+            session.execute(
+                delete(ProcurementAccount).where(ProcurementAccount.account_number == "RACE-01")
+            )
+
+
+def test_racing_consolidations_place_the_requisition_once(
+    committed_requisition: tuple[World, int],
+) -> None:
+    world, requisition = committed_requisition
+
+    def place() -> int:
+        with clock.frozen(UTC_NOW), session_scope() as session:
+            return len(pharmacy.consolidate(session, world.office, NETWORK, ConsolidateIn()))
+
+    results = race([place for _ in range(4)])
+    assert len(winners(results)) == 1, results
+    assert_all_conflicts(results, 3)
+    with session_scope() as session:
+        wanted = session.scalars(
+            select(RequisitionLine.order_line_id).where(
+                RequisitionLine.requisition_id == requisition
+            )
+        ).all()
+        state = session.scalar(select(Requisition.state).where(Requisition.id == requisition))
+    assert state == "ordered" and len(wanted) == 1 and wanted[0] is not None

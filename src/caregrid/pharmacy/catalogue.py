@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -304,10 +304,9 @@ def item_by_code(session: Session, network_id: int, code: str) -> CatalogueItem 
 # --- members' own lists ---------------------------------------------------------------------
 
 
-def _network_codes(session: Session, institution_id: int) -> dict[str, bool]:
-    """Codes of the catalogues of every network the institution belongs to, with whether a
-    line is an essential medicine (an institution in two groups is aligned with either)."""
-    networks = registry.network_ids_of_institution(session, institution_id)
+def _codes_of(session: Session, networks: Collection[int]) -> dict[str, bool]:
+    """Codes of the catalogues of these networks, with whether a line is an essential
+    medicine (an institution in two groups is aligned with either)."""
     rows = session.execute(
         select(CatalogueItem.code, CatalogueItem.essential).where(
             CatalogueItem.network_id.in_(networks)
@@ -317,6 +316,21 @@ def _network_codes(session: Session, institution_id: int) -> dict[str, bool]:
     for code, essential in rows:
         found[code] = found.get(code, False) or essential
     return found
+
+
+def _catalogues(session: Session) -> Callable[[int], dict[str, bool]]:
+    """An institution's catalogue codes (`_codes_of` its networks), read once per distinct
+    set of networks: the members of one group share one read."""
+    networks = registry.network_ids_by_institution(session)
+    cache: dict[frozenset[int], dict[str, bool]] = {}
+
+    def of(institution_id: int) -> dict[str, bool]:
+        key = frozenset(networks.get(institution_id, ()))
+        if key not in cache:
+            cache[key] = _codes_of(session, key)
+        return cache[key]
+
+    return of
 
 
 def import_listing(
@@ -368,13 +382,15 @@ def import_listing(
 
 def listing(session: Session, institution_id: int) -> list[ListingOut]:
     """A member's list, the lines its network's catalogue lacks first."""
-    known = _network_codes(session, institution_id)
-    rows = session.scalars(select(Listing).where(Listing.institution_id == institution_id))
-    found = [
-        ListingOut(
-            code=r.code, name_zh=r.name_zh, listed_on=r.listed_on, in_catalogue=r.code in known
+    known = _codes_of(session, registry.network_ids_of_institution(session, institution_id))
+    rows = session.execute(
+        select(Listing.code, Listing.name_zh, Listing.listed_on).where(
+            Listing.institution_id == institution_id
         )
-        for r in rows
+    )
+    found = [
+        ListingOut(code=code, name_zh=name, listed_on=on, in_catalogue=code in known)
+        for code, name, on in rows
     ]
     return sorted(found, key=lambda r: (r.in_catalogue, r.code))
 
@@ -382,30 +398,35 @@ def listing(session: Session, institution_id: int) -> list[ListingOut]:
 def outside(session: Session, network_id: int) -> dict[int, list[ListingOut]]:
     """Per member of the network, the listed lines its catalogue lacks (G1: the office sees
     who lists what outside it)."""
-    found = {}
-    for member in sorted(registry.network_member_ids(session, network_id)):
-        lines = [r for r in listing(session, member) if not r.in_catalogue]
-        if lines:
-            found[member] = lines
+    of = _catalogues(session)
+    found: dict[int, list[ListingOut]] = {}
+    rows = session.execute(
+        select(Listing.institution_id, Listing.code, Listing.name_zh, Listing.listed_on)
+        .where(Listing.institution_id.in_(registry.network_member_ids(session, network_id)))
+        .order_by(Listing.institution_id, Listing.code)
+    )
+    for member, code, name, on in rows:
+        if code not in of(member):
+            found.setdefault(member, []).append(
+                ListingOut(code=code, name_zh=name, listed_on=on, in_catalogue=False)
+            )
     return found
 
 
 def listing_facts(session: Session, on: date) -> list[dict[str, object]]:
     """Every member's list read on `on`, as `catalogue_listing` facts (docs/activity.md)."""
     codes = registry.codes_by_id(session)
-    known: dict[int, dict[str, bool]] = {}
-    rows = []
-    for row in session.scalars(select(Listing).order_by(Listing.institution_id, Listing.code)):
-        if row.institution_id not in known:
-            known[row.institution_id] = _network_codes(session, row.institution_id)
-        lines = known[row.institution_id]
-        rows.append(
-            {
-                "institution_code": codes[row.institution_id],
-                "item_code": row.code,
-                "in_catalogue": row.code in lines,
-                "essential": lines.get(row.code, False),
-                "as_of": on,
-            }
-        )
-    return rows
+    of = _catalogues(session)
+    rows = session.execute(
+        select(Listing.institution_id, Listing.code).order_by(Listing.institution_id, Listing.code)
+    )
+    return [
+        {
+            "institution_code": codes[member],
+            "item_code": code,
+            "in_catalogue": code in of(member),
+            "essential": of(member).get(code, False),
+            "as_of": on,
+        }
+        for member, code in rows
+    ]

@@ -241,11 +241,11 @@ def consolidate(
     by_supplier: dict[str, dict[int, list[RequisitionLine]]] = defaultdict(
         lambda: defaultdict(list)
     )
-    items = {}
+    prices: dict[int, Decimal] = {}
     for line, item in lines:
-        assert item.supplier is not None
+        assert item.supplier is not None and item.unit_price_cny is not None
         by_supplier[item.supplier][item.id].append(line)
-        items[item.id] = item
+        prices[item.id] = item.unit_price_cny
     now = clock.now()
     orders = []
     for supplier in sorted(by_supplier):
@@ -260,19 +260,23 @@ def consolidate(
         )
         session.add(order)
         session.flush()
-        for item_id, wanted in by_supplier[supplier].items():
-            price = items[item_id].unit_price_cny
-            assert price is not None
-            line_row = OrderLine(
-                order_id=order.id,
-                item_id=item_id,
-                quantity=sum(w.quantity for w in wanted),
-                unit_price_cny=price,
+        made = [
+            (
+                OrderLine(
+                    order_id=order.id,
+                    item_id=item_id,
+                    quantity=sum(w.quantity for w in wanted),
+                    unit_price_cny=prices[item_id],
+                ),
+                wanted,
             )
-            session.add(line_row)
-            session.flush()
+            for item_id, wanted in by_supplier[supplier].items()
+        ]
+        session.add_all(row for row, _ in made)
+        session.flush()
+        for row, wanted in made:
             for w in wanted:
-                w.order_line_id = line_row.id
+                w.order_line_id = row.id
         orders.append(order)
     for requisition in waiting:
         state = RequisitionState(requisition.state)

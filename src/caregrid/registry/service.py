@@ -481,6 +481,16 @@ def institution_levels(session: Session) -> dict[str, str]:
     return {code: level for code, level in rows}
 
 
+def network_ids_by_institution(session: Session) -> dict[int, set[int]]:
+    """For every member institution, the networks it belongs to (one read of memberships)."""
+    found: dict[int, set[int]] = {}
+    for institution_id, network_id in session.execute(
+        select(Membership.institution_id, Membership.network_id)
+    ):
+        found.setdefault(institution_id, set()).add(network_id)
+    return found
+
+
 def membership_codes(session: Session) -> list[tuple[str, str]]:
     """(institution code, network code) for every membership."""
     rows = session.execute(
