@@ -17,6 +17,8 @@ from caregrid.i18n import WORDS, dump, field_label, listing, load, msg, vocabula
 from caregrid.indicators import exports, targets
 from caregrid.pharmacy.vocab import (
     ItemKind,
+    PrescriptionAction,
+    PrescriptionState,
     ProcurementOrderAction,
     ProcurementOrderState,
     Record,
@@ -53,7 +55,8 @@ def _code_messages() -> set[str]:
 VOCABULARIES = (
     OrderState, SupplyState, ConsultState, ContractStatus, EnrolmentStatus, StayStatus,
     BookingStatus, PlanState, TransferState, TransferAction, ItemKind, RequisitionState,
-    RequisitionAction, ProcurementOrderState, ProcurementOrderAction, Record,
+    RequisitionAction, ProcurementOrderState, ProcurementOrderAction, Record, PrescriptionState,
+    PrescriptionAction,
 )  # fmt: skip
 
 ERRORS = {

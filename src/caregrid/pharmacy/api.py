@@ -15,20 +15,26 @@ from caregrid.auth import access
 from caregrid.auth.roles import Principal
 from caregrid.indicators import service as indicators
 from caregrid.indicators.schemas import FigureOut
+from caregrid.pharmacy import prescriptions
 from caregrid.pharmacy import service as pharmacy
 from caregrid.pharmacy.schemas import (
     AccountIn,
     AccountOut,
     ConsolidateIn,
+    DispenseIn,
     ItemOut,
     ListingOut,
     LotIn,
     LotOut,
     OrderOut,
     PaymentIn,
+    PrescriptionIn,
+    PrescriptionOut,
     ReceiptIn,
+    RefuseIn,
     RequisitionIn,
     RequisitionOut,
+    RouteIn,
     TransferIn,
     TransferOut,
     VersionIn,
@@ -270,3 +276,66 @@ def cancel_order(
     """Withdrawn before the goods arrive; its requisitions wait for the next order."""
     row = pharmacy.cancel_order(session, user, order_id, body.version)
     return pharmacy.orders(session, row.network_id, [row.id])[0]
+
+
+PRESCRIPTION_ID = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+@router.post("/prescriptions", response_model=PrescriptionOut, status_code=201)
+def write_prescription(body: PrescriptionIn, session: DB, user: User) -> PrescriptionOut:
+    """A prescription to the prescriber's own pharmacy or, named, another member's (G5)."""
+    row = prescriptions.write(session, user, body)
+    return prescriptions.views(session, [row])[0]
+
+
+@router.get("/prescriptions/{prescription_id}", response_model=PrescriptionOut)
+def read_prescription(prescription_id: PRESCRIPTION_ID, session: DB, user: User) -> PrescriptionOut:
+    return prescriptions.get(session, user, prescription_id)
+
+
+@router.post("/prescriptions/{prescription_id}/route", response_model=PrescriptionOut)
+def route_prescription(
+    prescription_id: PRESCRIPTION_ID, body: RouteIn, session: DB, user: User
+) -> PrescriptionOut:
+    """Sent on to another member's pharmacy, checked against its catalogue."""
+    row = prescriptions.route(session, user, prescription_id, body)
+    return prescriptions.views(session, [row])[0]
+
+
+@router.post("/prescriptions/{prescription_id}/dispense", response_model=PrescriptionOut)
+def dispense_prescription(
+    prescription_id: PRESCRIPTION_ID, body: DispenseIn, session: DB, user: User
+) -> PrescriptionOut:
+    """Every item handed over from the pharmacy's lots (named, or the soonest-expiring)."""
+    row = prescriptions.dispense(session, user, prescription_id, body)
+    return prescriptions.views(session, [row])[0]
+
+
+@router.post("/prescriptions/{prescription_id}/refuse", response_model=PrescriptionOut)
+def refuse_prescription(
+    prescription_id: PRESCRIPTION_ID, body: RefuseIn, session: DB, user: User
+) -> PrescriptionOut:
+    row = prescriptions.refuse(session, user, prescription_id, body)
+    return prescriptions.views(session, [row])[0]
+
+
+@router.post("/prescriptions/{prescription_id}/cancel", response_model=PrescriptionOut)
+def cancel_prescription(
+    prescription_id: PRESCRIPTION_ID, body: VersionIn, session: DB, user: User
+) -> PrescriptionOut:
+    row = prescriptions.cancel(session, user, prescription_id, body.version)
+    return prescriptions.views(session, [row])[0]
+
+
+@router.get("/institutions/{code}/prescriptions", response_model=list[PrescriptionOut])
+def pharmacy_queue(code: str, session: DB, user: User) -> list[PrescriptionOut]:
+    """The prescriptions a member's pharmacy holds to dispense, then those it closed."""
+    return prescriptions.queue(session, user, code)
+
+
+@router.get("/residents/{resident_id}/prescriptions", response_model=list[PrescriptionOut])
+def resident_prescriptions(
+    resident_id: Annotated[int, Path(ge=1, le=2_147_483_647)], session: DB, user: User
+) -> list[PrescriptionOut]:
+    """A patient's medicines across the network, for those in their care."""
+    return prescriptions.of_resident(session, user, resident_id)

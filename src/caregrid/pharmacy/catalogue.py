@@ -188,7 +188,7 @@ def _cell_values(cells: dict[str, str]) -> dict[str, object]:
     for name, cell in cells.items():
         if cell == "":
             continue
-        if name in ("essential", "negotiated", "volume_procurement"):
+        if name in ("essential", "negotiated", "volume_procurement", "in_hospital_preparation"):
             lowered = cell.lower()
             values[name] = True if lowered in _YES else False if lowered in _NO else cell
         elif name == "insurance_class":

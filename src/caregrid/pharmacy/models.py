@@ -51,6 +51,9 @@ class CatalogueItem(Base):
     negotiated: Mapped[bool] = mapped_column(Boolean)
     volume_procurement: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(Text)
+    # an approved in-hospital preparation (院内制剂) of a member: prescribed anywhere in the
+    # group, dispensed by a member that does not list it (G5)
+    in_hospital_preparation: Mapped[bool] = mapped_column(Boolean, default=False)
     supplier: Mapped[str | None] = mapped_column(String(200))  # who the network buys it from
     unit_price_cny: Mapped[Decimal | None] = mapped_column(PRICE)  # the group's price
 
@@ -196,3 +199,55 @@ class OrderLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_cny: Mapped[Decimal] = mapped_column(PRICE)
     received: Mapped[int | None] = mapped_column(Integer)
+
+
+class Prescription(Base):
+    """A prescription written at one member and dispensed by the pharmacy of the same or
+    another member of the network (G5 cloud prescription, J7)."""
+
+    __tablename__ = "pharmacy_prescription"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))  # written at
+    prescriber: Mapped[str] = mapped_column(String(100))
+    prescriber_name: Mapped[str] = mapped_column(String(200))
+    diagnosis_code: Mapped[str] = mapped_column(String(20))
+    dispensing_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    state: Mapped[str] = mapped_column(String(12))
+    version: Mapped[int] = mapped_column(Integer)
+    written_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(100))  # who dispensed, refused, cancelled
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    refusal: Mapped[str | None] = mapped_column(Text)  # the pharmacy's reason
+    source: Mapped[str] = mapped_column(String(12))  # "caregrid" or "fhir" (a member's system)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class PrescriptionItem(Base):
+    __tablename__ = "pharmacy_prescription_item"
+    __table_args__ = (
+        UniqueConstraint("prescription_id", "item_id"),
+        CheckConstraint("quantity > 0", name="positive"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_prescription.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_item.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    dosage: Mapped[str] = mapped_column(String(200))  # as the label reads: 每日1次，每次1片
+    days: Mapped[int | None] = mapped_column(Integer)
+    # why a non-essential drug where the catalogue has an essential one of its class (G3)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Dispensed(Base):
+    """Units of one lot handed over for one prescription item."""
+
+    __tablename__ = "pharmacy_dispensed"
+    __table_args__ = (CheckConstraint("quantity > 0", name="positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_item_id: Mapped[int] = mapped_column(
+        ForeignKey("pharmacy_prescription_item.id"), index=True
+    )
+    lot_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_lot.id"))
+    quantity: Mapped[int] = mapped_column(Integer)

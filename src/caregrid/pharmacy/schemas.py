@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from caregrid.pharmacy.vocab import (
     InsuranceClass,
     ItemKind,
+    PrescriptionState,
     ProcurementOrderState,
     RequisitionState,
     TransferState,
@@ -42,6 +43,7 @@ class ItemIn(BaseModel):
     essential: bool = False
     negotiated: bool = False
     volume_procurement: bool = False
+    in_hospital_preparation: bool = False
     source: str = Field(min_length=1, max_length=2000)
     supplier: str | None = Field(default=None, min_length=1, max_length=200)
     unit_price_cny: Decimal | None = Field(
@@ -216,3 +218,91 @@ class PaymentIn(BaseModel):
 class VersionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = VERSION
+
+
+class PrescriptionItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_code: str = Field(pattern=CODE)
+    quantity: int = Field(ge=1, le=100_000)
+    dosage: str = Field(min_length=1, max_length=200, description="每日1次，每次1片")
+    days: int | None = Field(default=None, ge=1, le=365)
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="why a non-essential drug where the catalogue has an essential one (G3)",
+    )
+
+
+class PrescriptionIn(BaseModel):
+    """A prescription written at the prescriber's institution, dispensed by its own pharmacy
+    or, named here, another member's (a cloud prescription)."""
+
+    model_config = ConfigDict(extra="forbid")
+    resident_id: int = ROW_ID
+    diagnosis_code: str = Field(min_length=1, max_length=20, description="ICD-10, e.g. I10")
+    dispensing_institution_code: str | None = Field(default=None, min_length=1, max_length=60)
+    items: list[PrescriptionItemIn] = Field(min_length=1, max_length=50)
+
+
+class DispensedOut(BaseModel):
+    lot_number: str
+    expires_on: date
+    quantity: int
+
+
+class PrescriptionItemOut(BaseModel):
+    item_code: str
+    item_name_zh: str
+    essential: bool
+    quantity: int
+    dosage: str
+    days: int | None
+    reason: str | None
+    dispensed: list[DispensedOut]
+
+
+class PrescriptionOut(BaseModel):
+    id: int
+    network_code: str
+    resident_id: int
+    institution_code: str
+    prescriber_name: str
+    diagnosis_code: str
+    dispensing_institution_code: str
+    cross_institution: bool  # dispensed by another member than the one it was written at
+    state: PrescriptionState
+    version: int
+    written_at: datetime
+    closed_by: str | None
+    closed_at: datetime | None
+    refusal: str | None
+    source: str
+    items: list[PrescriptionItemOut]
+
+
+class RouteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = VERSION
+    dispensing_institution_code: str = Field(min_length=1, max_length=60)
+
+
+class DispenseLotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_code: str = Field(pattern=CODE)
+    lot_id: int = ROW_ID
+    quantity: int = Field(ge=1, le=100_000)
+
+
+class DispenseIn(BaseModel):
+    """The lots handed over; none named: the soonest-expiring lots that hold the units."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int = VERSION
+    lots: list[DispenseLotIn] = Field(default_factory=list, max_length=500)
+
+
+class RefuseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = VERSION
+    reason: str = Field(min_length=1, max_length=2000)

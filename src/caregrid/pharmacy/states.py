@@ -1,7 +1,7 @@
-"""The pharmacy's one transition table (G2): for each record and action, the states it may
-start from and the state it leads to. Every change of a requisition's, an order's or a
-transfer's state goes through `advance`, so the pages, the API and the services cannot
-disagree about what is allowed."""
+"""The pharmacy's one transition table (G2, G5): for each record and action, the states it
+may start from and the state it leads to. Every change of a requisition's, an order's, a
+transfer's or a prescription's state goes through `advance`, so the pages, the API and the
+services cannot disagree about what is allowed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from caregrid.errors import Conflict
 from caregrid.i18n import listing
 from caregrid.pharmacy.vocab import (
+    PrescriptionAction,
+    PrescriptionState,
     ProcurementOrderAction,
     ProcurementOrderState,
     Record,
@@ -60,6 +62,22 @@ TRANSITIONS: dict[tuple[Record, StrEnum], Step] = {
     (Record.TRANSFER, TransferAction.RECEIVE): (
         frozenset({TransferState.SHIPPED}),
         TransferState.RECEIVED,
+    ),
+    (Record.PRESCRIPTION, PrescriptionAction.ROUTE): (
+        frozenset({PrescriptionState.ISSUED}),
+        PrescriptionState.ISSUED,
+    ),
+    (Record.PRESCRIPTION, PrescriptionAction.DISPENSE): (
+        frozenset({PrescriptionState.ISSUED}),
+        PrescriptionState.DISPENSED,
+    ),
+    (Record.PRESCRIPTION, PrescriptionAction.REFUSE): (
+        frozenset({PrescriptionState.ISSUED}),
+        PrescriptionState.REFUSED,
+    ),
+    (Record.PRESCRIPTION, PrescriptionAction.CANCEL): (
+        frozenset({PrescriptionState.ISSUED}),
+        PrescriptionState.CANCELLED,
     ),
 }
 

@@ -69,9 +69,28 @@ class ProcurementOrderAction(StrEnum):
     CANCEL = "cancel"
 
 
+class PrescriptionState(StrEnum):
+    """A prescription (G5, J7): issued to a pharmacy of the network (its own or another
+    member's: a cloud prescription), then dispensed, refused by that pharmacy with a reason,
+    or cancelled by its prescriber before dispensing."""
+
+    ISSUED = "issued"
+    DISPENSED = "dispensed"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+
+
+class PrescriptionAction(StrEnum):
+    ROUTE = "route"  # sent to another member's pharmacy
+    DISPENSE = "dispense"
+    REFUSE = "refuse"
+    CANCEL = "cancel"
+
+
 class Record(StrEnum):
     """The pharmacy's records that change state, as a refusal names them."""
 
     REQUISITION = "requisition"
     ORDER = "purchase order"
     TRANSFER = "transfer"
+    PRESCRIPTION = "prescription"
