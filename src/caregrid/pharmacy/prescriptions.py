@@ -140,9 +140,12 @@ def _items_problems(
     return found, problems
 
 
-def write(session: Session, principal: Principal, data: PrescriptionIn) -> Prescription:
+def write(
+    session: Session, principal: Principal, data: PrescriptionIn, *, source: str = "caregrid"
+) -> Prescription:
     """A prescription by a clinician or family doctor for a patient in their care, to their
-    own pharmacy or another member's; all items or none."""
+    own pharmacy or another member's; all items or none. `source` says whether it was typed
+    here or sent by the member's own system (FHIR)."""
     if not principal.has(*PRESCRIBERS) or principal.institution_id is None:
         raise Forbidden("prescriptions are written by clinicians and family doctors")
     access.patient_access(session, principal, data.resident_id)
@@ -173,7 +176,7 @@ def write(session: Session, principal: Principal, data: PrescriptionIn) -> Presc
         dispensing_institution_id=dispenser,
         state=PrescriptionState.ISSUED,
         written_at=clock.now(),
-        source="caregrid",
+        source=source,
     )
     session.add(row)
     session.flush()
@@ -452,6 +455,7 @@ def views(session: Session, rows: list[Prescription]) -> list[PrescriptionOut]:
             PrescriptionItemOut(
                 item_code=item.code,
                 item_name_zh=item.name_zh,
+                national_code=item.national_code,
                 essential=item.essential,
                 quantity=line.quantity,
                 dosage=line.dosage,

@@ -254,6 +254,7 @@ class DispensedOut(BaseModel):
 class PrescriptionItemOut(BaseModel):
     item_code: str
     item_name_zh: str
+    national_code: str | None
     essential: bool
     quantity: int
     dosage: str

@@ -1,7 +1,7 @@
-"""The pharmacy domain's entry (G1-G4): the network's catalogue and the members' lists
+"""The pharmacy domain's entry (G1-G5): the network's catalogue and the members' lists
 (`catalogue`), the procurement account, stock and transfers (`stock`), requisitions and the
-consolidated orders (`procurement`), the one transition table (`states`), and the facts the
-indicators read."""
+consolidated orders (`procurement`), prescriptions and dispensing (`prescriptions`), the one
+transition table (`states`), and the facts the indicators read."""
 
 from __future__ import annotations
 
@@ -30,6 +30,13 @@ from caregrid.pharmacy.models import (
     StockLot,
     Transfer,
 )
+from caregrid.pharmacy.prescriptions import cancel as cancel_prescription
+from caregrid.pharmacy.prescriptions import dispense, refuse, route
+from caregrid.pharmacy.prescriptions import get as prescription
+from caregrid.pharmacy.prescriptions import of_resident as resident_prescriptions
+from caregrid.pharmacy.prescriptions import queue as pharmacy_queue
+from caregrid.pharmacy.prescriptions import views as prescription_views
+from caregrid.pharmacy.prescriptions import write as prescribe
 from caregrid.pharmacy.procurement import (
     cancel_order,
     cancel_requisition,
@@ -68,9 +75,11 @@ __all__ = [
     "account_of",
     "act",
     "cancel_order",
+    "cancel_prescription",
     "cancel_requisition",
     "code_shapes",
     "consolidate",
+    "dispense",
     "due",
     "facts",
     "import_catalogue",
@@ -85,10 +94,17 @@ __all__ = [
     "outside",
     "parse_items",
     "pay_order",
+    "pharmacy_queue",
+    "prescribe",
+    "prescription",
+    "prescription_views",
     "receive_lot",
     "receive_order",
+    "refuse",
     "request_transfer",
     "requisitions",
+    "resident_prescriptions",
+    "route",
     "starter_file",
     "submit_requisition",
     "take",
