@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth import service as auth
+from caregrid.auth.roles import SYSTEM
 from caregrid.cli import demo
 from caregrid.pharmacy import service as pharmacy
 from caregrid.registry.vocab import NetworkRole
@@ -200,3 +201,50 @@ def test_requisition_order_receipt_and_payment_from_the_page(
     assert done.state == "paid" and done.paid_cny == received.due_cny
     section = after.text.split(f'data-order="{order.id}"', 1)[1].split("</section>", 1)[0]
     assert "JH-PAGE-01" in section and 'data-state="paid"' in after.text
+
+
+def test_a_members_pharmacy_dispenses_from_its_queue_in_chinese(
+    session: Session, client: TestClient, fresh_store: object
+) -> None:
+    """The unit's pharmacy sees the lead's cloud prescription dispensed and the family
+    doctor's waiting; it dispenses it from the page; the office's page counts both (PH3, PH5)."""
+    network = demo._demo_network(session)
+    with clock.frozen(NOW):
+        demo.load_network(session, network)
+        unit = demo._pick(network, NetworkRole.MEMBER, primary=True).institution
+        user = auth.get_by_username(session, "unit-admin")
+        assert user is not None
+        headers = {**bearer(session, auth.principal_of(user)), **HTML}
+        page = client.get(f"/institutions/{unit.code}/pharmacy", headers=headers)
+        assert page.status_code == 200
+        text = _visible(page.text)
+        assert ENGLISH.findall(text) == []
+        for shown in ("云处方", "已发药", "待调剂", "张建国", "李秀英"):
+            assert shown in text, shown
+        waiting = next(
+            p
+            for p in pharmacy.pharmacy_queue(session, auth.principal_of(user), unit.code)
+            if p.state == "issued"
+        )
+        refused = client.post(
+            f"/institutions/{unit.code}/pharmacy/prescriptions/{waiting.id}/refuse",
+            data={"version": str(waiting.version), "reason": ""},
+            headers=headers,
+        )
+        assert (
+            refused.status_code == 422 and f'id="error-prescription-{waiting.id}"' in refused.text
+        )
+        done = client.post(
+            f"/institutions/{unit.code}/pharmacy/prescriptions/{waiting.id}/dispense",
+            data={"version": str(waiting.version)},
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        office = client.get(f"/networks/{network.code}/pharmacy", headers=_office(session))
+        lead = demo._pick(network, NetworkRole.LEAD, primary=False).institution
+        forbidden = client.get(f"/institutions/{lead.code}/pharmacy", headers=headers)
+    assert forbidden.status_code == 403
+    assert pharmacy.prescription(session, SYSTEM, waiting.id).state == "dispensed"
+    row = office.text.split('data-indicator="PH5"', 1)[1].split("</tr>", 1)[0]
+    assert "1/2" in row  # the lead's cloud prescription and the unit's own, both dispensed

@@ -13,6 +13,7 @@ from enum import StrEnum
 from functools import cache
 
 from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState
+from caregrid.pharmacy.vocab import PrescriptionState
 
 
 class Kind(StrEnum):
@@ -379,6 +380,31 @@ FACTS: tuple[Fact, ...] = (
         ),
         key=("institution_code", "item_code", "as_of"),
         date="as_of",
+    ),
+    Fact(
+        "prescription_item",
+        "A drug or consumable on a prescription, where it was written and which pharmacy "
+        "holds or dispensed it (G3 essential share, G5 cloud prescriptions).",
+        (
+            _text("prescription_id"),
+            _text("institution_code", institution=True, doc="where it was written"),
+            _text("dispensing_institution_code", institution=True, doc="the dispensing pharmacy"),
+            _text("item_code"),
+            Field("essential", Kind.BOOL, doc="the catalogue marks it an essential medicine"),
+            Field("negotiated", Kind.BOOL, doc="a national negotiated drug"),
+            Field("quantity", Kind.INT, low=1),
+            Field(
+                "amount_cny",
+                Kind.NUMBER,
+                required=False,
+                low=0,
+                doc="units at the catalogue's price; empty where it has none",
+            ),
+            _text("state", choices=tuple(s.value for s in PrescriptionState)),
+            Field("date", Kind.DATE, doc="the day it was written"),
+        ),
+        key=("prescription_id", "item_code"),
+        date="date",
     ),
     Fact(
         "public_health_service",

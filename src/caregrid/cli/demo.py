@@ -42,8 +42,11 @@ from caregrid.pharmacy import service as pharmacy
 from caregrid.pharmacy.schemas import (
     AccountIn,
     ConsolidateIn,
+    DispenseIn,
     LotIn,
     PaymentIn,
+    PrescriptionIn,
+    PrescriptionItemIn,
     ReceiptIn,
     ReceiptLotIn,
     RequisitionIn,
@@ -661,7 +664,10 @@ def _pharmacy(session: Session, network: registry.Network) -> None:
         return ("code,name_zh\n" + "".join(f"{c},{n}\n" for c, n in rows)).encode()
 
     pharmacy.import_listing(session, SYSTEM, lead.code, listed(lines), file="lead.csv")
-    unit_lines = [line for line in lines if line[0].startswith("EML18-")][:10]
+    wanted = ("EML18-AMLODIPINE-T5", "EML18-METFORMIN-T05")  # what its prescriptions need
+    eml = [line for line in lines if line[0].startswith("EML18-")]
+    unit_lines = [line for line in eml if line[0] in wanted]
+    unit_lines += [line for line in eml if line[0] not in wanted][: 10 - len(unit_lines)]
     pharmacy.import_listing(
         session, SYSTEM, unit.code, listed(unit_lines + list(DEMO_OUTSIDE)), file="unit.csv"
     )
@@ -703,6 +709,52 @@ def _pharmacy(session: Session, network: registry.Network) -> None:
         ),
     )
     _procurement(session, network, lead, unit)
+    _prescriptions(session, lead, unit)
+
+
+def _prescriptions(
+    session: Session, lead: registry.Institution, unit: registry.Institution
+) -> None:
+    """A cloud prescription the lead's doctor wrote for the patient referred back down,
+    dispensed at the unit from the lot the lead sent it; one the family doctor wrote waiting
+    in the unit's pharmacy (G5)."""
+    doctor_user = auth.get_by_username(session, "doctor")
+    family_user = auth.get_by_username(session, "family-doctor")
+    admin_user = auth.get_by_username(session, "unit-admin")
+    wang = residents.id_by_name(session, "张建国", unit.id)
+    li = residents.id_by_name(session, "李秀英", unit.id)
+    if None in (doctor_user, family_user, admin_user, wang, li):
+        return
+    assert doctor_user and family_user and admin_user and wang and li
+    doctor, family = auth.principal_of(doctor_user), auth.principal_of(family_user)
+    cloud = pharmacy.prescribe(
+        session,
+        doctor,
+        PrescriptionIn(
+            resident_id=wang,
+            diagnosis_code="I10",
+            dispensing_institution_code=unit.code,
+            items=[
+                PrescriptionItemIn(
+                    item_code="EML18-AMLODIPINE-T5", quantity=28, dosage="每日1次，每次1片", days=28
+                )
+            ],
+        ),
+    )
+    pharmacy.dispense(session, auth.principal_of(admin_user), cloud.id, DispenseIn(version=1))
+    pharmacy.prescribe(
+        session,
+        family,
+        PrescriptionIn(
+            resident_id=li,
+            diagnosis_code="E11.9",
+            items=[
+                PrescriptionItemIn(
+                    item_code="EML18-METFORMIN-T05", quantity=56, dosage="每日2次，每次1片", days=28
+                )
+            ],
+        ),
+    )
 
 
 def _procurement(

@@ -54,7 +54,7 @@ SHEET_TYPES = {
 SHEET_BODY = {"requestBody": {"content": SHEET_TYPES}}
 
 # Every figure the pharmacy page and this API show, all indicator definitions (pharmacy.yaml).
-FIGURES = ("PH1", "PH2")
+FIGURES = ("PH1", "PH2", "PH3", "PH4", "PH5")
 
 
 class MemberFiguresOut(BaseModel):

@@ -22,13 +22,16 @@ from caregrid.pharmacy.api import FIGURES, network_measures
 from caregrid.pharmacy.schemas import (
     AccountIn,
     ConsolidateIn,
+    DispenseIn,
     PaymentIn,
     ReceiptIn,
+    RefuseIn,
     RequisitionIn,
     TransferIn,
 )
 from caregrid.pharmacy.vocab import Record, TransferAction
 from caregrid.registry import service as registry
+from caregrid.residents import service as residents
 from caregrid.web.deps import DB, User, Year
 from caregrid.web.forms import FormError, submit
 from caregrid.web.render import render
@@ -381,4 +384,84 @@ def cancel_order(
         code,
         f"order-{order_id}",
         lambda: pharmacy.cancel_order(session, user, order_id, version),
+    )
+
+
+def _queue_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    code: str,
+    error: FormError | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    institution = registry.require_institution(session, code)
+    held = pharmacy.pharmacy_queue(session, user, code)
+    return render(
+        request,
+        "pharmacy/queue.html",
+        user,
+        status=error.status if error else 200,
+        error=error,
+        typed=typed or {},
+        institution=institution,
+        prescriptions=held,
+        patients={p.resident_id: residents.name_of(session, p.resident_id) for p in held},
+        names=registry.institution_names(session),
+        offered=pharmacy.offered,
+        record=Record,
+    )
+
+
+@router.get("/institutions/{code}/pharmacy", response_class=HTMLResponse)
+def queue_page(code: str, request: Request, session: DB, user: User) -> Response:
+    """A member's pharmacy: the prescriptions it holds to dispense (its own and other
+    members' cloud prescriptions, G5), oldest first, then what it closed."""
+    return _queue_page(request, session, user, code)
+
+
+@router.post(
+    "/institutions/{code}/pharmacy/prescriptions/{prescription_id}/dispense",
+    response_class=HTMLResponse,
+)
+def dispense(
+    code: str,
+    prescription_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    version: Annotated[str, Form()] = "",
+) -> Response:
+    """Handed over from the soonest-expiring lots that hold the units."""
+    return submit(
+        session,
+        f"prescription-{prescription_id}",
+        lambda: DispenseIn.model_validate({"version": version}),
+        lambda data: pharmacy.dispense(session, user, prescription_id, data),
+        refused=lambda error: _queue_page(request, session, user, code, error),
+        done=lambda _: f"/institutions/{code}/pharmacy",
+    )
+
+
+@router.post(
+    "/institutions/{code}/pharmacy/prescriptions/{prescription_id}/refuse",
+    response_class=HTMLResponse,
+)
+def refuse(
+    code: str,
+    prescription_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    version: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    typed = {"reason": reason.strip()}
+    return submit(
+        session,
+        f"prescription-{prescription_id}",
+        lambda: RefuseIn.model_validate({"version": version, "reason": reason.strip()}),
+        lambda data: pharmacy.refuse(session, user, prescription_id, data),
+        refused=lambda error: _queue_page(request, session, user, code, error, typed),
+        done=lambda _: f"/institutions/{code}/pharmacy",
     )

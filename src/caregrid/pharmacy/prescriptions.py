@@ -526,3 +526,34 @@ def of_resident(session: Session, principal: Principal, resident_id: int) -> lis
         )
     )
     return views(session, rows)
+
+
+def prescription_facts(session: Session) -> list[dict[str, object]]:
+    """Every prescription's items as `prescription_item` facts (docs/activity.md), on the
+    local day it was written, priced at the catalogue's price where it has one."""
+    codes = registry.codes_by_id(session)
+    rows = session.execute(
+        select(Prescription, PrescriptionItem, CatalogueItem)
+        .join(PrescriptionItem, PrescriptionItem.prescription_id == Prescription.id)
+        .join(CatalogueItem, CatalogueItem.id == PrescriptionItem.item_id)
+        .order_by(Prescription.id, PrescriptionItem.id)
+    )
+    return [
+        {
+            "prescription_id": f"cg-{rx.id}",
+            "institution_code": codes[rx.institution_id],
+            "dispensing_institution_code": codes[rx.dispensing_institution_id],
+            "item_code": item.code,
+            "essential": item.essential,
+            "negotiated": item.negotiated,
+            "quantity": line.quantity,
+            "amount_cny": (
+                float(line.quantity * item.unit_price_cny)
+                if item.unit_price_cny is not None
+                else None
+            ),
+            "state": rx.state,
+            "date": clock.local(rx.written_at).date(),
+        }
+        for rx, line, item in rows
+    ]

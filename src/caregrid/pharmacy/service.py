@@ -31,7 +31,7 @@ from caregrid.pharmacy.models import (
     Transfer,
 )
 from caregrid.pharmacy.prescriptions import cancel as cancel_prescription
-from caregrid.pharmacy.prescriptions import dispense, refuse, route
+from caregrid.pharmacy.prescriptions import dispense, prescription_facts, refuse, route
 from caregrid.pharmacy.prescriptions import get as prescription
 from caregrid.pharmacy.prescriptions import of_resident as resident_prescriptions
 from caregrid.pharmacy.prescriptions import queue as pharmacy_queue
@@ -97,6 +97,7 @@ __all__ = [
     "pharmacy_queue",
     "prescribe",
     "prescription",
+    "prescription_facts",
     "prescription_views",
     "receive_lot",
     "receive_order",
@@ -116,5 +117,9 @@ __all__ = [
 
 
 def facts(session: Session, on: date) -> dict[str, list[dict[str, object]]]:
-    """What the pharmacy records, as facts: the members' lists read on `on`."""
-    return {"catalogue_listing": listing_facts(session, on)}
+    """What the pharmacy records, as facts: the members' lists read on `on`, and every
+    prescription's items."""
+    return {
+        "catalogue_listing": listing_facts(session, on),
+        "prescription_item": prescription_facts(session),
+    }

@@ -535,6 +535,13 @@ def network_city_codes(session: Session) -> dict[str, str]:
     return {network: city for network, city in rows}
 
 
+def institution_names(session: Session) -> dict[str, str]:
+    """Every institution's Chinese name by its code, for pages that list several."""
+    return {
+        code: name for code, name in session.execute(select(Institution.code, Institution.name_zh))
+    }
+
+
 def codes_by_id(session: Session) -> dict[int, str]:
     return {i: c for i, c in session.execute(select(Institution.id, Institution.code))}
 

@@ -1,5 +1,6 @@
-"""The synthetic city's drug lists: each institution's own list read on the year's last day
-(G1), lines of the shipped starter catalogue and lines of its own outside it."""
+"""The synthetic city's pharmacy: each institution's own list read on the year's last day
+(G1), lines of the shipped starter catalogue and lines of its own outside it, and a year of
+dispensed prescription lines (G3, G5)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 
 from caregrid.pharmacy import service as pharmacy
-from caregrid.synth.columns import dates, table, take
-from caregrid.synth.draws import S_PHARMACY, Array, stream
+from caregrid.synth.columns import dates, ids, numbers, table, take
+from caregrid.synth.draws import PRIMARY, S_PHARMACY, Array, months_of, stream
 from caregrid.synth.year import Year
 
 
@@ -56,3 +57,52 @@ def _ranks(counts: Array) -> Array:
     starts = np.repeat(np.cumsum(counts) - counts, counts)
     ranks: Array = np.arange(int(counts.sum())) - starts
     return ranks
+
+
+def prescription_item_facts(year: Year) -> None:
+    """A year of dispensed prescription lines: a Poisson number per institution and day of
+    the year, essential medicines (starter lines) with a drawn share, the rest lines of the
+    institution's own; a share of a primary institution's lines written at its network's
+    lead and dispensed here (cloud prescriptions); units and prices drawn (all ours)."""
+    rates, city, cal = year.rates.pharmacy, year.city, year.cal
+    with pharmacy.starter_file().open(encoding="utf-8") as file:
+        codes = [row["code"] for row in csv.DictReader(file)]
+    rng = stream(year.seed, S_PHARMACY, 1)
+    n = len(city.institutions)
+    per = rng.poisson(rates.lines_per_day.value * cal.days, n)
+    dispenser = np.repeat(np.arange(n), per)
+    total = len(dispenser)
+    if not total:
+        return
+    day = rng.integers(cal.first, cal.last + 1, total)
+    essential = rng.random(total) < rates.essential_share.value
+    lead = city.lead_of[dispenser]
+    cloud = (city.level[dispenser] == PRIMARY) & (lead >= 0) & (lead != dispenser)
+    cloud &= rng.random(total) < rates.cloud_share.value
+    writer = np.where(cloud, lead, dispenser)
+    item = np.where(essential, rng.integers(0, len(codes), total), len(codes))
+    units = 1 + rng.poisson(rates.units_per_line.value - 1, total)
+    price = np.where(essential, rates.unit_price_essential.value, rates.unit_price_other.value)
+    names = pa.array([*codes, "SYN-OWN"], pa.string())
+    seq = np.arange(total, dtype=np.int64)
+    for month, rows in months_of(day):
+        year.out.put(
+            "prescription_item",
+            month,
+            table(
+                "prescription_item",
+                {
+                    "prescription_id": ids("RX" + year.y, seq[rows], 9),
+                    "institution_code": take(city.institutions, writer[rows]),
+                    "dispensing_institution_code": take(city.institutions, dispenser[rows]),
+                    "item_code": take(names, item[rows]),
+                    "essential": pa.array(essential[rows], pa.bool_()),
+                    "negotiated": pa.array(np.zeros(len(rows), dtype=bool), pa.bool_()),
+                    "quantity": pa.array(units[rows], pa.int64()),
+                    "amount_cny": numbers(units[rows] * price[rows]),
+                    "state": pa.array(["dispensed"] * len(rows), pa.string()),
+                    "date": dates(day[rows]),
+                },
+            ),
+            "0",
+        )

@@ -473,6 +473,12 @@ class TeleconsultationRates:
 class PharmacyRates:
     listed_share: Share
     outside_lines: Number
+    lines_per_day: Number
+    essential_share: Share
+    cloud_share: Share
+    units_per_line: Number
+    unit_price_essential: Number
+    unit_price_other: Number
 
 
 @dataclass(frozen=True, config=_STRICT)

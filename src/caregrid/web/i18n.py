@@ -200,6 +200,12 @@ VOCAB_EN = {
     "procurement_order_action.receive": "Record the goods received",
     "procurement_order_action.pay": "Pay",
     "procurement_order_action.cancel": "Cancel the order",
+    "prescription_state.issued": "Waiting to be dispensed",
+    "prescription_state.dispensed": "Dispensed",
+    "prescription_state.refused": "Refused by the pharmacy",
+    "prescription_state.cancelled": "Cancelled by the prescriber",
+    "prescription_action.dispense": "Dispense",
+    "prescription_action.refuse": "Refuse",
     "insurance_class.A": "Class A (甲)",
     "insurance_class.B": "Class B (乙)",
 }
