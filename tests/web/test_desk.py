@@ -211,7 +211,8 @@ def test_the_demo_puts_work_on_every_clinical_desk(client: TestClient, session: 
                 key: int(n)
                 for key, n in re.findall(r'id="tray-([a-z-]+)" data-total="(\d+)"', page)
             }
-    assert totals["doctor"]["referrals-in"] == 2  # one waiting, one arrived and referred down
+    # one waiting; two arrived and referred down (the second with a regimen, G6)
+    assert totals["doctor"]["referrals-in"] == 3
     assert totals["doctor"]["orders"] >= 1 and totals["doctor"]["consults"] == 1
-    assert totals["family-doctor"]["take-over"] == 1 and totals["family-doctor"]["follow-ups"] >= 1
+    assert totals["family-doctor"]["take-over"] == 2 and totals["family-doctor"]["follow-ups"] >= 1
     assert totals["office"]["evaluations"] >= 1

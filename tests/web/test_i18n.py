@@ -22,6 +22,7 @@ from caregrid.pharmacy.vocab import (
     ProcurementOrderAction,
     ProcurementOrderState,
     Record,
+    RegimenOutcome,
     RequisitionAction,
     RequisitionState,
     TransferAction,
@@ -56,7 +57,7 @@ VOCABULARIES = (
     OrderState, SupplyState, ConsultState, ContractStatus, EnrolmentStatus, StayStatus,
     BookingStatus, PlanState, TransferState, TransferAction, ItemKind, RequisitionState,
     RequisitionAction, ProcurementOrderState, ProcurementOrderAction, Record, PrescriptionState,
-    PrescriptionAction,
+    PrescriptionAction, RegimenOutcome,
 )  # fmt: skip
 
 ERRORS = {

@@ -407,6 +407,44 @@ FACTS: tuple[Fact, ...] = (
         date="date",
     ),
     Fact(
+        "stock_reading",
+        "What a member holds on a day of each line it lists and of each national negotiated "
+        "drug of its network's catalogue (stock-outs, negotiated-drug availability; G1, G3).",
+        (
+            _text("institution_code", institution=True, doc="the member"),
+            _text("item_code", doc="a line of its network's catalogue"),
+            Field("listed", Kind.BOOL, doc="the member lists the line"),
+            Field("negotiated", Kind.BOOL, doc="a national negotiated drug"),
+            Field("essential", Kind.BOOL, doc="an essential medicine"),
+            Field("on_hand", Kind.INT, low=0, doc="unexpired units held that day"),
+            Field("as_of", Kind.DATE, doc="the day the stock was read"),
+        ),
+        key=("institution_code", "item_code", "as_of"),
+        date="as_of",
+    ),
+    Fact(
+        "regimen_check",
+        "A down-referred patient's discharge regimen checked against the receiving member's "
+        "list and stock when the referral was written (G6).",
+        (
+            _text("referral_id"),
+            _text("institution_code", institution=True, doc="the receiving member"),
+            _text("from_institution_code", institution=True, doc="the referring lead"),
+            _text("diagnosis_code", "the referral's diagnosis, ICD-10", icd10=True),
+            Field("lines", Kind.INT, low=1, doc="drugs in the regimen"),
+            Field(
+                "flagged_lines",
+                Kind.INT,
+                low=0,
+                doc="drugs neither held nor substitutable at the receiving member",
+            ),
+            Field("date", Kind.DATE, doc="the day the referral was written"),
+        ),
+        key=("referral_id",),
+        date="date",
+        at_most=(("flagged_lines", "lines"),),
+    ),
+    Fact(
         "public_health_service",
         "A basic public health service delivered to a resident.",
         (

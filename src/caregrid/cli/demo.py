@@ -49,6 +49,7 @@ from caregrid.pharmacy.schemas import (
     PrescriptionItemIn,
     ReceiptIn,
     ReceiptLotIn,
+    RegimenLineIn,
     RequisitionIn,
     RequisitionLineIn,
     TransferIn,
@@ -710,6 +711,7 @@ def _pharmacy(session: Session, network: registry.Network) -> None:
     )
     _procurement(session, network, lead, unit)
     _prescriptions(session, lead, unit)
+    _continuity(session, lead, unit)
 
 
 def _prescriptions(
@@ -752,6 +754,51 @@ def _prescriptions(
                 PrescriptionItemIn(
                     item_code="EML18-METFORMIN-T05", quantity=56, dosage="每日2次，每次1片", days=28
                 )
+            ],
+        ),
+    )
+
+
+def _continuity(session: Session, lead: registry.Institution, unit: registry.Institution) -> None:
+    """张建国 referred up for his blood pressure and back down with a regimen (G6): the unit
+    holds amlodipine; it does not list valsartan, so the drug is flagged and a transfer from
+    the lead's lot is proposed, waiting for the lead's pharmacy to ship it."""
+    doctor_user = auth.get_by_username(session, "doctor")
+    family_user = auth.get_by_username(session, "family-doctor")
+    wang = residents.id_by_name(session, "张建国", unit.id)
+    if doctor_user is None or family_user is None or wang is None:
+        return
+    doctor, family = auth.principal_of(doctor_user), auth.principal_of(family_user)
+    cardiology = next(d for d in registry.departments(session, lead.id) if d.code == "cardiology")
+    up = referrals.create(
+        session,
+        family,
+        ReferralIn(
+            resident_id=wang,
+            to_institution_code=lead.code,
+            to_department_id=cardiology.id,
+            consent=True,
+            diagnosis_code="I10",
+            reason="血压控制不佳",
+            clinical_summary="68岁男性，PCI术后，氨氯地平单药治疗血压仍 162/98 mmHg。",
+            justification="单药足量治疗血压仍未达标，需调整方案",
+        ),
+    )
+    for action in (ReferralAction.ACCEPT, ReferralAction.ARRIVE):
+        up = referrals.transition(session, doctor, up.id, action=action, version=up.version)
+    referrals.refer_down(
+        session,
+        doctor,
+        parent_id=up.id,
+        data=DownReferralIn(
+            version=up.version,
+            reason="血压达标，转回社区管理",
+            clinical_summary="氨氯地平联合缬沙坦后血压 132/82 mmHg",
+            discharge_summary="出院带药：苯磺酸氨氯地平片 5mg 每日1次；缬沙坦胶囊 80mg 每日1次",
+            follow_up_plan="两周内社区随访血压，一个月后心内科复诊",
+            regimen=[
+                RegimenLineIn(item_code="EML18-AMLODIPINE-T5", quantity=28),
+                RegimenLineIn(item_code="EML18-VALSARTAN-C80", quantity=28),
             ],
         ),
     )

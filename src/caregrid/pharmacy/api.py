@@ -32,6 +32,8 @@ from caregrid.pharmacy.schemas import (
     PrescriptionOut,
     ReceiptIn,
     RefuseIn,
+    RegimenCheckIn,
+    RegimenCheckOut,
     RequisitionIn,
     RequisitionOut,
     RouteIn,
@@ -54,7 +56,7 @@ SHEET_TYPES = {
 SHEET_BODY = {"requestBody": {"content": SHEET_TYPES}}
 
 # Every figure the pharmacy page and this API show, all indicator definitions (pharmacy.yaml).
-FIGURES = ("PH1", "PH2", "PH3", "PH4", "PH5")
+FIGURES = ("PH1", "PH2", "PH3", "PH4", "PH5", "PH6", "PH7", "PH8")
 
 
 class MemberFiguresOut(BaseModel):
@@ -339,3 +341,19 @@ def resident_prescriptions(
 ) -> list[PrescriptionOut]:
     """A patient's medicines across the network, for those in their care."""
     return prescriptions.of_resident(session, user, resident_id)
+
+
+@router.post("/regimen-checks", response_model=RegimenCheckOut)
+def check_regimen(body: RegimenCheckIn, session: DB, user: User) -> RegimenCheckOut:
+    """A discharge regimen checked against the receiving member before the down referral is
+    sent (G6): each drug available, substitutable or flagged, with what the lead holds.
+    Nothing is written; the referral itself keeps the check and proposes the transfers."""
+    return pharmacy.preview_regimen(session, user, body)
+
+
+@router.get("/residents/{resident_id}/regimens", response_model=list[RegimenCheckOut])
+def resident_regimens(
+    resident_id: Annotated[int, Path(ge=1, le=2_147_483_647)], session: DB, user: User
+) -> list[RegimenCheckOut]:
+    """The regimens a patient was referred down with, as checked, newest first."""
+    return pharmacy.resident_regimens(session, user, resident_id)

@@ -127,6 +127,8 @@ class Transfer(Base):
     requisition_line_id: Mapped[int | None] = mapped_column(
         ForeignKey("pharmacy_requisition_line.id")
     )
+    # the regimen line of a down referral it brings to the receiving member (G6)
+    regimen_line_id: Mapped[int | None] = mapped_column(ForeignKey("pharmacy_regimen_line.id"))
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
@@ -251,3 +253,40 @@ class Dispensed(Base):
     )
     lot_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_lot.id"))
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class RegimenCheck(Base):
+    """The check of a down-referred patient's discharge regimen against the receiving
+    member's list and stock, made when the referral was written (G6). It is kept as it was:
+    what arrives later shows in the proposed transfers, not by rewriting the finding."""
+
+    __tablename__ = "pharmacy_regimen_check"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referral.id"), unique=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    from_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    to_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    diagnosis_code: Mapped[str] = mapped_column(String(20))
+    checked_by: Mapped[str] = mapped_column(String(100))
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RegimenLine(Base):
+    """A drug of the regimen, the units needed until the next supply, and what the check found."""
+
+    __tablename__ = "pharmacy_regimen_line"
+    __table_args__ = (
+        UniqueConstraint("check_id", "position"),
+        CheckConstraint("quantity > 0", name="positive"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_regimen_check.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("pharmacy_item.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(12))
+    held: Mapped[int] = mapped_column(Integer)  # unexpired units of the drug at the receiver
+    substitute_item_id: Mapped[int | None] = mapped_column(ForeignKey("pharmacy_item.id"))
+    substitute_held: Mapped[int | None] = mapped_column(Integer)
+    lead_held: Mapped[int] = mapped_column(Integer)  # unexpired units of the drug at the lead

@@ -397,6 +397,12 @@ def _queue_page(
 ) -> Response:
     institution = registry.require_institution(session, code)
     held = pharmacy.pharmacy_queue(session, user, code)
+    moving = [
+        t
+        for network_id in sorted(registry.network_ids_of_institution(session, institution.id))
+        for t in pharmacy.transfers(session, network_id)
+        if code in (t.from_institution_code, t.to_institution_code)
+    ]
     return render(
         request,
         "pharmacy/queue.html",
@@ -406,6 +412,9 @@ def _queue_page(
         typed=typed or {},
         institution=institution,
         prescriptions=held,
+        transfers=moving,
+        lots=pharmacy.lots(session, {institution.id}),
+        today=clock.today(),
         patients={p.resident_id: residents.name_of(session, p.resident_id) for p in held},
         names=registry.institution_names(session),
         offered=pharmacy.offered,
@@ -416,8 +425,31 @@ def _queue_page(
 @router.get("/institutions/{code}/pharmacy", response_class=HTMLResponse)
 def queue_page(code: str, request: Request, session: DB, user: User) -> Response:
     """A member's pharmacy: the prescriptions it holds to dispense (its own and other
-    members' cloud prescriptions, G5), oldest first, then what it closed."""
+    members' cloud prescriptions, G5), oldest first, then what it closed; the transfers it
+    sends and receives (those proposed for down-referred patients among them, G6); its
+    stock."""
     return _queue_page(request, session, user, code)
+
+
+@router.post("/institutions/{code}/pharmacy/transfers/{transfer_id}", response_class=HTMLResponse)
+def act_on_own_transfer(
+    code: str,
+    transfer_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    action: Annotated[TransferAction, Form()],
+    version: Annotated[int, Form(ge=1, le=2_147_483_647)],
+) -> Response:
+    """The sender ships (or cancels), the receiver confirms receipt (proof of delivery)."""
+    return submit(
+        session,
+        f"transfer-{transfer_id}",
+        lambda: None,
+        lambda _: pharmacy.act(session, user, transfer_id, action, version),
+        refused=lambda error: _queue_page(request, session, user, code, error),
+        done=lambda _: f"/institutions/{code}/pharmacy",
+    )
 
 
 @router.post(

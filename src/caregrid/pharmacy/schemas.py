@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +14,7 @@ from caregrid.pharmacy.vocab import (
     ItemKind,
     PrescriptionState,
     ProcurementOrderState,
+    RegimenOutcome,
     RequisitionState,
     TransferState,
 )
@@ -307,3 +309,57 @@ class RefuseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = VERSION
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class RegimenLineIn(BaseModel):
+    """A drug of the discharge regimen and the units the patient needs until the next supply."""
+
+    model_config = ConfigDict(extra="forbid")
+    item_code: str = Field(pattern=CODE)
+    quantity: int = Field(ge=1, le=100_000)
+
+
+REGIMEN: Any = Field(default_factory=list, max_length=30, description="the discharge regimen (G6)")
+
+
+class RegimenCheckIn(BaseModel):
+    """The regimen checked against a receiving member before the down referral is sent."""
+
+    model_config = ConfigDict(extra="forbid")
+    to_institution_code: str = Field(min_length=1, max_length=60)
+    regimen: list[RegimenLineIn] = Field(min_length=1, max_length=30)
+
+
+class RegimenLineOut(BaseModel):
+    """One drug of the regimen as checked (G6): what the receiver holds of it and of the
+    substitute, and the transfers proposed from the lead."""
+
+    position: int
+    item_code: str
+    item_name_zh: str
+    strength: str | None
+    quantity: int
+    outcome: RegimenOutcome
+    held: int  # unexpired units the receiving member held of the drug
+    substitute_code: str | None
+    substitute_name_zh: str | None
+    substitute_held: int | None
+    lead_held: int  # unexpired units the referring lead held of the drug
+    transfers: list[TransferOut]
+
+
+class RegimenCheckOut(BaseModel):
+    """A down-referred patient's regimen as checked at the receiving member (G6); a preview
+    before sending has no referral yet."""
+
+    referral_id: int | None
+    resident_id: int | None
+    from_institution_code: str
+    to_institution_code: str
+    diagnosis_code: str | None
+    checked_at: datetime
+    lines: list[RegimenLineOut]
+
+    @property
+    def flagged(self) -> int:
+        return sum(line.outcome == RegimenOutcome.FLAGGED for line in self.lines)

@@ -1,7 +1,8 @@
 """The pharmacy domain's entry (G1-G5): the network's catalogue and the members' lists
 (`catalogue`), the procurement account, stock and transfers (`stock`), requisitions and the
 consolidated orders (`procurement`), prescriptions and dispensing (`prescriptions`), the one
-transition table (`states`), and the facts the indicators read."""
+transition table (`states`), the check of a down-referred patient's regimen (`continuity`),
+and the facts the indicators read."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ from caregrid.pharmacy.catalogue import (
     parse_items,
     starter_file,
 )
+from caregrid.pharmacy.continuity import Assessment, regimen_facts
+from caregrid.pharmacy.continuity import assess as assess_regimen
+from caregrid.pharmacy.continuity import of_referral as referral_regimen
+from caregrid.pharmacy.continuity import of_resident as resident_regimens
+from caregrid.pharmacy.continuity import preview as preview_regimen
+from caregrid.pharmacy.continuity import record as record_regimen
 from caregrid.pharmacy.models import (
     CatalogueItem,
     Listing,
@@ -58,6 +65,7 @@ from caregrid.pharmacy.stock import (
     open_account,
     receive_lot,
     request_transfer,
+    stock_facts,
     take,
     transfer_view,
     transfers,
@@ -65,6 +73,7 @@ from caregrid.pharmacy.stock import (
 
 __all__ = [
     "TRANSITIONS",
+    "Assessment",
     "CatalogueItem",
     "Listing",
     "ProcurementAccount",
@@ -74,6 +83,7 @@ __all__ = [
     "Transfer",
     "account_of",
     "act",
+    "assess_regimen",
     "cancel_order",
     "cancel_prescription",
     "cancel_requisition",
@@ -99,12 +109,16 @@ __all__ = [
     "prescription",
     "prescription_facts",
     "prescription_views",
+    "preview_regimen",
     "receive_lot",
     "receive_order",
+    "record_regimen",
+    "referral_regimen",
     "refuse",
     "request_transfer",
     "requisitions",
     "resident_prescriptions",
+    "resident_regimens",
     "route",
     "starter_file",
     "submit_requisition",
@@ -118,8 +132,11 @@ __all__ = [
 
 def facts(session: Session, on: date) -> dict[str, list[dict[str, object]]]:
     """What the pharmacy records, as facts: the members' lists read on `on`, and every
-    prescription's items."""
+    prescription's items, every down referral's regimen check, and what each member holds on
+    `on` of what it lists and of the negotiated drugs."""
     return {
         "catalogue_listing": listing_facts(session, on),
         "prescription_item": prescription_facts(session),
+        "regimen_check": regimen_facts(session),
+        "stock_reading": stock_facts(session, on),
     }

@@ -87,6 +87,16 @@ class PrescriptionAction(StrEnum):
     CANCEL = "cancel"
 
 
+class RegimenOutcome(StrEnum):
+    """What the check of a down-referred patient's discharge regimen found for one drug at
+    the receiving member (G6): held there, a listed drug of the same molecule held instead,
+    or flagged (with a transfer proposed from the lead where it holds the drug)."""
+
+    AVAILABLE = "available"
+    SUBSTITUTE = "substitute"
+    FLAGGED = "flagged"
+
+
 class Record(StrEnum):
     """The pharmacy's records that change state, as a refusal names them."""
 

@@ -25,6 +25,8 @@ from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import Principal, Role
 from caregrid.errors import DomainError
+from caregrid.pharmacy import service as pharmacy
+from caregrid.pharmacy.schemas import RegimenCheckIn, RegimenCheckOut
 from caregrid.policy.catalogs import KIND_LABELS
 from caregrid.referral import api
 from caregrid.referral import service as referrals
@@ -50,6 +52,7 @@ from caregrid.web.i18n import pick, translator
 from caregrid.web.render import local_time, render
 
 router = APIRouter(include_in_schema=False)
+REGIMEN_ROWS = 6  # drug rows on the refer-down form
 
 # --- helpers shared by the pages -------------------------------------------------------------
 
@@ -405,6 +408,7 @@ def _detail_page(
     error: FormError | None = None,
     values: dict[str, Any] | None = None,
     slot_day: str = "",
+    regimen_preview: RegimenCheckOut | None = None,
 ) -> Response:
     referral = referrals.get(session, referral_id)
     referrals.require_read(session, user, referral, "referral page")
@@ -423,6 +427,13 @@ def _detail_page(
     sender_view = dataclasses.replace(user, institution_id=referral.from_institution_id)
     catalog_kind, _, catalog_entry = (out.catalog_hit or "").partition(": ")
     window = scheduling.calendar_window(session, referral.to_institution_id)
+    can_refer_down = (
+        clinical
+        and at_receiver
+        and out.direction == Direction.UP
+        and out.state in (State.ARRIVED, State.COMPLETED)
+        and not out.child_ids
+    )
     return render(
         request,
         "referral/detail.html",
@@ -446,13 +457,12 @@ def _detail_page(
             if can_schedule and department_id is not None
             else SlotPicker(window, [], None, [])
         ),
-        can_refer_down=(
-            clinical
-            and at_receiver
-            and out.direction == Direction.UP
-            and out.state in (State.ARRIVED, State.COMPLETED)
-            and not out.child_ids
-        ),
+        can_refer_down=can_refer_down,
+        regimen_items=pharmacy.items(session, referral.network_id)
+        if can_refer_down and referral.network_id is not None
+        else [],
+        regimen_rows=_regimen_rows(session, user, referral, values or {}) if can_refer_down else [],
+        regimen_preview=regimen_preview,
         can_follow_up=(
             clinical
             and at_receiver
@@ -560,6 +570,49 @@ class ReferDownForm(BaseModel):
     clinical_summary: str = ""
     discharge_summary: str = ""
     follow_up_plan: str = ""
+    regimen_code: list[str] = Field(default_factory=list, max_length=REGIMEN_ROWS)
+    regimen_quantity: list[str] = Field(default_factory=list, max_length=REGIMEN_ROWS)
+    regimen_seen: str = ""
+
+    def regimen(self) -> list[dict[str, str]]:
+        """The rows with a drug chosen, in order (blank rows are left out)."""
+        quantities = [*self.regimen_quantity, *[""] * len(self.regimen_code)]
+        return [
+            {"item_code": code.strip(), "quantity": quantity.strip()}
+            for code, quantity in zip(self.regimen_code, quantities, strict=False)
+            if code.strip()
+        ]
+
+
+@dataclass(frozen=True)
+class RegimenRow:
+    code: str
+    quantity: str
+    index: int | None  # its place among the rows sent, as the refusal's field names it
+
+
+def _regimen_rows(
+    session: Session, user: Principal, referral: referrals.Referral, values: dict[str, Any]
+) -> list[RegimenRow]:
+    """The regimen rows of the refer-down form: what was typed, or the drugs of the
+    patient's last prescription at this institution, then blank rows."""
+    if values.get("regimen_code"):
+        typed = ReferDownForm.model_validate(values).regimen()
+        rows = [RegimenRow(r["item_code"], r["quantity"], n) for n, r in enumerate(typed)]
+    else:
+        here = registry.get_institution_by_id(session, referral.to_institution_id)
+        last = next(
+            (
+                p
+                for p in pharmacy.resident_prescriptions(session, user, referral.resident_id)
+                if here is not None and p.institution_code == here.code
+            ),
+            None,
+        )
+        rows = [
+            RegimenRow(i.item_code, str(i.quantity), None) for i in (last.items if last else [])
+        ]
+    return [*rows, *[RegimenRow("", "", None)] * max(REGIMEN_ROWS - len(rows), 1)][:REGIMEN_ROWS]
 
 
 @router.post("/referrals/{referral_id}/refer-down", response_class=HTMLResponse)
@@ -570,8 +623,29 @@ def refer_down(
     user: User,
     form: Annotated[ReferDownForm, Form()],
 ) -> Response:
-    """Discharge the patient of an up referral and refer him down with the discharge summary
-    and the follow-up plan (B5); shows the new downward referral."""
+    """Discharge the patient of an up referral and refer him down with the discharge summary,
+    the follow-up plan (B5) and the regimen (G6); shows the new downward referral. A regimen
+    with a drug the receiving unit lacks is shown checked first, and sent when sent again."""
+    regimen = form.regimen()
+    if regimen and not form.regimen_seen:
+        with contextlib.suppress(DomainError, ValueError):
+            parent = referrals.get(session, referral_id)
+            sender = registry.get_institution_by_id(session, parent.from_institution_id)
+            target = form.to_institution_code.strip() or (sender.code if sender else "")
+            check = pharmacy.preview_regimen(
+                session,
+                user,
+                RegimenCheckIn.model_validate({"to_institution_code": target, "regimen": regimen}),
+            )
+            if check.flagged:
+                return _detail_page(
+                    request,
+                    session,
+                    user,
+                    referral_id,
+                    values=form.model_dump(),
+                    regimen_preview=check,
+                )
     return submit(
         session,
         "refer_down",
@@ -584,6 +658,7 @@ def refer_down(
                 "clinical_summary": form.clinical_summary.strip(),
                 "discharge_summary": form.discharge_summary.strip() or None,
                 "follow_up_plan": form.follow_up_plan.strip() or None,
+                "regimen": regimen,
             }
         ),
         lambda data: referrals.refer_down(session, user, parent_id=referral_id, data=data),

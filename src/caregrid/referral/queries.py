@@ -13,6 +13,7 @@ from caregrid import clock
 from caregrid.auth import audit
 from caregrid.auth.roles import Principal, Role
 from caregrid.errors import Forbidden, InvalidInput, NotFound, Problem
+from caregrid.pharmacy import service as pharmacy
 from caregrid.referral.models import Referral
 from caregrid.referral.rules import DEDUCTIBLE_TEXT, network_profile
 from caregrid.referral.schemas import EventOut, HistoryFilterIn, Party, ReferralOut
@@ -296,6 +297,9 @@ def view(session: Session, principal: Principal, referral: Referral) -> Referral
             )
             for e in referral.events
         ],
+        regimen=pharmacy.referral_regimen(session, referral.id)
+        if referral.direction == Direction.DOWN
+        else None,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field, field_validator
 
 from caregrid.i18n import MessageText
+from caregrid.pharmacy.schemas import REGIMEN, RegimenCheckOut, RegimenLineIn
 from caregrid.referral.vocab import Action, Direction, RejectionReason, State, Urgency
 
 
@@ -36,6 +37,7 @@ class ReferralIn(BaseModel):
     )
     discharge_summary: str | None = Field(default=None, max_length=20000)
     follow_up_plan: str | None = Field(default=None, max_length=5000)
+    regimen: list[RegimenLineIn] = REGIMEN
     slot_id: int | None = Field(default=None, description="book this slot in the same step")
     submit: bool = Field(default=True, description="false keeps it as a draft")
 
@@ -62,6 +64,7 @@ class DownReferralIn(BaseModel):
     clinical_summary: str = Field(min_length=1, max_length=20000)
     discharge_summary: str | None = Field(default=None, max_length=20000)
     follow_up_plan: str | None = Field(default=None, max_length=5000)
+    regimen: list[RegimenLineIn] = REGIMEN
     consent: bool = True
 
 
@@ -137,6 +140,7 @@ class ReferralOut(BaseModel):
     overdue: bool
     allowed_actions: list[str]
     events: list[EventOut]
+    regimen: RegimenCheckOut | None = None  # a down referral's discharge regimen, checked (G6)
 
 
 class CatalogEntryOut(BaseModel):

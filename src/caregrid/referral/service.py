@@ -16,6 +16,7 @@ from caregrid.auth import access, audit
 from caregrid.auth.roles import SYSTEM, Principal, Role
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
 from caregrid.i18n import msg
+from caregrid.pharmacy import service as pharmacy
 from caregrid.referral.models import Referral
 from caregrid.referral.queries import (
     allowed_actions,
@@ -157,6 +158,8 @@ def create(session: Session, principal: Principal, data: ReferralIn) -> Referral
     refusal = diagnosis_refusal(data.diagnosis_code)
     if refusal is not None:
         problems.append(Problem("diagnosis_code", refusal))
+    regimen, regimen_problems = _regimen(session, data, route_, from_id, receiver)
+    problems += regimen_problems
     if problems:
         raise InvalidInput(problems)
     assert receiver is not None and route_ is not None
@@ -199,6 +202,15 @@ def create(session: Session, principal: Principal, data: ReferralIn) -> Referral
     session.add(referral)
     session.flush()
     _event(session, principal, referral, "create", None, State.DRAFT, None)
+    if regimen is not None:
+        pharmacy.record_regimen(
+            session,
+            principal,
+            regimen,
+            referral_id=referral.id,
+            resident_id=referral.resident_id,
+            diagnosis_code=referral.diagnosis_code,
+        )
     audit.record(
         session,
         principal,
@@ -217,6 +229,29 @@ def create(session: Session, principal: Principal, data: ReferralIn) -> Referral
     elif data.slot_id is not None:
         raise InvalidInput([Problem("slot_id", "a draft holds no slot; submit it to book")])
     return referral
+
+
+def _regimen(
+    session: Session,
+    data: ReferralIn,
+    route_: Route | None,
+    from_id: int,
+    receiver: registry.Institution | None,
+) -> tuple[pharmacy.Assessment | None, list[Problem]]:
+    """The discharge regimen checked at the receiving member (G6); only a downward referral
+    inside a network carries one."""
+    if not data.regimen or route_ is None or receiver is None:
+        return None, []
+    if route_.direction != Direction.DOWN or route_.network_id is None:
+        return None, [
+            Problem("regimen", "a discharge regimen goes with a downward referral in a network")
+        ]
+    try:
+        return pharmacy.assess_regimen(
+            session, route_.network_id, from_id, receiver.id, data.regimen
+        ), []
+    except InvalidInput as refused:
+        return None, refused.problems
 
 
 def refer_down(
@@ -257,6 +292,7 @@ def refer_down(
             consent=data.consent,
             discharge_summary=data.discharge_summary,
             follow_up_plan=data.follow_up_plan,
+            regimen=data.regimen,
         ),
     )
     if child.direction != Direction.DOWN:

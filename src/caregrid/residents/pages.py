@@ -17,6 +17,8 @@ from caregrid.config import get_settings
 from caregrid.errors import Forbidden
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.vocab import ConsentMethod, TerminationReason
+from caregrid.pharmacy import service as pharmacy
+from caregrid.registry import service as registry
 from caregrid.residents import service as residents
 from caregrid.residents.schemas import EmergencyAccessIn, ResidentSearchIn
 from caregrid.web.deps import DB, User
@@ -104,6 +106,11 @@ def resident_detail(resident_id: int, request: Request, session: DB, user: User)
             raise
         return _emergency_page(request, user, resident_id, refused.detail, {})
     visits = chronic.timeline(session, user, resident_id)
+    try:  # the patient's medicines, for those in their care
+        prescriptions = pharmacy.resident_prescriptions(session, user, resident_id)
+        regimens = pharmacy.resident_regimens(session, user, resident_id)
+    except Forbidden:
+        prescriptions, regimens = [], []
     return render(
         request,
         "residents/detail.html",
@@ -124,4 +131,7 @@ def resident_detail(resident_id: int, request: Request, session: DB, user: User)
         conditions=list(Condition),
         reasons=list(TerminationReason),
         methods=list(ConsentMethod),
+        prescriptions=prescriptions,
+        regimens=regimens,
+        names=registry.institution_names(session),
     )

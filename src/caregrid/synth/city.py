@@ -31,7 +31,12 @@ from caregrid.synth.diagnostics import diagnostic_orders, recognition_table, tel
 from caregrid.synth.draws import CHUNK, S_ADMISSIONS, S_VISITS, Calendar, concat, split, stream
 from caregrid.synth.encounters import admissions_month, visits_chunk, write_encounters
 from caregrid.synth.layout import build_city, load_layout
-from caregrid.synth.pharmacy import catalogue_listing_facts, prescription_item_facts
+from caregrid.synth.pharmacy import (
+    catalogue_listing_facts,
+    prescription_item_facts,
+    regimen_check_facts,
+    stock_reading_facts,
+)
 from caregrid.synth.primary_care import chronic_facts, contract_facts, public_health_facts
 from caregrid.synth.rates import load as load_rates
 from caregrid.synth.referrals import referral_table, write_bookings
@@ -101,6 +106,8 @@ def generate(
         teleconsultation_facts(run)
         catalogue_listing_facts(run)
         prescription_item_facts(run)
+        stock_reading_facts(run)
+        regimen_check_facts(run)
         tell(
             "chronic care, contracts, public health, staff, facilities, teleconsults, drug lists",
             writer.total,

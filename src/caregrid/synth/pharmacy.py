@@ -1,6 +1,7 @@
 """The synthetic city's pharmacy: each institution's own list read on the year's last day
-(G1), lines of the shipped starter catalogue and lines of its own outside it, and a year of
-dispensed prescription lines (G3, G5)."""
+(G1), lines of the shipped starter catalogue and lines of its own outside it; what it holds
+that day of its lines and of the catalogue's negotiated drugs (G3); a year of dispensed
+prescription lines (G3, G5); and the regimen checks of down-referred patients (G6)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,28 @@ from caregrid.synth.draws import PRIMARY, S_PHARMACY, Array, months_of, stream
 from caregrid.synth.year import Year
 
 
+def _starter_codes() -> list[str]:
+    with pharmacy.starter_file().open(encoding="utf-8") as file:
+        return [row["code"] for row in csv.DictReader(file)]
+
+
+def _listed(year: Year, lines: int) -> Array:
+    """Which starter lines each institution lists (institutions by lines)."""
+    rng = stream(year.seed, S_PHARMACY)
+    listed: Array = rng.random((len(year.city.institutions), lines)) < (
+        year.rates.pharmacy.listed_share.value
+    )
+    return listed
+
+
 def catalogue_listing_facts(year: Year) -> None:
     """Every starter line is listed with a drawn probability, and a Poisson number of the
     institution's own lines (`SYN-nnnn`) lie outside the catalogue (ours)."""
     rates, city, cal = year.rates.pharmacy, year.city, year.cal
-    with pharmacy.starter_file().open(encoding="utf-8") as file:
-        codes = [row["code"] for row in csv.DictReader(file)]
-    rng = stream(year.seed, S_PHARMACY)
+    codes = _starter_codes()
+    rng = stream(year.seed, S_PHARMACY, 2)
     n = len(city.institutions)
-    listed = rng.random((n, len(codes))) < rates.listed_share.value
+    listed = _listed(year, len(codes))
     own = rng.poisson(rates.outside_lines.value, n)
     inst = np.concatenate([np.nonzero(listed)[0], np.repeat(np.arange(n), own)])
     line = np.concatenate([np.nonzero(listed)[1], len(codes) + _ranks(own)])
@@ -65,8 +79,7 @@ def prescription_item_facts(year: Year) -> None:
     institution's own; a share of a primary institution's lines written at its network's
     lead and dispensed here (cloud prescriptions); units and prices drawn (all ours)."""
     rates, city, cal = year.rates.pharmacy, year.city, year.cal
-    with pharmacy.starter_file().open(encoding="utf-8") as file:
-        codes = [row["code"] for row in csv.DictReader(file)]
+    codes = _starter_codes()
     rng = stream(year.seed, S_PHARMACY, 1)
     n = len(city.institutions)
     per = rng.poisson(rates.lines_per_day.value * cal.days, n)
@@ -101,6 +114,91 @@ def prescription_item_facts(year: Year) -> None:
                     "quantity": pa.array(units[rows], pa.int64()),
                     "amount_cny": numbers(units[rows] * price[rows]),
                     "state": pa.array(["dispensed"] * len(rows), pa.string()),
+                    "date": dates(day[rows]),
+                },
+            ),
+            "0",
+        )
+
+
+def stock_reading_facts(year: Year) -> None:
+    """What each institution holds on the year's last day of the starter lines it lists and
+    of the synthetic catalogue's negotiated drugs (`SYN-NEG-nn`, ours): a listed line is out
+    of stock with a drawn share, else holds a Poisson number of units; a negotiated drug is
+    listed with its own share."""
+    rates, city, cal = year.rates.pharmacy, year.city, year.cal
+    codes = _starter_codes()
+    negotiated = [f"SYN-NEG-{k:02d}" for k in range(int(rates.negotiated_lines.value))]
+    rng = stream(year.seed, S_PHARMACY, 3)
+    n = len(city.institutions)
+    listed = np.concatenate(
+        [
+            _listed(year, len(codes)),
+            rng.random((n, len(negotiated))) < rates.negotiated_listed_share.value,
+        ],
+        axis=1,
+    )
+    # starter lines appear where listed; negotiated drugs appear for every institution
+    shown = listed.copy()
+    shown[:, len(codes) :] = True
+    inst, line = np.nonzero(shown)
+    if not len(inst):
+        return
+    held = listed[inst, line]
+    out = rng.random(len(inst)) < rates.stock_out_share.value
+    units = np.where(held & ~out, 1 + rng.poisson(rates.units_on_hand.value, len(inst)), 0)
+    names = pa.array([*codes, *negotiated], pa.string())
+    year.out.put(
+        "stock_reading",
+        cal.month(11),
+        table(
+            "stock_reading",
+            {
+                "institution_code": take(city.institutions, inst),
+                "item_code": take(names, line),
+                "listed": pa.array(held, pa.bool_()),
+                "negotiated": pa.array(line >= len(codes), pa.bool_()),
+                "essential": pa.array(line < len(codes), pa.bool_()),
+                "on_hand": pa.array(units, pa.int64()),
+                "as_of": dates(np.full(len(inst), cal.last)),
+            },
+        ),
+        "0",
+    )
+
+
+def regimen_check_facts(year: Year) -> None:
+    """Down-referred hypertension and diabetes patients' regimens checked at primary
+    institutions of a network with a lead: a Poisson number per institution and year, 1 +
+    Poisson drugs each, each drug flagged with a drawn share (all ours)."""
+    rates, city, cal = year.rates.pharmacy, year.city, year.cal
+    rng = stream(year.seed, S_PHARMACY, 4)
+    n = len(city.institutions)
+    lead = city.lead_of
+    receiving = (city.level == PRIMARY) & (lead >= 0) & (lead != np.arange(n))
+    per = np.where(receiving, rng.poisson(rates.regimen_checks.value, n), 0)
+    to = np.repeat(np.arange(n), per)
+    total = len(to)
+    if not total:
+        return
+    day = rng.integers(cal.first, cal.last + 1, total)
+    lines = 1 + rng.poisson(rates.regimen_drugs.value - 1, total)
+    flagged = rng.binomial(lines, rates.regimen_flagged_share.value)
+    diagnosis = np.where(rng.random(total) < rates.regimen_hypertension_share.value, "I10", "E11.9")
+    seq = np.arange(total, dtype=np.int64)
+    for month, rows in months_of(day):
+        year.out.put(
+            "regimen_check",
+            month,
+            table(
+                "regimen_check",
+                {
+                    "referral_id": ids("RG" + year.y, seq[rows], 8),
+                    "institution_code": take(city.institutions, to[rows]),
+                    "from_institution_code": take(city.institutions, lead[to[rows]]),
+                    "diagnosis_code": pa.array(diagnosis[rows], pa.string()),
+                    "lines": pa.array(lines[rows], pa.int64()),
+                    "flagged_lines": pa.array(flagged[rows], pa.int64()),
                     "date": dates(day[rows]),
                 },
             ),

@@ -479,6 +479,14 @@ class PharmacyRates:
     units_per_line: Number
     unit_price_essential: Number
     unit_price_other: Number
+    negotiated_lines: Number
+    negotiated_listed_share: Share
+    stock_out_share: Share
+    units_on_hand: Number
+    regimen_checks: Number
+    regimen_drugs: Number
+    regimen_hypertension_share: Share
+    regimen_flagged_share: Share
 
 
 @dataclass(frozen=True, config=_STRICT)

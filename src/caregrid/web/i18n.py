@@ -206,6 +206,9 @@ VOCAB_EN = {
     "prescription_state.cancelled": "Cancelled by the prescriber",
     "prescription_action.dispense": "Dispense",
     "prescription_action.refuse": "Refuse",
+    "regimen_outcome.available": "Held at the unit",
+    "regimen_outcome.substitute": "A substitute of the same medicine is held",
+    "regimen_outcome.flagged": "Flagged: not available at the unit",
     "insurance_class.A": "Class A (甲)",
     "insurance_class.B": "Class B (乙)",
 }
