@@ -248,3 +248,59 @@ def test_a_members_pharmacy_dispenses_from_its_queue_in_chinese(
     assert pharmacy.prescription(session, SYSTEM, waiting.id).state == "dispensed"
     row = office.text.split('data-indicator="PH5"', 1)[1].split("</tr>", 1)[0]
     assert "1/2" in row  # the lead's cloud prescription and the unit's own, both dispensed
+
+
+def test_a_member_sends_and_withdraws_its_own_requisition_from_its_pharmacy(
+    session: Session, client: TestClient, fresh_store: object
+) -> None:
+    """The unit's administrator sees its requisitions (not another member's), sends one for
+    itself whatever member the form names, sees a typo at its field, withdraws one; and sees
+    the transfer the lead's pharmacy is to ship for the patient referred down (G6)."""
+    network = demo._demo_network(session)
+    with clock.frozen(NOW):
+        demo.load_network(session, network)
+        unit = demo._pick(network, NetworkRole.MEMBER, primary=True).institution
+        lead = demo._pick(network, NetworkRole.LEAD, primary=False).institution
+        user = auth.get_by_username(session, "unit-admin")
+        assert user is not None
+        headers = {**bearer(session, auth.principal_of(user)), **HTML}
+        base = f"/institutions/{unit.code}/pharmacy"
+        page = client.get(base, headers=headers).text
+        listed = page.split(f'id="requisition-list-{network.code}"', 1)[1].split("</table>")[0]
+        mine = pharmacy.visible_requisitions(session, auth.principal_of(user), network.code)
+        assert {r.institution_code for r in mine} == {unit.code}
+        assert listed.count("data-requisition=") == len(mine)
+        regimen = next(
+            t
+            for t in pharmacy.transfers(session, network.id)
+            if t.to_institution_code == unit.code and t.item_code == "EML18-VALSARTAN-C80"
+        )
+        row = page.split(f'data-transfer="{regimen.id}"', 1)[1].split("</tr>", 1)[0]
+        assert 'data-state="requested"' in page and "<button" not in row  # the lead ships
+
+        form = {"network_code": network.code, "institution_code": lead.code}
+        typo = client.post(
+            f"{base}/requisitions",
+            data={**form, "quantity_EML18-METFORMIN-T05": "-3"},
+            headers=headers,
+        )
+        assert typo.status_code == 422
+        assert 'id="error-requisition-quantity_EML18-METFORMIN-T05"' in typo.text
+        sent = client.post(
+            f"{base}/requisitions",
+            data={**form, "quantity_EML18-METFORMIN-T05": "300"},
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert sent.status_code == 303
+        now = pharmacy.visible_requisitions(session, auth.principal_of(user), network.code)
+        (new,) = [r for r in now if r.id not in {m.id for m in mine}]
+        assert new.institution_code == unit.code  # its own, not the lead's it named
+        withdrawn = client.post(
+            f"{base}/requisitions/{new.id}/cancel",
+            data={"version": str(new.version)},
+            headers=headers,
+            follow_redirects=False,
+        )
+    assert withdrawn.status_code == 303
+    assert pharmacy.requisitions(session, network.id, [new.id])[0].state == "cancelled"

@@ -512,3 +512,31 @@ def test_racing_consolidations_place_the_requisition_once(
         ).all()
         state = session.scalar(select(Requisition.state).where(Requisition.id == requisition))
     assert state == "ordered" and len(wanted) == 1 and wanted[0] is not None
+
+
+def test_under_integration_only_the_office_records_an_opening_balance(
+    session: Session, world: World
+) -> None:
+    """G4: once purchasing is integrated a member's own stock arrives only as the opening
+    balance the office counts, once per lot; the member cannot record one itself."""
+    registry.get_network(session, NETWORK).profile = "sichuan"
+    session.flush()
+    counted = LotIn(
+        item_code=AMLODIPINE,
+        lot_number="OPEN1",
+        expires_on=date(2027, 1, 1),
+        quantity=40,
+        opening_balance=True,
+    )
+    with clock.frozen(datetime(2026, 1, 5, 9, tzinfo=SHANGHAI)):
+        with pytest.raises(Forbidden):
+            pharmacy.receive_lot(session, world.community_admin, UNIT, counted)
+        assert pharmacy.receive_lot(session, world.office, UNIT, counted).quantity == 40
+        with pytest.raises(InvalidInput) as again:
+            pharmacy.receive_lot(session, world.office, UNIT, counted)
+        assert [p.field for p in again.value.problems] == ["lot_number"]
+        with pytest.raises(RuleViolation):  # a purchase of its own is still refused
+            pharmacy.receive_lot(
+                session, world.office, UNIT, counted.model_copy(update={"opening_balance": False})
+            )
+    assert _held(session, UNIT, AMLODIPINE) == 40

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import Principal
-from caregrid.errors import InvalidInput, Problem, validation_problems
+from caregrid.errors import Forbidden, InvalidInput, Problem, validation_problems
 from caregrid.pharmacy import service as pharmacy
 from caregrid.pharmacy.api import FIGURES, network_measures
 from caregrid.pharmacy.schemas import (
@@ -200,32 +200,33 @@ async def _fields(request: Request) -> dict[str, str]:
     return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
 
 
+def _requisition(form: dict[str, str], codes: list[str]) -> RequisitionIn:
+    """A requisition form's fields (`quantity_<code>` per line) as the service's input."""
+    problems: list[Problem] = []
+    lines = []
+    for item in codes:
+        units = _whole(form, f"quantity_{item}", problems)
+        if units is not None:
+            lines.append({"item_code": item, "quantity": units})
+    if problems:
+        raise InvalidInput(problems)
+    if not lines:
+        raise InvalidInput([Problem("lines", "give the units of at least one item")])
+    return RequisitionIn.model_validate(
+        {"institution_code": form.get("institution_code", ""), "lines": lines}
+    )
+
+
 @router.post("/networks/{code}/pharmacy/requisitions", response_class=HTMLResponse)
 async def submit_requisition(code: str, request: Request, session: DB, user: User) -> Response:
     """A member's requisition: a quantity against each item it wants (`quantity_<code>`)."""
     form = await _fields(request)
     network = registry.get_network(session, code)
     codes = [i.code for i in pharmacy.items(session, network.id)]
-
-    def read() -> RequisitionIn:
-        problems: list[Problem] = []
-        lines = []
-        for item in codes:
-            units = _whole(form, f"quantity_{item}", problems)
-            if units is not None:
-                lines.append({"item_code": item, "quantity": units})
-        if problems:
-            raise InvalidInput(problems)
-        if not lines:
-            raise InvalidInput([Problem("lines", "give the units of at least one item")])
-        return RequisitionIn.model_validate(
-            {"institution_code": form.get("institution_code", ""), "lines": lines}
-        )
-
     return submit(
         session,
         "requisition",
-        read,
+        lambda: _requisition(form, codes),
         lambda data: pharmacy.submit_requisition(session, user, code, data),
         refused=lambda error: _page(request, session, user, code, None, error, form),
         done=lambda _: f"/networks/{code}/pharmacy#requisitions",
@@ -397,12 +398,28 @@ def _queue_page(
 ) -> Response:
     institution = registry.require_institution(session, code)
     held = pharmacy.pharmacy_queue(session, user, code)
+    networks = [
+        registry.get_network_by_id(session, n)
+        for n in sorted(registry.network_ids_of_institution(session, institution.id))
+    ]
     moving = [
         t
-        for network_id in sorted(registry.network_ids_of_institution(session, institution.id))
-        for t in pharmacy.transfers(session, network_id)
+        for network in networks
+        for t in pharmacy.transfers(session, network.id)
         if code in (t.from_institution_code, t.to_institution_code)
     ]
+    asks = []
+    for network in networks:
+        try:
+            mine = pharmacy.visible_requisitions(session, user, network.code)
+        except Forbidden:  # another network's office looking at a member of two groups
+            continue
+        orderable = [
+            i
+            for i in pharmacy.items(session, network.id)
+            if i.supplier is not None and i.unit_price_cny is not None
+        ]
+        asks.append((network, orderable, [r for r in mine if r.institution_code == code]))
     return render(
         request,
         "pharmacy/queue.html",
@@ -413,6 +430,7 @@ def _queue_page(
         institution=institution,
         prescriptions=held,
         transfers=moving,
+        asks=asks,
         lots=pharmacy.lots(session, {institution.id}),
         today=clock.today(),
         patients={p.resident_id: residents.name_of(session, p.resident_id) for p in held},
@@ -429,6 +447,44 @@ def queue_page(code: str, request: Request, session: DB, user: User) -> Response
     sends and receives (those proposed for down-referred patients among them, G6); its
     stock."""
     return _queue_page(request, session, user, code)
+
+
+@router.post("/institutions/{code}/pharmacy/requisitions", response_class=HTMLResponse)
+async def submit_own_requisition(code: str, request: Request, session: DB, user: User) -> Response:
+    """The member's own requisition to its network's next consolidated order (G2)."""
+    form = await _fields(request)
+    network = registry.get_network(session, form.get("network_code", ""))
+    codes = [i.code for i in pharmacy.items(session, network.id)]
+    return submit(
+        session,
+        "requisition",
+        lambda: _requisition({**form, "institution_code": code}, codes),
+        lambda data: pharmacy.submit_requisition(session, user, network.code, data),
+        refused=lambda error: _queue_page(request, session, user, code, error, form),
+        done=lambda _: f"/institutions/{code}/pharmacy#requisitions",
+    )
+
+
+@router.post(
+    "/institutions/{code}/pharmacy/requisitions/{requisition_id}/cancel",
+    response_class=HTMLResponse,
+)
+def cancel_own_requisition(
+    code: str,
+    requisition_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    version: Annotated[int, Form(ge=1, le=2_147_483_647)],
+) -> Response:
+    return submit(
+        session,
+        f"requisition-{requisition_id}",
+        lambda: None,
+        lambda _: pharmacy.cancel_requisition(session, user, requisition_id, version),
+        refused=lambda error: _queue_page(request, session, user, code, error),
+        done=lambda _: f"/institutions/{code}/pharmacy#requisitions",
+    )
 
 
 @router.post("/institutions/{code}/pharmacy/transfers/{transfer_id}", response_class=HTMLResponse)

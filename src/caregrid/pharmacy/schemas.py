@@ -89,6 +89,11 @@ class LotIn(BaseModel):
     lot_number: str = Field(pattern=CODE)
     expires_on: date
     quantity: int = Field(ge=1, le=10_000_000)
+    opening_balance: bool = Field(
+        default=False,
+        description="stock the member held when purchasing was integrated (G4), counted and "
+        "recorded by the network's office",
+    )
 
 
 class LotOut(BaseModel):

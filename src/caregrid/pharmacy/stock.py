@@ -130,11 +130,20 @@ def receive_lot(
     session: Session, principal: Principal, institution_code: str, data: LotIn
 ) -> StockLot:
     """Goods received into an institution's stock: a new lot, or more units of a lot it
-    already holds (the same number must carry the same expiry)."""
+    already holds (the same number must carry the same expiry). Where purchasing is
+    integrated (G4) only an opening balance is taken this way: a lot the member held when it
+    joined the network's purchasing, counted by the office."""
     institution = registry.require_institution(session, institution_code)
     _require_stock_keeper(session, principal, institution.id)
-    _integrated(session, institution.id)
+    if data.opening_balance:
+        _require_office(session, principal, institution.id)
+    else:
+        _integrated(session, institution.id)
     item = _catalogue_item(session, institution.id, data.item_code)
+    if data.opening_balance and _lot(session, institution.id, item.id, data.lot_number):
+        raise InvalidInput(
+            [Problem("lot_number", "is held here already: an opening balance opens a lot")]
+        )
     if data.expires_on < clock.today():
         raise InvalidInput([Problem("expires_on", "the lot has expired")])
     mismatch = expiry_mismatch(session, institution.id, item.id, data.lot_number, data.expires_on)
@@ -144,12 +153,20 @@ def receive_lot(
     _audit(
         session,
         principal,
-        "lot.receive",
+        "lot.opening" if data.opening_balance else "lot.receive",
         institution.id,
         {"item": item.code, "lot": data.lot_number, "units": data.quantity},
     )
     session.refresh(lot)
     return lot
+
+
+def _require_office(session: Session, principal: Principal, institution_id: int) -> None:
+    networks = registry.network_ids_of_institution(session, institution_id)
+    if not any(access.is_network_office(principal, n) for n in networks):
+        raise Forbidden(
+            "a member's opening balance is counted and recorded by its network's office"
+        )
 
 
 def _integrated(session: Session, institution_id: int) -> None:
