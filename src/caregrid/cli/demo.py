@@ -69,6 +69,8 @@ from caregrid.residents import service as residents
 from caregrid.residents.schemas import EmergencyAccessIn, ResidentIn
 from caregrid.scheduling import service as scheduling
 from caregrid.synth.city import generate
+from caregrid.workforce import service as workforce
+from caregrid.workforce.schemas import DrawCandidateIn, DrawIn, DrawPostIn, RevealIn
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,62 @@ def load_network(session: Session, network: registry.Network) -> list[DemoAccoun
     _quality_assessments(session, network)
     _referrals(session, network)
     _pharmacy(session, network)
+    _draws(session, network)
     return accounts
+
+
+DEMO_DRAW_SEED = "demo-2025-first-posts-7f3a9c21"  # revealed: a demo draw's seed is public
+
+
+def _draws(session: Session, network: registry.Network) -> None:
+    """Last year's first-post draw of new hires (H2), revealed: the lead's and two primary
+    members' posts, eight candidates with their scores and preferred posts (invented)."""
+    if workforce.draws(session, SYSTEM, network.code):
+        return
+    members = sorted(network.memberships, key=lambda m: m.position)
+    lead = _pick(network, NetworkRole.LEAD, primary=False).institution
+    primary = [m.institution for m in members if m.institution.level == "primary"][:2]
+    if len(primary) < 2:
+        return
+    posts = [
+        DrawPostIn(
+            code="P1-GP", institution_code=primary[0].code, title="全科医生", seats=2, need=1
+        ),
+        DrawPostIn(
+            code="P2-GP", institution_code=primary[1].code, title="全科医生", seats=2, need=1
+        ),
+        DrawPostIn(
+            code="L-CARD", institution_code=lead.code, title="心血管内科医师", seats=1, need=3
+        ),
+        DrawPostIn(code="L-NURSE", institution_code=lead.code, title="护士", seats=2, need=2),
+    ]
+    people = [
+        ("JH2025001", "周文", "92.50", ["L-CARD", "P1-GP"]),
+        ("JH2025002", "吴敏", "90.00", ["L-CARD", "L-NURSE"]),
+        ("JH2025003", "郑洁", "90.00", ["L-NURSE"]),
+        ("JH2025004", "孙浩", "86.75", ["P2-GP"]),
+        ("JH2025005", "朱琳", "84.00", ["L-NURSE", "P1-GP"]),
+        ("JH2025006", "胡强", "81.50", []),
+        ("JH2025007", "林芳", "79.25", ["L-CARD"]),
+        ("JH2025008", "何军", "77.00", ["P2-GP", "P1-GP"]),
+    ]
+    row = workforce.commit_draw(
+        session,
+        SYSTEM,
+        network.code,
+        DrawIn(
+            name="2025年新招聘人员首次分配",
+            commitment=workforce.commitment(DEMO_DRAW_SEED),
+            posts=posts,
+            candidates=[
+                DrawCandidateIn(ref=ref, name=name, score=Decimal(score), preferences=wanted)
+                for ref, name, score, wanted in people
+            ],
+        ),
+    )
+    workforce.reveal_draw(
+        session, SYSTEM, row.id, RevealIn(version=row.version, seed=DEMO_DRAW_SEED)
+    )
 
 
 def _hong_kong(folder: Path) -> None:

@@ -25,6 +25,7 @@ from caregrid.cli import finance, plan, synth
 from caregrid.cli.analytics import evaluate, export_app, facts_app, indicators_app
 from caregrid.cli.audit import audit_app
 from caregrid.cli.console import err, failing_cleanly, out
+from caregrid.cli.workforce import workforce_app
 from caregrid.db.migrate import upgrade
 from caregrid.db.session import get_engine, session_scope
 from caregrid.diagnostics import service as diagnostics
@@ -61,6 +62,7 @@ for sub, name in (
     (export_app, "export"),
     (plan.plan_app, "plan"),
     (pharmacy_app, "pharmacy"),
+    (workforce_app, "workforce"),
 ):
     app.add_typer(sub, name=name)
 app.command("synth")(synth.synth)

@@ -33,3 +33,4 @@ def import_all_models() -> None:
     from caregrid.registry import models as _registry  # noqa: F401
     from caregrid.residents import models as _residents  # noqa: F401
     from caregrid.scheduling import models as _scheduling  # noqa: F401
+    from caregrid.workforce import models as _workforce  # noqa: F401

@@ -39,6 +39,8 @@ from caregrid.web import csrf, pages, problems
 from caregrid.web.admission import AdmissionGate
 from caregrid.web.headers import SecurityHeaders
 from caregrid.web.inputs import BodyLimit, sane_input
+from caregrid.workforce import api as workforce_api
+from caregrid.workforce import pages as workforce_pages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -71,6 +73,7 @@ ROUTERS = (
     planning_api.router,
     finance_api.router,
     pharmacy_api.router,
+    workforce_api.router,
     auth_api.router,
     pages.router,
     auth_pages.router,
@@ -84,6 +87,7 @@ ROUTERS = (
     indicators_pages.router,
     planning_pages.router,
     pharmacy_pages.router,
+    workforce_pages.router,
 )
 
 

@@ -206,6 +206,8 @@ VOCAB_EN = {
     "prescription_state.cancelled": "Cancelled by the prescriber",
     "prescription_action.dispense": "Dispense",
     "prescription_action.refuse": "Refuse",
+    "draw_state.committed": "Seed committed, not yet drawn",
+    "draw_state.revealed": "Seed revealed, drawn",
     "regimen_outcome.available": "Held at the unit",
     "regimen_outcome.substitute": "A substitute of the same medicine is held",
     "regimen_outcome.flagged": "Flagged: not available at the unit",

@@ -1,0 +1,43 @@
+"""REST API of the first-post draws (H2): commit, reveal, read and the published draw."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from caregrid.web.deps import DB, User
+from caregrid.workforce import service as workforce
+from caregrid.workforce.schemas import DrawIn, DrawOut, RevealIn
+
+router = APIRouter(prefix="/api", tags=["workforce"])
+DRAW_ID = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+@router.post("/networks/{code}/draws", response_model=DrawOut, status_code=201)
+def commit_draw(code: str, body: DrawIn, session: DB, user: User) -> DrawOut:
+    """Publish a draw before it is run: the seed's SHA-256, the posts and the candidates."""
+    return workforce.draw_view(session, workforce.commit_draw(session, user, code, body))
+
+
+@router.get("/networks/{code}/draws", response_model=list[DrawOut])
+def network_draws(code: str, session: DB, user: User) -> list[DrawOut]:
+    return workforce.draws(session, user, code)
+
+
+@router.get("/draws/{draw_id}", response_model=DrawOut)
+def draw(draw_id: DRAW_ID, session: DB, user: User) -> DrawOut:
+    return workforce.draw_view(session, workforce.read_draw(session, user, draw_id))
+
+
+@router.post("/draws/{draw_id}/reveal", response_model=DrawOut)
+def reveal_draw(draw_id: DRAW_ID, body: RevealIn, session: DB, user: User) -> DrawOut:
+    """Reveal the seed (it must hash to the commitment) and run the draw."""
+    return workforce.draw_view(session, workforce.reveal_draw(session, user, draw_id, body))
+
+
+@router.get("/draws/{draw_id}/published")
+def published_draw(draw_id: DRAW_ID, session: DB, user: User) -> dict[str, Any]:
+    """The draw as anyone signed in may replay it (`caregrid workforce draw verify FILE`):
+    references and scores, not names."""
+    return workforce.published(session, workforce.get_draw(session, draw_id))

@@ -1,0 +1,82 @@
+"""API input and output of the first-post draw (H2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from caregrid.workforce.vocab import DrawState
+
+CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+VERSION = Field(ge=1, le=2_147_483_647, description="the version you saw")
+
+
+class DrawPostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=CODE)
+    institution_code: str = Field(min_length=1, max_length=60)
+    title: str = Field(min_length=1, max_length=200)
+    seats: int = Field(ge=1, le=10_000)
+    need: int = Field(ge=1, le=1_000, description="1 is the neediest post")
+
+
+class DrawCandidateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ref: str = Field(pattern=CODE, description="the exam reference, published with the draw")
+    name: str = Field(min_length=1, max_length=100)
+    score: Decimal = Field(ge=0, le=1000, max_digits=7, decimal_places=2)
+    preferences: list[str] = Field(default_factory=list, max_length=50)
+
+
+class DrawIn(BaseModel):
+    """A draw committed before it is run: the seed's SHA-256, the posts and the candidates."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    commitment: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the seed, hex")
+    posts: list[DrawPostIn] = Field(min_length=1, max_length=1_000)
+    candidates: list[DrawCandidateIn] = Field(min_length=1, max_length=10_000)
+
+
+class RevealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = VERSION
+    seed: str = Field(min_length=16, max_length=200)
+
+
+class DrawPostOut(BaseModel):
+    code: str
+    institution_code: str
+    title: str
+    seats: int
+    need: int
+    taken: int | None  # seats filled by the draw, once revealed
+
+
+class DrawCandidateOut(BaseModel):
+    ref: str
+    name: str
+    score: Decimal
+    preferences: list[str]
+    lottery: str | None
+    rank: int | None
+    post_code: str | None
+
+
+class DrawOut(BaseModel):
+    id: int
+    network_code: str
+    name: str
+    state: DrawState
+    version: int
+    commitment: str
+    seed: str | None
+    digest: str | None
+    committed_by: str
+    committed_at: datetime
+    revealed_by: str | None
+    revealed_at: datetime | None
+    posts: list[DrawPostOut]
+    candidates: list[DrawCandidateOut]  # in rank order once revealed

@@ -1,0 +1,292 @@
+"""The workforce domain's entry: the network's first-post draws (H2), committed, revealed,
+published and replayed (`draw` holds the algorithm, pure and documented)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth import access, audit
+from caregrid.auth.roles import Principal
+from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from caregrid.i18n import msg
+from caregrid.registry import service as registry
+from caregrid.workforce import draw as algorithm
+from caregrid.workforce.models import Draw, DrawCandidate, DrawPost
+from caregrid.workforce.schemas import (
+    DrawCandidateOut,
+    DrawIn,
+    DrawOut,
+    DrawPostOut,
+    RevealIn,
+)
+from caregrid.workforce.vocab import DrawState
+
+__all__ = [
+    "Draw",
+    "commit_draw",
+    "commitment",
+    "draw_view",
+    "draws",
+    "get_draw",
+    "published",
+    "read_draw",
+    "reveal_draw",
+    "verify",
+]
+
+verify = algorithm.verify
+commitment = algorithm.commitment
+
+
+def _office(principal: Principal, network_id: int) -> None:
+    access.require_network_office(
+        principal, network_id, "a network's first-post draws are run by its office"
+    )
+
+
+def _problems(session: Session, network_id: int, data: DrawIn) -> list[Problem]:
+    """Every post once and of a member of the network; every candidate once, preferring
+    posts of this draw, each once."""
+    members = registry.network_member_ids(session, network_id)
+    ids = {code: i for i, code in registry.codes_by_id(session).items()}
+    problems: list[Problem] = []
+    codes: dict[str, int] = {}
+    for n, post in enumerate(data.posts):
+        if post.code in codes:
+            problems.append(
+                Problem(f"posts.{n}.code", msg("repeats post {seen}", seen=codes[post.code]))
+            )
+        codes.setdefault(post.code, n)
+        if ids.get(post.institution_code) not in members:
+            problems.append(
+                Problem(f"posts.{n}.institution_code", "is not a member of the network")
+            )
+    refs: dict[str, int] = {}
+    for n, candidate in enumerate(data.candidates):
+        if candidate.ref in refs:
+            problems.append(
+                Problem(
+                    f"candidates.{n}.ref",
+                    msg("repeats candidate {seen}", seen=refs[candidate.ref]),
+                )
+            )
+        refs.setdefault(candidate.ref, n)
+        for code in candidate.preferences:
+            if code not in codes:
+                problems.append(
+                    Problem(
+                        f"candidates.{n}.preferences",
+                        msg("{code!r} is not a post of this draw", code=code),
+                    )
+                )
+        if len(set(candidate.preferences)) != len(candidate.preferences):
+            problems.append(Problem(f"candidates.{n}.preferences", "names a post twice"))
+    return problems
+
+
+def commit_draw(session: Session, principal: Principal, network_code: str, data: DrawIn) -> Draw:
+    """The draw as published before it is run: the seed's hash, the posts and the
+    candidates, frozen; nothing is drawn until the seed is revealed."""
+    network = registry.get_network(session, network_code)
+    _office(principal, network.id)
+    problems = _problems(session, network.id, data)
+    if problems:
+        raise InvalidInput(problems)
+    ids = {code: i for i, code in registry.codes_by_id(session).items()}
+    row = Draw(
+        network_id=network.id,
+        name=data.name.strip(),
+        state=DrawState.COMMITTED,
+        commitment=data.commitment,
+        committed_by=principal.username,
+        committed_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    for n, post in enumerate(data.posts):
+        session.add(
+            DrawPost(
+                draw_id=row.id,
+                position=n,
+                code=post.code,
+                institution_id=ids[post.institution_code],
+                title=post.title,
+                seats=post.seats,
+                need=post.need,
+            )
+        )
+    for n, candidate in enumerate(data.candidates):
+        session.add(
+            DrawCandidate(
+                draw_id=row.id,
+                position=n,
+                ref=candidate.ref,
+                name=candidate.name,
+                score=candidate.score,
+                preferences=list(candidate.preferences),
+            )
+        )
+    session.flush()
+    _audit(session, principal, "draw.commit", row, {"commitment": row.commitment})
+    return row
+
+
+def _audit(
+    session: Session, principal: Principal, action: str, row: Draw, detail: dict[str, object]
+) -> None:
+    audit.record_for(
+        session,
+        principal,
+        action,
+        row.network_id,
+        purpose="workforce",
+        subject_type="network",
+        detail={"draw": row.id, **detail},
+    )
+
+
+def get_draw(session: Session, draw_id: int) -> Draw:
+    row = session.get(Draw, draw_id)
+    if row is None:
+        raise NotFound("no draw {draw_id}", draw_id=draw_id)
+    return row
+
+
+def _inputs(
+    session: Session, row: Draw
+) -> tuple[list[algorithm.Seat], list[algorithm.Candidate], list[DrawCandidate]]:
+    codes = registry.codes_by_id(session)
+    posts = session.scalars(
+        select(DrawPost).where(DrawPost.draw_id == row.id).order_by(DrawPost.position)
+    )
+    people = list(
+        session.scalars(
+            select(DrawCandidate)
+            .where(DrawCandidate.draw_id == row.id)
+            .order_by(DrawCandidate.position)
+        )
+    )
+    seats = [
+        algorithm.Seat(p.code, codes[p.institution_id], p.title, p.seats, p.need) for p in posts
+    ]
+    candidates = [algorithm.Candidate(c.ref, c.score, tuple(c.preferences)) for c in people]
+    return seats, candidates, people
+
+
+def reveal_draw(session: Session, principal: Principal, draw_id: int, data: RevealIn) -> Draw:
+    """The seed revealed: it must hash to the commitment; the result is computed from it and
+    the published draw's digest kept (both in the audit log)."""
+    row = get_draw(session, draw_id)
+    _office(principal, row.network_id)
+    if row.version != data.version:
+        raise Conflict(
+            "draw {id} changed since you saw it (version {seen}, now {now})",
+            id=row.id,
+            seen=data.version,
+            now=row.version,
+        )
+    if row.state != DrawState.COMMITTED:
+        raise Conflict("draw {id} is revealed already", id=row.id)
+    if algorithm.commitment(data.seed) != row.commitment:
+        raise InvalidInput([Problem("seed", "does not hash to the draw's published commitment")])
+    seats, candidates, people = _inputs(session, row)
+    by_ref = {c.ref: c for c in people}
+    for placed in algorithm.run(data.seed, seats, candidates):
+        person = by_ref[placed.ref]
+        person.lottery, person.rank, person.post_code = placed.lottery, placed.rank, placed.post
+    row.seed = data.seed
+    row.state = DrawState.REVEALED
+    row.revealed_by = principal.username
+    row.revealed_at = clock.now()
+    session.flush()
+    row.digest = published(session, row)["digest"]
+    session.flush()
+    _audit(session, principal, "draw.reveal", row, {"seed": data.seed, "digest": row.digest})
+    return row
+
+
+def published(session: Session, row: Draw) -> dict[str, Any]:
+    """The draw as anyone may replay it (`caregrid workforce draw verify`): the commitment,
+    the seed once revealed, posts, candidates' references and scores, and the result."""
+    seats, candidates, people = _inputs(session, row)
+    ranked = sorted((c for c in people if c.rank is not None), key=lambda c: c.rank or 0)
+    network = registry.get_network_by_id(session, row.network_id)
+    return algorithm.document(
+        network=network.code,
+        name=row.name,
+        commitment=row.commitment,
+        seed=row.seed,
+        posts=seats,
+        candidates=candidates,
+        result=[algorithm.Placed(c.ref, c.rank or 0, c.lottery or "", c.post_code) for c in ranked],
+    )
+
+
+def draw_view(session: Session, row: Draw) -> DrawOut:
+    seats, _, people = _inputs(session, row)
+    taken: dict[str, int] = {}
+    for person in people:
+        if person.post_code is not None:
+            taken[person.post_code] = taken.get(person.post_code, 0) + 1
+    revealed = row.state == DrawState.REVEALED
+    ordered = sorted(people, key=lambda c: c.rank or 0) if revealed else people
+    return DrawOut(
+        id=row.id,
+        network_code=registry.get_network_by_id(session, row.network_id).code,
+        name=row.name,
+        state=DrawState(row.state),
+        version=row.version,
+        commitment=row.commitment,
+        seed=row.seed,
+        digest=row.digest,
+        committed_by=row.committed_by,
+        committed_at=row.committed_at,
+        revealed_by=row.revealed_by,
+        revealed_at=row.revealed_at,
+        posts=[
+            DrawPostOut(
+                code=s.code,
+                institution_code=s.institution_code,
+                title=s.title,
+                seats=s.seats,
+                need=s.need,
+                taken=taken.get(s.code, 0) if revealed else None,
+            )
+            for s in seats
+        ],
+        candidates=[
+            DrawCandidateOut(
+                ref=c.ref,
+                name=c.name,
+                score=c.score,
+                preferences=list(c.preferences),
+                lottery=c.lottery,
+                rank=c.rank,
+                post_code=c.post_code,
+            )
+            for c in ordered
+        ],
+    )
+
+
+def read_draw(session: Session, principal: Principal, draw_id: int) -> Draw:
+    """A draw with its candidates' names, for its network's office and the commission."""
+    row = get_draw(session, draw_id)
+    if not access.is_network_office(principal, row.network_id):
+        raise Forbidden("a network's draws are seen by its office and the commission")
+    return row
+
+
+def draws(session: Session, principal: Principal, network_code: str) -> list[DrawOut]:
+    """A network's draws, newest first, for its office and the commission."""
+    network = registry.get_network(session, network_code)
+    if not access.is_network_office(principal, network.id):
+        raise Forbidden("a network's draws are seen by its office and the commission")
+    rows = session.scalars(
+        select(Draw).where(Draw.network_id == network.id).order_by(Draw.id.desc())
+    )
+    return [draw_view(session, r) for r in rows]

@@ -1,0 +1,15 @@
+"""Names of the workforce domain's states and formats (no rules, no policy numbers)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+DRAW_FORMAT = "caregrid-draw/1"  # the published draw's format and its algorithm's version
+
+
+class DrawState(StrEnum):
+    """A first-post draw (H2): its seed committed (the hash published, posts and candidates
+    frozen), then revealed (the seed shown and the result computed from it)."""
+
+    COMMITTED = "committed"
+    REVEALED = "revealed"
