@@ -146,14 +146,16 @@ def test_each_doctor_starts_the_day_from_the_desk(
         expect(take_over.locator("h2")).to_contain_text(
             "待接收的下转患者" if zh else "Down-referred patients to take over"
         )
-        take_over.locator("li a", has_text="张建国").click()
+        # two of his referrals came back down: after the infarction and with his regimen (G6)
+        expect(take_over.locator("li a", has_text="张建国")).to_have_count(2)
+        take_over.locator("li a", has_text="张建国").first.click()
         expect(page.locator("#follow-up-plan")).to_contain_text("两周内社区随访")
         page.screenshot(path=f"var/e2e-desk-family-doctor-{locale}.png", full_page=True)
         page.locator("form[action='/logout'] button").click()
 
         _sign_in(page, base, "doctor")
         waiting = page.locator("#tray-referrals-in")
-        expect(waiting).to_have_attribute("data-total", "2")
+        expect(waiting).to_have_attribute("data-total", "3")
         expect(page.locator("#tray-consults li")).to_have_count(1)
         waiting.locator("li a", has_text="李秀英").click()
         expect(page.locator("h1")).to_contain_text("李秀英")
