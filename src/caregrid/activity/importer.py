@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from sqlalchemy import column, func, literal, or_, select
+from sqlalchemy import bindparam, column, func, literal, or_, select
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -234,30 +234,48 @@ def registry_codes(session: Session) -> set[str]:
 
 def store(session: Session, fact: Fact, rows: pa.Table) -> int:
     """Upsert rows on the natural key; returns how many were new or changed."""
-    table = TABLES[fact.name]
     if rows.num_rows == 0:
         return 0
     if session.get_bind().dialect.name == "postgresql":
         return _copy(session, fact, rows)
-    others = [n for n in fact.names if n not in fact.key]
-    changed = 0
-    for start in range(0, rows.num_rows, CHUNK):
-        batch = rows.slice(start, CHUNK).to_pylist()
-        statement = sqlite.insert(table)
-        if others:
-            differs = or_(*[table.c[n].is_not(statement.excluded[n]) for n in others])
-            statement = statement.on_conflict_do_update(
-                index_elements=list(fact.key),
-                set_={n: statement.excluded[n] for n in others},
-                where=differs,
-            )
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=list(fact.key))
-        before = session.scalar(select(func.total_changes()))
-        session.execute(statement, batch)
-        after = session.scalar(select(func.total_changes()))
-        changed += int(after or 0) - int(before or 0)
-    return changed
+    return _upsert(session, fact, rows)
+
+
+def _upsert(session: Session, fact: Fact, rows: pa.Table) -> int:
+    """SQLite: one INSERT ... ON CONFLICT compiled once and run by the driver over the rows
+    as tuples (dates as SQLAlchemy stores them, ISO text); only rows that are new or differ
+    are written. Per-row parameter handling by the ORM cost more than the writes."""
+    table = TABLES[fact.name]
+    names = list(fact.names)
+    statement = sqlite.insert(table).values({n: bindparam(n) for n in names})
+    others = [n for n in names if n not in fact.key]
+    if others:
+        differs = or_(*[table.c[n].is_not(statement.excluded[n]) for n in others])
+        statement = statement.on_conflict_do_update(
+            index_elements=list(fact.key),
+            set_={n: statement.excluded[n] for n in others},
+            where=differs,
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(fact.key))
+    compiled = statement.compile(dialect=session.get_bind().dialect)
+    order = list(compiled.positiontup or [])
+    columns = {n: _stored(rows.column(n)) for n in names}
+    values = list(zip(*(columns[n] for n in order), strict=True))
+    before = session.scalar(select(func.total_changes()))
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    for start in range(0, len(values), CHUNK):
+        cursor.executemany(str(compiled), values[start : start + CHUNK])
+    after = session.scalar(select(func.total_changes()))
+    return int(after or 0) - int(before or 0)
+
+
+def _stored(values: pa.ChunkedArray) -> list[Any]:
+    """A column as the SQLite driver is given it: dates as ISO text, the rest as they are."""
+    found: list[Any] = values.to_pylist()
+    if pa.types.is_date(values.type):
+        return [None if d is None else d.isoformat() for d in found]
+    return found
 
 
 def _copy(session: Session, fact: Fact, rows: pa.Table) -> int:

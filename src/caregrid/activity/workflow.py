@@ -7,6 +7,7 @@ member system's ids, and rows are upserted, so collecting twice changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import date
 
 import pyarrow as pa
@@ -23,23 +24,37 @@ from caregrid.referral import service as referral
 from caregrid.residents import service as residents
 from caregrid.scheduling import service as scheduling
 
+Rows = list[dict[str, object]]
+# Each producer: the facts it yields and how. A page asks only for the facts its indicators
+# read, so the pharmacy page does not read every referral, and a whole collection reads all.
+PRODUCERS: tuple[tuple[tuple[str, ...], Callable[[Session, date], dict[str, Rows]]], ...] = (
+    (("referral",), lambda s, on: {"referral": referral.facts(s)}),
+    (("capacity",), lambda s, on: {"capacity": scheduling.capacity_facts(s)}),
+    (("booking",), lambda s, on: {"booking": scheduling.booking_facts(s)}),
+    (("contract",), lambda s, on: {"contract": familydoctor.contract_facts(s)}),
+    (("chronic_patient", "chronic_follow_up"), lambda s, on: chronic.facts(s)),
+    (("recognition",), lambda s, on: {"recognition": diagnostics.recognition_facts(s)}),
+    (("diagnostic_order",), lambda s, on: {"diagnostic_order": diagnostics.order_facts(s)}),
+    (
+        ("teleconsultation",),
+        lambda s, on: {"teleconsultation": diagnostics.teleconsultation_facts(s)},
+    ),
+    (("resident",), lambda s, on: {"resident": residents.facts(s, on)}),
+    (
+        ("catalogue_listing", "prescription_item", "regimen_check", "stock_reading"),
+        lambda s, on: pharmacy.facts(s, on),
+    ),
+)
 
-def collect(session: Session, on: date) -> dict[str, int]:
-    """Rows new or changed per fact; `on` dates the resident register and the bed counts."""
-    rows: dict[str, list[dict[str, object]]] = {
-        "referral": referral.facts(session),
-        "capacity": scheduling.capacity_facts(session),
-        "booking": scheduling.booking_facts(session),
-        "contract": familydoctor.contract_facts(session),
-        **chronic.facts(session),
-        "recognition": diagnostics.recognition_facts(session),
-        "diagnostic_order": diagnostics.order_facts(session),
-        "teleconsultation": diagnostics.teleconsultation_facts(session),
-        "resident": residents.facts(session, on),
-        **pharmacy.facts(session, on),
-    }
+
+def collect(session: Session, on: date, only: Collection[str] | None = None) -> dict[str, int]:
+    """Rows new or changed per fact (of `only`, or every fact the workflows record); `on`
+    dates the resident register, the bed counts and the members' lists and stock."""
     changed: dict[str, int] = {}
-    for name, found in rows.items():
-        declared = fact(name)
-        changed[name] = store(session, declared, pa.Table.from_pylist(found, schema(declared)))
+    for names, produce in PRODUCERS:
+        if only is not None and not set(names) & set(only):
+            continue
+        for name, found in produce(session, on).items():
+            declared = fact(name)
+            changed[name] = store(session, declared, pa.Table.from_pylist(found, schema(declared)))
     return changed

@@ -124,13 +124,14 @@ def live(
     in the cockpit.
     """
     chosen = engine_for(session) if using is None else using
+    needed = engine.read_facts(indicators)
     savepoint = session.begin_nested()
     try:
-        workflow.collect(session, clock.today())
+        workflow.collect(session, clock.today(), only=needed)
         session.flush()
         if chosen != "duckdb":
             return compute(session, period, using=chosen, indicators=indicators)
-        read = tuple(fact(name) for name in sorted(engine.read_facts(indicators)))
+        read = tuple(fact(name) for name in sorted(needed))
         with snapshot(session, read, store) as root:
             return compute(session, period, facts_root=root, indicators=indicators)
     finally:
