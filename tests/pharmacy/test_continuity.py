@@ -194,7 +194,9 @@ def test_the_facts_carry_the_check_the_stock_and_the_negotiated_drug(
         "flagged_lines": 1,
         "date": TODAY,
     }
-    at_unit = {r["item_code"]: r for r in facts["stock_reading"] if r["institution_code"] == UNIT}
+    at_unit = {
+        r["item_code"]: r for r in facts["catalogue_listing"] if r["institution_code"] == UNIT
+    }
     assert at_unit[AMLODIPINE]["on_hand"] == 70 and at_unit[AMLODIPINE]["listed"] is True
     assert at_unit[METFORMIN]["on_hand"] == 0  # listed, out of stock
     assert at_unit[NEGOTIATED]["listed"] is False and at_unit[NEGOTIATED]["negotiated"] is True

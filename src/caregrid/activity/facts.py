@@ -369,13 +369,22 @@ FACTS: tuple[Fact, ...] = (
     ),
     Fact(
         "catalogue_listing",
-        "An item a member lists in its own drug and consumable catalogue on a date, and whether "
-        "its network's catalogue has it (G1 alignment, criterion 6).",
+        "An item a member lists in its own drug and consumable catalogue on a date, or a "
+        "national negotiated drug of its network's catalogue that it does not list; whether its "
+        "network's catalogue has it, and the units held (G1 alignment, criterion 6; G3 "
+        "negotiated drugs; stock-outs).",
         (
             _text("institution_code", institution=True, doc="the listing member"),
             _text("item_code", doc="the code the member lists it under"),
             Field("in_catalogue", Kind.BOOL, doc="a line of a catalogue of the member's network"),
             Field("essential", Kind.BOOL, doc="that line is an essential medicine (G3)"),
+            Field(
+                "listed",
+                Kind.BOOL,
+                doc="the member lists it (false: a negotiated drug it does not)",
+            ),
+            Field("negotiated", Kind.BOOL, doc="that line is a national negotiated drug"),
+            Field("on_hand", Kind.INT, low=0, doc="unexpired units held that day"),
             Field("as_of", Kind.DATE, doc="the day the member's catalogue was read"),
         ),
         key=("institution_code", "item_code", "as_of"),
@@ -405,22 +414,6 @@ FACTS: tuple[Fact, ...] = (
         ),
         key=("prescription_id", "item_code"),
         date="date",
-    ),
-    Fact(
-        "stock_reading",
-        "What a member holds on a day of each line it lists and of each national negotiated "
-        "drug of its network's catalogue (stock-outs, negotiated-drug availability; G1, G3).",
-        (
-            _text("institution_code", institution=True, doc="the member"),
-            _text("item_code", doc="a line of its network's catalogue"),
-            Field("listed", Kind.BOOL, doc="the member lists the line"),
-            Field("negotiated", Kind.BOOL, doc="a national negotiated drug"),
-            Field("essential", Kind.BOOL, doc="an essential medicine"),
-            Field("on_hand", Kind.INT, low=0, doc="unexpired units held that day"),
-            Field("as_of", Kind.DATE, doc="the day the stock was read"),
-        ),
-        key=("institution_code", "item_code", "as_of"),
-        date="as_of",
     ),
     Fact(
         "regimen_check",

@@ -41,7 +41,7 @@ PRODUCERS: tuple[tuple[tuple[str, ...], Callable[[Session, date], dict[str, Rows
     ),
     (("resident",), lambda s, on: {"resident": residents.facts(s, on)}),
     (
-        ("catalogue_listing", "prescription_item", "regimen_check", "stock_reading"),
+        ("catalogue_listing", "prescription_item", "regimen_check"),
         lambda s, on: pharmacy.facts(s, on),
     ),
 )

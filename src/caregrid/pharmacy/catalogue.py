@@ -20,7 +20,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from caregrid import clock, yamlio
@@ -29,7 +29,7 @@ from caregrid.auth.roles import Principal
 from caregrid.config import get_settings
 from caregrid.errors import Forbidden, InvalidInput, Problem, validation_problems
 from caregrid.i18n import msg
-from caregrid.pharmacy.models import CatalogueItem, Listing
+from caregrid.pharmacy.models import CatalogueItem, Listing, StockLot
 from caregrid.pharmacy.schemas import CODE, ItemIn, ListingOut
 from caregrid.pharmacy.vocab import ItemKind
 from caregrid.registry import service as registry
@@ -414,19 +414,60 @@ def outside(session: Session, network_id: int) -> dict[int, list[ListingOut]]:
 
 
 def listing_facts(session: Session, on: date) -> list[dict[str, object]]:
-    """Every member's list read on `on`, as `catalogue_listing` facts (docs/activity.md)."""
+    """Every member's list read on `on`, as `catalogue_listing` facts (docs/activity.md):
+    each line it lists, and each national negotiated drug of its networks' catalogues it
+    does not, with the unexpired units it holds that day (alignment, availability, stock-outs)."""
     codes = registry.codes_by_id(session)
-    of = _catalogues(session)
-    rows = session.execute(
+    networks = registry.network_ids_by_institution(session)
+    lines: dict[int, dict[str, tuple[bool, bool]]] = {}
+    for network_id, code, essential, negotiated in session.execute(
+        select(
+            CatalogueItem.network_id,
+            CatalogueItem.code,
+            CatalogueItem.essential,
+            CatalogueItem.negotiated,
+        )
+    ):
+        lines.setdefault(network_id, {})[code] = (essential, negotiated)
+    held: dict[tuple[int, str], int] = {}
+    for member, code, units in session.execute(
+        select(StockLot.institution_id, CatalogueItem.code, func.sum(StockLot.quantity))
+        .join(CatalogueItem, CatalogueItem.id == StockLot.item_id)
+        .where(StockLot.expires_on >= on)
+        .group_by(StockLot.institution_id, CatalogueItem.code)
+    ):
+        held[member, code] = int(units or 0)
+    listed: dict[int, list[str]] = {}
+    for member, code in session.execute(
         select(Listing.institution_id, Listing.code).order_by(Listing.institution_id, Listing.code)
-    )
-    return [
-        {
-            "institution_code": codes[member],
-            "item_code": code,
-            "in_catalogue": code in of(member),
-            "essential": of(member).get(code, False),
-            "as_of": on,
-        }
-        for member, code in rows
-    ]
+    ):
+        listed.setdefault(member, []).append(code)
+    merged: dict[frozenset[int], dict[str, tuple[bool, bool]]] = {}
+    rows: list[dict[str, object]] = []
+    for member in sorted(set(listed) | set(networks)):
+        key = frozenset(networks.get(member, ()))
+        if key not in merged:  # the members of one group share one reading of its catalogue
+            found: dict[str, tuple[bool, bool]] = {}
+            for network_id in key:
+                for code, (essential, negotiated) in lines.get(network_id, {}).items():
+                    was = found.get(code, (False, False))
+                    found[code] = (was[0] or essential, was[1] or negotiated)
+            merged[key] = found
+        catalogue = merged[key]
+        own = listed.get(member, [])
+        unlisted = sorted(set(c for c, (_, n) in catalogue.items() if n) - set(own))
+        for code, is_listed in [*((c, True) for c in own), *((c, False) for c in unlisted)]:
+            essential, negotiated = catalogue.get(code, (False, False))
+            rows.append(
+                {
+                    "institution_code": codes[member],
+                    "item_code": code,
+                    "in_catalogue": code in catalogue,
+                    "essential": essential,
+                    "listed": is_listed,
+                    "negotiated": negotiated,
+                    "on_hand": held.get((member, code), 0),
+                    "as_of": on,
+                }
+            )
+    return rows

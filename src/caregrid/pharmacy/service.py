@@ -65,7 +65,6 @@ from caregrid.pharmacy.stock import (
     open_account,
     receive_lot,
     request_transfer,
-    stock_facts,
     take,
     transfer_view,
     transfers,
@@ -131,12 +130,10 @@ __all__ = [
 
 
 def facts(session: Session, on: date) -> dict[str, list[dict[str, object]]]:
-    """What the pharmacy records, as facts: the members' lists read on `on`, and every
-    prescription's items, every down referral's regimen check, and what each member holds on
-    `on` of what it lists and of the negotiated drugs."""
+    """What the pharmacy records, as facts: the members' lists and stock read on `on`, every
+    prescription's items, and every down referral's regimen check."""
     return {
         "catalogue_listing": listing_facts(session, on),
         "prescription_item": prescription_facts(session),
         "regimen_check": regimen_facts(session),
-        "stock_reading": stock_facts(session, on),
     }

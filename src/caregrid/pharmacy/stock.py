@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,13 +23,7 @@ from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, RuleViolation
 from caregrid.i18n import Message, msg
 from caregrid.pharmacy import catalogue, states
-from caregrid.pharmacy.models import (
-    CatalogueItem,
-    Listing,
-    ProcurementAccount,
-    StockLot,
-    Transfer,
-)
+from caregrid.pharmacy.models import CatalogueItem, ProcurementAccount, StockLot, Transfer
 from caregrid.pharmacy.schemas import AccountIn, LotIn, LotOut, TransferIn, TransferOut
 from caregrid.pharmacy.vocab import Record, TransferAction, TransferState
 from caregrid.policy import service as policy
@@ -433,53 +427,3 @@ def view(row: Transfer, lot: StockLot, item: CatalogueItem, codes: dict[int, str
         received_by=row.received_by,
         received_at=row.received_at,
     )
-
-
-def stock_facts(session: Session, on: date) -> list[dict[str, object]]:
-    """What each member holds on `on` of the lines it lists and of every negotiated drug of
-    its networks' catalogues, as `stock_reading` facts (docs/activity.md): the denominators
-    of stock-outs and of negotiated-drug availability."""
-    codes = registry.codes_by_id(session)
-    lines: dict[int, dict[str, tuple[bool, bool]]] = {}
-    for network_id, code, negotiated, essential in session.execute(
-        select(
-            CatalogueItem.network_id,
-            CatalogueItem.code,
-            CatalogueItem.negotiated,
-            CatalogueItem.essential,
-        )
-    ):
-        lines.setdefault(network_id, {})[code] = (negotiated, essential)
-    listed: dict[int, set[str]] = {}
-    for member, code in session.execute(select(Listing.institution_id, Listing.code)):
-        listed.setdefault(member, set()).add(code)
-    held: dict[tuple[int, str], int] = {}
-    for member, code, units in session.execute(
-        select(StockLot.institution_id, CatalogueItem.code, func.sum(StockLot.quantity))
-        .join(CatalogueItem, CatalogueItem.id == StockLot.item_id)
-        .where(StockLot.expires_on >= on)
-        .group_by(StockLot.institution_id, CatalogueItem.code)
-    ):
-        held[member, code] = int(units or 0)
-    rows: list[dict[str, object]] = []
-    for member, networks in sorted(registry.network_ids_by_institution(session).items()):
-        merged: dict[str, tuple[bool, bool]] = {}
-        for network_id in networks:
-            for code, (negotiated, essential) in lines.get(network_id, {}).items():
-                was = merged.get(code, (False, False))
-                merged[code] = (was[0] or negotiated, was[1] or essential)
-        own = listed.get(member, set())
-        for code, (negotiated, essential) in sorted(merged.items()):
-            if code in own or negotiated:
-                rows.append(
-                    {
-                        "institution_code": codes[member],
-                        "item_code": code,
-                        "listed": code in own,
-                        "negotiated": negotiated,
-                        "essential": essential,
-                        "on_hand": held.get((member, code), 0),
-                        "as_of": on,
-                    }
-                )
-    return rows

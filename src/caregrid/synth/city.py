@@ -35,7 +35,6 @@ from caregrid.synth.pharmacy import (
     catalogue_listing_facts,
     prescription_item_facts,
     regimen_check_facts,
-    stock_reading_facts,
 )
 from caregrid.synth.primary_care import chronic_facts, contract_facts, public_health_facts
 from caregrid.synth.rates import load as load_rates
@@ -106,7 +105,6 @@ def generate(
         teleconsultation_facts(run)
         catalogue_listing_facts(run)
         prescription_item_facts(run)
-        stock_reading_facts(run)
         regimen_check_facts(run)
         tell(
             "chronic care, contracts, public health, staff, facilities, teleconsults, drug lists",

@@ -1,6 +1,6 @@
 """The synthetic city's pharmacy: each institution's own list read on the year's last day
-(G1), lines of the shipped starter catalogue and lines of its own outside it; what it holds
-that day of its lines and of the catalogue's negotiated drugs (G3); a year of dispensed
+(G1), lines of the shipped starter catalogue and lines of its own outside it, the negotiated
+drugs it does and does not list and what it holds that day (G3); a year of dispensed
 prescription lines (G3, G5); and the regimen checks of down-referred patients (G6)."""
 
 from __future__ import annotations
@@ -21,32 +21,46 @@ def _starter_codes() -> list[str]:
         return [row["code"] for row in csv.DictReader(file)]
 
 
-def _listed(year: Year, lines: int) -> Array:
-    """Which starter lines each institution lists (institutions by lines)."""
-    rng = stream(year.seed, S_PHARMACY)
-    listed: Array = rng.random((len(year.city.institutions), lines)) < (
-        year.rates.pharmacy.listed_share.value
-    )
-    return listed
-
-
 def catalogue_listing_facts(year: Year) -> None:
-    """Every starter line is listed with a drawn probability, and a Poisson number of the
-    institution's own lines (`SYN-nnnn`) lie outside the catalogue (ours)."""
+    """Each institution's list and stock on the year's last day: every starter line listed
+    with a drawn probability, a Poisson number of its own lines (`SYN-nnnn`) outside the
+    catalogue, and the synthetic catalogue's negotiated drugs (`SYN-NEG-nn`), each listed
+    with its own probability and read unlisted otherwise; a listed catalogue line out of
+    stock with a drawn share, else a Poisson number of units (all ours)."""
     rates, city, cal = year.rates.pharmacy, year.city, year.cal
     codes = _starter_codes()
-    rng = stream(year.seed, S_PHARMACY, 2)
+    negotiated = [f"SYN-NEG-{k:02d}" for k in range(int(rates.negotiated_lines.value))]
+    rng = stream(year.seed, S_PHARMACY)
     n = len(city.institutions)
-    listed = _listed(year, len(codes))
+    starter = rng.random((n, len(codes))) < rates.listed_share.value
+    chosen = rng.random((n, len(negotiated))) < rates.negotiated_listed_share.value
     own = rng.poisson(rates.outside_lines.value, n)
-    inst = np.concatenate([np.nonzero(listed)[0], np.repeat(np.arange(n), own)])
-    line = np.concatenate([np.nonzero(listed)[1], len(codes) + _ranks(own)])
+    catalogue = len(codes) + len(negotiated)  # lines below this are the network's
+    inst = np.concatenate(
+        [
+            np.nonzero(starter)[0],
+            np.repeat(np.arange(n), len(negotiated)),
+            np.repeat(np.arange(n), own),
+        ]
+    )
+    line = np.concatenate(
+        [
+            np.nonzero(starter)[1],
+            len(codes) + np.tile(np.arange(len(negotiated)), n),
+            catalogue + _ranks(own),
+        ]
+    )
+    listed = np.concatenate(
+        [np.ones(int(starter.sum()), bool), chosen.ravel(), np.ones(int(own.sum()), bool)]
+    )
     order = np.lexsort((line, inst))
-    inst, line = inst[order], line[order]
-    inside = line < len(codes)
-    names = codes + [f"SYN-{k:04d}" for k in range(int(own.max(initial=0)))]
+    inst, line, listed = inst[order], line[order], listed[order]
     if not len(inst):
         return
+    inside = line < catalogue
+    held = listed & inside & (rng.random(len(inst)) >= rates.stock_out_share.value)
+    units = np.where(held, 1 + rng.poisson(rates.units_on_hand.value, len(inst)), 0)
+    names = [*codes, *negotiated, *(f"SYN-{k:04d}" for k in range(int(own.max(initial=0))))]
     year.out.put(
         "catalogue_listing",
         cal.month(11),
@@ -56,7 +70,10 @@ def catalogue_listing_facts(year: Year) -> None:
                 "institution_code": take(city.institutions, inst),
                 "item_code": take(pa.array(names, pa.string()), line),
                 "in_catalogue": pa.array(inside, pa.bool_()),
-                "essential": pa.array(inside, pa.bool_()),  # every starter line is essential
+                "essential": pa.array(line < len(codes), pa.bool_()),  # the starter lines
+                "listed": pa.array(listed, pa.bool_()),
+                "negotiated": pa.array(inside & (line >= len(codes)), pa.bool_()),
+                "on_hand": pa.array(units, pa.int64()),
                 "as_of": dates(np.full(len(inst), cal.last)),
             },
         ),
@@ -119,52 +136,6 @@ def prescription_item_facts(year: Year) -> None:
             ),
             "0",
         )
-
-
-def stock_reading_facts(year: Year) -> None:
-    """What each institution holds on the year's last day of the starter lines it lists and
-    of the synthetic catalogue's negotiated drugs (`SYN-NEG-nn`, ours): a listed line is out
-    of stock with a drawn share, else holds a Poisson number of units; a negotiated drug is
-    listed with its own share."""
-    rates, city, cal = year.rates.pharmacy, year.city, year.cal
-    codes = _starter_codes()
-    negotiated = [f"SYN-NEG-{k:02d}" for k in range(int(rates.negotiated_lines.value))]
-    rng = stream(year.seed, S_PHARMACY, 3)
-    n = len(city.institutions)
-    listed = np.concatenate(
-        [
-            _listed(year, len(codes)),
-            rng.random((n, len(negotiated))) < rates.negotiated_listed_share.value,
-        ],
-        axis=1,
-    )
-    # starter lines appear where listed; negotiated drugs appear for every institution
-    shown = listed.copy()
-    shown[:, len(codes) :] = True
-    inst, line = np.nonzero(shown)
-    if not len(inst):
-        return
-    held = listed[inst, line]
-    out = rng.random(len(inst)) < rates.stock_out_share.value
-    units = np.where(held & ~out, 1 + rng.poisson(rates.units_on_hand.value, len(inst)), 0)
-    names = pa.array([*codes, *negotiated], pa.string())
-    year.out.put(
-        "stock_reading",
-        cal.month(11),
-        table(
-            "stock_reading",
-            {
-                "institution_code": take(city.institutions, inst),
-                "item_code": take(names, line),
-                "listed": pa.array(held, pa.bool_()),
-                "negotiated": pa.array(line >= len(codes), pa.bool_()),
-                "essential": pa.array(line < len(codes), pa.bool_()),
-                "on_hand": pa.array(units, pa.int64()),
-                "as_of": dates(np.full(len(inst), cal.last)),
-            },
-        ),
-        "0",
-    )
 
 
 def regimen_check_facts(year: Year) -> None:
