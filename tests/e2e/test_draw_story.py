@@ -1,8 +1,11 @@
-"""A first-post draw (H2) in a real browser against the live server: the network's office
-commits a draw (posts, candidates, the seed's SHA-256), reveals the seed, and reads each
-candidate's rank and post; the published file replays with the same algorithm anyone runs.
+"""The workforce in a real browser against the live server: the network's office commits a
+first-post draw (posts, candidates, the seed's SHA-256), reveals the seed and reads each
+candidate's rank and post, the published file replaying with the same algorithm anyone runs
+(H2); and it posts a lead's doctor to a community centre and is refused his promotion for
+want of the primary service the profile asks (H4).
 
-The draw is committed (the live server runs in its own transactions) and removed afterwards.
+What the office makes is committed (the live server runs in its own transactions) and
+removed afterwards.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,10 +21,14 @@ from sqlalchemy import delete, select
 from tests.e2e.conftest import LiveServer, sign_in
 from tests.world import World
 
+from caregrid import clock
+from caregrid.auth.roles import SYSTEM
 from caregrid.db.session import session_scope
+from caregrid.registry import service as registry
+from caregrid.registry.models import Practitioner
 from caregrid.workforce import draw as algorithm
 from caregrid.workforce import service as workforce
-from caregrid.workforce.models import Draw, DrawCandidate, DrawPost
+from caregrid.workforce.models import Draw, DrawCandidate, DrawPost, Posting
 
 NETWORK = "jh-rmyy-wucheng"
 
@@ -78,3 +86,57 @@ def test_the_office_commits_reveals_and_publishes_a_draw(
     assert published.ok
     assert workforce.verify(published.json()) == []
     expect(page.locator("#digest")).to_have_text(published.json()["digest"])
+
+
+@pytest.fixture
+def doctor(world: World) -> Iterator[str]:
+    """A junior doctor of the lead, under the test profile (12 months of primary service);
+    removed afterwards with his postings."""
+    code = f"rmyy-dr{world.tag}"
+    with session_scope() as session:
+        network = registry.get_network(session, NETWORK)
+        profile, network.profile = network.profile, "test-rules"
+        registry.create_practitioner(
+            session,
+            SYSTEM,
+            code=code,
+            name="钱医生",
+            title_level="junior",
+            home_institution_code="jh-rmyy",
+        )
+    try:
+        yield code
+    finally:
+        with session_scope() as session:
+            person = registry.get_practitioner(session, code)
+            assert person is not None
+            session.execute(delete(Posting).where(Posting.practitioner_id == person.id))
+            session.execute(delete(Practitioner).where(Practitioner.id == person.id))
+            registry.get_network(session, NETWORK).profile = profile
+
+
+@pytest.mark.e2e
+def test_a_promotion_without_the_primary_service_is_refused(
+    page: Page, live_server: LiveServer, world: World, doctor: str
+) -> None:
+    base = live_server.base_url
+    sign_in(page, base, f"office{world.tag}", f"/networks/{NETWORK}/workforce")
+    form = page.locator("#new-posting")
+    form.locator("#posting-code").fill(doctor)
+    form.locator("#posting-member").select_option("jh-wc-chengdong")
+    form.locator("#posting-purpose").select_option("sinking")
+    start = clock.today().replace(day=1) - timedelta(days=100)
+    form.locator("#posting-start").fill(start.isoformat())
+    page.locator("#record-posting").click()
+    expect(page.locator(f"#postings tr[data-practitioner='{doctor}']")).to_have_count(1)
+
+    promotion = page.locator("#promotion")
+    promotion.locator("#promotion-code").fill(doctor)
+    promotion.locator("#promotion-level").select_option("intermediate")
+    page.locator("#promote").click()
+    refusal = page.locator("#error-promotion")
+    expect(refusal).to_have_attribute("data-requirement", "H4")
+    expect(refusal).to_contain_text("晋升中高级职称须满 12 个月")
+    with session_scope() as session:
+        person = registry.get_practitioner(session, doctor)
+        assert person is not None and person.title_level == "junior"

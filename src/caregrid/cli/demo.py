@@ -70,7 +70,8 @@ from caregrid.residents.schemas import EmergencyAccessIn, ResidentIn
 from caregrid.scheduling import service as scheduling
 from caregrid.synth.city import generate
 from caregrid.workforce import service as workforce
-from caregrid.workforce.schemas import DrawCandidateIn, DrawIn, DrawPostIn, RevealIn
+from caregrid.workforce.schemas import DrawCandidateIn, DrawIn, DrawPostIn, PostingIn, RevealIn
+from caregrid.workforce.vocab import PostingPurpose
 
 
 @dataclass(frozen=True)
@@ -134,18 +135,49 @@ def load_network(session: Session, network: registry.Network) -> list[DemoAccoun
     _quality_assessments(session, network)
     _referrals(session, network)
     _pharmacy(session, network)
-    _draws(session, network)
+    _workforce(session, network)
     return accounts
 
 
 DEMO_DRAW_SEED = "demo-2025-first-posts-7f3a9c21"  # revealed: a demo draw's seed is public
 
 
-def _draws(session: Session, network: registry.Network) -> None:
-    """Last year's first-post draw of new hires (H2), revealed: the lead's and two primary
-    members' posts, eight candidates with their scores and preferred posts (invented)."""
+def _workforce(session: Session, network: registry.Network) -> None:
+    """Two of the lead's cardiologists: one sent down to the primary unit since the spring
+    (a sinking posting), one who never served at a primary member, whose promotion to a mid
+    title the office will find refused (H4); and last year's first-post draw (H2)."""
     if workforce.draws(session, SYSTEM, network.code):
         return
+    lead = _pick(network, NetworkRole.LEAD, primary=False).institution
+    unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    for code, name in (("DEMO-RMYY-QIAN", "钱立新"), ("DEMO-RMYY-ZHAO", "赵晓东")):
+        if registry.get_practitioner(session, code) is None:
+            registry.create_practitioner(
+                session,
+                SYSTEM,
+                code=code,
+                name=name,
+                title_level="junior",
+                home_institution_code=lead.code,
+                specialty="cardiology",
+            )
+    workforce.record_posting(
+        session,
+        SYSTEM,
+        PostingIn(
+            practitioner_code="DEMO-RMYY-QIAN",
+            institution_code=unit.code,
+            purpose=PostingPurpose.SINKING,
+            starts_on=clock.today() - timedelta(days=150),
+            note="每周4个工作日在社区坐诊",
+        ),
+    )
+    _draw(session, network)
+
+
+def _draw(session: Session, network: registry.Network) -> None:
+    """Last year's first-post draw of new hires (H2), revealed: the lead's and two primary
+    members' posts, eight candidates with their scores and preferred posts (invented)."""
     members = sorted(network.memberships, key=lambda m: m.position)
     lead = _pick(network, NetworkRole.LEAD, primary=False).institution
     primary = [m.institution for m in members if m.institution.level == "primary"][:2]

@@ -472,6 +472,12 @@ def lock_practitioner(session: Session, practitioner_id: int) -> None:
     )
 
 
+def set_title_level(session: Session, practitioner_id: int, title_level: TitleLevel) -> None:
+    """A practitioner's title after a promotion the workforce rules have let through (H4)."""
+    get_practitioner_by_id(session, practitioner_id).title_level = title_level.value
+    session.flush()
+
+
 # --- the registry as plain codes, for the indicator engines ----------------------------------
 
 

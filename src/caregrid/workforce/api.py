@@ -1,4 +1,5 @@
-"""REST API of the first-post draws (H2): commit, reveal, read and the published draw."""
+"""REST API of the workforce: postings and promotions (H1, C6, H4), and the first-post draws
+(H2): commit, reveal, read and the published draw."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from fastapi import APIRouter, Path
 
 from caregrid.web.deps import DB, User
 from caregrid.workforce import service as workforce
-from caregrid.workforce.schemas import DrawIn, DrawOut, RevealIn
+from caregrid.workforce.schemas import (
+    DrawIn,
+    DrawOut,
+    PostingIn,
+    PostingOut,
+    PromotionIn,
+    RevealIn,
+    ServiceOut,
+)
 
 router = APIRouter(prefix="/api", tags=["workforce"])
 DRAW_ID = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -41,3 +50,20 @@ def published_draw(draw_id: DRAW_ID, session: DB, user: User) -> dict[str, Any]:
     """The draw as anyone signed in may replay it (`caregrid workforce draw verify FILE`):
     references and scores, not names."""
     return workforce.published(session, workforce.get_draw(session, draw_id))
+
+
+@router.post("/postings", response_model=PostingOut, status_code=201)
+def record_posting(body: PostingIn, session: DB, user: User) -> PostingOut:
+    """A professional's service at a member (an overlapping one is refused, naming it)."""
+    return workforce.posting_view(session, workforce.record_posting(session, user, body))
+
+
+@router.get("/networks/{code}/postings", response_model=list[PostingOut])
+def network_postings(code: str, session: DB, user: User) -> list[PostingOut]:
+    return workforce.postings(session, user, code)
+
+
+@router.post("/promotions", response_model=ServiceOut)
+def promote(body: PromotionIn, session: DB, user: User) -> ServiceOut:
+    """A higher title; a lead hospital's staff need the profile's primary service (H4)."""
+    return workforce.promote(session, user, body)

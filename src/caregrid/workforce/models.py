@@ -1,12 +1,23 @@
-"""Tables of the workforce domain: the network's first-post draws (H2), with the posts and
-candidates frozen when the seed was committed and each candidate's place once revealed."""
+"""Tables of the workforce domain: postings of professionals to members (H1, C6, H4), and the
+network's first-post draws (H2), with the posts and candidates frozen when the seed was
+committed and each candidate's place once revealed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caregrid.db.base import Base
@@ -61,3 +72,20 @@ class DrawCandidate(Base):
     lottery: Mapped[str | None] = mapped_column(String(64))
     rank: Mapped[int | None] = mapped_column(Integer)
     post_code: Mapped[str | None] = mapped_column(String(40))
+
+
+class Posting(Base):
+    """A professional serving at a member from one day to another (open: still there). Two
+    postings of one person never overlap (the service refuses it)."""
+
+    __tablename__ = "workforce_posting"
+    __table_args__ = (CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ordered"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)  # the last day served
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

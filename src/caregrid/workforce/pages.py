@@ -1,6 +1,7 @@
-"""HTML pages of the first-post draws (H2): a network's draws with the form that commits one
-(posts and candidates as CSV lines), and one draw with its reveal form, the result and the
-published file to replay. Thin: the rules live in `workforce.service`."""
+"""HTML pages of the workforce: the network's postings with the forms to post and promote
+(H1, C6, H4); its first-post draws (H2) with the form that commits one (posts and candidates
+as CSV lines), and one draw with its reveal form, the result and the published file to
+replay. Thin: the rules live in `workforce.service`."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, Problem
 from caregrid.i18n import msg
 from caregrid.registry import service as registry
+from caregrid.registry.vocab import TitleLevel
 from caregrid.web.deps import DB, User
 from caregrid.web.forms import FormError, submit
 from caregrid.web.render import render
 from caregrid.workforce import service as workforce
-from caregrid.workforce.schemas import DrawIn, RevealIn
+from caregrid.workforce.schemas import DrawIn, PostingIn, PromotionIn, RevealIn
+from caregrid.workforce.vocab import PostingPurpose
 
 router = APIRouter(include_in_schema=False)
 POST_COLUMNS = ("code", "institution_code", "title", "seats", "need")
@@ -168,4 +171,91 @@ def reveal_draw(
         lambda data: workforce.reveal_draw(session, user, draw_id, data),
         refused=lambda error: _draw_page(request, session, user, draw_id, error),
         done=lambda _: f"/draws/{draw_id}",
+    )
+
+
+def _staff_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    code: str,
+    error: FormError | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    found = workforce.postings(session, user, code)
+    network = registry.get_network(session, code)
+    return render(
+        request,
+        "workforce/staff.html",
+        user,
+        status=error.status if error else 200,
+        error=error,
+        typed=typed or {},
+        network=network,
+        postings=found,
+        members=sorted((m.institution for m in network.memberships), key=lambda i: i.code),
+        purposes=list(PostingPurpose),
+        levels=list(TitleLevel),
+        names=registry.institution_names(session),
+    )
+
+
+@router.get("/networks/{code}/workforce", response_class=HTMLResponse)
+def staff_page(code: str, request: Request, session: DB, user: User) -> Response:
+    """The network's postings of staff to its members, and the forms to post and promote."""
+    return _staff_page(request, session, user, code)
+
+
+class PostingForm(BaseModel):
+    practitioner_code: str = ""
+    institution_code: str = ""
+    purpose: str = ""
+    starts_on: str = ""
+    ends_on: str = ""
+    note: str = ""
+
+
+@router.post("/networks/{code}/workforce/postings", response_class=HTMLResponse)
+def record_posting(
+    code: str,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[PostingForm, Form()],
+) -> Response:
+    typed = form.model_dump()
+    return submit(
+        session,
+        "posting",
+        lambda: PostingIn.model_validate(
+            {
+                k: (v.strip() or None) if k in ("ends_on", "note") else v.strip()
+                for k, v in typed.items()
+            }
+        ),
+        lambda data: workforce.record_posting(session, user, data),
+        refused=lambda error: _staff_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/workforce",
+    )
+
+
+@router.post("/networks/{code}/workforce/promotions", response_class=HTMLResponse)
+def promote(
+    code: str,
+    request: Request,
+    session: DB,
+    user: User,
+    practitioner_code: Annotated[str, Form()] = "",
+    title_level: Annotated[str, Form()] = "",
+) -> Response:
+    typed = {"practitioner_code": practitioner_code, "title_level": title_level}
+    return submit(
+        session,
+        "promotion",
+        lambda: PromotionIn.model_validate(
+            {"practitioner_code": practitioner_code.strip(), "title_level": title_level}
+        ),
+        lambda data: workforce.promote(session, user, data),
+        refused=lambda error: _staff_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/workforce?promoted={practitioner_code.strip()}",
     )

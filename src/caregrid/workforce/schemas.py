@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from caregrid.workforce.vocab import DrawState
+from caregrid.registry.vocab import TitleLevel
+from caregrid.workforce.vocab import DrawState, PostingPurpose
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 VERSION = Field(ge=1, le=2_147_483_647, description="the version you saw")
@@ -80,3 +81,43 @@ class DrawOut(BaseModel):
     revealed_at: datetime | None
     posts: list[DrawPostOut]
     candidates: list[DrawCandidateOut]  # in rank order once revealed
+
+
+class PostingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    practitioner_code: str = Field(min_length=1, max_length=64)
+    institution_code: str = Field(min_length=1, max_length=60)
+    purpose: PostingPurpose
+    starts_on: date
+    ends_on: date | None = Field(default=None, description="the last day served; empty: open")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PostingOut(BaseModel):
+    id: int
+    practitioner_code: str
+    practitioner_name: str
+    institution_code: str
+    institution_level: str
+    purpose: PostingPurpose
+    starts_on: date
+    ends_on: date | None
+    note: str | None
+    created_by: str
+
+
+class PromotionIn(BaseModel):
+    """A professional's application for a higher title (H4 gates a lead's staff)."""
+
+    model_config = ConfigDict(extra="forbid")
+    practitioner_code: str = Field(min_length=1, max_length=64)
+    title_level: TitleLevel
+
+
+class ServiceOut(BaseModel):
+    """Whole months served at primary members, against what the profile asks (H4)."""
+
+    practitioner_code: str
+    primary_months: int
+    required_months: int | None  # None: the profile sets no length; some service is asked
+    gated: bool  # the practitioner's home is a lead hospital

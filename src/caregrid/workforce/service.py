@@ -1,5 +1,6 @@
-"""The workforce domain's entry: the network's first-post draws (H2), committed, revealed,
-published and replayed (`draw` holds the algorithm, pure and documented)."""
+"""The workforce domain's entry: postings to members and the promotion gate (`postings`,
+H1, C6, H4), and the network's first-post draws (H2), committed, revealed, published and
+replayed (`draw` holds the algorithm, pure and documented)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from caregrid.i18n import msg
 from caregrid.registry import service as registry
 from caregrid.workforce import draw as algorithm
 from caregrid.workforce.models import Draw, DrawCandidate, DrawPost
+from caregrid.workforce.postings import postings, promote, record_posting, whole_months
+from caregrid.workforce.postings import service as primary_service
+from caregrid.workforce.postings import view as posting_view
 from caregrid.workforce.schemas import (
     DrawCandidateOut,
     DrawIn,
@@ -32,10 +36,16 @@ __all__ = [
     "draw_view",
     "draws",
     "get_draw",
+    "posting_view",
+    "postings",
+    "primary_service",
+    "promote",
     "published",
     "read_draw",
+    "record_posting",
     "reveal_draw",
     "verify",
+    "whole_months",
 ]
 
 verify = algorithm.verify

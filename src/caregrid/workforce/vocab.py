@@ -13,3 +13,15 @@ class DrawState(StrEnum):
 
     COMMITTED = "committed"
     REVEALED = "revealed"
+
+
+class PostingPurpose(StrEnum):
+    """Why a professional serves at a member for a time (H1, C6): a new hire's first post,
+    a deployment to where the group needs staff, a lead's expert sunk to a primary member,
+    training at the lead, or a manager the lead sends to run a member."""
+
+    FIRST_POST = "first_post"
+    DEPLOYMENT = "deployment"
+    SINKING = "sinking"
+    TRAINING = "training"
+    MANAGEMENT = "management"
