@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,7 +29,9 @@ class DrawCandidateIn(BaseModel):
     ref: str = Field(pattern=CODE, description="the exam reference, published with the draw")
     name: str = Field(min_length=1, max_length=100)
     score: Decimal = Field(ge=0, le=1000, max_digits=7, decimal_places=2)
-    preferences: list[str] = Field(default_factory=list, max_length=50)
+    preferences: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=list, max_length=50, description="post codes, the most wanted first"
+    )
 
 
 class DrawIn(BaseModel):
