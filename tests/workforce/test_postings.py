@@ -19,7 +19,7 @@ from caregrid.errors import Forbidden, InvalidInput, RuleViolation
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import TitleLevel
 from caregrid.workforce import service as workforce
-from caregrid.workforce.schemas import PostingIn, PromotionIn
+from caregrid.workforce.schemas import PostIn, PostingIn, PromotionIn
 from tests.conftest import bearer
 from tests.world import NOW, World
 
@@ -167,3 +167,49 @@ def test_the_page_shows_the_refusal_with_its_rule(
     assert 'id="error-promotion"' in refused.text and 'data-requirement="H4"' in refused.text
     assert "在基层成员单位工作满 5 个月；晋升中高级职称须满 12 个月" in refused.text
     assert f'data-practitioner="{DOCTOR}"' in page
+
+
+def test_a_post_holds_its_seats_and_its_vacancies_follow_the_postings(
+    session: Session, staff: World
+) -> None:
+    with clock.frozen(NOW):
+        workforce.open_post(
+            session,
+            staff.office,
+            PostIn(
+                institution_code=UNIT, code="GP-1", title="全科医生", category="doctor", seats=1
+            ),
+        )
+        with pytest.raises(InvalidInput) as again:
+            workforce.open_post(
+                session,
+                staff.office,
+                PostIn(institution_code=UNIT, code="GP-1", title="x", category="nurse", seats=2),
+            )
+        assert [p.field for p in again.value.problems] == ["code"]
+    assert _vacancies(session, staff) == {"GP-1": 1}
+    _post(session, staff, date(2026, 1, 1), date(2026, 12, 31), post_code="GP-1")
+    assert _vacancies(session, staff) == {"GP-1": 0}  # one seat, filled today
+    registry.create_practitioner(
+        session,
+        SYSTEM,
+        code="chc-dr-li",
+        name="李医生",
+        title_level="junior",
+        home_institution_code=UNIT,
+    )
+    second = {"practitioner_code": "chc-dr-li", "purpose": "deployment", "post_code": "GP-1"}
+    with pytest.raises(InvalidInput) as full:  # overlaps the seat's holder on its last day
+        _post(session, staff, date(2026, 12, 31), None, **second)
+    assert [p.field for p in full.value.problems] == ["post_code"]
+    _post(session, staff, date(2027, 1, 1), None, **second)  # the day after: the seat is free
+    with pytest.raises(InvalidInput) as elsewhere:
+        _post(session, staff, date(2040, 1, 1), None, post_code="GP-1", institution_code=LEAD)
+    assert [p.field for p in elsewhere.value.problems] == ["post_code"]
+
+
+def _vacancies(session: Session, world: World) -> dict[str, int]:
+    with clock.frozen(NOW):
+        return {
+            p.code: p.vacancies for p in workforce.posts(session, world.office, NETWORK, NOW.date())
+        }

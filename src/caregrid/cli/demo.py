@@ -70,8 +70,15 @@ from caregrid.residents.schemas import EmergencyAccessIn, ResidentIn
 from caregrid.scheduling import service as scheduling
 from caregrid.synth.city import generate
 from caregrid.workforce import service as workforce
-from caregrid.workforce.schemas import DrawCandidateIn, DrawIn, DrawPostIn, PostingIn, RevealIn
-from caregrid.workforce.vocab import PostingPurpose
+from caregrid.workforce.schemas import (
+    DrawCandidateIn,
+    DrawIn,
+    DrawPostIn,
+    PostIn,
+    PostingIn,
+    RevealIn,
+)
+from caregrid.workforce.vocab import PostCategory, PostingPurpose
 
 
 @dataclass(frozen=True)
@@ -145,7 +152,8 @@ DEMO_DRAW_SEED = "demo-2025-first-posts-7f3a9c21"  # revealed: a demo draw's see
 def _workforce(session: Session, network: registry.Network) -> None:
     """Two of the lead's cardiologists: one sent down to the primary unit since the spring
     (a sinking posting), one who never served at a primary member, whose promotion to a mid
-    title the office will find refused (H4); and last year's first-post draw (H2)."""
+    title the office will find refused (H4); the unit's posts with their vacancies (H1); and
+    last year's first-post draw (H2)."""
     if workforce.draws(session, SYSTEM, network.code):
         return
     lead = _pick(network, NetworkRole.LEAD, primary=False).institution
@@ -172,6 +180,21 @@ def _workforce(session: Session, network: registry.Network) -> None:
             note="每周4个工作日在社区坐诊",
         ),
     )
+    for code, title, category, seats in (
+        ("CHC-GP", "全科医生", PostCategory.DOCTOR, 3),
+        ("CHC-NURSE", "社区护士", PostCategory.NURSE, 2),
+    ):
+        workforce.open_post(
+            session,
+            SYSTEM,
+            PostIn(
+                institution_code=unit.code,
+                code=code,
+                title=title,
+                category=category,
+                seats=seats,
+            ),
+        )
     _draw(session, network)
 
 

@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
+from caregrid import clock
+from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
 from caregrid.workforce import service as workforce
 from caregrid.workforce.schemas import (
     DrawIn,
     DrawOut,
+    PostIn,
     PostingIn,
     PostingOut,
+    PostOut,
     PromotionIn,
     RevealIn,
     ServiceOut,
@@ -67,3 +72,20 @@ def network_postings(code: str, session: DB, user: User) -> list[PostingOut]:
 def promote(body: PromotionIn, session: DB, user: User) -> ServiceOut:
     """A higher title; a lead hospital's staff need the profile's primary service (H4)."""
     return workforce.promote(session, user, body)
+
+
+@router.post("/posts", response_model=PostOut, status_code=201)
+def open_post(body: PostIn, session: DB, user: User) -> PostOut:
+    """A post at a member with its seats (H1)."""
+    row = workforce.open_post(session, user, body)
+    network = sorted(registry.network_ids_of_institution(session, row.institution_id))[0]
+    code = registry.get_network_by_id(session, network).code
+    return next(p for p in workforce.posts(session, user, code, clock.today()) if p.id == row.id)
+
+
+@router.get("/networks/{code}/posts", response_model=list[PostOut])
+def network_posts(
+    code: str, session: DB, user: User, on: Annotated[date | None, Query()] = None
+) -> list[PostOut]:
+    """The members' posts with the seats filled and vacant on `on` (default today)."""
+    return workforce.posts(session, user, code, on or clock.today())

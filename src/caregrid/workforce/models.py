@@ -74,6 +74,24 @@ class DrawCandidate(Base):
     post_code: Mapped[str | None] = mapped_column(String(40))
 
 
+class Post(Base):
+    """A post a member sets up with its seats (H1); its vacancies on a day are the seats its
+    postings running that day do not fill."""
+
+    __tablename__ = "workforce_post"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "code"),
+        CheckConstraint("seats > 0", name="seats"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(20))
+    seats: Mapped[int] = mapped_column(Integer)
+    opened_on: Mapped[date] = mapped_column(Date)
+
+
 class Posting(Base):
     """A professional serving at a member from one day to another (open: still there). Two
     postings of one person never overlap (the service refuses it)."""
@@ -83,6 +101,7 @@ class Posting(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"), index=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("workforce_post.id"))  # the seat filled
     purpose: Mapped[str] = mapped_column(String(20))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)  # the last day served

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, Problem
 from caregrid.i18n import msg
@@ -23,8 +24,8 @@ from caregrid.web.deps import DB, User
 from caregrid.web.forms import FormError, submit
 from caregrid.web.render import render
 from caregrid.workforce import service as workforce
-from caregrid.workforce.schemas import DrawIn, PostingIn, PromotionIn, RevealIn
-from caregrid.workforce.vocab import PostingPurpose
+from caregrid.workforce.schemas import DrawIn, PostIn, PostingIn, PromotionIn, RevealIn
+from caregrid.workforce.vocab import PostCategory, PostingPurpose
 
 router = APIRouter(include_in_schema=False)
 POST_COLUMNS = ("code", "institution_code", "title", "seats", "need")
@@ -188,6 +189,8 @@ def _staff_page(
         request,
         "workforce/staff.html",
         user,
+        posts=workforce.posts(session, user, code, clock.today()),
+        categories=list(PostCategory),
         status=error.status if error else 200,
         error=error,
         typed=typed or {},
@@ -206,9 +209,37 @@ def staff_page(code: str, request: Request, session: DB, user: User) -> Response
     return _staff_page(request, session, user, code)
 
 
+class PostForm(BaseModel):
+    institution_code: str = ""
+    code: str = ""
+    title: str = ""
+    category: str = ""
+    seats: str = ""
+
+
+@router.post("/networks/{code}/workforce/posts", response_class=HTMLResponse)
+def open_post(
+    code: str,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[PostForm, Form()],
+) -> Response:
+    typed = form.model_dump()
+    return submit(
+        session,
+        "post",
+        lambda: PostIn.model_validate({k: v.strip() for k, v in typed.items()}),
+        lambda data: workforce.open_post(session, user, data),
+        refused=lambda error: _staff_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/workforce",
+    )
+
+
 class PostingForm(BaseModel):
     practitioner_code: str = ""
     institution_code: str = ""
+    post_code: str = ""
     purpose: str = ""
     starts_on: str = ""
     ends_on: str = ""
@@ -229,7 +260,7 @@ def record_posting(
         "posting",
         lambda: PostingIn.model_validate(
             {
-                k: (v.strip() or None) if k in ("ends_on", "note") else v.strip()
+                k: (v.strip() or None) if k in ("ends_on", "note", "post_code") else v.strip()
                 for k, v in typed.items()
             }
         ),

@@ -1,5 +1,6 @@
-"""Postings of professionals to the group's members (H1, C6) and the promotion gate they
-feed (H4: a lead hospital's staff need primary-level service before a mid or senior title).
+"""Posts and their vacancies, postings of professionals to the group's members (H1, C6), and
+the promotion gate they feed (H4: a lead hospital's staff need primary-level service before
+a mid or senior title).
 
 Service is counted in whole calendar months per posting, from its first day to its last
 (or today, while it runs): 2025-01-15 to 2026-01-14 is 12 months, a day less is 11. Only
@@ -21,9 +22,16 @@ from caregrid.i18n import msg
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import NetworkRole, TitleLevel
-from caregrid.workforce.models import Posting
-from caregrid.workforce.schemas import PostingIn, PostingOut, PromotionIn, ServiceOut
-from caregrid.workforce.vocab import PostingPurpose
+from caregrid.workforce.models import Post, Posting
+from caregrid.workforce.schemas import (
+    PostIn,
+    PostingIn,
+    PostingOut,
+    PostOut,
+    PromotionIn,
+    ServiceOut,
+)
+from caregrid.workforce.vocab import PostCategory, PostingPurpose
 
 REQUIRED = "promotion_primary_service_months"
 GATED_TITLES = frozenset({TitleLevel.INTERMEDIATE, TitleLevel.ASSOCIATE_SENIOR, TitleLevel.SENIOR})
@@ -54,9 +62,114 @@ def _office_of(session: Session, principal: Principal, institution_id: int) -> N
         raise Forbidden("staff are posted and promoted by their network's office")
 
 
+def open_post(session: Session, principal: Principal, data: PostIn) -> Post:
+    """A post at a member with its seats; a code the member already uses is refused."""
+    place = registry.require_institution(session, data.institution_code)
+    _office_of(session, principal, place.id)
+    taken = session.scalar(
+        select(Post.id).where(Post.institution_id == place.id, Post.code == data.code)
+    )
+    if taken is not None:
+        raise InvalidInput([Problem("code", "is a post of this member already")])
+    row = Post(
+        institution_id=place.id,
+        code=data.code,
+        title=data.title.strip(),
+        category=data.category,
+        seats=data.seats,
+        opened_on=data.opened_on or clock.today(),
+    )
+    session.add(row)
+    session.flush()
+    audit.record_for(
+        session,
+        principal,
+        "post.open",
+        place.id,
+        purpose="workforce",
+        subject_type="institution",
+        detail={"post": row.code, "seats": row.seats},
+    )
+    return row
+
+
+def _running(posting: Posting, first: date, last: date) -> bool:
+    return posting.starts_on <= last and first <= (posting.ends_on or date.max)
+
+
+def _seat(session: Session, institution_id: int, data: PostingIn) -> int | None:
+    """The post the posting fills, locked, with a seat free on every day of the posting
+    (a post's seats are counted against the postings that overlap it)."""
+    if data.post_code is None:
+        return None
+    post = session.scalar(
+        select(Post)
+        .where(Post.institution_id == institution_id, Post.code == data.post_code)
+        .with_for_update()
+    )
+    if post is None:
+        raise InvalidInput([Problem("post_code", "is not a post of that member")])
+    last = data.ends_on or date.max
+    holders = [
+        p
+        for p in session.scalars(select(Posting).where(Posting.post_id == post.id))
+        if _running(p, data.starts_on, last)
+    ]
+    if len(holders) >= post.seats:
+        raise InvalidInput(
+            [
+                Problem(
+                    "post_code",
+                    msg(
+                        "has no vacancy then: its {seats} seats are filled",
+                        seats=post.seats,
+                    ),
+                )
+            ]
+        )
+    return post.id
+
+
+def posts(session: Session, principal: Principal, network_code: str, on: date) -> list[PostOut]:
+    """The network's members' posts with the seats filled and vacant on `on`."""
+    network = registry.get_network(session, network_code)
+    if not access.is_network_office(principal, network.id):
+        raise Forbidden("a network's postings are seen by its office and the commission")
+    members = registry.network_member_ids(session, network.id)
+    codes = registry.codes_by_id(session)
+    rows = list(
+        session.scalars(
+            select(Post)
+            .where(Post.institution_id.in_(members))
+            .order_by(Post.institution_id, Post.code)
+        )
+    )
+    filled: dict[int, int] = {}
+    for posting in session.scalars(
+        select(Posting).where(Posting.post_id.in_([r.id for r in rows]))
+    ):
+        if posting.post_id is not None and _running(posting, on, on):
+            filled[posting.post_id] = filled.get(posting.post_id, 0) + 1
+    return [
+        PostOut(
+            id=r.id,
+            institution_code=codes[r.institution_id],
+            code=r.code,
+            title=r.title,
+            category=PostCategory(r.category),
+            seats=r.seats,
+            filled=filled.get(r.id, 0),
+            vacancies=r.seats - filled.get(r.id, 0),
+            opened_on=r.opened_on,
+        )
+        for r in rows
+    ]
+
+
 def record_posting(session: Session, principal: Principal, data: PostingIn) -> Posting:
-    """A professional's service at a member; one that overlaps another of the same person's
-    postings is refused, naming it."""
+    """A professional's service at a member, in one of its posts or beside them; one that
+    overlaps another of the same person's postings is refused, naming it, and so is one into
+    a post whose seats are all filled then."""
     person = _practitioner(session, data.practitioner_code)
     place = registry.require_institution(session, data.institution_code)
     _office_of(session, principal, place.id)
@@ -79,9 +192,11 @@ def record_posting(session: Session, principal: Principal, data: PostingIn) -> P
                     )
                 ]
             )
+    post_id = _seat(session, place.id, data)
     row = Posting(
         practitioner_id=person.id,
         institution_id=place.id,
+        post_id=post_id,
         purpose=data.purpose,
         starts_on=data.starts_on,
         ends_on=data.ends_on,
@@ -193,12 +308,14 @@ def view(session: Session, row: Posting) -> PostingOut:
     person = registry.get_practitioner_by_id(session, row.practitioner_id)
     place = registry.get_institution_by_id(session, row.institution_id)
     assert place is not None
+    post = session.get(Post, row.post_id) if row.post_id is not None else None
     return PostingOut(
         id=row.id,
         practitioner_code=person.code,
         practitioner_name=person.name,
         institution_code=place.code,
         institution_level=place.level,
+        post_code=post.code if post else None,
         purpose=PostingPurpose(row.purpose),
         starts_on=row.starts_on,
         ends_on=row.ends_on,

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from caregrid.registry.vocab import TitleLevel
-from caregrid.workforce.vocab import DrawState, PostingPurpose
+from caregrid.workforce.vocab import DrawState, PostCategory, PostingPurpose
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 VERSION = Field(ge=1, le=2_147_483_647, description="the version you saw")
@@ -86,10 +86,33 @@ class DrawOut(BaseModel):
     candidates: list[DrawCandidateOut]  # in rank order once revealed
 
 
+class PostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    institution_code: str = Field(min_length=1, max_length=60)
+    code: str = Field(pattern=CODE)
+    title: str = Field(min_length=1, max_length=200)
+    category: PostCategory
+    seats: int = Field(ge=1, le=10_000)
+    opened_on: date | None = Field(default=None, description="default: today")
+
+
+class PostOut(BaseModel):
+    id: int
+    institution_code: str
+    code: str
+    title: str
+    category: PostCategory
+    seats: int
+    filled: int  # by postings running on the day asked
+    vacancies: int
+    opened_on: date
+
+
 class PostingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     practitioner_code: str = Field(min_length=1, max_length=64)
     institution_code: str = Field(min_length=1, max_length=60)
+    post_code: str | None = Field(default=None, pattern=CODE, description="the seat it fills")
     purpose: PostingPurpose
     starts_on: date
     ends_on: date | None = Field(default=None, description="the last day served; empty: open")
@@ -102,6 +125,7 @@ class PostingOut(BaseModel):
     practitioner_name: str
     institution_code: str
     institution_level: str
+    post_code: str | None
     purpose: PostingPurpose
     starts_on: date
     ends_on: date | None

@@ -1,6 +1,6 @@
-"""The workforce domain's entry: postings to members and the promotion gate (`postings`,
-H1, C6, H4), and the network's first-post draws (H2), committed, revealed, published and
-replayed (`draw` holds the algorithm, pure and documented)."""
+"""The workforce domain's entry: members' posts and vacancies, postings and the promotion
+gate (`postings`, H1, C6, H4), and the network's first-post draws (H2), committed, revealed,
+published and replayed (`draw` holds the algorithm, pure and documented)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,14 @@ from caregrid.i18n import msg
 from caregrid.registry import service as registry
 from caregrid.workforce import draw as algorithm
 from caregrid.workforce.models import Draw, DrawCandidate, DrawPost
-from caregrid.workforce.postings import postings, promote, record_posting, whole_months
+from caregrid.workforce.postings import (
+    open_post,
+    postings,
+    posts,
+    promote,
+    record_posting,
+    whole_months,
+)
 from caregrid.workforce.postings import service as primary_service
 from caregrid.workforce.postings import view as posting_view
 from caregrid.workforce.schemas import (
@@ -36,8 +43,10 @@ __all__ = [
     "draw_view",
     "draws",
     "get_draw",
+    "open_post",
     "posting_view",
     "postings",
+    "posts",
     "primary_service",
     "promote",
     "published",

@@ -25,3 +25,14 @@ class PostingPurpose(StrEnum):
     SINKING = "sinking"
     TRAINING = "training"
     MANAGEMENT = "management"
+
+
+class PostCategory(StrEnum):
+    """What kind of post a member sets up (H1: posts set across the group)."""
+
+    DOCTOR = "doctor"
+    NURSE = "nurse"
+    PHARMACIST = "pharmacist"
+    TECHNICIAN = "technician"
+    PUBLIC_HEALTH = "public_health"
+    MANAGER = "manager"
