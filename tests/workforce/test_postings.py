@@ -213,3 +213,24 @@ def _vacancies(session: Session, world: World) -> dict[str, int]:
         return {
             p.code: p.vacancies for p in workforce.posts(session, world.office, NETWORK, NOW.date())
         }
+
+
+def test_postings_read_as_monthly_facts_and_the_page_counts_them(
+    client: TestClient, session: Session, staff: World, fresh_store: object
+) -> None:
+    """A sinking posting from 15 September to today is three months of facts; WF2 counts the
+    expert once at the unit, WF1 counts no manager; the staff page shows both."""
+    _post(session, staff, date(2026, 9, 15), None)
+    with clock.frozen(NOW):
+        rows = workforce.posting_facts(session, NOW.date())
+        page = client.get(
+            f"/networks/{NETWORK}/workforce",
+            headers={**bearer(session, staff.office), "Accept": "text/html"},
+        ).text
+    assert [r["served_in"] for r in rows] == [date(2026, m, 1) for m in (9, 10, 11)]
+    assert {(r["institution_code"], r["from_institution_code"], r["purpose"]) for r in rows} == {
+        (UNIT, LEAD, "sinking")
+    }
+    unit = page.split(f'data-unit="{UNIT}"', 1)[1].split("</tr>", 1)[0]
+    assert '<td data-indicator="WF2">1</td>' in unit
+    assert '<td data-indicator="WF1">0</td>' in unit

@@ -14,6 +14,7 @@ from functools import cache
 
 from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState
 from caregrid.pharmacy.vocab import PrescriptionState
+from caregrid.workforce.vocab import PostingPurpose
 
 
 class Kind(StrEnum):
@@ -483,6 +484,21 @@ FACTS: tuple[Fact, ...] = (
         ),
         key=("institution_code", "staff_id", "as_of"),
         date="as_of",
+    ),
+    Fact(
+        "staff_posting",
+        "A month a professional served at a member on a posting: an expert sent down, a "
+        "manager sent to run it, training at the lead (C5, C6, H1).",
+        (
+            _text("posting_id"),
+            _text("practitioner_code", doc="the professional, as the registry codes them"),
+            _text("institution_code", institution=True, doc="the member served"),
+            _text("from_institution_code", institution=True, doc="the professional's home"),
+            _text("purpose", choices=tuple(p.value for p in PostingPurpose)),
+            Field("served_in", Kind.DATE, doc="the first day of a month served, wholly or in part"),
+        ),
+        key=("posting_id", "served_in"),
+        date="served_in",
     ),
     Fact(
         "backbone_training",

@@ -1,9 +1,10 @@
 """What CareGrid's own workflows recorded, written into the fact tables beside what member
 systems send: referrals, slots and beds, bookings, contracts, chronic patients and
 follow-ups, orders to the shared centres, recognitions, teleconsultations, the resident
-register and the members' drug catalogues. Each domain says how its records read as facts
-(its service's `facts` functions); keys are prefixed `cg-` so they never collide with a
-member system's ids, and rows are upserted, so collecting twice changes nothing."""
+register, the members' drug catalogues and the staff's postings. Each domain says how its
+records read as facts (its service's `facts` functions); keys are prefixed `cg-` so they
+never collide with a member system's ids, and rows are upserted, so collecting twice changes
+nothing."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from caregrid.pharmacy import service as pharmacy
 from caregrid.referral import service as referral
 from caregrid.residents import service as residents
 from caregrid.scheduling import service as scheduling
+from caregrid.workforce import service as workforce
 
 Rows = list[dict[str, object]]
 # Each producer: the facts it yields and how. A page asks only for the facts its indicators
@@ -44,6 +46,7 @@ PRODUCERS: tuple[tuple[tuple[str, ...], Callable[[Session, date], dict[str, Rows
         ("catalogue_listing", "prescription_item", "regimen_check"),
         lambda s, on: pharmacy.facts(s, on),
     ),
+    (("staff_posting",), lambda s, on: {"staff_posting": workforce.posting_facts(s, on)}),
 )
 
 

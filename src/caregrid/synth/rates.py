@@ -442,6 +442,8 @@ class StaffRates:
     tcm_share_of_doctors: Share
     posted_per_primary: Span
     posted_months: Span
+    sinking_per_primary: Number
+    managed_share: Share
 
     @model_validator(mode="after")
     def _choices(self) -> StaffRates:

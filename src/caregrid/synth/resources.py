@@ -165,3 +165,39 @@ def capacity(year: Year, m: int) -> None:
         ),
         "0",
     )
+
+
+def staff_posting_facts(year: Year) -> None:
+    """The lead's experts and managers serving primary institutions of its network through
+    the year, a row per month (C5, C6): a Poisson number of experts per institution, and a
+    manager with a drawn share (all ours); codes `SYN-P<n>`."""
+    rates, city, cal = year.rates.staff, year.city, year.cal
+    rng = stream(year.seed, S_STAFF, 7)
+    n = len(city.institutions)
+    lead = city.lead_of
+    served = np.flatnonzero((city.level == PRIMARY) & (lead >= 0) & (lead != np.arange(n)))
+    experts = rng.poisson(rates.sinking_per_primary.value, len(served))
+    managed = rng.random(len(served)) < rates.managed_share.value
+    at = np.concatenate([np.repeat(served, experts), served[managed]])
+    purpose = np.array(["sinking"] * int(experts.sum()) + ["management"] * int(managed.sum()))
+    if not len(at):
+        return
+    people = np.arange(len(at), dtype=np.int64)
+    for m in range(12):
+        start = int(cal.month_starts[m])
+        year.out.put(
+            "staff_posting",
+            cal.month(m),
+            table(
+                "staff_posting",
+                {
+                    "posting_id": ids("SP" + year.y, people, 7),
+                    "practitioner_code": ids("SYN-P", people, 6),
+                    "institution_code": take(city.institutions, at),
+                    "from_institution_code": take(city.institutions, lead[at]),
+                    "purpose": pa.array(purpose, pa.string()),
+                    "served_in": dates(np.full(len(at), start)),
+                },
+            ),
+            "0",
+        )

@@ -18,6 +18,7 @@ from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, Problem
 from caregrid.i18n import msg
+from caregrid.indicators import service as indicators
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import TitleLevel
 from caregrid.web.deps import DB, User
@@ -28,6 +29,7 @@ from caregrid.workforce.schemas import DrawIn, PostIn, PostingIn, PromotionIn, R
 from caregrid.workforce.vocab import PostCategory, PostingPurpose
 
 router = APIRouter(include_in_schema=False)
+FIGURES = ("WF1", "WF2")  # managers sent to run a member (C6), experts sent down (C5)
 POST_COLUMNS = ("code", "institution_code", "title", "seats", "need")
 CANDIDATE_COLUMNS = ("ref", "name", "score", "preferences")
 
@@ -191,6 +193,10 @@ def _staff_page(
         user,
         posts=workforce.posts(session, user, code, clock.today()),
         categories=list(PostCategory),
+        figures=FIGURES,
+        rows=indicators.network_rows(
+            session, code, FIGURES, indicators.year_period(clock.today().year, clock.today())
+        ),
         status=error.status if error else 200,
         error=error,
         typed=typed or {},

@@ -322,3 +322,34 @@ def view(session: Session, row: Posting) -> PostingOut:
         note=row.note,
         created_by=row.created_by,
     )
+
+
+def posting_facts(session: Session, on: date) -> list[dict[str, object]]:
+    """Each month every posting served up to `on`, as `staff_posting` facts (docs/activity.md):
+    what the expert-sinking and management measures count (C5, C6)."""
+    codes = registry.codes_by_id(session)
+    homes = {
+        p.id: p.home_institution_id
+        for p in (
+            registry.get_practitioner_by_id(session, i)
+            for i in set(session.scalars(select(Posting.practitioner_id)))
+        )
+    }
+    people = {i: registry.get_practitioner_by_id(session, i).code for i in homes}
+    rows: list[dict[str, object]] = []
+    for posting in session.scalars(select(Posting).order_by(Posting.id)):
+        last = min(posting.ends_on or on, on)
+        month = posting.starts_on.replace(day=1)
+        while month <= last:
+            rows.append(
+                {
+                    "posting_id": f"cg-{posting.id}",
+                    "practitioner_code": people[posting.practitioner_id],
+                    "institution_code": codes[posting.institution_id],
+                    "from_institution_code": codes[homes[posting.practitioner_id]],
+                    "purpose": posting.purpose,
+                    "served_in": month,
+                }
+            )
+            month = (month + timedelta(days=32)).replace(day=1)
+    return rows

@@ -114,8 +114,13 @@ class PostingIn(BaseModel):
     institution_code: str = Field(min_length=1, max_length=60)
     post_code: str | None = Field(default=None, pattern=CODE, description="the seat it fills")
     purpose: PostingPurpose
-    starts_on: date
-    ends_on: date | None = Field(default=None, description="the last day served; empty: open")
+    starts_on: date = Field(ge=date(1950, 1, 1), le=date(2100, 12, 31))
+    ends_on: date | None = Field(
+        default=None,
+        ge=date(1950, 1, 1),
+        le=date(2100, 12, 31),
+        description="the last day served; empty: open",
+    )
     note: str | None = Field(default=None, max_length=2000)
 
 

@@ -19,6 +19,7 @@ from caregrid.workforce import draw as algorithm
 from caregrid.workforce.models import Draw, DrawCandidate, DrawPost
 from caregrid.workforce.postings import (
     open_post,
+    posting_facts,
     postings,
     posts,
     promote,
@@ -44,6 +45,7 @@ __all__ = [
     "draws",
     "get_draw",
     "open_post",
+    "posting_facts",
     "posting_view",
     "postings",
     "posts",
