@@ -121,7 +121,7 @@ def test_duckdb_and_postgresql_agree(session: Session, facts: Path) -> None:
         ("{fact: encounter, where: 'kind in (select 1)'}", "is not allowed in a filter"),
         ("{fact: visits}", "numerator.fact: no fact 'visits'"),
         ("{fact: encounter, sum: kind}", "'kind' is not a number field"),
-        ("{fact: encounter, by: patient_id}", "'patient_id' is not an institution or division"),
+        ("{fact: encounter, by: patient_id}", "'patient_id' is not an institution, division or"),
         ("{fact: encounter, where: in_area}", "in_area needs `by` a division field"),
         ("{fact: encounter, min_age: 18}", "encounter has no birth_date"),
         ("{fact: resident, by: registered_institution_code, min_age: 18}", "`min_age` is for"),

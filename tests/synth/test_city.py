@@ -128,7 +128,9 @@ def test_every_fact_has_files_in_its_months_with_its_schema(root: Path) -> None:
 
 
 def test_every_value_is_valid_for_its_declaration(root: Path) -> None:
-    institutions = {i.code for i in load_layout("jinhua").institutions}
+    layout = load_layout("jinhua")
+    institutions = {i.code for i in layout.institutions}
+    networks = {n.code for n in layout.networks}
     for f in FACTS:
         data = read(root, f)
         for field in f.fields:
@@ -144,6 +146,8 @@ def test_every_value_is_valid_for_its_declaration(root: Path) -> None:
                 assert pc.max(present).as_py() <= field.high, (f.name, field.name)
             if field.institution:
                 assert set(pc.unique(present).to_pylist()) <= institutions, (f.name, field.name)
+            if field.network:
+                assert set(pc.unique(present).to_pylist()) <= networks, (f.name, field.name)
             if field.icd10:
                 assert all(is_who_code(c) for c in pc.unique(present).to_pylist()), field.name
             dated = field.kind is Kind.DATE and f.name not in ("resident", "chronic_patient")

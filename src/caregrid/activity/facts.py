@@ -38,6 +38,7 @@ class Field:
     institution: bool = False  # an institution code that must be in the registry
     icd10: bool = False  # an ICD-10 code
     division: bool = False  # an administrative division where someone lives or is insured
+    network: bool = False  # a network code of the registry: the row is the network's own
     doc: str = ""
 
 
@@ -499,6 +500,33 @@ FACTS: tuple[Fact, ...] = (
         ),
         key=("posting_id", "served_in"),
         date="served_in",
+    ),
+    Fact(
+        "governance_month",
+        "A month of a network's governance, from its first record: the office's work meetings "
+        "held in it and the work updates sent to the health commission on it (L2).",
+        (
+            _text("network_code", network=True, doc="the network whose office it is"),
+            Field("month_of", Kind.DATE, doc="the month's first day"),
+            Field("work_meetings", Kind.INT, low=0, doc="work meetings (工作例会) held"),
+            Field("reports", Kind.INT, low=0, doc="work updates to the commission on the month"),
+        ),
+        key=("network_code", "month_of"),
+        date="month_of",
+    ),
+    Fact(
+        "key_task",
+        "A line of a network's key-task list with a deadline, and the day it was done (L1).",
+        (
+            _text("task_id"),
+            _text("network_code", network=True, doc="the network whose task it is"),
+            _text("ref", doc="its number in the list"),
+            Field("listed_on", Kind.DATE),
+            Field("due_on", Kind.DATE, doc="the deadline"),
+            Field("done_on", Kind.DATE, required=False, doc="empty until done"),
+        ),
+        key=("task_id",),
+        date="due_on",
     ),
     Fact(
         "backbone_training",

@@ -115,6 +115,7 @@ def validate(
     fact: Fact,
     institutions: set[str],
     period: tuple[date, date] | None = None,
+    networks: set[str] | None = None,
 ) -> tuple[pa.Table, ImportReport]:
     """The file's rows typed as the fact's schema, and a report of every bad row. Raises
     FactsRejected for a file-level problem (a missing column, an unreadable file)."""
@@ -183,6 +184,10 @@ def validate(
             known = pa.array(sorted(institutions), pa.string())  # typed: the registry may be empty
             unknown = pc.and_(ok, pc.invert(pc.is_in(safe, known)))
             problems.append((f.name, unknown, "not an institution of the registry"))
+        if f.network:
+            known = pa.array(sorted(networks or ()), pa.string())
+            unknown = pc.and_(ok, pc.invert(pc.is_in(safe, known)))
+            problems.append((f.name, unknown, "not a network of the registry"))
         if f.icd10:
             problems.append((f.name, _bad_icd10(safe), "not an ICD-10 code"))
         if period is not None and f.name == fact.date:
@@ -323,7 +328,9 @@ def import_file(
 ) -> ImportReport:
     """Validate and store one file. Bad rows refuse the whole file unless `skip_bad`, when
     they go to `<name>.rejects.csv` beside the file (or in `rejects_dir`)."""
-    rows, report = validate(path, fact, registry_codes(session), period)
+    rows, report = validate(
+        path, fact, registry_codes(session), period, {n.code for n in registry.networks(session)}
+    )
     if report.errors and not skip_bad:
         raise FactsRejected(report)
     if report.errors:

@@ -20,6 +20,7 @@ from caregrid.activity.parquet import schema
 from caregrid.chronic import service as chronic
 from caregrid.diagnostics import service as diagnostics
 from caregrid.familydoctor import service as familydoctor
+from caregrid.governance import service as governance
 from caregrid.pharmacy import service as pharmacy
 from caregrid.referral import service as referral
 from caregrid.residents import service as residents
@@ -47,6 +48,7 @@ PRODUCERS: tuple[tuple[tuple[str, ...], Callable[[Session, date], dict[str, Rows
         lambda s, on: pharmacy.facts(s, on),
     ),
     (("staff_posting",), lambda s, on: {"staff_posting": workforce.posting_facts(s, on)}),
+    (("governance_month", "key_task"), lambda s, on: governance.facts(s, on)),
 )
 
 

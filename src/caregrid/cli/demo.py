@@ -38,6 +38,15 @@ from caregrid.diagnostics.vocab import AssessmentResult, CentreKind, OrderState,
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn, MemberIn, TeamIn
 from caregrid.familydoctor.vocab import ConsentMethod, TeamRole
+from caregrid.governance import service as governance
+from caregrid.governance.schemas import (
+    DocumentIn,
+    MeetingIn,
+    SeatIn,
+    TaskDoneIn,
+    TaskListIn,
+)
+from caregrid.governance.schemas import ReportIn as CommissionReportIn
 from caregrid.pharmacy import service as pharmacy
 from caregrid.pharmacy.schemas import (
     AccountIn,
@@ -143,7 +152,94 @@ def load_network(session: Session, network: registry.Network) -> list[DemoAccoun
     _referrals(session, network)
     _pharmacy(session, network)
     _workforce(session, network)
+    _governance(session, network)
     return accounts
+
+
+def _governance(session: Session, network: registry.Network) -> None:
+    """The group's committee, charter and rules (L1); Jinhua's key-task list listed in April
+    2024 with most tasks done, some late and two still overdue; a work meeting and a work
+    update to the commission each month since May 2024, but for two months missed, and this
+    month's meeting still to hold (L2)."""
+    code = network.code
+    if governance.governance(session, SYSTEM, code).tasks:
+        return
+    for name, organisation, role in (
+        ("王建华", "金华市卫生健康委员会", "chair"),
+        ("李国强", "婺城区卫生健康局", "vice_chair"),
+        ("陈志明", "金华市人民医院", "member"),
+        ("周敏", "金华市医疗保障局", "member"),
+        ("赵丽", "城市医疗集团办公室", "office_director"),
+    ):
+        governance.add_seat(
+            session,
+            SYSTEM,
+            code,
+            SeatIn.model_validate(
+                {"name": name, "organisation": organisation, "role": role, "from_on": "2024-04-01"}
+            ),
+        )
+    for kind, title, adopted, filed in (
+        ("charter", "紧密型城市医疗集团章程", "2024-04-15", "2024-04-28"),
+        ("decision_rules", "集团理事会议事决策规则", "2024-04-15", "2024-04-28"),
+        ("development_plan", "医疗集团五年发展规划（2024—2028）", "2024-04-26", None),
+    ):
+        governance.adopt_document(
+            session,
+            SYSTEM,
+            code,
+            DocumentIn.model_validate(
+                {
+                    "kind": kind,
+                    "title": title,
+                    "adopted_on": adopted,
+                    "filed_on": filed,
+                    "body": f"{title}\n第一条 本集团由牵头医院与成员单位组成，实行统一管理。",
+                }
+            ),
+        )
+    tasks = governance.load_task_list(session, SYSTEM, code, TaskListIn(listed_on=date(2024, 4, 1)))
+    open_refs = {"12.1", "6.1"}  # still overdue on the desk
+    late = {"2.1": 45, "11.1": 20, "15.5": 90}  # days after the deadline
+    for task in tasks:
+        if task.due_on is None or task.ref in open_refs:
+            continue
+        done = task.due_on + timedelta(days=late.get(task.ref, -5))
+        governance.complete_task(session, SYSTEM, task.id, TaskDoneIn(done_on=done))
+    today = clock.today()
+    month, missed = date(2024, 5, 1), {date(2025, 2, 1), date(2025, 8, 1)}
+    while month < today.replace(day=1):
+        if month not in missed:
+            governance.record_meeting(
+                session,
+                SYSTEM,
+                code,
+                MeetingIn.model_validate(
+                    {
+                        "kind": "work",
+                        "held_on": month.replace(day=10),
+                        "chaired_by": "赵丽",
+                        "minutes": f"{month:%Y年%m月}工作例会：通报转诊、号源开放和重点任务进展。",
+                    }
+                ),
+            )
+        sent = (month + timedelta(days=32)).replace(day=5)
+        if sent <= today:
+            governance.record_report(
+                session,
+                SYSTEM,
+                code,
+                CommissionReportIn.model_validate(
+                    {
+                        "kind": "work_update",
+                        "covers": f"{month:%Y-%m}",
+                        "submitted_on": sent,
+                        "recipient": "金华市卫生健康委员会",
+                        "summary": f"{month:%Y年%m月}城市医疗集团建设工作动态。",
+                    }
+                ),
+            )
+        month = (month + timedelta(days=32)).replace(day=1)
 
 
 DEMO_DRAW_SEED = "demo-2025-first-posts-7f3a9c21"  # revealed: a demo draw's seed is public

@@ -26,6 +26,7 @@ def import_all_models() -> None:
     from caregrid.diagnostics import models as _diagnostics  # noqa: F401
     from caregrid.familydoctor import models as _familydoctor  # noqa: F401
     from caregrid.finance import models as _finance  # noqa: F401
+    from caregrid.governance import models as _governance  # noqa: F401
     from caregrid.indicators import models as _indicators  # noqa: F401
     from caregrid.pharmacy import models as _pharmacy  # noqa: F401
     from caregrid.planning import models as _planning  # noqa: F401

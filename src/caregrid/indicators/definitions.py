@@ -140,15 +140,22 @@ class Side:
 
     @property
     def area(self) -> bool:
-        """Attributed to the networks whose grid covers the division `by` names (where the
-        patient lives or is insured), not to an institution (CC1, CC2)."""
+        """Attributed to a network, not to an institution: to the networks whose grid covers
+        the division `by` names (where the patient lives or is insured: CC1, CC2), or to the
+        network a network field names (the group's own records: its meetings, L2)."""
+        found = self.fact.field(self.by)
+        return found is not None and (found.division or found.network)
+
+    @property
+    def division(self) -> bool:
+        """Attributed through the grids: the engine joins the division to its networks."""
         found = self.fact.field(self.by)
         return found is not None and found.division
 
     @property
     def unit(self) -> str:
         """The column that names a row's unit once the engine has joined the registry."""
-        return "area_unit" if self.area else self.by
+        return "area_unit" if self.division else self.by
 
     @property
     def institution_field(self) -> str:
@@ -204,9 +211,9 @@ def _side(indicator: str, part: str, raw: Any) -> Side:
         raise DefinitionError(f"{where}.fact: {exc.args[0]}") from exc
     by = str(raw.get("by", "institution_code"))
     field = found.field(by)
-    if field is None or not (field.institution or field.division):
+    if field is None or not (field.institution or field.division or field.network):
         raise DefinitionError(
-            f"{where}.by: {by!r} is not an institution or division field of {found.name}"
+            f"{where}.by: {by!r} is not an institution, division or network field of {found.name}"
         )
     if field.division and found.field("institution_code") is None:
         raise DefinitionError(f"{where}.by: {found.name} has no institution_code to place it")

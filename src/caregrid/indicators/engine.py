@@ -91,7 +91,7 @@ def _joins(side: Side, level: bool, fact_rows: str, level_join: str, area: str, 
     if level:
         columns += ", d.level AS institution_level"
         joins += f" {level_join} d ON d.code = p.{side.institution_field}"
-    if side.area:
+    if side.division:
         columns += ", a.network AS area_unit, (m.network IS NOT NULL) AS in_area"
         joins += (
             f" JOIN {area} ON a.division = p.{side.by} LEFT JOIN {member} ON "

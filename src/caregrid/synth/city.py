@@ -30,6 +30,7 @@ from caregrid.synth import facilities
 from caregrid.synth.diagnostics import diagnostic_orders, recognition_table, teleconsultation_facts
 from caregrid.synth.draws import CHUNK, S_ADMISSIONS, S_VISITS, Calendar, concat, split, stream
 from caregrid.synth.encounters import admissions_month, visits_chunk, write_encounters
+from caregrid.synth.governance import governance_facts
 from caregrid.synth.layout import build_city, load_layout
 from caregrid.synth.pharmacy import (
     catalogue_listing_facts,
@@ -107,6 +108,7 @@ def generate(
         catalogue_listing_facts(run)
         prescription_item_facts(run)
         regimen_check_facts(run)
+        governance_facts(run)
         tell(
             "chronic care, contracts, public health, staff, facilities, teleconsults, drug lists",
             writer.total,

@@ -60,6 +60,7 @@ class City:
     level: Array  # effective level per institution (PRIMARY, SECONDARY, TERTIARY)
     beds: Array
     lead_of: Array  # per institution: the lead of its first network (-1: none)
+    networks: pa.Array  # network codes, layout order
     divisions: pa.Array  # where residents live
     insured: pa.Array  # per residence division: the insurance pool's division (its county)
     div_weight: Array
@@ -214,6 +215,7 @@ def build_city(layout: LayoutFile, rates: Rates) -> City:
         level=level,
         beds=beds,
         lead_of=lead_of,
+        networks=pa.array([n.code for n in layout.networks], pa.string()),
         divisions=pa.array(res_codes, pa.string()),
         insured=pa.array([county_of(c) or c for c in res_codes], pa.string()),
         div_weight=np.array(weights),

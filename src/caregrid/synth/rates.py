@@ -464,6 +464,16 @@ class TrainingRates:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class GovernanceRates:
+    work_meeting_share: Share
+    report_share: Share
+    key_tasks: Span
+    done_share: Share
+    late_share: Share
+    late_days: Span
+
+
+@dataclass(frozen=True, config=_STRICT)
 class TeleconsultationRates:
     per_primary_institution: Number
     answered_share: Share
@@ -512,6 +522,7 @@ class Rates:
     training: TrainingRates
     teleconsultation: TeleconsultationRates
     pharmacy: PharmacyRates
+    governance: GovernanceRates
 
 
 _ADAPTER: TypeAdapter[Rates] = TypeAdapter(Rates)

@@ -19,6 +19,8 @@ from caregrid.diagnostics import pages as diagnostics_pages
 from caregrid.familydoctor import api as familydoctor_api
 from caregrid.familydoctor import pages as familydoctor_pages
 from caregrid.finance import api as finance_api
+from caregrid.governance import api as governance_api
+from caregrid.governance import pages as governance_pages
 from caregrid.indicators import api as indicators_api
 from caregrid.indicators import pages as indicators_pages
 from caregrid.interop import api as interop_api
@@ -74,6 +76,7 @@ ROUTERS = (
     finance_api.router,
     pharmacy_api.router,
     workforce_api.router,
+    governance_api.router,
     auth_api.router,
     pages.router,
     auth_pages.router,
@@ -88,6 +91,7 @@ ROUTERS = (
     planning_pages.router,
     pharmacy_pages.router,
     workforce_pages.router,
+    governance_pages.router,
 )
 
 

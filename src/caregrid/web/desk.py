@@ -18,6 +18,7 @@ from caregrid.auth.roles import Principal, Role
 from caregrid.chronic import service as chronic
 from caregrid.diagnostics import service as diagnostics
 from caregrid.familydoctor import service as familydoctor
+from caregrid.governance import service as governance
 from caregrid.indicators import evaluation
 from caregrid.referral import service as referrals
 from caregrid.referral.vocab import Direction
@@ -155,6 +156,24 @@ def _evaluation_tray(session: Session, networks: list[registry.Network]) -> Tray
     return Tray("evaluations", "/networks", len(due), lines)
 
 
+def _governance_tray(session: Session, network: registry.Network) -> Tray:
+    """The office's overdue work: a work meeting past its due day, key tasks past deadline."""
+    today = clock.today()
+    meeting = governance.cadence(session, network, today)
+    tasks = governance.overdue_tasks(session, network, today)
+    href = f"/networks/{network.code}/governance"
+    lines = (
+        [Line(f"{href}#cadence", network.code, "work", meeting.due_by, True, kind="meeting_kind")]
+        if meeting.overdue
+        else []
+    )
+    lines += [
+        Line(f"{href}#tasks", f"{t.ref} {t.task}", "overdue", t.due_on, True, kind="task_state")
+        for t in tasks
+    ]
+    return Tray("governance", f"{href}#tasks", len(lines), lines[:SHOWN])
+
+
 def trays(session: Session, principal: Principal) -> list[Tray]:
     """The principal's trays, in the order their day takes them."""
     found: list[Tray] = []
@@ -165,9 +184,9 @@ def trays(session: Session, principal: Principal) -> list[Tray]:
         found.append(
             Tray("approvals", "/referrals", len(approvals), _referral_lines(session, approvals))
         )
-        found.append(
-            _evaluation_tray(session, [registry.get_network_by_id(session, principal.network_id)])
-        )
+        network = registry.get_network_by_id(session, principal.network_id)
+        found.append(_evaluation_tray(session, [network]))
+        found.append(_governance_tray(session, network))
     if principal.has(Role.REGULATOR):
         found.append(_evaluation_tray(session, registry.networks(session)))
     return found
