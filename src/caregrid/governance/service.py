@@ -7,6 +7,7 @@ commission. The office records them; the commission reads them. Each record read
 from __future__ import annotations
 
 from calendar import monthrange
+from collections import Counter
 from datetime import date
 from importlib import resources
 
@@ -468,14 +469,15 @@ def facts(session: Session, on: date) -> dict[str, list[dict[str, object]]]:
                 Report.submitted_on <= on,
             )
         ).all()
-        held = [d.replace(day=1) for d in meetings if d <= on]
+        held = Counter(d.replace(day=1) for d in meetings if d <= on)
+        sent = Counter(reports)
         for month in _months(_first_record(session, network.id), on, set(held)):
             months.append(
                 {
                     "network_code": network.code,
                     "month_of": month,
-                    "work_meetings": held.count(month),
-                    "reports": list(reports).count(month),
+                    "work_meetings": held[month],
+                    "reports": sent[month],
                 }
             )
         for row in _tasks(session, network.id):
