@@ -14,7 +14,7 @@ from functools import cache
 
 from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState
 from caregrid.pharmacy.vocab import PrescriptionState
-from caregrid.workforce.vocab import PostingPurpose
+from caregrid.workforce.vocab import PostingPurpose, TrainingKind
 
 
 class Kind(StrEnum):
@@ -460,11 +460,45 @@ FACTS: tuple[Fact, ...] = (
             _text("institution_code", institution=True),
             _text("staff_id"),
             _text("course"),
+            _text(
+                "kind",
+                choices=tuple(k.value for k in TrainingKind),
+                required=False,
+                doc="what the course is for; H5 counts the modular ones",
+            ),
             Field("date", Kind.DATE),
             Field("passed", Kind.BOOL),
         ),
         key=("institution_code", "record_id"),
         date="date",
+    ),
+    Fact(
+        "teaching_plan",
+        "A clinical teaching plan the lead tailored to a member, and when it was delivered "
+        "(H5, JH 9.3).",
+        (
+            _text("plan_id"),
+            _text("institution_code", institution=True, doc="the member it is for"),
+            Field("planned_on", Kind.DATE),
+            Field("delivered_on", Kind.DATE, required=False, doc="empty until delivered"),
+        ),
+        key=("plan_id",),
+        date="planned_on",
+    ),
+    Fact(
+        "mentorship",
+        "A member's staff member mentored by a professional of the lead, from one day to "
+        "another (H5, JH 9.4).",
+        (
+            _text("mentorship_id"),
+            _text("institution_code", institution=True, doc="the member the mentee works for"),
+            _text("staff_id", doc="the mentee"),
+            _text("mentor_code", doc="the lead's professional"),
+            Field("starts_on", Kind.DATE),
+            Field("ends_on", Kind.DATE, required=False, doc="empty while it runs"),
+        ),
+        key=("mentorship_id",),
+        date="starts_on",
     ),
     Fact(
         "staff",

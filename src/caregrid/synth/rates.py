@@ -461,6 +461,10 @@ class TrainingRates:
     records_per_staff: Number
     passed_share: Share
     courses: Weights
+    teaching_plans_per_member: Span
+    delivered_share: Share
+    mentored_per_member: Span
+    mentorship_months: Span
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -1,6 +1,6 @@
 """The resources of the synthetic city's institutions: staff on 31 December with their training
 records over the year, and each working day's outpatient slots and beds with the share reserved
-for primary doctors."""
+for primary doctors; the lead's teaching plans for its primary members and the staff it mentors."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from caregrid.synth.draws import (
     PRIMARY,
     S_CAPACITY,
     S_STAFF,
+    S_TRAINING,
     Array,
     by_day,
     months_of,
@@ -105,12 +106,77 @@ def staff_facts(year: Year) -> None:
                     "institution_code": take(city.institutions, inst[who[k]]),
                     "staff_id": ids("W", staff_id[who[k]], 7),
                     "course": take(pa.array(courses, pa.string()), course[k]),
+                    "kind": pa.array(np.full(len(k), "modular"), pa.string()),
                     "date": dates(day[k]),
                     "passed": pa.array(passed[k], pa.bool_()),
                 },
             )
 
         year.out.chunks("training", month, rows, make)
+    _teaching(year, inst, staff_id, posted)
+
+
+def _teaching(year: Year, inst: Array, staff_id: Array, posted: Array) -> None:
+    """Each primary member's teaching plans made by its lead in the year, most delivered, and
+    its staff the lead mentors, each with a professional of the lead (all ours)."""
+    rates, city, cal = year.rates.training, year.city, year.cal
+    rng = stream(year.seed, S_TRAINING)
+    plan_at: list[int] = []
+    mentees: list[int] = []
+    mentors: list[int] = []
+    for k in range(len(city.level)):
+        lead = int(city.lead_of[k])
+        if city.level[k] != PRIMARY or lead < 0:
+            continue
+        plans = rng.integers(
+            rates.teaching_plans_per_member.low, rates.teaching_plans_per_member.high + 1
+        )
+        plan_at.extend([k] * int(plans))
+        own = np.flatnonzero((inst == k) & (posted < 0))
+        theirs = np.flatnonzero(inst == lead)
+        want = int(rng.integers(rates.mentored_per_member.low, rates.mentored_per_member.high + 1))
+        chosen = rng.choice(own, min(want, len(own)), replace=False)
+        mentees.extend(int(c) for c in chosen)
+        mentors.extend(int(c) for c in rng.choice(theirs, len(chosen)))
+    at = np.array(plan_at, dtype=np.int64)
+    planned = cal.first + rng.integers(0, cal.days, len(at))
+    delivered = planned + rng.integers(7, 120, len(at))
+    made = (rng.random(len(at)) < rates.delivered_share.value) & (delivered <= cal.last)
+    year.out.put(
+        "teaching_plan",
+        cal.month(11),
+        table(
+            "teaching_plan",
+            {
+                "plan_id": ids("TP" + year.y, np.arange(1, len(at) + 1), 6),
+                "institution_code": take(city.institutions, at),
+                "planned_on": dates(planned),
+                "delivered_on": pa.array(delivered.astype(np.int32), pa.int32(), mask=~made).view(
+                    pa.date32()
+                ),
+            },
+        ),
+        "0",
+    )
+    who = np.array(mentees, dtype=np.int64)
+    starts = cal.first + rng.integers(0, cal.days, len(who))
+    months = rng.integers(rates.mentorship_months.low, rates.mentorship_months.high + 1, len(who))
+    year.out.put(
+        "mentorship",
+        cal.month(11),
+        table(
+            "mentorship",
+            {
+                "mentorship_id": ids("MT" + year.y, np.arange(1, len(who) + 1), 6),
+                "institution_code": take(city.institutions, inst[who]),
+                "staff_id": ids("W", staff_id[who], 7),
+                "mentor_code": ids("W", staff_id[np.array(mentors, dtype=np.int64)], 7),
+                "starts_on": dates(starts),
+                "ends_on": dates(starts + months * 30),
+            },
+        ),
+        "0",
+    )
 
 
 def capacity(year: Year, m: int) -> None:

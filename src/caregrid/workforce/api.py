@@ -1,5 +1,6 @@
-"""REST API of the workforce: postings and promotions (H1, C6, H4), and the first-post draws
-(H2): commit, reveal, read and the published draw."""
+"""REST API of the workforce: postings and promotions (H1, C6, H4), the first-post draws
+(H2): commit, reveal, read and the published draw, and training (H5): modules, sessions with
+results, teaching plans and mentorships."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
 from caregrid.workforce import service as workforce
 from caregrid.workforce.schemas import (
+    DeliveredIn,
     DrawIn,
     DrawOut,
+    MentorshipIn,
+    MentorshipOut,
+    ModuleIn,
+    ModuleOut,
     PostIn,
     PostingIn,
     PostingOut,
@@ -22,10 +28,16 @@ from caregrid.workforce.schemas import (
     PromotionIn,
     RevealIn,
     ServiceOut,
+    SessionIn,
+    SessionOut,
+    TeachingPlanIn,
+    TeachingPlanOut,
+    TrainingOut,
 )
 
 router = APIRouter(prefix="/api", tags=["workforce"])
 DRAW_ID = Annotated[int, Path(ge=1, le=2_147_483_647)]
+PLAN_ID = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.post("/networks/{code}/draws", response_model=DrawOut, status_code=201)
@@ -89,3 +101,39 @@ def network_posts(
 ) -> list[PostOut]:
     """The members' posts with the seats filled and vacant on `on` (default today)."""
     return workforce.posts(session, user, code, on or clock.today())
+
+
+@router.get("/networks/{code}/training", response_model=TrainingOut)
+def network_training(code: str, session: DB, user: User) -> TrainingOut:
+    """Modules, sessions with results, teaching plans, mentorships and each member's
+    management training against the profile's interval (H5)."""
+    return workforce.training.training(session, user, code)
+
+
+@router.post("/networks/{code}/training/modules", response_model=ModuleOut, status_code=201)
+def add_module(code: str, body: ModuleIn, session: DB, user: User) -> ModuleOut:
+    return workforce.training.add_module(session, user, code, body)
+
+
+@router.post("/networks/{code}/training/sessions", response_model=SessionOut, status_code=201)
+def record_session(code: str, body: SessionIn, session: DB, user: User) -> SessionOut:
+    """A session with every trainee's result; a score outside the scale refuses it whole."""
+    return workforce.training.record_session(session, user, code, body)
+
+
+@router.post(
+    "/networks/{code}/training/teaching-plans", response_model=TeachingPlanOut, status_code=201
+)
+def add_plan(code: str, body: TeachingPlanIn, session: DB, user: User) -> TeachingPlanOut:
+    return workforce.training.add_plan(session, user, code, body)
+
+
+@router.post("/teaching-plans/{plan_id}/delivered", response_model=TeachingPlanOut)
+def deliver_plan(plan_id: PLAN_ID, body: DeliveredIn, session: DB, user: User) -> TeachingPlanOut:
+    return workforce.training.deliver_plan(session, user, plan_id, body)
+
+
+@router.post("/networks/{code}/training/mentorships", response_model=MentorshipOut, status_code=201)
+def add_mentorship(code: str, body: MentorshipIn, session: DB, user: User) -> MentorshipOut:
+    """A member's staff member and their mentor at the lead; one mentor at a time."""
+    return workforce.training.add_mentorship(session, user, code, body)

@@ -1,6 +1,7 @@
-"""Tables of the workforce domain: postings of professionals to members (H1, C6, H4), and the
+"""Tables of the workforce domain: postings of professionals to members (H1, C6, H4), the
 network's first-post draws (H2), with the posts and candidates frozen when the seed was
-committed and each candidate's place once revealed."""
+committed and each candidate's place once revealed, and its training (H5): modules, sessions
+with each trainee's attendance and result, teaching plans for members and mentorships."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -108,3 +110,77 @@ class Posting(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TrainingModule(Base):
+    """A module the group trains with: what kind (H5), its score scale and its pass mark."""
+
+    __tablename__ = "workforce_training_module"
+    __table_args__ = (
+        UniqueConstraint("network_id", "code"),
+        CheckConstraint("pass_score <= max_score", name="pass_within_scale"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    max_score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    pass_score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+
+
+class TrainingSession(Base):
+    """A module held on a day at an institution, by a trainer."""
+
+    __tablename__ = "workforce_training_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("workforce_training_module.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    trainer: Mapped[str] = mapped_column(String(100))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TrainingResult(Base):
+    """A trainee of a session: attended or not, the score on the module's scale, and whether
+    it reached the pass mark (kept as judged when recorded)."""
+
+    __tablename__ = "workforce_training_result"
+    __table_args__ = (UniqueConstraint("session_id", "practitioner_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("workforce_training_session.id"))
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"), index=True)
+    attended: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    passed: Mapped[bool] = mapped_column(Boolean)
+
+
+class TeachingPlan(Base):
+    """A clinical teaching plan the lead tailors to a member (JH 9.3), and when it was
+    delivered (open: not yet)."""
+
+    __tablename__ = "workforce_teaching_plan"
+    __table_args__ = (
+        CheckConstraint("delivered_on IS NULL OR delivered_on >= planned_on", name="ordered"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    planned_on: Mapped[date] = mapped_column(Date)
+    delivered_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class Mentorship(Base):
+    """A member's staff member mentored by a professional of the lead (导师制, JH 9.4), from
+    one day to another (open: still mentored). One person has one mentor at a time."""
+
+    __tablename__ = "workforce_mentorship"
+    __table_args__ = (CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ordered"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"), index=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)

@@ -1,4 +1,5 @@
-"""API input and output of the first-post draw (H2)."""
+"""API input and output of the workforce: the first-post draw (H2), posts and postings (H1,
+C6), promotions (H4) and training (H5)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from caregrid.registry.vocab import TitleLevel
-from caregrid.workforce.vocab import DrawState, PostCategory, PostingPurpose
+from caregrid.workforce.vocab import DrawState, PostCategory, PostingPurpose, TrainingKind
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 VERSION = Field(ge=1, le=2_147_483_647, description="the version you saw")
@@ -153,3 +154,130 @@ class ServiceOut(BaseModel):
     primary_months: int
     required_months: int | None  # None: the profile sets no length; some service is asked
     gated: bool  # the practitioner's home is a lead hospital
+
+
+DAY = Field(ge=date(1950, 1, 1), le=date(2100, 12, 31))
+SCORE = Field(default=None, max_digits=8, decimal_places=2, description="empty: not examined")
+
+
+class ModuleIn(BaseModel):
+    """A training module with its scale (0 to `max_score`) and pass mark (H5)."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=CODE)
+    title: str = Field(min_length=1, max_length=200)
+    kind: TrainingKind
+    max_score: Decimal = Field(gt=0, le=1000, max_digits=6, decimal_places=2)
+    pass_score: Decimal = Field(ge=0, le=1000, max_digits=6, decimal_places=2)
+
+
+class ModuleOut(BaseModel):
+    id: int
+    code: str
+    title: str
+    kind: TrainingKind
+    max_score: Decimal
+    pass_score: Decimal
+
+
+class ResultIn(BaseModel):
+    """A trainee: whether they attended and, if so, their score on the module's scale."""
+
+    model_config = ConfigDict(extra="forbid")
+    practitioner_code: str = Field(min_length=1, max_length=64)
+    attended: bool = True
+    score: Decimal | None = SCORE
+
+
+class ResultOut(BaseModel):
+    practitioner_code: str
+    practitioner_name: str
+    institution_code: str  # where the trainee works
+    attended: bool
+    score: Decimal | None
+    passed: bool
+
+
+class SessionIn(BaseModel):
+    """A module held on a day at an institution, with every trainee's result."""
+
+    model_config = ConfigDict(extra="forbid")
+    module_code: str = Field(pattern=CODE)
+    held_on: date = DAY
+    institution_code: str = Field(min_length=1, max_length=60, description="where it was held")
+    trainer: str = Field(min_length=1, max_length=100)
+    results: list[ResultIn] = Field(min_length=1, max_length=2_000)
+
+
+class SessionOut(BaseModel):
+    id: int
+    module_code: str
+    module_title: str
+    kind: TrainingKind
+    held_on: date
+    institution_code: str
+    trainer: str
+    results: list[ResultOut]
+
+
+class TeachingPlanIn(BaseModel):
+    """A clinical teaching plan tailored to a member (JH 9.3)."""
+
+    model_config = ConfigDict(extra="forbid")
+    institution_code: str = Field(min_length=1, max_length=60, description="the member")
+    title: str = Field(min_length=1, max_length=200)
+    planned_on: date = DAY
+    delivered_on: date | None = Field(default=None, ge=date(1950, 1, 1), le=date(2100, 12, 31))
+
+
+class DeliveredIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    delivered_on: date = DAY
+
+
+class TeachingPlanOut(BaseModel):
+    id: int
+    institution_code: str
+    title: str
+    planned_on: date
+    delivered_on: date | None
+
+
+class MentorshipIn(BaseModel):
+    """A member's staff member and the lead's professional who mentors them (JH 9.4)."""
+
+    model_config = ConfigDict(extra="forbid")
+    practitioner_code: str = Field(min_length=1, max_length=64, description="the mentee")
+    mentor_code: str = Field(min_length=1, max_length=64)
+    starts_on: date = DAY
+    ends_on: date | None = Field(default=None, ge=date(1950, 1, 1), le=date(2100, 12, 31))
+
+
+class MentorshipOut(BaseModel):
+    id: int
+    institution_code: str
+    practitioner_code: str
+    practitioner_name: str
+    mentor_code: str
+    mentor_name: str
+    starts_on: date
+    ends_on: date | None
+
+
+class ManagementDueOut(BaseModel):
+    """A member's management training against the profile's interval (JH 9.1)."""
+
+    institution_code: str
+    last_trained_on: date | None  # the last management session its staff attended
+    due_by: date | None  # None: never trained, due now
+    overdue: bool
+
+
+class TrainingOut(BaseModel):
+    network_code: str
+    interval_months: int | None  # management training at least this often; None: not set
+    modules: list[ModuleOut]
+    sessions: list[SessionOut]  # newest first
+    plans: list[TeachingPlanOut]
+    mentorships: list[MentorshipOut]
+    management: list[ManagementDueOut]  # each member but the lead

@@ -1,6 +1,7 @@
 """The workforce domain's entry: members' posts and vacancies, postings and the promotion
 gate (`postings`, H1, C6, H4), and the network's first-post draws (H2), committed, revealed,
-published and replayed (`draw` holds the algorithm, pure and documented)."""
+published and replayed (`draw` holds the algorithm, pure and documented), and training
+(`training`, H5): modules, sessions and results, teaching plans, mentorships."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from caregrid.i18n import msg
 from caregrid.registry import service as registry
 from caregrid.workforce import draw as algorithm
+from caregrid.workforce import training
 from caregrid.workforce.models import Draw, DrawCandidate, DrawPost
 from caregrid.workforce.postings import (
     open_post,
@@ -55,6 +57,7 @@ __all__ = [
     "read_draw",
     "record_posting",
     "reveal_draw",
+    "training",
     "verify",
     "whole_months",
 ]

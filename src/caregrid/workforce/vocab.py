@@ -36,3 +36,14 @@ class PostCategory(StrEnum):
     TECHNICIAN = "technician"
     PUBLIC_HEALTH = "public_health"
     MANAGER = "manager"
+
+
+class TrainingKind(StrEnum):
+    """What a training module is for (H5): the modular training members' staff take and pass
+    (JH 9.2), the management training of member heads and managers (JH 9.1), the lead's
+    standardised training of backbone staff (SC 6), or other clinical training."""
+
+    MODULAR = "modular"
+    MANAGEMENT = "management"
+    BACKBONE = "backbone"
+    CLINICAL = "clinical"
