@@ -360,3 +360,70 @@ def test_the_api_names_the_line(client: TestClient, session: Session, world: Wor
         doctor = bearer(session, world.cardiologist)
         assert client.get(f"/api/networks/{NETWORK}/training", headers=doctor).status_code == 403
     assert Decimal(read["modules"][0]["pass_score"]) == 60
+
+
+def test_the_office_trains_on_the_page(client: TestClient, session: Session, world: World) -> None:
+    """The office adds a module, records a session (a score above the scale refused at its
+    line, nothing kept), a teaching plan and a mentorship; the page reads in Chinese without
+    English and in English; a member's doctor is refused."""
+    from caregrid.web.i18n import COOKIE
+    from tests.web.test_untranslated import ENGLISH, _visible
+
+    base = f"/networks/{NETWORK}/training"
+    office = {**bearer(session, world.office), "Accept": "text/html"}
+    gp, card = f"gp-wang{world.tag}", f"card-sun{world.tag}"
+    with clock.frozen(NOW):
+        made = client.post(
+            f"{base}/modules",
+            headers=office,
+            data={"code": "GP-1", "title": "全科模块", "kind": "modular", "max_score": "100",
+                  "pass_score": "60"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert made.status_code == 303
+        lines = {"module_code": "GP-1", "held_on": "2026-11-02", "institution_code": LEAD,
+                 "trainer": "孙主任"}  # fmt: skip
+        bad = client.post(
+            f"{base}/sessions", headers=office, data={**lines, "results": f"{gp},1,101\n"}
+        )
+        assert bad.status_code == 422 and "超出模块的分值范围 0 至 100" in bad.text
+        short = client.post(f"{base}/sessions", headers=office, data={**lines, "results": gp})
+        assert short.status_code == 422 and "第 1 行有 1 个值，应为 3 个" in short.text
+        held = client.post(
+            f"{base}/sessions",
+            headers=office,
+            data={**lines, "results": f"{gp},1,75\nnurse-chen{world.tag},0,\n"},
+            follow_redirects=False,
+        )
+        assert held.status_code == 303
+        planned = client.post(
+            f"{base}/teaching-plans",
+            headers=office,
+            data={"institution_code": UNIT, "title": "高血压带教", "planned_on": "2026-10-01"},
+            follow_redirects=False,
+        )
+        assert planned.status_code == 303
+        mentored = client.post(
+            f"{base}/mentorships",
+            headers=office,
+            data={"practitioner_code": gp, "mentor_code": card, "starts_on": "2026-10-01"},
+            follow_redirects=False,
+        )
+        assert mentored.status_code == 303
+        page = client.get(base, headers=office)
+    assert page.status_code == 200
+    assert f'data-trainee="{gp}" data-passed="true"' in page.text
+    assert f'data-trainee="nurse-chen{world.tag}" data-passed="false"' in page.text
+    assert f'data-unit="{SECONDARY}" data-overdue="true"' in page.text  # never trained
+    text = _visible(page.text)
+    assert ENGLISH.findall(text) == [], ENGLISH.findall(text)
+    client.cookies.set(COOKIE, "en")
+    with clock.frozen(NOW):
+        english = client.get(base, headers=office).text
+    client.cookies.delete(COOKIE)
+    assert (
+        "Clinical teaching plans tailored to the member" in english
+        and "Modular training" in english
+    )
+    doctor = {**bearer(session, world.cardiologist), "Accept": "text/html"}
+    assert client.get(base, headers=doctor).status_code == 403

@@ -83,9 +83,13 @@ from caregrid.workforce.schemas import (
     DrawCandidateIn,
     DrawIn,
     DrawPostIn,
+    MentorshipIn,
+    ModuleIn,
     PostIn,
     PostingIn,
     RevealIn,
+    SessionIn,
+    TeachingPlanIn,
 )
 from caregrid.workforce.vocab import PostCategory, PostingPurpose
 
@@ -152,6 +156,7 @@ def load_network(session: Session, network: registry.Network) -> list[DemoAccoun
     _referrals(session, network)
     _pharmacy(session, network)
     _workforce(session, network)
+    _training(session, network)
     _governance(session, network)
     return accounts
 
@@ -292,6 +297,90 @@ def _workforce(session: Session, network: registry.Network) -> None:
             ),
         )
     _draw(session, network)
+
+
+def _training(session: Session, network: registry.Network) -> None:
+    """The lead's training of its members (H5): a modular module examined two months ago (the
+    family doctor passed, the nurse did not, the public-health doctor was absent), management
+    training at the primary unit four months ago (the other members never: overdue), five
+    teaching plans for the unit and two for another member, and two of the unit's staff
+    mentored by the lead's cardiologist."""
+    code = network.code
+    if workforce.training.training(session, SYSTEM, code).modules:
+        return
+    lead = _pick(network, NetworkRole.LEAD, primary=False).institution
+    unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    for module, title, kind in (
+        ("GP-MOD-1", "全科诊疗模块化培训", "modular"),
+        ("MGT-2026", "成员单位负责人管理培训", "management"),
+        ("CL-ECG", "心电图判读临床培训", "clinical"),
+    ):
+        workforce.training.add_module(
+            session,
+            SYSTEM,
+            code,
+            ModuleIn.model_validate(
+                {"code": module, "title": title, "kind": kind, "max_score": 100, "pass_score": 60}
+            ),
+        )
+    today = clock.today()
+    for module, days, results in (
+        (
+            "GP-MOD-1",
+            60,
+            [
+                {"practitioner_code": "demo-gp", "score": 86},
+                {"practitioner_code": "demo-nurse", "score": "58.5"},
+                {"practitioner_code": "demo-ph", "attended": False},
+            ],
+        ),
+        ("MGT-2026", 120, [{"practitioner_code": "demo-gp"}]),
+        ("CL-ECG", 30, [{"practitioner_code": "demo-gp", "score": 92}]),
+    ):
+        workforce.training.record_session(
+            session,
+            SYSTEM,
+            code,
+            SessionIn.model_validate(
+                {
+                    "module_code": module,
+                    "held_on": today - timedelta(days=days),
+                    "institution_code": lead.code,
+                    "trainer": "孙主任",
+                    "results": results,
+                }
+            ),
+        )
+    others = [
+        m.institution_code
+        for m in workforce.training.training(session, SYSTEM, code).management
+        if m.institution_code != unit.code
+    ]
+    plans = [(unit.code, n) for n in range(5)] + [(c, n) for c in others[:1] for n in range(2)]
+    for member, n in plans:
+        planned = today - timedelta(days=200 - 30 * n)
+        workforce.training.add_plan(
+            session,
+            SYSTEM,
+            code,
+            TeachingPlanIn(
+                institution_code=member,
+                title=("高血压规范管理", "糖尿病足筛查", "心电图判读", "急诊急救", "合理用药")[n],
+                planned_on=planned,
+                delivered_on=planned + timedelta(days=21) if n < 3 else None,
+            ),
+        )
+    for mentee in ("demo-gp", "demo-nurse"):
+        workforce.training.add_mentorship(
+            session,
+            SYSTEM,
+            code,
+            MentorshipIn(
+                practitioner_code=mentee,
+                mentor_code="demo-cardio",
+                starts_on=today - timedelta(days=180),
+            ),
+        )
 
 
 def _draw(session: Session, network: registry.Network) -> None:

@@ -35,7 +35,7 @@ from caregrid.governance.vocab import (
 from caregrid.indicators import service as indicators
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
-from caregrid.web.forms import FormError, submit
+from caregrid.web.forms import FormError, cleaned, submit
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -80,15 +80,6 @@ def governance_page(code: str, request: Request, session: DB, user: User) -> Res
     return _page(request, session, user, code)
 
 
-def _clean(typed: dict[str, str], optional: tuple[str, ...] = ()) -> dict[str, object]:
-    """Trimmed fields; an optional one left empty is absent."""
-    return {
-        k: (v.strip() or None) if k in optional else v.strip()
-        for k, v in typed.items()
-        if not (k in optional and not v.strip())
-    }
-
-
 def _post(
     request: Request,
     session: Session,
@@ -103,7 +94,7 @@ def _post(
     return submit(
         session,
         form,
-        lambda: read.model_validate(_clean(typed, optional)),
+        lambda: read.model_validate(cleaned(typed, optional)),
         work,
         refused=lambda error: _page(request, session, user, code, error, typed),
         done=lambda _: f"/networks/{code}/governance#{form}",
@@ -179,7 +170,7 @@ def add_task(
         "task",
         lambda: TaskIn.model_validate(
             {
-                **_clean({k: v for k, v in typed.items() if k != "partners"}, ("due_on",)),
+                **cleaned({k: v for k, v in typed.items() if k != "partners"}, ("due_on",)),
                 "partners": [p.strip() for p in typed["partners"].split(",") if p.strip()],
                 "continuing": bool(typed["continuing"]),
             }

@@ -142,41 +142,42 @@ def _teaching(year: Year, inst: Array, staff_id: Array, posted: Array) -> None:
     planned = cal.first + rng.integers(0, cal.days, len(at))
     delivered = planned + rng.integers(7, 120, len(at))
     made = (rng.random(len(at)) < rates.delivered_share.value) & (delivered <= cal.last)
-    year.out.put(
-        "teaching_plan",
-        cal.month(11),
-        table(
-            "teaching_plan",
-            {
-                "plan_id": ids("TP" + year.y, np.arange(1, len(at) + 1), 6),
-                "institution_code": take(city.institutions, at),
-                "planned_on": dates(planned),
-                "delivered_on": pa.array(delivered.astype(np.int32), pa.int32(), mask=~made).view(
-                    pa.date32()
-                ),
-            },
-        ),
-        "0",
-    )
+    for month, rows in months_of(planned):
+
+        def plan(k: Array) -> pa.Table:
+            return table(
+                "teaching_plan",
+                {
+                    "plan_id": ids("TP" + year.y, k + 1, 6),
+                    "institution_code": take(city.institutions, at[k]),
+                    "planned_on": dates(planned[k]),
+                    "delivered_on": pa.array(
+                        delivered[k].astype(np.int32), pa.int32(), mask=~made[k]
+                    ).view(pa.date32()),
+                },
+            )
+
+        year.out.chunks("teaching_plan", month, rows, plan)
     who = np.array(mentees, dtype=np.int64)
+    mentor = np.array(mentors, dtype=np.int64)
     starts = cal.first + rng.integers(0, cal.days, len(who))
     months = rng.integers(rates.mentorship_months.low, rates.mentorship_months.high + 1, len(who))
-    year.out.put(
-        "mentorship",
-        cal.month(11),
-        table(
-            "mentorship",
-            {
-                "mentorship_id": ids("MT" + year.y, np.arange(1, len(who) + 1), 6),
-                "institution_code": take(city.institutions, inst[who]),
-                "staff_id": ids("W", staff_id[who], 7),
-                "mentor_code": ids("W", staff_id[np.array(mentors, dtype=np.int64)], 7),
-                "starts_on": dates(starts),
-                "ends_on": dates(starts + months * 30),
-            },
-        ),
-        "0",
-    )
+    for month, rows in months_of(starts):
+
+        def mentorship(k: Array) -> pa.Table:
+            return table(
+                "mentorship",
+                {
+                    "mentorship_id": ids("MT" + year.y, k + 1, 6),
+                    "institution_code": take(city.institutions, inst[who[k]]),
+                    "staff_id": ids("W", staff_id[who[k]], 7),
+                    "mentor_code": ids("W", staff_id[mentor[k]], 7),
+                    "starts_on": dates(starts[k]),
+                    "ends_on": dates(starts[k] + months[k] * 30),
+                },
+            )
+
+        year.out.chunks("mentorship", month, rows, mentorship)
 
 
 def capacity(year: Year, m: int) -> None:

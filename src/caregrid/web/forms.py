@@ -56,6 +56,15 @@ def validation_form_error(form: str, exc: ValidationError) -> FormError:
     return domain_form_error(form, InvalidInput(validation_problems(exc.errors())))
 
 
+def cleaned(typed: dict[str, str], optional: tuple[str, ...] = ()) -> dict[str, object]:
+    """A form's fields trimmed; an optional one left empty is absent (the schema's default)."""
+    return {
+        k: (v.strip() or None) if k in optional else v.strip()
+        for k, v in typed.items()
+        if not (k in optional and not v.strip())
+    }
+
+
 def attempt(session: Session, work: Callable[[], T]) -> T:
     """Run a service call in a savepoint: a refusal leaves nothing half-written behind, so the
     page can show it and the request still commits what came before (the audit of the read)."""

@@ -241,6 +241,10 @@ VOCAB_EN = {
     "task_state.done": "Done on time",
     "task_state.done_late": "Done after the deadline",
     "task_state.overdue": "Overdue",
+    "training_kind.modular": "Modular training",
+    "training_kind.management": "Management training",
+    "training_kind.backbone": "Backbone staff training",
+    "training_kind.clinical": "Clinical training",
     "insurance_class.A": "Class A (甲)",
     "insurance_class.B": "Class B (乙)",
 }

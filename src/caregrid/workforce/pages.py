@@ -1,13 +1,17 @@
 """HTML pages of the workforce: the network's postings with the forms to post and promote
 (H1, C6, H4); its first-post draws (H2) with the form that commits one (posts and candidates
 as CSV lines), and one draw with its reveal form, the result and the published file to
-replay. Thin: the rules live in `workforce.service`."""
+replay; the group's training (H5): each member's figures H5, TR1 and TR2, its management
+training against the profile's interval, the modules, sessions with their results, teaching
+plans and mentorships, with the forms that record them. Thin: the rules live in
+`workforce.service` and `workforce.training`."""
 
 from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,16 +26,29 @@ from caregrid.indicators import service as indicators
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import TitleLevel
 from caregrid.web.deps import DB, User
-from caregrid.web.forms import FormError, submit
+from caregrid.web.forms import FormError, cleaned, submit
 from caregrid.web.render import render
 from caregrid.workforce import service as workforce
-from caregrid.workforce.schemas import DrawIn, PostIn, PostingIn, PromotionIn, RevealIn
-from caregrid.workforce.vocab import PostCategory, PostingPurpose
+from caregrid.workforce.schemas import (
+    DeliveredIn,
+    DrawIn,
+    MentorshipIn,
+    ModuleIn,
+    PostIn,
+    PostingIn,
+    PromotionIn,
+    RevealIn,
+    SessionIn,
+    TeachingPlanIn,
+)
+from caregrid.workforce.vocab import PostCategory, PostingPurpose, TrainingKind
 
 router = APIRouter(include_in_schema=False)
 FIGURES = ("WF1", "WF2")  # managers sent to run a member (C6), experts sent down (C5)
 POST_COLUMNS = ("code", "institution_code", "title", "seats", "need")
 CANDIDATE_COLUMNS = ("ref", "name", "score", "preferences")
+TRAINING = ("H5", "TR1", "TR2")  # modular passes, teaching plans, mentored staff (H5)
+RESULT_COLUMNS = ("practitioner_code", "attended", "score")
 
 
 class DrawForm(BaseModel):
@@ -296,3 +313,172 @@ def promote(
         refused=lambda error: _staff_page(request, session, user, code, error, typed),
         done=lambda _: f"/networks/{code}/workforce?promoted={practitioner_code.strip()}",
     )
+
+
+def _training_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    code: str,
+    error: FormError | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    found = workforce.training.training(session, user, code)
+    network = registry.get_network(session, code)
+    today = clock.today()
+    rows = indicators.network_rows(
+        session, code, TRAINING, indicators.year_period(today.year, today)
+    )
+    trained = {m.institution_code for m in found.management}
+    return render(
+        request,
+        "workforce/training.html",
+        user,
+        status=error.status if error else 200,
+        error=error,
+        typed=typed or {},
+        network=network,
+        found=found,
+        figures=TRAINING,
+        rows=[r for r in rows if r.code in trained or r.code == network.code],
+        members=sorted((m.institution for m in network.memberships), key=lambda i: i.code),
+        trainees=sorted(trained),
+        kinds=list(TrainingKind),
+        names=registry.institution_names(session),
+        result_columns=",".join(RESULT_COLUMNS),
+    )
+
+
+@router.get("/networks/{code}/training", response_class=HTMLResponse)
+def training_page(code: str, request: Request, session: DB, user: User) -> Response:
+    """The group's training (H5): figures per member, management training due, modules,
+    sessions, teaching plans and mentorships, and the forms that record them."""
+    return _training_page(request, session, user, code)
+
+
+def _record(
+    request: Request,
+    session: Session,
+    user: Principal,
+    code: str,
+    form: str,
+    typed: dict[str, str],
+    read: Callable[[], Any],
+    work: Callable[[Any], object],
+) -> Response:
+    return submit(
+        session,
+        form,
+        read,
+        work,
+        refused=lambda error: _training_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/training#{form}",
+    )
+
+
+class ModuleForm(BaseModel):
+    code: str = ""
+    title: str = ""
+    kind: str = ""
+    max_score: str = ""
+    pass_score: str = ""
+
+
+@router.post("/networks/{code}/training/modules", response_class=HTMLResponse)
+def add_module(
+    code: str, request: Request, session: DB, user: User, form: Annotated[ModuleForm, Form()]
+) -> Response:
+    typed = form.model_dump()
+    return _record(
+        request, session, user, code, "module", typed,
+        lambda: ModuleIn.model_validate(cleaned(typed)),
+        lambda data: workforce.training.add_module(session, user, code, data),
+    )  # fmt: skip
+
+
+class SessionForm(BaseModel):
+    module_code: str = ""
+    held_on: str = ""
+    institution_code: str = ""
+    trainer: str = ""
+    results: str = ""
+
+
+def _session_in(typed: dict[str, str]) -> SessionIn:
+    """The trainees as CSV lines (code, attended 1 or 0, score; an empty score: not examined)."""
+    results = [
+        {**r, "score": r["score"] or None}
+        for r in _rows(typed["results"], "results", RESULT_COLUMNS)
+    ]
+    return SessionIn.model_validate(
+        {**cleaned({k: v for k, v in typed.items() if k != "results"}), "results": results}
+    )
+
+
+@router.post("/networks/{code}/training/sessions", response_class=HTMLResponse)
+def record_session(
+    code: str, request: Request, session: DB, user: User, form: Annotated[SessionForm, Form()]
+) -> Response:
+    typed = form.model_dump()
+    return _record(
+        request, session, user, code, "session", typed,
+        lambda: _session_in(typed),
+        lambda data: workforce.training.record_session(session, user, code, data),
+    )  # fmt: skip
+
+
+class PlanForm(BaseModel):
+    institution_code: str = ""
+    title: str = ""
+    planned_on: str = ""
+    delivered_on: str = ""
+
+
+@router.post("/networks/{code}/training/teaching-plans", response_class=HTMLResponse)
+def add_plan(
+    code: str, request: Request, session: DB, user: User, form: Annotated[PlanForm, Form()]
+) -> Response:
+    typed = form.model_dump()
+    return _record(
+        request, session, user, code, "plan", typed,
+        lambda: TeachingPlanIn.model_validate(cleaned(typed, ("delivered_on",))),
+        lambda data: workforce.training.add_plan(session, user, code, data),
+    )  # fmt: skip
+
+
+@router.post(
+    "/networks/{code}/training/teaching-plans/{plan_id}/delivered", response_class=HTMLResponse
+)
+def deliver_plan(
+    code: str,
+    plan_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    delivered_on: Annotated[str, Form()] = "",
+) -> Response:
+    typed = {"delivered_on": delivered_on}
+    return _record(
+        request, session, user, code, f"plan-{plan_id}", typed,
+        lambda: DeliveredIn.model_validate(cleaned(typed)),
+        lambda data: workforce.training.deliver_plan(session, user, plan_id, data),
+    )  # fmt: skip
+
+
+class MentorshipForm(BaseModel):
+    practitioner_code: str = ""
+    mentor_code: str = ""
+    starts_on: str = ""
+    ends_on: str = ""
+
+
+@router.post("/networks/{code}/training/mentorships", response_class=HTMLResponse)
+def add_mentorship(
+    code: str, request: Request, session: DB, user: User, form: Annotated[MentorshipForm, Form()]
+) -> Response:
+    typed = form.model_dump()
+    return _record(
+        request, session, user, code, "mentorship", typed,
+        lambda: MentorshipIn.model_validate(cleaned(typed, ("ends_on",))),
+        lambda data: workforce.training.add_mentorship(session, user, code, data),
+    )  # fmt: skip
