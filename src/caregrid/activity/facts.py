@@ -14,7 +14,7 @@ from functools import cache
 
 from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState
 from caregrid.pharmacy.vocab import PrescriptionState
-from caregrid.workforce.vocab import PostingPurpose, TrainingKind
+from caregrid.workforce.vocab import PostingPurpose, SinkingRole, TrainingKind
 
 
 class Kind(StrEnum):
@@ -534,6 +534,29 @@ FACTS: tuple[Fact, ...] = (
         ),
         key=("posting_id", "served_in"),
         date="served_in",
+    ),
+    Fact(
+        "sinking_week",
+        "A whole week (Monday to Sunday) of an expert sent down to a member with a role: the "
+        "days served in it and the working days a week the profile asks (C5).",
+        (
+            _text("posting_id"),
+            _text("institution_code", institution=True, doc="the member served"),
+            _text("practitioner_code", doc="the expert, as the registry codes them"),
+            _text("role", choices=tuple(r.value for r in SinkingRole)),
+            Field("week_of", Kind.DATE, doc="the week's Monday"),
+            Field("served", Kind.INT, low=0, high=5, doc="working days (Mon-Fri) served in it"),
+            Field(
+                "required",
+                Kind.INT,
+                required=False,
+                low=0,
+                high=7,
+                doc="working days a week the profile asks of the role; empty: none set",
+            ),
+        ),
+        key=("posting_id", "week_of"),
+        date="week_of",
     ),
     Fact(
         "governance_month",

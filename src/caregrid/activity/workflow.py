@@ -48,6 +48,10 @@ PRODUCERS: tuple[tuple[tuple[str, ...], Callable[[Session, date], dict[str, Rows
         lambda s, on: pharmacy.facts(s, on),
     ),
     (("staff_posting",), lambda s, on: {"staff_posting": workforce.posting_facts(s, on)}),
+    (
+        ("sinking_week",),
+        lambda s, on: {"sinking_week": workforce.sinking.sinking_week_facts(s, on)},
+    ),
     (("training", "teaching_plan", "mentorship"), lambda s, on: workforce.training.facts(s, on)),
     (("governance_month", "key_task"), lambda s, on: governance.facts(s, on)),
 )

@@ -88,10 +88,11 @@ from caregrid.workforce.schemas import (
     PostIn,
     PostingIn,
     RevealIn,
+    ServiceDaysIn,
     SessionIn,
     TeachingPlanIn,
 )
-from caregrid.workforce.vocab import PostCategory, PostingPurpose
+from caregrid.workforce.vocab import PostCategory, PostingPurpose, SinkingRole
 
 
 @dataclass(frozen=True)
@@ -252,9 +253,10 @@ DEMO_DRAW_SEED = "demo-2025-first-posts-7f3a9c21"  # revealed: a demo draw's see
 
 def _workforce(session: Session, network: registry.Network) -> None:
     """Two of the lead's cardiologists: one sent down to the primary unit since the spring
-    (a sinking posting), one who never served at a primary member, whose promotion to a mid
-    title the office will find refused (H4); the unit's posts with their vacancies (H1); and
-    last year's first-post draw (H2)."""
+    to run its ward Monday to Thursday (a sinking posting, C5) with the days served, a
+    Thursday missed every fifth week; one who never served at a primary member, whose
+    promotion to a mid title the office will find refused (H4); the unit's posts with their
+    vacancies (H1); and last year's first-post draw (H2)."""
     if workforce.draws(session, SYSTEM, network.code):
         return
     lead = _pick(network, NetworkRole.LEAD, primary=False).institution
@@ -270,7 +272,7 @@ def _workforce(session: Session, network: registry.Network) -> None:
                 home_institution_code=lead.code,
                 specialty="cardiology",
             )
-    workforce.record_posting(
+    sent = workforce.record_posting(
         session,
         SYSTEM,
         PostingIn(
@@ -278,9 +280,19 @@ def _workforce(session: Session, network: registry.Network) -> None:
             institution_code=unit.code,
             purpose=PostingPurpose.SINKING,
             starts_on=clock.today() - timedelta(days=150),
-            note="每周4个工作日在社区坐诊",
+            note="常驻社区病区，周一至周四",
+            role=SinkingRole.WARD_DIRECTOR,
+            weekdays=[1, 2, 3, 4],
         ),
     )
+    # Days served Monday to Thursday, but for a Thursday missed every fifth week (C5).
+    days = [
+        sent.starts_on + timedelta(days=n)
+        for n in range(150)
+        if (sent.starts_on + timedelta(days=n)).isoweekday() <= 4
+        and not (n // 7 % 5 == 4 and (sent.starts_on + timedelta(days=n)).isoweekday() == 4)
+    ]
+    workforce.sinking.record_service_days(session, SYSTEM, sent.id, ServiceDaysIn(days=days))
     for code, title, category, seats in (
         ("CHC-GP", "全科医生", PostCategory.DOCTOR, 3),
         ("CHC-NURSE", "社区护士", PostCategory.NURSE, 2),

@@ -444,6 +444,8 @@ class StaffRates:
     posted_months: Span
     sinking_per_primary: Number
     managed_share: Share
+    ward_director_share: Share
+    sinking_week_met_share: Share
 
     @model_validator(mode="after")
     def _choices(self) -> StaffRates:

@@ -4,9 +4,13 @@ for primary doctors; the lead's teaching plans for its primary members and the s
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from functools import cache
+
 import numpy as np
 import pyarrow as pa
 
+from caregrid.policy import service as policy
 from caregrid.synth.columns import choices, dates, ids, table, take
 from caregrid.synth.draws import (
     PRIMARY,
@@ -21,6 +25,8 @@ from caregrid.synth.draws import (
     weighted,
 )
 from caregrid.synth.year import Year
+from caregrid.workforce import service as workforce
+from caregrid.workforce.vocab import SinkingRole
 
 BED_DEPARTMENT = "inpatient"  # capacity rows of beds are for the hospital's wards as a whole
 
@@ -268,3 +274,60 @@ def staff_posting_facts(year: Year) -> None:
             ),
             "0",
         )
+
+    _sinking_weeks(year, rng, at[purpose == "sinking"], people[purpose == "sinking"])
+
+
+def _sinking_weeks(year: Year, rng: np.random.Generator, at: Array, people: Array) -> None:
+    """Each whole week of the year of each expert sent down: a ward director with a drawn
+    share, else a clinic expert; the working days their member's profile asks of the role
+    (C5), served in full or more with a drawn share, else fewer (ours)."""
+    rates, city, cal = year.rates.staff, year.city, year.cal
+    monday = cal.first + (4 - cal.first) % 7  # day 0, 1970-01-01, was a Thursday
+    weeks = np.arange(monday, cal.last - 5, 7)
+    ward = rng.random(len(at)) < rates.ward_director_share.value
+    role = np.where(ward, SinkingRole.WARD_DIRECTOR.value, SinkingRole.CLINIC.value)
+    required = np.array(
+        [
+            [_required(city.profile_of[int(k)], str(r), int(w)) for w in weeks]
+            for k, r in zip(at, role, strict=True)
+        ],
+        dtype=np.int64,
+    ).reshape(len(at), len(weeks))
+    who = np.repeat(np.arange(len(at)), len(weeks))
+    week = np.tile(weeks, len(at))
+    want = required.reshape(-1)
+    met = rng.random(len(who)) < rates.sinking_week_met_share.value
+    served = np.where(
+        met,
+        np.minimum(np.maximum(want, 0) + rng.integers(0, 2, len(who)), 5),
+        (rng.random(len(who)) * np.maximum(want, 1)).astype(np.int64),
+    )
+    known = want >= 0
+    for month, rows in months_of(week):
+
+        def make(k: Array) -> pa.Table:
+            return table(
+                "sinking_week",
+                {
+                    "posting_id": ids("SP" + year.y, people[who[k]], 7),
+                    "institution_code": take(city.institutions, at[who[k]]),
+                    "practitioner_code": ids("SYN-P", people[who[k]], 6),
+                    "role": pa.array(role[who[k]], pa.string()),
+                    "week_of": dates(week[k]),
+                    "served": pa.array(served[k], pa.int64()),
+                    "required": pa.array(want[k], pa.int64(), mask=~known[k]),
+                },
+            )
+
+        year.out.chunks("sinking_week", month, rows, make)
+
+
+@cache
+def _required(profile: str | None, role: str, day: int) -> int:
+    """The working days a week the profile asks of the role on the day; -1: none set."""
+    if profile is None:
+        return -1
+    name = workforce.sinking.DAYS_PER_WEEK[SinkingRole(role)]
+    value = policy.get(profile).parameter(name, date(1970, 1, 1) + timedelta(days=day))
+    return -1 if value is None else int(value)

@@ -27,6 +27,8 @@ from caregrid.workforce.schemas import (
     PostOut,
     PromotionIn,
     RevealIn,
+    ServiceDaysIn,
+    ServiceDaysOut,
     ServiceOut,
     SessionIn,
     SessionOut,
@@ -37,7 +39,7 @@ from caregrid.workforce.schemas import (
 
 router = APIRouter(prefix="/api", tags=["workforce"])
 DRAW_ID = Annotated[int, Path(ge=1, le=2_147_483_647)]
-PLAN_ID = Annotated[int, Path(ge=1, le=2_147_483_647)]
+ROW_ID = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.post("/networks/{code}/draws", response_model=DrawOut, status_code=201)
@@ -73,6 +75,14 @@ def published_draw(draw_id: DRAW_ID, session: DB, user: User) -> dict[str, Any]:
 def record_posting(body: PostingIn, session: DB, user: User) -> PostingOut:
     """A professional's service at a member (an overlapping one is refused, naming it)."""
     return workforce.posting_view(session, workforce.record_posting(session, user, body))
+
+
+@router.post("/postings/{posting_id}/days", response_model=ServiceDaysOut)
+def record_service_days(
+    posting_id: ROW_ID, body: ServiceDaysIn, session: DB, user: User
+) -> ServiceDaysOut:
+    """Days an expert sent down served at the member (C5); a day recorded before is kept once."""
+    return workforce.sinking.record_service_days(session, user, posting_id, body)
 
 
 @router.get("/networks/{code}/postings", response_model=list[PostingOut])
@@ -129,7 +139,7 @@ def add_plan(code: str, body: TeachingPlanIn, session: DB, user: User) -> Teachi
 
 
 @router.post("/teaching-plans/{plan_id}/delivered", response_model=TeachingPlanOut)
-def deliver_plan(plan_id: PLAN_ID, body: DeliveredIn, session: DB, user: User) -> TeachingPlanOut:
+def deliver_plan(plan_id: ROW_ID, body: DeliveredIn, session: DB, user: User) -> TeachingPlanOut:
     return workforce.training.deliver_plan(session, user, plan_id, body)
 
 

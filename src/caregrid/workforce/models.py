@@ -108,8 +108,20 @@ class Posting(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)  # the last day served
     note: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(String(20))  # an expert sent down: what they do (C5)
+    weekdays: Mapped[list[int] | None] = mapped_column(JSON)  # their fixed schedule, ISO weekdays
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ServiceDay(Base):
+    """A day an expert sent down served at the member (C5), as the member records it."""
+
+    __tablename__ = "workforce_service_day"
+    __table_args__ = (UniqueConstraint("posting_id", "served_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posting_id: Mapped[int] = mapped_column(ForeignKey("workforce_posting.id"), index=True)
+    served_on: Mapped[date] = mapped_column(Date)
 
 
 class TrainingModule(Base):

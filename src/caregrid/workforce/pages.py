@@ -38,17 +38,20 @@ from caregrid.workforce.schemas import (
     PostingIn,
     PromotionIn,
     RevealIn,
+    ServiceDaysIn,
     SessionIn,
     TeachingPlanIn,
 )
-from caregrid.workforce.vocab import PostCategory, PostingPurpose, TrainingKind
+from caregrid.workforce.vocab import PostCategory, PostingPurpose, SinkingRole, TrainingKind
 
 router = APIRouter(include_in_schema=False)
-FIGURES = ("WF1", "WF2")  # managers sent to run a member (C6), experts sent down (C5)
+# managers sent to run a member (C6), experts sent down (C5), weeks they served as asked (C5)
+FIGURES = ("WF1", "WF2", "SK1", "SK2")
 POST_COLUMNS = ("code", "institution_code", "title", "seats", "need")
 CANDIDATE_COLUMNS = ("ref", "name", "score", "preferences")
 TRAINING = ("H5", "TR1", "TR2")  # modular passes, teaching plans, mentored staff (H5)
 RESULT_COLUMNS = ("practitioner_code", "attended", "score")
+WEEKDAYS = range(1, 8)  # ISO weekdays, Monday first
 
 
 class DrawForm(BaseModel):
@@ -221,6 +224,8 @@ def _staff_page(
         postings=found,
         members=sorted((m.institution for m in network.memberships), key=lambda i: i.code),
         purposes=list(PostingPurpose),
+        roles=list(SinkingRole),
+        weekdays=WEEKDAYS,
         levels=list(TitleLevel),
         names=registry.institution_names(session),
     )
@@ -267,6 +272,8 @@ class PostingForm(BaseModel):
     starts_on: str = ""
     ends_on: str = ""
     note: str = ""
+    role: str = ""
+    weekdays: list[str] = []
 
 
 @router.post("/networks/{code}/workforce/postings", response_class=HTMLResponse)
@@ -277,14 +284,17 @@ def record_posting(
     user: User,
     form: Annotated[PostingForm, Form()],
 ) -> Response:
-    typed = form.model_dump()
+    typed = {**form.model_dump(exclude={"weekdays"}), "weekdays": ",".join(form.weekdays)}
     return submit(
         session,
         "posting",
         lambda: PostingIn.model_validate(
             {
-                k: (v.strip() or None) if k in ("ends_on", "note", "post_code") else v.strip()
-                for k, v in typed.items()
+                **cleaned(
+                    {k: v for k, v in typed.items() if k != "weekdays"},
+                    ("ends_on", "note", "post_code", "role"),
+                ),
+                "weekdays": form.weekdays,
             }
         ),
         lambda data: workforce.record_posting(session, user, data),
@@ -482,3 +492,24 @@ def add_mentorship(
         lambda: MentorshipIn.model_validate(cleaned(typed, ("ends_on",))),
         lambda data: workforce.training.add_mentorship(session, user, code, data),
     )  # fmt: skip
+
+
+@router.post("/networks/{code}/workforce/postings/{posting_id}/days", response_class=HTMLResponse)
+def record_service_days(
+    code: str,
+    posting_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    days: Annotated[str, Form()] = "",
+) -> Response:
+    """Days an expert sent down served (C5), as dates separated by commas or spaces."""
+    typed = {"days": days}
+    return submit(
+        session,
+        f"days-{posting_id}",
+        lambda: ServiceDaysIn.model_validate({"days": days.replace(",", " ").split()}),
+        lambda data: workforce.sinking.record_service_days(session, user, posting_id, data),
+        refused=lambda error: _staff_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/workforce#posting-{posting_id}",
+    )

@@ -22,6 +22,7 @@ from caregrid.i18n import msg
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import NetworkRole, TitleLevel
+from caregrid.workforce import sinking
 from caregrid.workforce.models import Post, Posting
 from caregrid.workforce.schemas import (
     PostIn,
@@ -31,7 +32,7 @@ from caregrid.workforce.schemas import (
     PromotionIn,
     ServiceOut,
 )
-from caregrid.workforce.vocab import PostCategory, PostingPurpose
+from caregrid.workforce.vocab import PostCategory, PostingPurpose, SinkingRole
 
 REQUIRED = "promotion_primary_service_months"
 GATED_TITLES = frozenset({TitleLevel.INTERMEDIATE, TitleLevel.ASSOCIATE_SENIOR, TitleLevel.SENIOR})
@@ -173,8 +174,11 @@ def record_posting(session: Session, principal: Principal, data: PostingIn) -> P
     person = _practitioner(session, data.practitioner_code)
     place = registry.require_institution(session, data.institution_code)
     _office_of(session, principal, place.id)
+    problems = sinking.schedule_problems(session, place.id, data)
     if data.ends_on is not None and data.ends_on < data.starts_on:
-        raise InvalidInput([Problem("ends_on", "is before the first day")])
+        problems.append(Problem("ends_on", "is before the first day"))
+    if problems:
+        raise InvalidInput(problems)
     registry.lock_practitioner(session, person.id)  # two offices cannot both add an overlap
     end = data.ends_on or date.max
     for other in session.scalars(select(Posting).where(Posting.practitioner_id == person.id)):
@@ -201,6 +205,8 @@ def record_posting(session: Session, principal: Principal, data: PostingIn) -> P
         starts_on=data.starts_on,
         ends_on=data.ends_on,
         note=(data.note or "").strip() or None,
+        role=data.role,
+        weekdays=sorted(data.weekdays) if data.role else None,
         created_by=principal.username,
         created_at=clock.now(),
     )
@@ -320,6 +326,8 @@ def view(session: Session, row: Posting) -> PostingOut:
         starts_on=row.starts_on,
         ends_on=row.ends_on,
         note=row.note,
+        role=SinkingRole(row.role) if row.role else None,
+        weekdays=list(row.weekdays or []),
         created_by=row.created_by,
     )
 

@@ -10,7 +10,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from caregrid.registry.vocab import TitleLevel
-from caregrid.workforce.vocab import DrawState, PostCategory, PostingPurpose, TrainingKind
+from caregrid.workforce.vocab import (
+    DrawState,
+    PostCategory,
+    PostingPurpose,
+    SinkingRole,
+    TrainingKind,
+)
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 VERSION = Field(ge=1, le=2_147_483_647, description="the version you saw")
@@ -123,6 +129,10 @@ class PostingIn(BaseModel):
         description="the last day served; empty: open",
     )
     note: str | None = Field(default=None, max_length=2000)
+    role: SinkingRole | None = Field(default=None, description="an expert sent down (C5)")
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        default_factory=list, max_length=7, description="the fixed schedule, ISO weekdays"
+    )
 
 
 class PostingOut(BaseModel):
@@ -136,7 +146,22 @@ class PostingOut(BaseModel):
     starts_on: date
     ends_on: date | None
     note: str | None
+    role: SinkingRole | None
+    weekdays: list[int]
     created_by: str
+
+
+class ServiceDaysIn(BaseModel):
+    """Days an expert sent down served at the member (C5)."""
+
+    model_config = ConfigDict(extra="forbid")
+    days: list[date] = Field(min_length=1, max_length=400)
+
+
+class ServiceDaysOut(BaseModel):
+    posting_id: int
+    added: list[date]  # the days new to the record; a day recorded before is kept once
+    served: list[date]  # every day recorded, the latest first
 
 
 class PromotionIn(BaseModel):

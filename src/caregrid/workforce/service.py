@@ -1,7 +1,8 @@
 """The workforce domain's entry: members' posts and vacancies, postings and the promotion
-gate (`postings`, H1, C6, H4), and the network's first-post draws (H2), committed, revealed,
-published and replayed (`draw` holds the algorithm, pure and documented), and training
-(`training`, H5): modules, sessions and results, teaching plans, mentorships."""
+gate (`postings`, H1, C6, H4), the network's first-post draws (H2), committed, revealed,
+published and replayed (`draw` holds the algorithm, pure and documented), experts' schedules
+and days served (`sinking`, C5), and training (`training`, H5): modules, sessions and
+results, teaching plans, mentorships."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from caregrid.i18n import msg
 from caregrid.registry import service as registry
 from caregrid.workforce import draw as algorithm
-from caregrid.workforce import training
+from caregrid.workforce import sinking, training
 from caregrid.workforce.models import Draw, DrawCandidate, DrawPost
 from caregrid.workforce.postings import (
     open_post,
@@ -57,6 +58,7 @@ __all__ = [
     "read_draw",
     "record_posting",
     "reveal_draw",
+    "sinking",
     "training",
     "verify",
     "whole_months",

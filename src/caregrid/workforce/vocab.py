@@ -47,3 +47,11 @@ class TrainingKind(StrEnum):
     MANAGEMENT = "management"
     BACKBONE = "backbone"
     CLINICAL = "clinical"
+
+
+class SinkingRole(StrEnum):
+    """What an expert sent down does at the member (C5, JH 15.1): runs a ward on a fixed
+    schedule (常驻科主任), or holds clinics there (坐诊)."""
+
+    WARD_DIRECTOR = "ward_director"
+    CLINIC = "clinic"
