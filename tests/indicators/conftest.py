@@ -100,13 +100,15 @@ STAFF = [  # id, institution, profession, title, TCM, posted from, months, as of
     ("s6", LEAD, "doctor", "senior", "false", "", "", "2025-12-31"),
     ("s7", PRIMARY, "doctor", "junior", "true", "", "", "2024-12-31"),  # last year's list
 ]
-TRAINING = [  # id, institution, staff, date, passed
-    ("t1", PRIMARY, "s1", "2023-03-01", "true"),
-    ("t2", PRIMARY, "s1", "2025-06-01", "true"),  # s1 once
-    ("t3", PRIMARY, "s4", "2023-03-01", "false"),
-    ("t4", PRIMARY, "s5", "2024-12-31", "true"),  # before the period
-    ("t5", PRIMARY, "s7", "2025-05-01", "true"),  # not on this year's list
-    ("t6", LEAD, "s6", "2025-12-31", "true"),  # the period's last day
+TRAINING = [  # id, institution, staff, date, passed, kind (H5 counts modular courses)
+    ("t1", PRIMARY, "s1", "2023-03-01", "true", "modular"),
+    ("t2", PRIMARY, "s1", "2025-06-01", "true", "modular"),  # s1 once
+    ("t3", PRIMARY, "s4", "2023-03-01", "false", "modular"),
+    ("t4", PRIMARY, "s5", "2024-12-31", "true", "modular"),  # before the period
+    ("t5", PRIMARY, "s7", "2025-05-01", "true", "modular"),  # not on this year's list
+    ("t6", LEAD, "s6", "2025-12-31", "true", "modular"),  # the period's last day
+    ("t7", PRIMARY, "s2", "2025-04-01", "true", "clinical"),  # not a modular course
+    ("t8", PRIMARY, "s3", "2025-04-01", "true", ""),  # a course of no kind
 ]
 RECOGNITIONS = [  # id, institution, item, date, decision, reason, price
     ("o1", LEAD, "lipid_panel", "2025-01-15", "reused", "", "40"),
@@ -203,8 +205,8 @@ def facts(session: Session, tmp_path: Path) -> Path:
         ),
         "training": _write(
             tmp_path / "training.csv",
-            ["record_id", "institution_code", "staff_id", "course", "date", "passed"],
-            [(i, inst, who, "general_practice", d, ok) for i, inst, who, d, ok in TRAINING],
+            ["record_id", "institution_code", "staff_id", "course", "kind", "date", "passed"],
+            [(i, inst, who, "general_practice", k, d, ok) for i, inst, who, d, ok, k in TRAINING],
         ),
     }  # fmt: skip
     for name, path in files.items():

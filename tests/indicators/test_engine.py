@@ -67,7 +67,8 @@ def test_every_indicator_on_the_hand_computed_set(session: Session, facts: Path)
     assert _at(cells, "CC10", year, PRIMARY) == (1, None)  # s1's six months, not s2's five
     assert _at(cells, "F8", year, PRIMARY) == (1, 4)  # s4; s7 was on last year's list
     assert _at(cells, "F8", year, NET) == (1, 5)
-    assert _at(cells, "H5", year, PRIMARY) == (1, 5)  # s1 once; s4 failed; s5, s7 outside
+    assert _at(cells, "H5", year, PRIMARY) == (1, 5)  # s1 once; s4 failed; s5, s7 outside;
+    # s2's clinical course and s3's of no kind are not modular training
     assert _at(cells, "H5", year, LEAD) == (1, 1)  # trained on the period's last day
     assert _at(cells, "CC2", jan, NET) == (9, 9)  # every January encounter is at a member
     assert _at(cells, "RF3", jan, NET) == (0, 3)

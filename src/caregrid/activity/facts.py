@@ -559,6 +559,20 @@ FACTS: tuple[Fact, ...] = (
         date="week_of",
     ),
     Fact(
+        "village_doctor_month",
+        "A month over of a village doctor's employment by a township centre, working in a "
+        "village, and whether it was paid (H7).",
+        (
+            _text("village_doctor_id"),
+            _text("institution_code", institution=True, doc="the employer, a primary member"),
+            _text("practitioner_code", doc="the village doctor, as the registry codes them"),
+            Field("month_of", Kind.DATE, doc="the month's first day"),
+            Field("paid", Kind.BOOL, doc="a pay record for the month"),
+        ),
+        key=("village_doctor_id", "month_of"),
+        date="month_of",
+    ),
+    Fact(
         "governance_month",
         "A month of a network's governance, from its first record: the office's work meetings "
         "held in it and the work updates sent to the health commission on it (L2).",

@@ -85,12 +85,14 @@ from caregrid.workforce.schemas import (
     DrawPostIn,
     MentorshipIn,
     ModuleIn,
+    PayIn,
     PostIn,
     PostingIn,
     RevealIn,
     ServiceDaysIn,
     SessionIn,
     TeachingPlanIn,
+    VillageDoctorIn,
 )
 from caregrid.workforce.vocab import PostCategory, PostingPurpose, SinkingRole
 
@@ -158,6 +160,7 @@ def load_network(session: Session, network: registry.Network) -> list[DemoAccoun
     _pharmacy(session, network)
     _workforce(session, network)
     _training(session, network)
+    _village_doctors(session, network)
     _governance(session, network)
     return accounts
 
@@ -393,6 +396,52 @@ def _training(session: Session, network: registry.Network) -> None:
                 starts_on=today - timedelta(days=180),
             ),
         )
+
+
+def _village_doctors(session: Session, network: registry.Network) -> None:
+    """Two village doctors the primary unit employs and sends to its villages (乡聘村用, H7),
+    paid each month since the spring, but for one month of one of them: flagged."""
+    code = network.code
+    if workforce.village.village_doctors(session, SYSTEM, code):
+        return
+    unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
+    today = clock.today()
+    first = (today.replace(day=1) - timedelta(days=200)).replace(day=1)
+    for practitioner, name, place, missed in (
+        ("DEMO-VD-LIU", "刘春生", "下王村卫生室", None),
+        ("DEMO-VD-HU", "胡秀英", "东关村卫生室", 2),  # months before this one
+    ):
+        if registry.get_practitioner(session, practitioner) is None:
+            registry.create_practitioner(
+                session,
+                SYSTEM,
+                code=practitioner,
+                name=name,
+                title_level="junior",
+                home_institution_code=unit.code,
+            )
+        row = workforce.village.add_village_doctor(
+            session,
+            SYSTEM,
+            VillageDoctorIn(practitioner_code=practitioner, village=place, starts_on=first),
+        )
+        month, months = first, []
+        while month < today.replace(day=1):
+            months.append(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        for n, month in enumerate(months):
+            if missed is not None and n == len(months) - missed:
+                continue
+            workforce.village.record_pay(
+                session,
+                SYSTEM,
+                row.id,
+                PayIn(
+                    month=month.strftime("%Y-%m"),
+                    amount=Decimal("3200.00"),
+                    paid_on=min((month + timedelta(days=40)).replace(day=5), today),
+                ),
+            )
 
 
 def _draw(session: Session, network: registry.Network) -> None:

@@ -41,7 +41,12 @@ from caregrid.synth.primary_care import chronic_facts, contract_facts, public_he
 from caregrid.synth.rates import load as load_rates
 from caregrid.synth.referrals import referral_table, write_bookings
 from caregrid.synth.residents import make_residents, residents_fact
-from caregrid.synth.resources import capacity, staff_facts, staff_posting_facts
+from caregrid.synth.resources import (
+    capacity,
+    staff_facts,
+    staff_posting_facts,
+    village_doctor_facts,
+)
 from caregrid.synth.writer import Writer, remove_previous
 from caregrid.synth.year import Year
 
@@ -103,6 +108,7 @@ def generate(
         public_health_facts(run, follow_ups)
         staff_facts(run)
         staff_posting_facts(run)
+        village_doctor_facts(run)
         facilities.write(run)
         teleconsultation_facts(run)
         catalogue_listing_facts(run)

@@ -446,6 +446,8 @@ class StaffRates:
     managed_share: Share
     ward_director_share: Share
     sinking_week_met_share: Share
+    village_doctors_per_primary: Span
+    village_paid_share: Share
 
     @model_validator(mode="after")
     def _choices(self) -> StaffRates:

@@ -323,6 +323,35 @@ def _sinking_weeks(year: Year, rng: np.random.Generator, at: Array, people: Arra
         year.out.chunks("sinking_week", month, rows, make)
 
 
+def village_doctor_facts(year: Year) -> None:
+    """Each primary institution of a network employs a few village doctors through the year
+    (乡聘村用, H7), each month paid with a drawn share (all ours); codes `SYN-V<n>`."""
+    rates, city, cal = year.rates.staff, year.city, year.cal
+    rng = stream(year.seed, S_STAFF, 8)
+    employers = np.flatnonzero((city.level == PRIMARY) & (city.lead_of >= 0))
+    span = rates.village_doctors_per_primary
+    counts = rng.integers(span.low, span.high + 1, len(employers))
+    at = np.repeat(employers, counts)
+    people = np.arange(len(at), dtype=np.int64)
+    for m in range(12):
+        paid = rng.random(len(at)) < rates.village_paid_share.value
+        year.out.put(
+            "village_doctor_month",
+            cal.month(m),
+            table(
+                "village_doctor_month",
+                {
+                    "village_doctor_id": ids("VD" + year.y, people, 6),
+                    "institution_code": take(city.institutions, at),
+                    "practitioner_code": ids("SYN-V", people, 6),
+                    "month_of": dates(np.full(len(at), int(cal.month_starts[m]))),
+                    "paid": pa.array(paid, pa.bool_()),
+                },
+            ),
+            "0",
+        )
+
+
 @cache
 def _required(profile: str | None, role: str, day: int) -> int:
     """The working days a week the profile asks of the role on the day; -1: none set."""

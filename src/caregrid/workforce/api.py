@@ -21,6 +21,7 @@ from caregrid.workforce.schemas import (
     MentorshipOut,
     ModuleIn,
     ModuleOut,
+    PayIn,
     PostIn,
     PostingIn,
     PostingOut,
@@ -35,6 +36,8 @@ from caregrid.workforce.schemas import (
     TeachingPlanIn,
     TeachingPlanOut,
     TrainingOut,
+    VillageDoctorIn,
+    VillageDoctorOut,
 )
 
 router = APIRouter(prefix="/api", tags=["workforce"])
@@ -147,3 +150,21 @@ def deliver_plan(plan_id: ROW_ID, body: DeliveredIn, session: DB, user: User) ->
 def add_mentorship(code: str, body: MentorshipIn, session: DB, user: User) -> MentorshipOut:
     """A member's staff member and their mentor at the lead; one mentor at a time."""
     return workforce.training.add_mentorship(session, user, code, body)
+
+
+@router.post("/village-doctors", response_model=VillageDoctorOut, status_code=201)
+def add_village_doctor(body: VillageDoctorIn, session: DB, user: User) -> VillageDoctorOut:
+    """A village doctor employed by a township centre and working in a village (H7)."""
+    return workforce.village.add_village_doctor(session, user, body)
+
+
+@router.post("/village-doctors/{village_doctor_id}/pay", response_model=VillageDoctorOut)
+def record_pay(village_doctor_id: ROW_ID, body: PayIn, session: DB, user: User) -> VillageDoctorOut:
+    """A month's pay; a month is paid once."""
+    return workforce.village.record_pay(session, user, village_doctor_id, body)
+
+
+@router.get("/networks/{code}/village-doctors", response_model=list[VillageDoctorOut])
+def network_village_doctors(code: str, session: DB, user: User) -> list[VillageDoctorOut]:
+    """The members' village doctors, each with the months over that have no pay record."""
+    return workforce.village.village_doctors(session, user, code)

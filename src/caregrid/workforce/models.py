@@ -1,7 +1,8 @@
 """Tables of the workforce domain: postings of professionals to members (H1, C6, H4), the
 network's first-post draws (H2), with the posts and candidates frozen when the seed was
 committed and each candidate's place once revealed, and its training (H5): modules, sessions
-with each trainee's attendance and result, teaching plans for members and mentorships."""
+with each trainee's attendance and result, teaching plans for members and mentorships, and
+village doctors employed by a township centre and paid by the month (H7)."""
 
 from __future__ import annotations
 
@@ -196,3 +197,34 @@ class Mentorship(Base):
     mentor_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
+
+
+class VillageDoctor(Base):
+    """A village doctor employed by a primary member (the township centre, 乡聘) and working
+    in a village (村用, H7), from one day to another (open: still working there)."""
+
+    __tablename__ = "workforce_village_doctor"
+    __table_args__ = (CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ordered"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    village: Mapped[str] = mapped_column(String(100))  # the village (clinic) worked in
+    village_code: Mapped[str | None] = mapped_column(String(40))  # its division code, if known
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+
+
+class VillagePay(Base):
+    """A month's pay of a village doctor: the amount and the day paid; one per month."""
+
+    __tablename__ = "workforce_village_pay"
+    __table_args__ = (
+        UniqueConstraint("village_doctor_id", "month"),
+        CheckConstraint("amount > 0", name="positive"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_doctor_id: Mapped[int] = mapped_column(ForeignKey("workforce_village_doctor.id"))
+    month: Mapped[date] = mapped_column(Date)  # the month's first day
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    paid_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(100))

@@ -34,6 +34,7 @@ from caregrid.workforce.schemas import (
     DrawIn,
     MentorshipIn,
     ModuleIn,
+    PayIn,
     PostIn,
     PostingIn,
     PromotionIn,
@@ -41,6 +42,7 @@ from caregrid.workforce.schemas import (
     ServiceDaysIn,
     SessionIn,
     TeachingPlanIn,
+    VillageDoctorIn,
 )
 from caregrid.workforce.vocab import PostCategory, PostingPurpose, SinkingRole, TrainingKind
 
@@ -512,4 +514,94 @@ def record_service_days(
         lambda data: workforce.sinking.record_service_days(session, user, posting_id, data),
         refused=lambda error: _staff_page(request, session, user, code, error, typed),
         done=lambda _: f"/networks/{code}/workforce#posting-{posting_id}",
+    )
+
+
+def _village_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    code: str,
+    error: FormError | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    found = workforce.village.village_doctors(session, user, code)
+    network = registry.get_network(session, code)
+    today = clock.today()
+    rows = indicators.network_rows(
+        session, code, ("VD1",), indicators.year_period(today.year, today)
+    )
+    return render(
+        request,
+        "workforce/village.html",
+        user,
+        status=error.status if error else 200,
+        error=error,
+        typed=typed or {},
+        network=network,
+        doctors=found,
+        rows=[r for r in rows if r.figures["VD1"].denominator or r.code == network.code],
+        names=registry.institution_names(session),
+    )
+
+
+@router.get("/networks/{code}/village-doctors", response_class=HTMLResponse)
+def village_page(code: str, request: Request, session: DB, user: User) -> Response:
+    """The members' village doctors (H7): employer and village, the months paid and the
+    months over with no pay record, and the forms that record them."""
+    return _village_page(request, session, user, code)
+
+
+class VillageDoctorForm(BaseModel):
+    practitioner_code: str = ""
+    village: str = ""
+    village_code: str = ""
+    starts_on: str = ""
+    ends_on: str = ""
+
+
+@router.post("/networks/{code}/village-doctors", response_class=HTMLResponse)
+def add_village_doctor(
+    code: str,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[VillageDoctorForm, Form()],
+) -> Response:
+    typed = form.model_dump()
+    return submit(
+        session,
+        "village-doctor",
+        lambda: VillageDoctorIn.model_validate(cleaned(typed, ("village_code", "ends_on"))),
+        lambda data: workforce.village.add_village_doctor(session, user, data),
+        refused=lambda error: _village_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/village-doctors",
+    )
+
+
+class PayForm(BaseModel):
+    month: str = ""
+    amount: str = ""
+    paid_on: str = ""
+
+
+@router.post(
+    "/networks/{code}/village-doctors/{village_doctor_id}/pay", response_class=HTMLResponse
+)
+def record_pay(
+    code: str,
+    village_doctor_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[PayForm, Form()],
+) -> Response:
+    typed = form.model_dump()
+    return submit(
+        session,
+        f"pay-{village_doctor_id}",
+        lambda: PayIn.model_validate(cleaned(typed)),
+        lambda data: workforce.village.record_pay(session, user, village_doctor_id, data),
+        refused=lambda error: _village_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/village-doctors#doctor-{village_doctor_id}",
     )

@@ -306,3 +306,46 @@ class TrainingOut(BaseModel):
     plans: list[TeachingPlanOut]
     mentorships: list[MentorshipOut]
     management: list[ManagementDueOut]  # each member but the lead
+
+
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class VillageDoctorIn(BaseModel):
+    """A village doctor: the professional (employed by a primary member, their home) and the
+    village they work in (H7)."""
+
+    model_config = ConfigDict(extra="forbid")
+    practitioner_code: str = Field(min_length=1, max_length=64)
+    village: str = Field(min_length=1, max_length=100)
+    village_code: str | None = Field(default=None, pattern=CODE)
+    starts_on: date = DAY
+    ends_on: date | None = Field(default=None, ge=date(1950, 1, 1), le=date(2100, 12, 31))
+
+
+class PayIn(BaseModel):
+    """A month's pay (YYYY-MM), its amount in CNY and the day paid."""
+
+    model_config = ConfigDict(extra="forbid")
+    month: str = Field(pattern=MONTH)
+    amount: Decimal = Field(gt=0, le=1_000_000, max_digits=10, decimal_places=2)
+    paid_on: date = DAY
+
+
+class PayOut(BaseModel):
+    month: str
+    amount: Decimal
+    paid_on: date
+
+
+class VillageDoctorOut(BaseModel):
+    id: int
+    practitioner_code: str
+    practitioner_name: str
+    institution_code: str  # the employer: a primary member
+    village: str
+    village_code: str | None
+    starts_on: date
+    ends_on: date | None
+    pay: list[PayOut]  # the latest month first
+    unpaid: list[str]  # months over (YYYY-MM) in the employment with no pay record

@@ -2,7 +2,8 @@
 gate (`postings`, H1, C6, H4), the network's first-post draws (H2), committed, revealed,
 published and replayed (`draw` holds the algorithm, pure and documented), experts' schedules
 and days served (`sinking`, C5), and training (`training`, H5): modules, sessions and
-results, teaching plans, mentorships."""
+results, teaching plans, mentorships; and village doctors with their monthly pay
+(`village`, H7)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from caregrid.i18n import msg
 from caregrid.registry import service as registry
 from caregrid.workforce import draw as algorithm
-from caregrid.workforce import sinking, training
+from caregrid.workforce import sinking, training, village
 from caregrid.workforce.models import Draw, DrawCandidate, DrawPost
 from caregrid.workforce.postings import (
     open_post,
@@ -61,6 +62,7 @@ __all__ = [
     "sinking",
     "training",
     "verify",
+    "village",
     "whole_months",
 ]
 
