@@ -155,7 +155,11 @@ def test_the_page_flags_the_months_without_pay(
         )  # fmt: skip
         assert again.status_code == 409
         page = client.get(base, headers=office)
+        desk = client.get("/", headers=office).text
     assert f'data-doctor="{DOCTOR}" data-unpaid="2026-10"' in page.text
+    tray = desk.split('id="tray-workforce"')[1].split("</section>")[0]
+    assert "刘村医 · 2026-10" in tray and "已结束而未发报酬的月份" in tray
+    assert "管理培训" in tray  # no member has had management training: all are due
     text = _visible(page.text)
     assert ENGLISH.findall(text) == [], ENGLISH.findall(text)
     client.cookies.set(COOKIE, "en")

@@ -24,6 +24,7 @@ from caregrid.referral import service as referrals
 from caregrid.referral.vocab import Direction
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
+from caregrid.workforce import service as workforce
 
 SHOWN = 5  # lines per tray; the tray's link opens the whole list
 FOLLOW_UPS = ("follow_up_due", "follow_up_overdue")
@@ -174,6 +175,39 @@ def _governance_tray(session: Session, network: registry.Network) -> Tray:
     return Tray("governance", f"{href}#tasks", len(lines), lines[:SHOWN])
 
 
+def _workforce_tray(session: Session, principal: Principal, network: registry.Network) -> Tray:
+    """The office's overdue staff work: village doctors with a month over and unpaid (H7)
+    first, money owed to people, then the members due for management training (H5)."""
+    base = f"/networks/{network.code}"
+    _, due = workforce.training.management_due(session, network, clock.today())
+    names = registry.institution_names(session)
+    lines = [
+        Line(
+            f"{base}/village-doctors#doctor-{d.id}",
+            f"{d.practitioner_name} · {' '.join(d.unpaid)}",
+            "unpaid",
+            None,
+            True,
+            kind="village_pay",
+        )
+        for d in workforce.village.village_doctors(session, principal, network.code)
+        if d.unpaid
+    ]
+    lines += [
+        Line(
+            f"{base}/training#management",
+            names.get(m.institution_code, m.institution_code),
+            "management",
+            m.due_by,
+            True,
+            kind="training_kind",
+        )
+        for m in due
+        if m.overdue
+    ]
+    return Tray("workforce", f"{base}/training#management", len(lines), lines[:SHOWN])
+
+
 def trays(session: Session, principal: Principal) -> list[Tray]:
     """The principal's trays, in the order their day takes them."""
     found: list[Tray] = []
@@ -187,6 +221,7 @@ def trays(session: Session, principal: Principal) -> list[Tray]:
         network = registry.get_network_by_id(session, principal.network_id)
         found.append(_evaluation_tray(session, [network]))
         found.append(_governance_tray(session, network))
+        found.append(_workforce_tray(session, principal, network))
     if principal.has(Role.REGULATOR):
         found.append(_evaluation_tray(session, registry.networks(session)))
     return found

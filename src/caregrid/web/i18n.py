@@ -248,6 +248,7 @@ VOCAB_EN = {
     "weekday.5": "Fri",
     "weekday.6": "Sat",
     "weekday.7": "Sun",
+    "village_pay.unpaid": "Months over without pay",
     "sinking_role.ward_director": "Ward director on a fixed schedule",
     "sinking_role.clinic": "Holds clinics",
     "training_kind.modular": "Modular training",
