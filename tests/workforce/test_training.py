@@ -425,5 +425,10 @@ def test_the_office_trains_on_the_page(client: TestClient, session: Session, wor
         "Clinical teaching plans tailored to the member" in english
         and "Modular training" in english
     )
+    with clock.frozen(NOW):
+        before = client.get(f"{base}?year=2025", headers=office).text
+        odd = [client.get(f"{base}?year={y}", headers=office) for y in ("2027", "9" * 5000, "x")]
+    assert '<h2 id="figures-year">2025' in before and 'href="?year=2026"' in before
+    assert all(r.status_code == 200 and '<h2 id="figures-year">2026' in r.text for r in odd)
     doctor = {**bearer(session, world.cardiologist), "Accept": "text/html"}
     assert client.get(base, headers=doctor).status_code == 403

@@ -327,6 +327,15 @@ def promote(
     )
 
 
+def _year(request: Request, this_year: int) -> int:
+    """The year the figures are for (`?year=`), from 2000 to this year; anything else is
+    this year."""
+    text = request.query_params.get("year", "")
+    if len(text) == 4 and text.isdigit() and 2000 <= int(text) <= this_year:
+        return int(text)
+    return this_year
+
+
 def _training_page(
     request: Request,
     session: Session,
@@ -338,9 +347,8 @@ def _training_page(
     found = workforce.training.training(session, user, code)
     network = registry.get_network(session, code)
     today = clock.today()
-    rows = indicators.network_rows(
-        session, code, TRAINING, indicators.year_period(today.year, today)
-    )
+    year = _year(request, today.year)
+    rows = indicators.network_rows(session, code, TRAINING, indicators.year_period(year, today))
     trained = {m.institution_code for m in found.management}
     return render(
         request,
@@ -358,6 +366,8 @@ def _training_page(
         kinds=list(TrainingKind),
         names=registry.institution_names(session),
         result_columns=",".join(RESULT_COLUMNS),
+        year=year,
+        this_year=today.year,
     )
 
 
