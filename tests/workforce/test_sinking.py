@@ -97,7 +97,9 @@ def _days(session: Session, world: World, posting: int, *days: date) -> Any:
     )
 
 
-def test_the_weeks_count_working_days_served(session: Session, experts: World) -> None:
+def test_the_weeks_count_working_days_served(
+    session: Session, experts: World, fresh_store: object
+) -> None:
     """From Monday 5 October to Sunday 22 November, seven whole weeks: the first served Monday
     to Thursday (met), the second three days (not), the third Monday to Wednesday and Saturday
     (3 working days: not), the rest nothing."""
@@ -188,7 +190,7 @@ def test_the_api_names_the_schedule(client: TestClient, session: Session, expert
 
 
 def test_the_staff_page_posts_an_expert_on_a_schedule(
-    client: TestClient, session: Session, experts: World
+    client: TestClient, session: Session, experts: World, fresh_store: object
 ) -> None:
     office = {**bearer(session, experts.office), "Accept": "text/html"}
     base = f"/networks/{NETWORK}/workforce"

@@ -280,7 +280,9 @@ def _staff(session: Session, codes: list[str]) -> None:
     importer.store(session, declared, pa.Table.from_pylist(rows, schema(declared)))
 
 
-def test_the_figures_count_modular_passes_plans_and_mentees(session: Session, world: World) -> None:
+def test_the_figures_count_modular_passes_plans_and_mentees(
+    session: Session, world: World, fresh_store: object
+) -> None:
     """At the community centre: of two staff, one passed a modular course and one a clinical
     one (H5 = 1/2); five plans there and four at the secondary member (TR1: 4 for the
     network); two mentees there and one whose mentorship ended last year (TR2 = 2)."""

@@ -90,7 +90,9 @@ def test_employed_by_the_township_and_working_in_the_village(
         )  # fmt: skip
 
 
-def test_a_month_is_paid_once_within_the_employment(session: Session, doctor: World) -> None:
+def test_a_month_is_paid_once_within_the_employment(
+    session: Session, doctor: World, fresh_store: object
+) -> None:
     row = _add(session, doctor, ends_on="2026-10-10")
     with pytest.raises(InvalidInput) as refused:
         _pay(session, doctor, row.id, "2026-07", "2026-07-31")

@@ -14,7 +14,12 @@ from functools import cache
 
 from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState
 from caregrid.pharmacy.vocab import PrescriptionState
-from caregrid.workforce.vocab import PostingPurpose, SinkingRole, TrainingKind
+from caregrid.workforce.vocab import (
+    EvaluationGrade,
+    PostingPurpose,
+    SinkingRole,
+    TrainingKind,
+)
 
 
 class Kind(StrEnum):
@@ -571,6 +576,20 @@ FACTS: tuple[Fact, ...] = (
         ),
         key=("village_doctor_id", "month_of"),
         date="month_of",
+    ),
+    Fact(
+        "staff_evaluation",
+        "A staff member's internal evaluation: ethics, service quality, competence and "
+        "satisfaction, graded (K2).",
+        (
+            _text("evaluation_id"),
+            _text("institution_code", institution=True, doc="the member they work for"),
+            _text("staff_id"),
+            Field("evaluated_on", Kind.DATE),
+            _text("grade", choices=tuple(g.value for g in EvaluationGrade)),
+        ),
+        key=("evaluation_id",),
+        date="evaluated_on",
     ),
     Fact(
         "governance_month",

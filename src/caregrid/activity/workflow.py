@@ -53,6 +53,7 @@ PRODUCERS: tuple[tuple[tuple[str, ...], Callable[[Session, date], dict[str, Rows
         lambda s, on: {"sinking_week": workforce.sinking.sinking_week_facts(s, on)},
     ),
     (("training", "teaching_plan", "mentorship"), lambda s, on: workforce.training.facts(s, on)),
+    (("staff_evaluation",), lambda s, on: {"staff_evaluation": workforce.evaluation.facts(s, on)}),
     (
         ("village_doctor_month",),
         lambda s, on: {"village_doctor_month": workforce.village.facts(s, on)},

@@ -83,6 +83,7 @@ from caregrid.workforce.schemas import (
     DrawCandidateIn,
     DrawIn,
     DrawPostIn,
+    EvaluationIn,
     MentorshipIn,
     ModuleIn,
     PayIn,
@@ -319,7 +320,7 @@ def _training(session: Session, network: registry.Network) -> None:
     family doctor passed, the nurse did not, the public-health doctor was absent), management
     training at the primary unit four months ago (the other members never: overdue), five
     teaching plans for the unit and two for another member, and two of the unit's staff
-    mentored by the lead's cardiologist."""
+    mentored by the lead's cardiologist; the three evaluated three weeks ago (K2)."""
     code = network.code
     if workforce.training.training(session, SYSTEM, code).modules:
         return
@@ -383,6 +384,29 @@ def _training(session: Session, network: registry.Network) -> None:
                 title=("高血压规范管理", "糖尿病足筛查", "心电图判读", "急诊急救", "合理用药")[n],
                 planned_on=planned,
                 delivered_on=planned + timedelta(days=21) if n < 3 else None,
+            ),
+        )
+    for person, grade, scores, uses in (
+        ("demo-gp", "excellent", (96, 92, 94, 97), ["pay", "post"]),
+        ("demo-nurse", "basic", (90, 72, 68, 81), ["pay"]),
+        ("demo-ph", "competent", (93, 85, 84, 88), ["title"]),
+    ):
+        workforce.evaluation.record_evaluation(
+            session,
+            SYSTEM,
+            code,
+            EvaluationIn.model_validate(
+                {
+                    "practitioner_code": person,
+                    "evaluated_on": today - timedelta(days=20),
+                    **dict(
+                        zip(
+                            ("ethics", "quality", "competence", "satisfaction"), scores, strict=True
+                        )
+                    ),
+                    "grade": grade,
+                    "uses": uses,
+                }
             ),
         )
     for mentee in ("demo-gp", "demo-nurse"):

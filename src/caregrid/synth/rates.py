@@ -469,6 +469,8 @@ class TrainingRates:
     delivered_share: Share
     mentored_per_member: Span
     mentorship_months: Span
+    evaluated_share: Share
+    grades: Weights
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -120,6 +120,33 @@ def staff_facts(year: Year) -> None:
 
         year.out.chunks("training", month, rows, make)
     _teaching(year, inst, staff_id, posted)
+    _evaluations(year, inst, staff_id)
+
+
+def _evaluations(year: Year, inst: Array, staff_id: Array) -> None:
+    """Each staff member evaluated once in the year with a drawn share, on a day of the year,
+    graded by weights (K2, all ours)."""
+    rates, city, cal = year.rates.training, year.city, year.cal
+    rng = stream(year.seed, S_STAFF, 9)
+    who = np.flatnonzero(rng.random(len(inst)) < rates.evaluated_share.value)
+    day = cal.first + rng.integers(0, cal.days, len(who))
+    grades = list(rates.grades.weights)
+    grade = weighted(rng, list(rates.grades.weights.values()), len(who))
+    for month, rows in months_of(day):
+
+        def make(k: Array) -> pa.Table:
+            return table(
+                "staff_evaluation",
+                {
+                    "evaluation_id": ids("EV" + year.y, who[k] + 1, 7),
+                    "institution_code": take(city.institutions, inst[who[k]]),
+                    "staff_id": ids("W", staff_id[who[k]], 7),
+                    "evaluated_on": dates(day[k]),
+                    "grade": take(pa.array(grades, pa.string()), grade[k]),
+                },
+            )
+
+        year.out.chunks("staff_evaluation", month, rows, make)
 
 
 def _teaching(year: Year, inst: Array, staff_id: Array, posted: Array) -> None:

@@ -17,6 +17,8 @@ from caregrid.workforce.schemas import (
     DeliveredIn,
     DrawIn,
     DrawOut,
+    EvaluationIn,
+    EvaluationOut,
     MentorshipIn,
     MentorshipOut,
     ModuleIn,
@@ -168,3 +170,14 @@ def record_pay(village_doctor_id: ROW_ID, body: PayIn, session: DB, user: User) 
 def network_village_doctors(code: str, session: DB, user: User) -> list[VillageDoctorOut]:
     """The members' village doctors, each with the months over that have no pay record."""
     return workforce.village.village_doctors(session, user, code)
+
+
+@router.post("/networks/{code}/staff-evaluations", response_model=EvaluationOut, status_code=201)
+def record_evaluation(code: str, body: EvaluationIn, session: DB, user: User) -> EvaluationOut:
+    """A member's staff member's internal evaluation (K2); one a day per person."""
+    return workforce.evaluation.record_evaluation(session, user, code, body)
+
+
+@router.get("/networks/{code}/staff-evaluations", response_model=list[EvaluationOut])
+def network_evaluations(code: str, session: DB, user: User) -> list[EvaluationOut]:
+    return workforce.evaluation.evaluations(session, user, code)

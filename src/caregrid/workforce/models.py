@@ -228,3 +228,22 @@ class VillagePay(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     paid_on: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class StaffEvaluation(Base):
+    """A staff member's internal evaluation (K2, GZ-U 17): ethics, service quality,
+    competence and satisfaction scored 0-100, a grade, and what the result was tied to."""
+
+    __tablename__ = "workforce_staff_evaluation"
+    __table_args__ = (UniqueConstraint("practitioner_id", "evaluated_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    evaluated_on: Mapped[date] = mapped_column(Date)
+    ethics: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    quality: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    competence: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    satisfaction: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    grade: Mapped[str] = mapped_column(String(20))
+    uses: Mapped[list[str]] = mapped_column(JSON)
+    recorded_by: Mapped[str] = mapped_column(String(100))

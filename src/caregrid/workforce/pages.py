@@ -32,6 +32,7 @@ from caregrid.workforce import service as workforce
 from caregrid.workforce.schemas import (
     DeliveredIn,
     DrawIn,
+    EvaluationIn,
     MentorshipIn,
     ModuleIn,
     PayIn,
@@ -44,11 +45,18 @@ from caregrid.workforce.schemas import (
     TeachingPlanIn,
     VillageDoctorIn,
 )
-from caregrid.workforce.vocab import PostCategory, PostingPurpose, SinkingRole, TrainingKind
+from caregrid.workforce.vocab import (
+    EvaluationGrade,
+    EvaluationUse,
+    PostCategory,
+    PostingPurpose,
+    SinkingRole,
+    TrainingKind,
+)
 
 router = APIRouter(include_in_schema=False)
 # managers sent to run a member (C6), experts sent down (C5), weeks they served as asked (C5)
-FIGURES = ("WF1", "WF2", "SK1", "SK2")
+FIGURES = ("WF1", "WF2", "SK1", "SK2", "K2")  # and staff given an internal evaluation (K2)
 POST_COLUMNS = ("code", "institution_code", "title", "seats", "need")
 CANDIDATE_COLUMNS = ("ref", "name", "score", "preferences")
 TRAINING = ("H5", "TR1", "TR2")  # modular passes, teaching plans, mentored staff (H5)
@@ -227,6 +235,9 @@ def _staff_page(
         members=sorted((m.institution for m in network.memberships), key=lambda i: i.code),
         purposes=list(PostingPurpose),
         roles=list(SinkingRole),
+        evaluations=workforce.evaluation.evaluations(session, user, code)[:50],
+        grades=list(EvaluationGrade),
+        uses=list(EvaluationUse),
         weekdays=WEEKDAYS,
         levels=list(TitleLevel),
         names=registry.institution_names(session),
@@ -614,4 +625,36 @@ def record_pay(
         lambda data: workforce.village.record_pay(session, user, village_doctor_id, data),
         refused=lambda error: _village_page(request, session, user, code, error, typed),
         done=lambda _: f"/networks/{code}/village-doctors#doctor-{village_doctor_id}",
+    )
+
+
+class EvaluationForm(BaseModel):
+    practitioner_code: str = ""
+    evaluated_on: str = ""
+    ethics: str = ""
+    quality: str = ""
+    competence: str = ""
+    satisfaction: str = ""
+    grade: str = ""
+    uses: list[str] = []
+
+
+@router.post("/networks/{code}/workforce/evaluations", response_class=HTMLResponse)
+def record_evaluation(
+    code: str,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[EvaluationForm, Form()],
+) -> Response:
+    typed = {**form.model_dump(exclude={"uses"}), "uses": ",".join(form.uses)}
+    return submit(
+        session,
+        "evaluation",
+        lambda: EvaluationIn.model_validate(
+            {**cleaned({k: v for k, v in typed.items() if k != "uses"}), "uses": form.uses}
+        ),
+        lambda data: workforce.evaluation.record_evaluation(session, user, code, data),
+        refused=lambda error: _staff_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/workforce#evaluations",
     )

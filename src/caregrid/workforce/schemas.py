@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from caregrid.registry.vocab import TitleLevel
 from caregrid.workforce.vocab import (
     DrawState,
+    EvaluationGrade,
+    EvaluationUse,
     PostCategory,
     PostingPurpose,
     SinkingRole,
@@ -349,3 +351,35 @@ class VillageDoctorOut(BaseModel):
     ends_on: date | None
     pay: list[PayOut]  # the latest month first
     unpaid: list[str]  # months over (YYYY-MM) in the employment with no pay record
+
+
+POINTS = Field(ge=0, le=100, max_digits=5, decimal_places=2)
+
+
+class EvaluationIn(BaseModel):
+    """A staff member's internal evaluation (K2): four scores of 0 to 100, a grade, and what
+    the result is tied to (posts, titles, pay)."""
+
+    model_config = ConfigDict(extra="forbid")
+    practitioner_code: str = Field(min_length=1, max_length=64)
+    evaluated_on: date = DAY
+    ethics: Decimal = POINTS
+    quality: Decimal = POINTS
+    competence: Decimal = POINTS
+    satisfaction: Decimal = POINTS
+    grade: EvaluationGrade
+    uses: list[EvaluationUse] = Field(default_factory=list, max_length=3)
+
+
+class EvaluationOut(BaseModel):
+    id: int
+    practitioner_code: str
+    practitioner_name: str
+    institution_code: str
+    evaluated_on: date
+    ethics: Decimal
+    quality: Decimal
+    competence: Decimal
+    satisfaction: Decimal
+    grade: EvaluationGrade
+    uses: list[EvaluationUse]

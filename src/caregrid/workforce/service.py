@@ -3,7 +3,7 @@ gate (`postings`, H1, C6, H4), the network's first-post draws (H2), committed, r
 published and replayed (`draw` holds the algorithm, pure and documented), experts' schedules
 and days served (`sinking`, C5), and training (`training`, H5): modules, sessions and
 results, teaching plans, mentorships; and village doctors with their monthly pay
-(`village`, H7)."""
+(`village`, H7); staff's internal evaluations (`evaluation`, K2)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from caregrid.i18n import msg
 from caregrid.registry import service as registry
 from caregrid.workforce import draw as algorithm
-from caregrid.workforce import sinking, training, village
+from caregrid.workforce import evaluation, sinking, training, village
 from caregrid.workforce.models import Draw, DrawCandidate, DrawPost
 from caregrid.workforce.postings import (
     open_post,
@@ -47,6 +47,7 @@ __all__ = [
     "commitment",
     "draw_view",
     "draws",
+    "evaluation",
     "get_draw",
     "open_post",
     "posting_facts",

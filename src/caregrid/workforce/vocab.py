@@ -55,3 +55,21 @@ class SinkingRole(StrEnum):
 
     WARD_DIRECTOR = "ward_director"
     CLINIC = "clinic"
+
+
+class EvaluationGrade(StrEnum):
+    """The grade of a staff member's internal evaluation (K2, GZ-U 17)."""
+
+    EXCELLENT = "excellent"
+    COMPETENT = "competent"
+    BASIC = "basic"
+    UNSATISFACTORY = "unsatisfactory"
+
+
+class EvaluationUse(StrEnum):
+    """What an internal evaluation's result was tied to (K2, GZ-U 17: 与医务人员岗位聘用、职称评
+    聘、薪酬待遇等挂钩)."""
+
+    POST = "post"
+    TITLE = "title"
+    PAY = "pay"
