@@ -109,3 +109,4 @@ def test_the_staff_page_records_an_evaluation(
         assert done.status_code == 303
         page = client.get(base, headers=office).text
     assert 'data-grade="competent"' in page and "职称评聘" in page
+    assert 'value="pay"> 薪酬待遇' in page  # pay and benefits, not a payment

@@ -254,7 +254,7 @@ VOCAB_EN = {
     "evaluation_grade.unsatisfactory": "Not competent",
     "evaluation_use.post": "Post appointment",
     "evaluation_use.title": "Title evaluation",
-    "evaluation_use.pay": "Pay",
+    "evaluation_use.pay": "Pay and benefits",
     "village_pay.unpaid": "Months over without pay",
     "sinking_role.ward_director": "Ward director on a fixed schedule",
     "sinking_role.clinic": "Holds clinics",
