@@ -467,6 +467,7 @@ class TrainingRates:
     courses: Weights
     teaching_plans_per_member: Span
     delivered_share: Share
+    delivery_days: Span
     mentored_per_member: Span
     mentorship_months: Span
     evaluated_share: Share

@@ -173,7 +173,8 @@ def _teaching(year: Year, inst: Array, staff_id: Array, posted: Array) -> None:
         mentors.extend(int(c) for c in rng.choice(theirs, len(chosen)))
     at = np.array(plan_at, dtype=np.int64)
     planned = cal.first + rng.integers(0, cal.days, len(at))
-    delivered = planned + rng.integers(7, 120, len(at))
+    delay = rates.delivery_days
+    delivered = planned + rng.integers(delay.low, delay.high + 1, len(at))
     made = (rng.random(len(at)) < rates.delivered_share.value) & (delivered <= cal.last)
     for month, rows in months_of(planned):
 

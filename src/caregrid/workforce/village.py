@@ -162,7 +162,9 @@ def _pay(session: Session, row: VillageDoctor) -> list[VillagePay]:
     )
 
 
-def _view(session: Session, row: VillageDoctor, today: date) -> VillageDoctorOut:
+def _view(
+    session: Session, row: VillageDoctor, today: date, codes: dict[int, str] | None = None
+) -> VillageDoctorOut:
     person = registry.get_practitioner_by_id(session, row.practitioner_id)
     pay = _pay(session, row)
     paid = {p.month for p in pay}
@@ -170,7 +172,7 @@ def _view(session: Session, row: VillageDoctor, today: date) -> VillageDoctorOut
         id=row.id,
         practitioner_code=person.code,
         practitioner_name=person.name,
-        institution_code=registry.codes_by_id(session)[row.institution_id],
+        institution_code=(codes or registry.codes_by_id(session))[row.institution_id],
         village=row.village,
         village_code=row.village_code,
         starts_on=row.starts_on,
@@ -196,7 +198,8 @@ def village_doctors(
         .where(VillageDoctor.institution_id.in_(members))
         .order_by(VillageDoctor.institution_id, VillageDoctor.starts_on, VillageDoctor.id)
     )
-    return [_view(session, r, clock.today()) for r in rows]
+    codes = registry.codes_by_id(session)
+    return [_view(session, r, clock.today(), codes) for r in rows]
 
 
 def facts(session: Session, on: date) -> list[dict[str, object]]:
