@@ -32,6 +32,7 @@ from caregrid.planning.vocab import PlanState
 from caregrid.policy.schema import CatalogKind
 from caregrid.referral.vocab import Action, State
 from caregrid.registry import checks
+from caregrid.registry.vocab import TitleLevel
 from caregrid.scheduling.vocab import BookingStatus, StayStatus
 from caregrid.web.i18n import VOCAB_EN, catalog, vocab_label
 
@@ -57,7 +58,7 @@ VOCABULARIES = (
     OrderState, SupplyState, ConsultState, ContractStatus, EnrolmentStatus, StayStatus,
     BookingStatus, PlanState, TransferState, TransferAction, ItemKind, RequisitionState,
     RequisitionAction, ProcurementOrderState, ProcurementOrderAction, Record, PrescriptionState,
-    PrescriptionAction, RegimenOutcome,
+    PrescriptionAction, RegimenOutcome, TitleLevel,
 )  # fmt: skip
 
 ERRORS = {

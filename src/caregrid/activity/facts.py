@@ -564,6 +564,34 @@ FACTS: tuple[Fact, ...] = (
         date="week_of",
     ),
     Fact(
+        "key_member_month",
+        "A month a member was one of its network's key members (C5), with the experts sent "
+        "down whose postings ran at it on a day of the month as far as it was one.",
+        (
+            _text("key_member_id"),
+            _text("network_code", network=True, doc="the network that named it"),
+            _text("institution_code", institution=True, doc="the key member"),
+            Field("month_of", Kind.DATE, doc="the month's first day"),
+            Field("ward_directors", Kind.INT, low=0, doc="distinct ward directors sent down"),
+            Field("clinic_experts", Kind.INT, low=0, doc="distinct clinic experts sent down"),
+        ),
+        key=("key_member_id", "month_of"),
+        date="month_of",
+    ),
+    Fact(
+        "specialty_brand",
+        "A primary member of a network at a year's end (or on the export's day for this "
+        "year), and the city-level specialty brand it held that day (一院一品, C5).",
+        (
+            _text("network_code", network=True),
+            _text("institution_code", institution=True, doc="a primary member"),
+            Field("as_of", Kind.DATE),
+            _text("specialty", "the brand's specialty; empty: none held", required=False),
+        ),
+        key=("network_code", "institution_code", "as_of"),
+        date="as_of",
+    ),
+    Fact(
         "village_doctor_month",
         "A month over of a village doctor's employment by a township centre, working in a "
         "village, and whether it was paid (H7).",

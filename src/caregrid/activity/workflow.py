@@ -55,6 +55,11 @@ PRODUCERS: tuple[tuple[tuple[str, ...], Callable[[Session, date], dict[str, Rows
     (("training", "teaching_plan", "mentorship"), lambda s, on: workforce.training.facts(s, on)),
     (("staff_evaluation",), lambda s, on: {"staff_evaluation": workforce.evaluation.facts(s, on)}),
     (
+        ("key_member_month",),
+        lambda s, on: {"key_member_month": workforce.key_members.facts(s, on)},
+    ),
+    (("specialty_brand",), lambda s, on: {"specialty_brand": workforce.brands.facts(s, on)}),
+    (
         ("village_doctor_month",),
         lambda s, on: {"village_doctor_month": workforce.village.facts(s, on)},
     ),

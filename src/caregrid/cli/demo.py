@@ -84,6 +84,7 @@ from caregrid.workforce.schemas import (
     DrawIn,
     DrawPostIn,
     EvaluationIn,
+    KeyMemberIn,
     MentorshipIn,
     ModuleIn,
     PayIn,
@@ -91,7 +92,10 @@ from caregrid.workforce.schemas import (
     PostingIn,
     RevealIn,
     ServiceDaysIn,
+    ServicePeriodIn,
     SessionIn,
+    SpecialtyBrandIn,
+    TakeUpIn,
     TeachingPlanIn,
     VillageDoctorIn,
 )
@@ -162,6 +166,8 @@ def load_network(session: Session, network: registry.Network) -> list[DemoAccoun
     _workforce(session, network)
     _training(session, network)
     _village_doctors(session, network)
+    _key_members(session, network)
+    _service_periods(session)
     _governance(session, network)
     return accounts
 
@@ -265,14 +271,17 @@ def _workforce(session: Session, network: registry.Network) -> None:
         return
     lead = _pick(network, NetworkRole.LEAD, primary=False).institution
     unit = _pick(network, NetworkRole.MEMBER, primary=True).institution
-    for code, name in (("DEMO-RMYY-QIAN", "钱立新"), ("DEMO-RMYY-ZHAO", "赵晓东")):
+    for code, name, title in (
+        ("DEMO-RMYY-QIAN", "钱立新", "associate_senior"),  # C5: 副高以上
+        ("DEMO-RMYY-ZHAO", "赵晓东", "junior"),
+    ):
         if registry.get_practitioner(session, code) is None:
             registry.create_practitioner(
                 session,
                 SYSTEM,
                 code=code,
                 name=name,
-                title_level="junior",
+                title_level=title,
                 home_institution_code=lead.code,
                 specialty="cardiology",
             )
@@ -512,9 +521,52 @@ def _draw(session: Session, network: registry.Network) -> None:
             ],
         ),
     )
-    workforce.reveal_draw(
+    revealed = workforce.reveal_draw(
         session, SYSTEM, row.id, RevealIn(version=row.version, seed=DEMO_DRAW_SEED)
     )
+    # The top candidate, now in the registry, took up the first post last September (H3);
+    # the others' take-up forms wait on the draw's page.
+    top = workforce.draw_view(session, revealed).candidates[0]
+    post = next(p for p in posts if p.code == top.post_code)
+    registry.create_practitioner(
+        session,
+        SYSTEM,
+        code=f"DEMO-NEW-{top.ref}",
+        name=top.name,
+        title_level="junior",
+        home_institution_code=post.institution_code,
+    )
+    workforce.take_up(
+        session,
+        SYSTEM,
+        row.id,
+        top.ref,
+        TakeUpIn(
+            practitioner_code=f"DEMO-NEW-{top.ref}",
+            starts_on=date(clock.today().year - 1, 9, 1),
+        ),
+    )
+
+
+# The demo county's service periods in months, as a county office might set them: the plan
+# leaves the years to each county (H3), so these are the demo's own, not a source's.
+DEMO_SERVICE_MONTHS = {"mountain": 60, "semi_mountain": 48, "plain": 36, "urban": 24}
+
+
+def _service_periods(session: Session) -> None:
+    """Each network whose profile names regions (Ganzhou's county community model) gets the
+    demo's service period per region; the model names no member to place in one."""
+    for network in registry.networks(session):
+        shown = workforce.regions.service_periods(session, SYSTEM, network.code).regions
+        for region in (r.region for r in shown if r.months is None):
+            if region in DEMO_SERVICE_MONTHS:
+                workforce.regions.set_period(
+                    session,
+                    SYSTEM,
+                    network.code,
+                    region,
+                    ServicePeriodIn(months=DEMO_SERVICE_MONTHS[region]),
+                )
 
 
 def _hong_kong(folder: Path) -> None:
@@ -532,6 +584,38 @@ def _demo_network(session: Session) -> registry.Network:
     if network is None:
         raise RuntimeError("no network in the shipped layouts")
     return registry.get_network(session, network.code)
+
+
+def _key_members(session: Session, network: registry.Network) -> None:
+    """The primary unit, whose ward the lead's cardiologist runs, and a second primary member
+    named key members since the spring (C5): the second has no expert sent down yet, which
+    the page flags; the unit's rehabilitation recognised as a city-level brand last year."""
+    if workforce.key_members.key_members(session, SYSTEM, network.code):
+        return
+    primaries = sorted(
+        (m for m in network.memberships if m.institution.level == "primary"),
+        key=lambda m: m.position,
+    )
+    named_on = clock.today() - timedelta(days=150)
+    for m in primaries[:2]:
+        workforce.key_members.name_key_member(
+            session,
+            SYSTEM,
+            network.code,
+            KeyMemberIn(institution_code=m.institution.code, named_on=named_on),
+        )
+    if primaries:
+        workforce.brands.add_brand(
+            session,
+            SYSTEM,
+            network.code,
+            SpecialtyBrandIn(
+                institution_code=primaries[0].institution.code,
+                specialty="康复医学科",
+                recognised_on=date(clock.today().year - 1, 9, 1),
+                recognised_by="市卫生健康委员会",
+            ),
+        )
 
 
 def _pick(network: registry.Network, role: NetworkRole, primary: bool) -> registry.Membership:

@@ -472,6 +472,12 @@ def lock_practitioner(session: Session, practitioner_id: int) -> None:
     )
 
 
+def lock_institution(session: Session, institution_id: int) -> None:
+    """Lock the institution's row until the transaction ends, to serialise records kept per
+    member (two offices cannot both name it a key member for the same days)."""
+    session.scalar(select(Institution.id).where(Institution.id == institution_id).with_for_update())
+
+
 def set_title_level(session: Session, practitioner_id: int, title_level: TitleLevel) -> None:
     """A practitioner's title after a promotion the workforce rules have let through (H4)."""
     get_practitioner_by_id(session, practitioner_id).title_level = title_level.value

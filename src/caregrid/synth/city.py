@@ -43,6 +43,8 @@ from caregrid.synth.referrals import referral_table, write_bookings
 from caregrid.synth.residents import make_residents, residents_fact
 from caregrid.synth.resources import (
     capacity,
+    key_member_facts,
+    specialty_brand_facts,
     staff_facts,
     staff_posting_facts,
     village_doctor_facts,
@@ -109,6 +111,8 @@ def generate(
         staff_facts(run)
         staff_posting_facts(run)
         village_doctor_facts(run)
+        key_member_facts(run)
+        specialty_brand_facts(run)
         facilities.write(run)
         teleconsultation_facts(run)
         catalogue_listing_facts(run)

@@ -60,6 +60,7 @@ class City:
     level: Array  # effective level per institution (PRIMARY, SECONDARY, TERTIARY)
     beds: Array
     lead_of: Array  # per institution: the lead of its first network (-1: none)
+    network_of: Array  # per institution: the first network it is a member of, not its lead
     profile_of: list[str | None]  # per institution: the policy profile of its first network
     networks: pa.Array  # network codes, layout order
     divisions: pa.Array  # where residents live
@@ -161,12 +162,14 @@ def build_city(layout: LayoutFile, rates: Rates) -> City:
     city_pool = len(pool_lead) - 1
 
     lead_of = np.full(len(insts), -1, dtype=np.int32)
+    network_of = np.full(len(insts), -1, dtype=np.int32)
     profile_of: list[str | None] = [None] * len(insts)
     for p, net in enumerate(layout.networks):
         for m in net.members:
             k = index.get(m.institution)
             if k is not None and lead_of[k] < 0 and k != pool_lead[p]:
                 lead_of[k] = pool_lead[p]
+                network_of[k] = p
             if k is not None and profile_of[k] is None:
                 profile_of[k] = net.profile
 
@@ -219,6 +222,7 @@ def build_city(layout: LayoutFile, rates: Rates) -> City:
         level=level,
         beds=beds,
         lead_of=lead_of,
+        network_of=network_of,
         profile_of=profile_of,
         networks=pa.array([n.code for n in layout.networks], pa.string()),
         divisions=pa.array(res_codes, pa.string()),

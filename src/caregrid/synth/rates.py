@@ -448,6 +448,11 @@ class StaffRates:
     sinking_week_met_share: Share
     village_doctors_per_primary: Span
     village_paid_share: Share
+    key_members_per_network: Span
+    key_member_ward_director_share: Share
+    key_member_clinic_experts: Span
+    specialty_brand_share: Share
+    specialty_brands: Weights
 
     @model_validator(mode="after")
     def _choices(self) -> StaffRates:

@@ -380,6 +380,74 @@ def village_doctor_facts(year: Year) -> None:
         )
 
 
+def key_member_facts(year: Year) -> None:
+    """Each network names a few of its primary members key members for the year (C5); each
+    month a ward director sent down serves at one with a drawn share, and a drawn number of
+    clinic experts (all ours)."""
+    rates, city, cal = year.rates.staff, year.city, year.cal
+    rng = stream(year.seed, S_STAFF, 9)
+    chosen: list[int] = []
+    for p in range(len(city.networks)):
+        mine = np.flatnonzero((city.network_of == p) & (city.level == PRIMARY))
+        span = rates.key_members_per_network
+        n = min(len(mine), int(rng.integers(span.low, span.high + 1)))
+        chosen.extend(int(k) for k in rng.choice(mine, n, replace=False))
+    at = np.array(chosen, dtype=np.int64)
+    if not len(at):
+        return
+    experts = rates.key_member_clinic_experts
+    for m in range(12):
+        ward = rng.random(len(at)) < rates.key_member_ward_director_share.value
+        year.out.put(
+            "key_member_month",
+            cal.month(m),
+            table(
+                "key_member_month",
+                {
+                    "key_member_id": ids("KM" + year.y, np.arange(len(at), dtype=np.int64), 5),
+                    "network_code": take(city.networks, city.network_of[at]),
+                    "institution_code": take(city.institutions, at),
+                    "month_of": dates(np.full(len(at), int(cal.month_starts[m]))),
+                    "ward_directors": pa.array(ward.astype(np.int64), pa.int64()),
+                    "clinic_experts": pa.array(
+                        rng.integers(experts.low, experts.high + 1, len(at)), pa.int64()
+                    ),
+                },
+            ),
+            "0",
+        )
+
+
+def specialty_brand_facts(year: Year) -> None:
+    """Each primary member of a network at the year's end, holding a city-level specialty
+    brand with a drawn share, its specialty drawn by weight (一院一品, C5; all ours)."""
+    rates, city, cal = year.rates.staff, year.city, year.cal
+    rng = stream(year.seed, S_STAFF, 10)
+    at = np.flatnonzero((city.network_of >= 0) & (city.level == PRIMARY))
+    if not len(at):
+        return
+    names = list(rates.specialty_brands.weights)
+    weights = np.array(list(rates.specialty_brands.weights.values()), dtype=np.float64)
+    held = rng.random(len(at)) < rates.specialty_brand_share.value
+    specialty = rng.choice(len(names), len(at), p=weights / weights.sum())
+    year.out.put(
+        "specialty_brand",
+        cal.month(11),
+        table(
+            "specialty_brand",
+            {
+                "network_code": take(city.networks, city.network_of[at]),
+                "institution_code": take(city.institutions, at),
+                "as_of": dates(np.full(len(at), cal.last)),
+                "specialty": pa.array(
+                    np.array(names, dtype=object)[specialty], pa.string(), mask=~held
+                ),
+            },
+        ),
+        "0",
+    )
+
+
 @cache
 def _required(profile: str | None, role: str, day: int) -> int:
     """The working days a week the profile asks of the role on the day; -1: none set."""

@@ -1,6 +1,8 @@
 """REST API of the workforce: postings and promotions (H1, C6, H4), the first-post draws
 (H2): commit, reveal, read and the published draw, and training (H5): modules, sessions with
-results, teaching plans and mentorships."""
+results, teaching plans and mentorships, key members and specialty brands (C5), village
+doctors (H7), staff's internal evaluations (K2), and a county's service periods by region with
+the first posts taken up from a draw (H3)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,12 @@ from caregrid.workforce.schemas import (
     DeliveredIn,
     DrawIn,
     DrawOut,
+    EndIn,
     EvaluationIn,
     EvaluationOut,
+    KeyMemberIn,
+    KeyMemberOut,
+    MemberRegionIn,
     MentorshipIn,
     MentorshipOut,
     ModuleIn,
@@ -33,8 +39,13 @@ from caregrid.workforce.schemas import (
     ServiceDaysIn,
     ServiceDaysOut,
     ServiceOut,
+    ServicePeriodIn,
+    ServicePeriodsOut,
     SessionIn,
     SessionOut,
+    SpecialtyBrandIn,
+    SpecialtyBrandOut,
+    TakeUpIn,
     TeachingPlanIn,
     TeachingPlanOut,
     TrainingOut,
@@ -181,3 +192,65 @@ def record_evaluation(code: str, body: EvaluationIn, session: DB, user: User) ->
 @router.get("/networks/{code}/staff-evaluations", response_model=list[EvaluationOut])
 def network_evaluations(code: str, session: DB, user: User) -> list[EvaluationOut]:
     return workforce.evaluation.evaluations(session, user, code)
+
+
+@router.post("/networks/{code}/key-members", response_model=KeyMemberOut, status_code=201)
+def name_key_member(code: str, body: KeyMemberIn, session: DB, user: User) -> KeyMemberOut:
+    """A member named a key member (C5): it is to receive the lead's experts."""
+    return workforce.key_members.name_key_member(session, user, code, body)
+
+
+@router.get("/networks/{code}/key-members", response_model=list[KeyMemberOut])
+def network_key_members(code: str, session: DB, user: User) -> list[KeyMemberOut]:
+    """The key members, each with its ward directors and clinic experts serving today."""
+    return workforce.key_members.key_members(session, user, code)
+
+
+@router.post("/key-members/{key_member_id}/end", response_model=KeyMemberOut)
+def end_key_member(key_member_id: ROW_ID, body: EndIn, session: DB, user: User) -> KeyMemberOut:
+    return workforce.key_members.end_key_member(session, user, key_member_id, body)
+
+
+@router.post("/networks/{code}/specialty-brands", response_model=SpecialtyBrandOut, status_code=201)
+def add_brand(code: str, body: SpecialtyBrandIn, session: DB, user: User) -> SpecialtyBrandOut:
+    """A primary member's specialty recognised as a city-level brand (一院一品, C5)."""
+    return workforce.brands.add_brand(session, user, code, body)
+
+
+@router.get("/networks/{code}/specialty-brands", response_model=list[SpecialtyBrandOut])
+def network_brands(code: str, session: DB, user: User) -> list[SpecialtyBrandOut]:
+    return workforce.brands.brands(session, user, code)
+
+
+@router.post("/networks/{code}/specialty-brands/{brand_id}/end", response_model=SpecialtyBrandOut)
+def end_brand(
+    code: str, brand_id: ROW_ID, body: EndIn, session: DB, user: User
+) -> SpecialtyBrandOut:
+    """The last day a brand held: it lapsed or was withdrawn."""
+    return workforce.brands.end_brand(session, user, code, brand_id, body)
+
+
+@router.get("/networks/{code}/service-periods", response_model=ServicePeriodsOut)
+def service_periods(code: str, session: DB, user: User) -> ServicePeriodsOut:
+    """The profile's regions, each with the county's service period and its members (H3)."""
+    return workforce.regions.service_periods(session, user, code)
+
+
+@router.put("/networks/{code}/service-periods/{region}", response_model=ServicePeriodsOut)
+def set_service_period(
+    code: str, region: str, body: ServicePeriodIn, session: DB, user: User
+) -> ServicePeriodsOut:
+    return workforce.regions.set_period(session, user, code, region, body)
+
+
+@router.put("/networks/{code}/member-regions/{institution_code}", response_model=ServicePeriodsOut)
+def place_member(
+    code: str, institution_code: str, body: MemberRegionIn, session: DB, user: User
+) -> ServicePeriodsOut:
+    return workforce.regions.place_member(session, user, code, institution_code, body)
+
+
+@router.post("/draws/{draw_id}/candidates/{ref}/take-up", response_model=DrawOut)
+def take_up(draw_id: DRAW_ID, ref: str, body: TakeUpIn, session: DB, user: User) -> DrawOut:
+    """A placed candidate's first post as a posting, to the end of the region's period (H3)."""
+    return workforce.take_up(session, user, draw_id, ref, body)

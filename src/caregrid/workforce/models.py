@@ -2,7 +2,8 @@
 network's first-post draws (H2), with the posts and candidates frozen when the seed was
 committed and each candidate's place once revealed, and its training (H5): modules, sessions
 with each trainee's attendance and result, teaching plans for members and mentorships, and
-village doctors employed by a township centre and paid by the month (H7)."""
+village doctors employed by a township centre and paid by the month (H7); key members and
+specialty brands (C5); and a county's service periods by region (H3)."""
 
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ class DrawCandidate(Base):
     lottery: Mapped[str | None] = mapped_column(String(64))
     rank: Mapped[int | None] = mapped_column(Integer)
     post_code: Mapped[str | None] = mapped_column(String(40))
+    posting_id: Mapped[int | None] = mapped_column(ForeignKey("workforce_posting.id"))  # taken up
 
 
 class Post(Base):
@@ -247,3 +249,67 @@ class StaffEvaluation(Base):
     grade: Mapped[str] = mapped_column(String(20))
     uses: Mapped[list[str]] = mapped_column(JSON)
     recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class KeyMember(Base):
+    """A member the network names for building up (重点帮扶单位, C5, JH 15.1): it receives a
+    resident ward director and clinic experts from the lead, from one day to another."""
+
+    __tablename__ = "workforce_key_member"
+    __table_args__ = (CheckConstraint("ends_on IS NULL OR ends_on >= named_on", name="ordered"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    named_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)  # the last day; open: still a key member
+    named_by: Mapped[str] = mapped_column(String(100))
+    named_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SpecialtyBrand(Base):
+    """A primary member's specialty recognised as a city-level specialty brand (一院一品,
+    C5, JH 15.2), by whom and from when; it may lapse."""
+
+    __tablename__ = "workforce_specialty_brand"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "specialty"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= recognised_on", name="ordered"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    specialty: Mapped[str] = mapped_column(String(100))
+    recognised_on: Mapped[date] = mapped_column(Date)
+    recognised_by: Mapped[str] = mapped_column(String(100))  # the authority, e.g. the city's
+    ends_on: Mapped[date | None] = mapped_column(Date)  # the last day it held; open: holds
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ServicePeriod(Base):
+    """The months a county's office asks of a first post in one of its profile's regions
+    (H3, GZ-C 二(二): 分别确定各区域服务年限); set anew when the county changes it."""
+
+    __tablename__ = "workforce_service_period"
+    __table_args__ = (
+        UniqueConstraint("network_id", "region"),
+        CheckConstraint("months > 0", name="months"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"))
+    region: Mapped[str] = mapped_column(String(40))
+    months: Mapped[int] = mapped_column(Integer)
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MemberRegion(Base):
+    """The region (mountain, plain, ...) the county's office places a member in (H3)."""
+
+    __tablename__ = "workforce_member_region"
+    __table_args__ = (UniqueConstraint("network_id", "institution_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    region: Mapped[str] = mapped_column(String(40))
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -3,7 +3,8 @@
 as CSV lines), and one draw with its reveal form, the result and the published file to
 replay; the group's training (H5): each member's figures H5, TR1 and TR2, its management
 training against the profile's interval, the modules, sessions with their results, teaching
-plans and mentorships, with the forms that record them. Thin: the rules live in
+plans and mentorships, with the forms that record them; the key members with the experts
+serving them and the members' specialty brands (C5). Thin: the rules live in
 `workforce.service` and `workforce.training`."""
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ from caregrid.workforce import service as workforce
 from caregrid.workforce.schemas import (
     DeliveredIn,
     DrawIn,
+    EndIn,
     EvaluationIn,
+    KeyMemberIn,
+    MemberRegionIn,
     MentorshipIn,
     ModuleIn,
     PayIn,
@@ -41,7 +45,10 @@ from caregrid.workforce.schemas import (
     PromotionIn,
     RevealIn,
     ServiceDaysIn,
+    ServicePeriodIn,
     SessionIn,
+    SpecialtyBrandIn,
+    TakeUpIn,
     TeachingPlanIn,
     VillageDoctorIn,
 )
@@ -62,6 +69,8 @@ CANDIDATE_COLUMNS = ("ref", "name", "score", "preferences")
 TRAINING = ("H5", "TR1", "TR2")  # modular passes, teaching plans, mentored staff (H5)
 RESULT_COLUMNS = ("practitioner_code", "attended", "score")
 WEEKDAYS = range(1, 8)  # ISO weekdays, Monday first
+# key members with a ward director, their fewest clinic experts, specialty brands (C5)
+KEY_MEMBERS = ("SK3", "SK4", "SB1", "SB2")
 
 
 class DrawForm(BaseModel):
@@ -188,6 +197,30 @@ def draw_page(draw_id: int, request: Request, session: DB, user: User) -> Respon
     return _draw_page(request, session, user, draw_id)
 
 
+class TakeUpForm(BaseModel):
+    practitioner_code: str = ""
+    starts_on: str = ""
+
+
+@router.post("/draws/{draw_id}/candidates/{ref}/take-up", response_class=HTMLResponse)
+def take_up(
+    draw_id: int,
+    ref: str,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[TakeUpForm, Form()],
+) -> Response:
+    return submit(
+        session,
+        f"take-up-{ref}",
+        lambda: TakeUpIn.model_validate(cleaned(form.model_dump())),
+        lambda data: workforce.take_up(session, user, draw_id, ref, data),
+        refused=lambda error: _draw_page(request, session, user, draw_id, error),
+        done=lambda _: f"/draws/{draw_id}",
+    )
+
+
 @router.post("/draws/{draw_id}/reveal", response_class=HTMLResponse)
 def reveal_draw(
     draw_id: int,
@@ -241,6 +274,7 @@ def _staff_page(
         weekdays=WEEKDAYS,
         levels=list(TitleLevel),
         names=registry.institution_names(session),
+        service=workforce.regions.service_periods(session, user, code),
     )
 
 
@@ -657,4 +691,172 @@ def record_evaluation(
         lambda data: workforce.evaluation.record_evaluation(session, user, code, data),
         refused=lambda error: _staff_page(request, session, user, code, error, typed),
         done=lambda _: f"/networks/{code}/workforce#evaluations",
+    )
+
+
+def _key_members_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    code: str,
+    error: FormError | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    found = workforce.key_members.key_members(session, user, code)
+    network = registry.get_network(session, code)
+    today = clock.today()
+    lead = registry.lead_of(session, network.id)
+    return render(
+        request,
+        "workforce/key_members.html",
+        user,
+        status=error.status if error else 200,
+        error=error,
+        typed=typed or {},
+        network=network,
+        key_members=found,
+        brands=workforce.brands.brands(session, user, code),
+        rows=indicators.network_rows(
+            session, code, KEY_MEMBERS, indicators.year_period(today.year, today)
+        ),
+        members=sorted(
+            (m.institution for m in network.memberships if lead is None or m.institution != lead),
+            key=lambda i: i.code,
+        ),
+        names=registry.institution_names(session),
+    )
+
+
+@router.get("/networks/{code}/key-members", response_class=HTMLResponse)
+def key_members_page(code: str, request: Request, session: DB, user: User) -> Response:
+    """The key members with the ward directors and clinic experts serving them today, the
+    members' specialty brands, SK3, SK4, SB1 and SB2, and the forms that record them (C5)."""
+    return _key_members_page(request, session, user, code)
+
+
+class KeyMemberForm(BaseModel):
+    institution_code: str = ""
+    named_on: str = ""
+
+
+@router.post("/networks/{code}/key-members", response_class=HTMLResponse)
+def name_key_member(
+    code: str, request: Request, session: DB, user: User, form: Annotated[KeyMemberForm, Form()]
+) -> Response:
+    typed = form.model_dump()
+    return submit(
+        session,
+        "key-member",
+        lambda: KeyMemberIn.model_validate(cleaned(typed)),
+        lambda data: workforce.key_members.name_key_member(session, user, code, data),
+        refused=lambda error: _key_members_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/key-members",
+    )
+
+
+class EndForm(BaseModel):
+    ends_on: str = ""
+
+
+@router.post("/networks/{code}/key-members/{key_member_id}/end", response_class=HTMLResponse)
+def end_key_member(
+    code: str,
+    key_member_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[EndForm, Form()],
+) -> Response:
+    typed = form.model_dump()
+    return submit(
+        session,
+        f"end-key-member-{key_member_id}",
+        lambda: EndIn.model_validate(cleaned(typed)),
+        lambda data: workforce.key_members.end_key_member(session, user, key_member_id, data),
+        refused=lambda error: _key_members_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/key-members",
+    )
+
+
+class BrandForm(BaseModel):
+    institution_code: str = ""
+    specialty: str = ""
+    recognised_on: str = ""
+    recognised_by: str = ""
+
+
+@router.post("/networks/{code}/specialty-brands", response_class=HTMLResponse)
+def add_brand(
+    code: str, request: Request, session: DB, user: User, form: Annotated[BrandForm, Form()]
+) -> Response:
+    typed = form.model_dump()
+    return submit(
+        session,
+        "brand",
+        lambda: SpecialtyBrandIn.model_validate(cleaned(typed)),
+        lambda data: workforce.brands.add_brand(session, user, code, data),
+        refused=lambda error: _key_members_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/key-members#brands",
+    )
+
+
+@router.post("/networks/{code}/specialty-brands/{brand_id}/end", response_class=HTMLResponse)
+def end_brand(
+    code: str,
+    brand_id: int,
+    request: Request,
+    session: DB,
+    user: User,
+    form: Annotated[EndForm, Form()],
+) -> Response:
+    typed = form.model_dump()
+    return submit(
+        session,
+        f"end-brand-{brand_id}",
+        lambda: EndIn.model_validate(cleaned(typed)),
+        lambda data: workforce.brands.end_brand(session, user, code, brand_id, data),
+        refused=lambda error: _key_members_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/key-members#brands",
+    )
+
+
+class ServicePeriodForm(BaseModel):
+    region: str = ""
+    months: str = ""
+
+
+@router.post("/networks/{code}/workforce/service-periods", response_class=HTMLResponse)
+def set_service_period(
+    code: str, request: Request, session: DB, user: User, form: Annotated[ServicePeriodForm, Form()]
+) -> Response:
+    typed = form.model_dump()
+    return submit(
+        session,
+        "service-period",
+        lambda: ServicePeriodIn.model_validate({"months": typed["months"].strip()}),
+        lambda data: workforce.regions.set_period(session, user, code, form.region.strip(), data),
+        refused=lambda error: _staff_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/workforce#service-periods",
+    )
+
+
+class MemberRegionForm(BaseModel):
+    institution_code: str = ""
+    region: str = ""
+
+
+@router.post("/networks/{code}/workforce/member-regions", response_class=HTMLResponse)
+def place_member(
+    code: str, request: Request, session: DB, user: User, form: Annotated[MemberRegionForm, Form()]
+) -> Response:
+    typed = form.model_dump()
+    return submit(
+        session,
+        "member-region",
+        lambda: MemberRegionIn.model_validate({"region": typed["region"].strip()}),
+        lambda data: workforce.regions.place_member(
+            session, user, code, form.institution_code.strip(), data
+        ),
+        refused=lambda error: _staff_page(request, session, user, code, error, typed),
+        done=lambda _: f"/networks/{code}/workforce#service-periods",
     )

@@ -1,6 +1,7 @@
 """Posts and their vacancies, postings of professionals to the group's members (H1, C6), and
 the promotion gate they feed (H4: a lead hospital's staff need primary-level service before
-a mid or senior title).
+a mid or senior title); a first post at a member in a region with a service period runs it
+(H3, `regions`).
 
 Service is counted in whole calendar months per posting, from its first day to its last
 (or today, while it runs): 2025-01-15 to 2026-01-14 is 12 months, a day less is 11. Only
@@ -22,7 +23,7 @@ from caregrid.i18n import msg
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 from caregrid.registry.vocab import NetworkRole, TitleLevel
-from caregrid.workforce import sinking
+from caregrid.workforce import regions, sinking
 from caregrid.workforce.models import Post, Posting
 from caregrid.workforce.schemas import (
     PostIn,
@@ -46,6 +47,36 @@ def whole_months(first: date, last: date) -> int:
     if after.day < first.day:
         months -= 1
     return max(months, 0)
+
+
+def service_end(first: date, months: int) -> date:
+    """The last day of `months` whole months served from `first` (the day before the same
+    day `months` later; the month's last day when that day does not exist)."""
+    year, month = divmod(first.month - 1 + months, 12)
+    last = date(first.year + year, month + 1, 1) - timedelta(days=1)  # the month before's end
+    while whole_months(first, last) < months:  # at most a month of days on
+        last += timedelta(days=1)
+    return last
+
+
+def _period_problems(session: Session, institution_id: int, data: PostingIn) -> list[Problem]:
+    """A first post at a member in a region with a service period runs it whole (H3)."""
+    found = regions.period_of(session, institution_id)
+    if data.purpose != PostingPurpose.FIRST_POST or found is None or data.ends_on is None:
+        return []
+    region, months = found
+    served = whole_months(data.starts_on, data.ends_on)
+    if served >= months:
+        return []
+    reason = msg(
+        "serves {n} whole months; the first post asks the {region} region's {months} (H3), "
+        "to {last}",
+        n=served,
+        region=region,
+        months=months,
+        last=service_end(data.starts_on, months),
+    )
+    return [Problem("ends_on", reason)]
 
 
 def _practitioner(session: Session, code: str) -> registry.Practitioner:
@@ -177,6 +208,8 @@ def record_posting(session: Session, principal: Principal, data: PostingIn) -> P
     problems = sinking.schedule_problems(session, place.id, data)
     if data.ends_on is not None and data.ends_on < data.starts_on:
         problems.append(Problem("ends_on", "is before the first day"))
+    else:
+        problems += _period_problems(session, place.id, data)
     if problems:
         raise InvalidInput(problems)
     registry.lock_practitioner(session, person.id)  # two offices cannot both add an overlap

@@ -76,6 +76,7 @@ class DrawCandidateOut(BaseModel):
     lottery: str | None
     rank: int | None
     post_code: str | None
+    posting_id: int | None = None  # the first-post posting it was taken up as
 
 
 class DrawOut(BaseModel):
@@ -383,3 +384,91 @@ class EvaluationOut(BaseModel):
     satisfaction: Decimal
     grade: EvaluationGrade
     uses: list[EvaluationUse]
+
+
+class KeyMemberIn(BaseModel):
+    """A member named a key member of the network (C5) from a day."""
+
+    model_config = ConfigDict(extra="forbid")
+    institution_code: str = Field(min_length=1, max_length=60)
+    named_on: date = DAY
+
+
+class EndIn(BaseModel):
+    """The last day a record holds."""
+
+    model_config = ConfigDict(extra="forbid")
+    ends_on: date = DAY
+
+
+class ExpertOut(BaseModel):
+    practitioner_code: str
+    practitioner_name: str
+    posting_id: int
+    weekdays: list[int]
+
+
+class KeyMemberOut(BaseModel):
+    id: int
+    institution_code: str
+    named_on: date
+    ends_on: date | None
+    ward_directors: list[ExpertOut]  # serving on the day asked (C5)
+    clinic_experts: list[ExpertOut]
+
+
+class SpecialtyBrandIn(BaseModel):
+    """A primary member's specialty recognised as a city-level brand (一院一品, C5)."""
+
+    model_config = ConfigDict(extra="forbid")
+    institution_code: str = Field(min_length=1, max_length=60)
+    specialty: str = Field(min_length=1, max_length=100)
+    recognised_on: date = DAY
+    recognised_by: str = Field(min_length=1, max_length=100)
+
+
+class SpecialtyBrandOut(BaseModel):
+    id: int
+    institution_code: str
+    specialty: str
+    recognised_on: date
+    recognised_by: str
+    ends_on: date | None
+
+
+REGION = r"^[a-z][a-z_]{0,39}$"
+
+
+class ServicePeriodIn(BaseModel):
+    """A region's service period in whole months (H3)."""
+
+    model_config = ConfigDict(extra="forbid")
+    months: int = Field(ge=1, le=600)
+
+
+class MemberRegionIn(BaseModel):
+    """The region a member is in (H3): one the network's profile names."""
+
+    model_config = ConfigDict(extra="forbid")
+    region: str = Field(pattern=REGION)
+
+
+class RegionOut(BaseModel):
+    region: str
+    months: int | None  # None: the county has set no period for it yet
+    members: list[str]  # institution codes
+
+
+class ServicePeriodsOut(BaseModel):
+    regions: list[RegionOut]  # in the profile's order; none: the profile names no regions
+    unplaced: list[str]  # members in no region yet
+
+
+class TakeUpIn(BaseModel):
+    """A placed candidate taking up their first post: who they are in the registry now and
+    the first day; the last day defaults to the end of the region's service period (H3)."""
+
+    model_config = ConfigDict(extra="forbid")
+    practitioner_code: str = Field(min_length=1, max_length=64)
+    starts_on: date = DAY
+    ends_on: date | None = Field(default=None, ge=date(1950, 1, 1), le=date(2100, 12, 31))

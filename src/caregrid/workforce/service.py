@@ -1,7 +1,8 @@
 """The workforce domain's entry: members' posts and vacancies, postings and the promotion
 gate (`postings`, H1, C6, H4), the network's first-post draws (H2), committed, revealed,
 published and replayed (`draw` holds the algorithm, pure and documented), experts' schedules
-and days served (`sinking`, C5), and training (`training`, H5): modules, sessions and
+and days served (`sinking`, C5), the key members they serve (`key_members`, C5) and the
+members' specialty brands (`brands`, C5), and training (`training`, H5): modules, sessions and
 results, teaching plans, mentorships; and village doctors with their monthly pay
 (`village`, H7); staff's internal evaluations (`evaluation`, K2)."""
 
@@ -18,9 +19,9 @@ from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from caregrid.i18n import msg
 from caregrid.registry import service as registry
+from caregrid.workforce import brands, evaluation, key_members, regions, sinking, training, village
 from caregrid.workforce import draw as algorithm
-from caregrid.workforce import evaluation, sinking, training, village
-from caregrid.workforce.models import Draw, DrawCandidate, DrawPost
+from caregrid.workforce.models import Draw, DrawCandidate, DrawPost, Post
 from caregrid.workforce.postings import (
     open_post,
     posting_facts,
@@ -28,6 +29,7 @@ from caregrid.workforce.postings import (
     posts,
     promote,
     record_posting,
+    service_end,
     whole_months,
 )
 from caregrid.workforce.postings import service as primary_service
@@ -37,18 +39,22 @@ from caregrid.workforce.schemas import (
     DrawIn,
     DrawOut,
     DrawPostOut,
+    PostingIn,
     RevealIn,
+    TakeUpIn,
 )
-from caregrid.workforce.vocab import DrawState
+from caregrid.workforce.vocab import DrawState, PostingPurpose
 
 __all__ = [
     "Draw",
+    "brands",
     "commit_draw",
     "commitment",
     "draw_view",
     "draws",
     "evaluation",
     "get_draw",
+    "key_members",
     "open_post",
     "posting_facts",
     "posting_view",
@@ -59,8 +65,10 @@ __all__ = [
     "published",
     "read_draw",
     "record_posting",
+    "regions",
     "reveal_draw",
     "sinking",
+    "take_up",
     "training",
     "verify",
     "village",
@@ -296,10 +304,69 @@ def draw_view(session: Session, row: Draw) -> DrawOut:
                 lottery=c.lottery,
                 rank=c.rank,
                 post_code=c.post_code,
+                posting_id=c.posting_id,
             )
             for c in ordered
         ],
     )
+
+
+def take_up(
+    session: Session, principal: Principal, draw_id: int, ref: str, data: TakeUpIn
+) -> DrawOut:
+    """A placed candidate takes up their first post: the practitioner the registry now holds
+    under the candidate's name, posted to the post's member for the purpose `first_post`,
+    into the member's post of the same code if it has one, to the end of the member's
+    region's service period unless a last day is given (H3); once per candidate."""
+    row = get_draw(session, draw_id)
+    _office(principal, row.network_id)
+    if row.state != DrawState.REVEALED:
+        raise Conflict("draw {id} is not revealed yet", id=row.id)
+    person = session.scalar(
+        select(DrawCandidate)
+        .where(DrawCandidate.draw_id == row.id, DrawCandidate.ref == ref)
+        .with_for_update()
+    )
+    if person is None:
+        raise NotFound("draw {id} has no candidate {ref}", id=row.id, ref=ref)
+    if person.posting_id is not None:
+        raise Conflict(
+            "candidate {ref} took up posting {posting}", ref=ref, posting=person.posting_id
+        )
+    if person.post_code is None:
+        raise InvalidInput([Problem("ref", "was placed in no post")])
+    found = registry.get_practitioner(session, data.practitioner_code)
+    if found is None or found.name != person.name:
+        reason = msg("is not the candidate {name}", name=person.name)
+        raise InvalidInput([Problem("practitioner_code", reason)])
+    post = session.scalar(
+        select(DrawPost).where(DrawPost.draw_id == row.id, DrawPost.code == person.post_code)
+    )
+    assert post is not None
+    seat = session.scalar(
+        select(Post.code).where(Post.institution_id == post.institution_id, Post.code == post.code)
+    )
+    period = regions.period_of(session, post.institution_id)
+    ends_on = data.ends_on
+    if ends_on is None and period is not None:
+        ends_on = service_end(data.starts_on, period[1])
+    posting = record_posting(
+        session,
+        principal,
+        PostingIn(
+            practitioner_code=data.practitioner_code,
+            institution_code=registry.codes_by_id(session)[post.institution_id],
+            post_code=seat,
+            purpose=PostingPurpose.FIRST_POST,
+            starts_on=data.starts_on,
+            ends_on=ends_on,
+            note=f"{row.name}: {ref}",
+        ),
+    )
+    person.posting_id = posting.id
+    session.flush()
+    _audit(session, principal, "draw.take_up", row, {"ref": ref, "posting": posting.id})
+    return draw_view(session, row)
 
 
 def read_draw(session: Session, principal: Principal, draw_id: int) -> Draw:

@@ -17,6 +17,7 @@ from caregrid.errors import Forbidden, InvalidInput, NotFound, Problem
 from caregrid.i18n import msg
 from caregrid.policy import service as policy
 from caregrid.registry import service as registry
+from caregrid.registry.vocab import TitleLevel
 from caregrid.workforce.models import Posting, ServiceDay
 from caregrid.workforce.schemas import PostingIn, ServiceDaysIn, ServiceDaysOut
 from caregrid.workforce.vocab import PostingPurpose, SinkingRole
@@ -26,20 +27,49 @@ DAYS_PER_WEEK = {
     SinkingRole.WARD_DIRECTOR: "expert_ward_director_days_per_week",
     SinkingRole.CLINIC: "expert_clinic_days_per_week",
 }
+TITLE_MIN = "expert_title_level_min"  # C5, JH 15.1: 副高以上
 WORKING_WEEKDAYS = range(1, 6)  # Monday to Friday (ISO): the days a schedule's count is of
 
 __all__ = ["record_service_days", "required_days", "schedule_problems", "sinking_week_facts"]
 
 
-def required_days(session: Session, institution_id: int, role: str, on: date) -> int | None:
-    """The working days a week the member's network's profile asks of the role on `on`
-    (the first network of the member that sets it); None: no profile sets it."""
+def _parameter(session: Session, institution_id: int, name: str, on: date) -> object:
+    """The parameter on `on` in the profile of the first of the member's networks that sets
+    it; None: no profile sets it."""
     for network_id in sorted(registry.network_ids_of_institution(session, institution_id)):
         network = registry.get_network_by_id(session, network_id)
-        value = policy.get(network.profile).parameter(DAYS_PER_WEEK[SinkingRole(role)], on)
+        value = policy.get(network.profile).parameter(name, on)
         if value is not None:
-            return int(value)
+            return value
     return None
+
+
+def required_days(session: Session, institution_id: int, role: str, on: date) -> int | None:
+    """The working days a week the member's network's profile asks of the role on `on`."""
+    value = _parameter(session, institution_id, DAYS_PER_WEEK[SinkingRole(role)], on)
+    return None if value is None else int(str(value))
+
+
+def _title_problems(session: Session, institution_id: int, data: PostingIn) -> list[Problem]:
+    """An expert sent down with a role holds at least the title the profile asks (C5)."""
+    floor = _parameter(session, institution_id, TITLE_MIN, data.starts_on)
+    person = registry.get_practitioner(session, data.practitioner_code)
+    if floor is None or person is None:
+        return []
+    ranks = list(TitleLevel)
+    if ranks.index(TitleLevel(person.title_level)) >= ranks.index(TitleLevel(str(floor))):
+        return []
+    return [
+        Problem(
+            "practitioner_code",
+            msg(
+                "holds the {title} title; the profile asks {floor} or higher of an expert sent "
+                "down (C5)",
+                title=TitleLevel(person.title_level),
+                floor=TitleLevel(str(floor)),
+            ),
+        )
+    ]
 
 
 def schedule_problems(session: Session, institution_id: int, data: PostingIn) -> list[Problem]:
@@ -56,18 +86,15 @@ def schedule_problems(session: Session, institution_id: int, data: PostingIn) ->
         return [Problem("weekdays", "names a day twice")]
     working = sum(1 for d in data.weekdays if d in WORKING_WEEKDAYS)
     want = required_days(session, institution_id, data.role, data.starts_on)
+    title = _title_problems(session, institution_id, data)
     if want is not None and working < want:
-        return [
-            Problem(
-                "weekdays",
-                msg(
-                    "holds {n} working days a week; the profile asks at least {want} (C5)",
-                    n=working,
-                    want=want,
-                ),
-            )
-        ]
-    return []
+        days = msg(
+            "holds {n} working days a week; the profile asks at least {want} (C5)",
+            n=working,
+            want=want,
+        )
+        return [*title, Problem("weekdays", days)]
+    return title
 
 
 def record_service_days(
