@@ -10,11 +10,15 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy.orm import Session
 
 from caregrid import clock
+from caregrid.auth.roles import Principal
+from caregrid.indicators import service as indicators
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
 from caregrid.workforce import service as workforce
+from caregrid.workforce import wisn
 from caregrid.workforce.schemas import (
     DeliveredIn,
     DrawIn,
@@ -51,6 +55,7 @@ from caregrid.workforce.schemas import (
     TrainingOut,
     VillageDoctorIn,
     VillageDoctorOut,
+    WisnOut,
 )
 
 router = APIRouter(prefix="/api", tags=["workforce"])
@@ -254,3 +259,25 @@ def place_member(
 def take_up(draw_id: DRAW_ID, ref: str, body: TakeUpIn, session: DB, user: User) -> DrawOut:
     """A placed candidate's first post as a posting, to the end of the region's period (H3)."""
     return workforce.take_up(session, user, draw_id, ref, body)
+
+
+def staffing_need(session: Session, user: Principal, code: str, year: int) -> WisnOut:
+    """WISN for the year over the engine's workloads and staff counts (docs/workforce.md)."""
+
+    def numerators(ids: tuple[str, ...]) -> dict[str, dict[str, float]]:
+        period = indicators.year_period(year, clock.today())
+        rows = indicators.network_rows(session, code, ids, period)
+        return {r.code: {i: f.numerator for i, f in r.figures.items()} for r in rows}
+
+    return wisn.network_wisn(session, user, code, year, numerators)
+
+
+@router.get("/networks/{code}/staffing-need", response_model=WisnOut)
+def network_staffing_need(
+    code: str,
+    session: DB,
+    user: User,
+    year: Annotated[int, Query(ge=2000, le=2100, description="the calendar year")],
+) -> WisnOut:
+    """Each member's staff required per category by WHO's WISN method, beside its staff."""
+    return staffing_need(session, user, code, year)

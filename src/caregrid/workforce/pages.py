@@ -30,6 +30,8 @@ from caregrid.web.deps import DB, User
 from caregrid.web.forms import FormError, cleaned, submit
 from caregrid.web.render import render
 from caregrid.workforce import service as workforce
+from caregrid.workforce import wisn
+from caregrid.workforce.api import staffing_need
 from caregrid.workforce.schemas import (
     DeliveredIn,
     DrawIn,
@@ -372,13 +374,13 @@ def promote(
     )
 
 
-def _year(request: Request, this_year: int) -> int:
+def _year(request: Request, this_year: int, default: int | None = None) -> int:
     """The year the figures are for (`?year=`), from 2000 to this year; anything else is
-    this year."""
+    the default (this year)."""
     text = request.query_params.get("year", "")
     if len(text) == 4 and text.isdigit() and 2000 <= int(text) <= this_year:
         return int(text)
-    return this_year
+    return this_year if default is None else default
 
 
 def _training_page(
@@ -859,4 +861,22 @@ def place_member(
         ),
         refused=lambda error: _staff_page(request, session, user, code, error, typed),
         done=lambda _: f"/networks/{code}/workforce#service-periods",
+    )
+
+
+@router.get("/networks/{code}/staffing-need", response_class=HTMLResponse)
+def staffing_need_page(code: str, request: Request, session: DB, user: User) -> Response:
+    """WISN (H1): each member's staff required per category for its year's workload, beside
+    the staff it has, and the standards it was computed with; last year unless `?year=`."""
+    this_year = clock.today().year
+    year = _year(request, this_year, this_year - 1)
+    return render(
+        request,
+        "workforce/wisn.html",
+        user,
+        need=staffing_need(session, user, code, year),
+        standard=wisn.standard(),
+        network=registry.get_network(session, code),
+        names=registry.institution_names(session),
+        this_year=this_year,
     )

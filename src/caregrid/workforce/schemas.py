@@ -472,3 +472,35 @@ class TakeUpIn(BaseModel):
     practitioner_code: str = Field(min_length=1, max_length=64)
     starts_on: date = DAY
     ends_on: date | None = Field(default=None, ge=date(1950, 1, 1), le=date(2100, 12, 31))
+
+
+class WisnActivityOut(BaseModel):
+    code: str
+    workload: int  # the activities in the period
+    standard_workload: Decimal  # what one staff member does in the period's working time
+    staff: Decimal  # workload / standard workload
+
+
+class WisnCategoryOut(BaseModel):
+    category: str  # a staff profession
+    actual: int
+    required: Decimal
+    difference: Decimal  # actual - required: below 0, short of staff
+    ratio: Decimal | None  # actual / required; none: no workload
+    caf: Decimal
+    iaf: Decimal
+    activities: list[WisnActivityOut]
+
+
+class WisnMemberOut(BaseModel):
+    institution_code: str
+    categories: list[WisnCategoryOut]
+
+
+class WisnOut(BaseModel):
+    network_code: str
+    year: int
+    share_of_year: Decimal  # the part of the year the figures cover
+    standard: str
+    members: list[WisnMemberOut]
+    total: list[WisnCategoryOut]  # the members' needs summed
