@@ -35,9 +35,11 @@ from caregrid.diagnostics.schemas import (
     ValueIn,
 )
 from caregrid.diagnostics.vocab import AssessmentResult, CentreKind, OrderState, RepeatReason
+from caregrid.errors import NotFound
 from caregrid.familydoctor import service as familydoctor
 from caregrid.familydoctor.schemas import ConsentIn, ContractIn, MemberIn, TeamIn
 from caregrid.familydoctor.vocab import ConsentMethod, TeamRole
+from caregrid.finance import service as finance
 from caregrid.governance import service as governance
 from caregrid.governance.schemas import (
     DocumentIn,
@@ -120,7 +122,7 @@ DEMO_RESIDENTS = 50_000  # a small city: the cockpit opens on a full year in abo
 
 def load_demo(progress: Progress) -> list[DemoAccount]:
     layouts = shipped_layouts()
-    task = progress.add_task("loading demo", total=len(layouts) + 4)
+    task = progress.add_task("loading demo", total=len(layouts) + 5)
     progress.update(task, description="migrating database")
     upgrade(get_engine())
     progress.advance(task)
@@ -145,7 +147,47 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
     progress.update(task, description=f"a synthetic year of Jinhua's activity ({year})")
     generate("jinhua", DEMO_RESIDENTS, year, 1, get_settings().effective_facts_dir)
     progress.advance(task)
+    progress.update(task, description=f"the global budget of {year}, settled from its claims")
+    with session_scope() as session:
+        _finance(session, _demo_network(session), year)
+    progress.advance(task)
     return accounts
+
+
+# The demo's budget: the synthetic January's spend in the network times twelve and this much
+# more, with this share as the DIP pool (the demo's own; a real budget is the insurance
+# bureau's agreement with the network).
+DEMO_BUDGET_MARGIN = Decimal("1.03")
+DEMO_DIP_SHARE = Decimal("0.55")
+
+
+def _finance(session: Session, network: registry.Network, year: int) -> None:
+    """The synthetic year's global budget (I3): set from January's spend, its months made,
+    January to March settled from the claims and January and February closed, so the budget
+    page shows closed, open and unsettled months and a settlement its figures."""
+    try:
+        finance.read_budget(session, SYSTEM, network.code, year)
+        return
+    except NotFound:
+        pass
+    finance.set_budget(
+        session, SYSTEM, network.code, year, lump_sum_cny=Decimal(1), dip_pool_cny=Decimal(0)
+    )
+    finance.add_months(session, SYSTEM, network.code, year)
+    january = finance.settle(session, SYSTEM, network.code, date(year, 1, 1))
+    lump = (january.spend_network_cny * 12 * DEMO_BUDGET_MARGIN).quantize(Decimal("0.01"))
+    finance.set_budget(
+        session,
+        SYSTEM,
+        network.code,
+        year,
+        lump_sum_cny=lump,
+        dip_pool_cny=(lump * DEMO_DIP_SHARE).quantize(Decimal("0.01")),
+    )
+    for month in (1, 2, 3):
+        finance.settle(session, SYSTEM, network.code, date(year, month, 1))
+    for month in (1, 2):
+        finance.close(session, SYSTEM, network.code, date(year, month, 1))
 
 
 def load_network(session: Session, network: registry.Network) -> list[DemoAccount]:

@@ -39,7 +39,7 @@ def _period(period: finance.Period) -> PeriodOut:
     )
 
 
-def _budget(code: str, budget: finance.Budget) -> BudgetOut:
+def budget_out(code: str, budget: finance.Budget) -> BudgetOut:
     return BudgetOut(
         id=budget.id,
         network=code,
@@ -62,7 +62,7 @@ def _adjustment(a: finance.Adjustment) -> AdjustmentOut:
     )
 
 
-def _settlement(code: str, period: finance.Period, s: finance.Settlement) -> SettlementOut:
+def settlement_out(code: str, period: finance.Period, s: finance.Settlement) -> SettlementOut:
     return SettlementOut(
         id=s.id,
         period_id=period.id,
@@ -114,19 +114,19 @@ def set_budget(code: str, year: BudgetYear, body: BudgetIn, session: DB, user: U
     budget = finance.set_budget(
         session, user, code, year, lump_sum_cny=body.lump_sum_cny, dip_pool_cny=body.dip_pool_cny
     )
-    return _budget(code, budget)
+    return budget_out(code, budget)
 
 
 @router.get("/networks/{code}/budgets/{year}", response_model=BudgetOut)
 def get_budget(code: str, year: BudgetYear, session: DB, user: User) -> BudgetOut:
-    return _budget(code, finance.read_budget(session, user, code, year))
+    return budget_out(code, finance.read_budget(session, user, code, year))
 
 
 @router.post("/networks/{code}/budgets/{year}/months", response_model=BudgetOut, status_code=201)
 def add_months(code: str, year: BudgetYear, session: DB, user: User) -> BudgetOut:
     """The year's twelve calendar months as settlement periods."""
     finance.add_months(session, user, code, year)
-    return _budget(code, finance.read_budget(session, user, code, year))
+    return budget_out(code, finance.read_budget(session, user, code, year))
 
 
 @router.post("/networks/{code}/periods", response_model=PeriodOut, status_code=201)
@@ -139,7 +139,7 @@ def settle(period_id: RowId, session: DB, user: User) -> SettlementOut:
     """Settle the period from the claims (again, while it is open); 409 once closed."""
     code, period = finance.period_by_id(session, user, period_id)
     settled = finance.settle(session, user, code, period.starts_on)
-    return _settlement(code, period, settled)
+    return settlement_out(code, period, settled)
 
 
 @router.get("/periods/{period_id}/settlement", response_model=SettlementOut)
@@ -151,14 +151,14 @@ def period_settlement(period_id: RowId, session: DB, user: User) -> SettlementOu
             period_id=period_id,
             starts_on=period.starts_on,
         )
-    return _settlement(code, period, period.settlement)
+    return settlement_out(code, period, period.settlement)
 
 
 @router.post("/periods/{period_id}/close", response_model=SettlementOut)
 def close(period_id: RowId, session: DB, user: User) -> SettlementOut:
     """Close the period's settlement: immutable from now on, corrected by adjustments."""
     code, period = finance.period_by_id(session, user, period_id)
-    return _settlement(code, period, finance.close(session, user, code, period.starts_on))
+    return settlement_out(code, period, finance.close(session, user, code, period.starts_on))
 
 
 @router.post("/periods/{period_id}/adjustments", response_model=AdjustmentOut, status_code=201)
@@ -180,4 +180,4 @@ def adjust(period_id: RowId, body: AdjustmentIn, session: DB, user: User) -> Adj
 def get_settlement(settlement_id: RowId, session: DB, user: User) -> SettlementOut:
     """A settlement with its inputs: the claims, DIP table, profile rules and evaluation."""
     code, found = finance.settlement_by_id(session, user, settlement_id)
-    return _settlement(code, found.period, found)
+    return settlement_out(code, found.period, found)

@@ -19,6 +19,7 @@ from caregrid.diagnostics import pages as diagnostics_pages
 from caregrid.familydoctor import api as familydoctor_api
 from caregrid.familydoctor import pages as familydoctor_pages
 from caregrid.finance import api as finance_api
+from caregrid.finance import pages as finance_pages
 from caregrid.governance import api as governance_api
 from caregrid.governance import pages as governance_pages
 from caregrid.indicators import api as indicators_api
@@ -91,6 +92,7 @@ ROUTERS = (
     planning_pages.router,
     pharmacy_pages.router,
     workforce_pages.router,
+    finance_pages.router,
     governance_pages.router,
 )
 

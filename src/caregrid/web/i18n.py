@@ -258,6 +258,8 @@ VOCAB_EN = {
     "village_pay.unpaid": "Months over without pay",
     "sinking_role.ward_director": "Ward director on a fixed schedule",
     "sinking_role.clinic": "Holds clinics",
+    "settlement_state.open": "Open (may be settled again)",
+    "settlement_state.closed": "Closed (final)",
     "wisn_activity.visit": "Visits",
     "wisn_activity.admission": "Admissions",
     "wisn_activity.follow_up": "Chronic follow-ups",
