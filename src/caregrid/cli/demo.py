@@ -174,7 +174,8 @@ def _finance(session: Session, network: registry.Network, year: int) -> None:
         session, SYSTEM, network.code, year, lump_sum_cny=Decimal(1), dip_pool_cny=Decimal(0)
     )
     finance.add_months(session, SYSTEM, network.code, year)
-    january = finance.settle(session, SYSTEM, network.code, date(year, 1, 1))
+    claims = get_settings().effective_facts_dir  # the synthetic year's claims
+    january = finance.settle(session, SYSTEM, network.code, date(year, 1, 1), facts_root=claims)
     lump = (january.spend_network_cny * 12 * DEMO_BUDGET_MARGIN).quantize(Decimal("0.01"))
     finance.set_budget(
         session,
@@ -185,7 +186,7 @@ def _finance(session: Session, network: registry.Network, year: int) -> None:
         dip_pool_cny=(lump * DEMO_DIP_SHARE).quantize(Decimal("0.01")),
     )
     for month in (1, 2, 3):
-        finance.settle(session, SYSTEM, network.code, date(year, month, 1))
+        finance.settle(session, SYSTEM, network.code, date(year, month, 1), facts_root=claims)
     for month in (1, 2):
         finance.close(session, SYSTEM, network.code, date(year, month, 1))
 
