@@ -87,7 +87,22 @@ def test_every_indicator_on_the_hand_computed_set(session: Session, facts: Path)
     assert _at(cells, "RF5", jan, PRIMARY) is None  # tertiary members only
     assert _at(cells, "RF6", jan, LEAD) == (1, None)  # r3, a hypertension patient
     assert _at(cells, "RF6", feb, NET) == (1, None)
-    assert not [c for c in cells if c.month not in (jan, feb, year)]
+    # WISN workloads (H1): counts at each member, the network summing them
+    assert _at(cells, "WL1", jan, PRIMARY) == (4, None)  # e1-e3 and the emergency e4
+    assert _at(cells, "WL1", jan, NET) == (6, None)  # with the lead's e5, e6; no discharges
+    assert _at(cells, "WL1", feb, NET) == (2, None)
+    assert _at(cells, "WL2", jan, LEAD) == (2, None)  # m1, m2; discharges are not admissions
+    assert _at(cells, "WL2", feb, LEAD) is None
+    follow_ups = {c.month: c.numerator for c in cells if c.indicator == "WL3" and c.unit == NET}
+    assert follow_ups == {  # each follow-up of 2025 in its month; P2's of December 2024 is not
+        "2025-01": 2, "2025-03": 1, "2025-04": 2, "2025-06": 1,
+        "2025-07": 2, "2025-09": 1, "2025-10": 1, "2025-12": 1,
+    }  # fmt: skip
+    assert _at(cells, "WS1", year, PRIMARY) == (4, None)  # s1-s4; s7 was on last year's list
+    assert _at(cells, "WS1", year, NET) == (5, None)
+    assert _at(cells, "WS2", year, PRIMARY) == (1, None)  # s5
+    others = [c for c in cells if c.month not in (jan, feb, year) and c.indicator != "WL3"]
+    assert not others
 
 
 def test_area_indicators_follow_where_patients_live(session: Session, facts: Path) -> None:
@@ -194,6 +209,8 @@ def test_a_changed_month_is_the_only_one_recomputed(
             ),
             "RF5 2025-02",
             "RF24 2025-02",
+            "WL1 2025-02",  # the visit itself
+            "WL2 2025-02",  # the month's encounters changed; still no admission
             *(f"{i} 2025-01..2025-12" for i in ("DT1", "DT2", "K6")),  # the year's encounters
         ]
     )
