@@ -12,7 +12,11 @@ formula). Only exports people open are neutralised; files a CareGrid importer re
 
 from __future__ import annotations
 
+import io
+from datetime import date, datetime, time
 from typing import TypeVar
+
+from openpyxl import load_workbook
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
@@ -28,3 +32,37 @@ def safe_cell(value: T) -> T | str:
 
 def safe_row(values: list[T]) -> list[T | str]:
     return [safe_cell(v) for v in values]
+
+
+def xlsx_rows(data: bytes) -> list[list[str]]:
+    """The first sheet of an Excel workbook as text, row by row as the sheet numbers them, with
+    trailing blank rows dropped: a date cell reads 2025-01-31, a whole number 12 (not 12.0), a
+    boolean true or false, so a sheet is read as its CSV export would be. Raises ValueError for
+    a file that is not a readable workbook."""
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a damaged file
+        raise ValueError("is not a readable Excel workbook") from None
+    try:
+        rows = [
+            [_text(v) for v in values] for values in book.worksheets[0].iter_rows(values_only=True)
+        ]
+    finally:
+        book.close()
+    while rows and not any(c.strip() for c in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

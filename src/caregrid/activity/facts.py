@@ -739,6 +739,48 @@ FACTS: tuple[Fact, ...] = (
         date="evaluated_on",
         at_most=(("score", "full_score"),),
     ),
+    Fact(
+        "financial_statement",
+        "A member's books for a month, kept apart and accounted centrally (I1): its revenue with "
+        "the lines drugs, consumables and tests bring, its expenses with personnel cost and "
+        "performance pay, its budget and its balance sheet at the month's end (I2, I5, I6).",
+        (
+            _text("institution_code", institution=True),
+            Field("month_end", Kind.DATE, doc="the last day of the month the books close"),
+            Field("revenue_cny", Kind.NUMBER, low=0, doc="总收入: all revenue of the month"),
+            Field("drug_revenue_cny", Kind.NUMBER, low=0, doc="药品收入"),
+            Field("consumable_revenue_cny", Kind.NUMBER, low=0, doc="卫生材料收入"),
+            Field("test_revenue_cny", Kind.NUMBER, low=0, doc="检查化验收入"),
+            Field("expenditure_cny", Kind.NUMBER, low=0, doc="总费用: all expenses of the month"),
+            Field(
+                "business_expenditure_cny",
+                Kind.NUMBER,
+                low=0,
+                doc="业务活动费用: the expenses of medical and public health work",
+            ),
+            Field("personnel_cost_cny", Kind.NUMBER, low=0, doc="人员经费"),
+            Field("performance_pay_cny", Kind.NUMBER, low=0, doc="绩效工资: the month's bonus pay"),
+            Field(
+                "budget_expenditure_cny",
+                Kind.NUMBER,
+                required=False,
+                low=0,
+                doc="预算支出: the expenses the year's budget plans for the month",
+            ),
+            Field("assets_cny", Kind.NUMBER, low=0, doc="资产总额 at the month's end"),
+            Field("liabilities_cny", Kind.NUMBER, low=0, doc="负债总额 at the month's end"),
+        ),
+        key=("institution_code", "month_end"),
+        date="month_end",
+        at_most=(
+            ("drug_revenue_cny", "revenue_cny"),
+            ("consumable_revenue_cny", "revenue_cny"),
+            ("test_revenue_cny", "revenue_cny"),
+            ("business_expenditure_cny", "expenditure_cny"),
+            ("personnel_cost_cny", "expenditure_cny"),
+            ("performance_pay_cny", "personnel_cost_cny"),
+        ),
+    ),
 )
 
 

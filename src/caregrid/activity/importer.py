@@ -30,7 +30,7 @@ from caregrid.activity.parquet import schema
 from caregrid.errors import DomainError
 from caregrid.policy import icd10
 from caregrid.registry import service as registry
-from caregrid.spreadsheet import safe_row
+from caregrid.spreadsheet import safe_row, xlsx_rows
 
 PATTERNS = {
     Kind.INT: r"^-?[0-9]+$",
@@ -93,8 +93,10 @@ def _read(path: Path, fact: Fact) -> tuple[pa.Table, int]:
                 column = pc.if_else(column, "true", "false")
             columns[name] = column.cast(pa.string())
         return pa.table(columns), 1
+    if path.suffix.lower() == ".xlsx":
+        return _read_xlsx(path)
     if path.suffix.lower() != ".csv":
-        raise ValueError(f"{path.name}: a fact file is .csv or .parquet")
+        raise ValueError(f"{path.name}: a fact file is .csv, .xlsx or .parquet")
     with path.open("rb") as handle:
         header = handle.readline().decode("utf-8-sig").strip()
     names = next(csv.reader([header]))
@@ -103,6 +105,21 @@ def _read(path: Path, fact: Fact) -> tuple[pa.Table, int]:
     )
     table = pacsv.read_csv(path, convert_options=options)
     return table, 2
+
+
+def _read_xlsx(path: Path) -> tuple[pa.Table, int]:
+    """The first sheet, its first row the header, every cell as text as a CSV export gives."""
+    rows = xlsx_rows(path.read_bytes())
+    if not rows:
+        raise ValueError(f"{path.name}: the sheet is empty")
+    names = [n.strip() for n in rows[0]]
+    body = rows[1:]
+    columns = {
+        name: pa.array([r[i] if i < len(r) else "" for r in body], pa.string())
+        for i, name in enumerate(names)
+        if name
+    }
+    return pa.table(columns), 2
 
 
 def _strip(column: Arrow) -> Arrow:

@@ -29,6 +29,7 @@ from caregrid.policy import service as policy
 from caregrid.registry import service as registry
 
 Engine = Literal["duckdb", "postgres", "spark"]
+Cell = engine.Cell
 
 
 def levels(session: Session) -> dict[str, str]:
@@ -136,6 +137,11 @@ def live(
             return compute(session, period, facts_root=root, indicators=indicators)
     finally:
         savepoint.rollback()
+
+
+def monthly(session: Session, period: engine.Period, ids: tuple[str, ...]) -> list[Cell]:
+    """The indicators `ids` month by month, as `live` computes them: a series to compare."""
+    return live(session, period, tuple(catalogue().get(i) for i in ids))
 
 
 @contextmanager

@@ -18,7 +18,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from openpyxl import load_workbook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -33,6 +32,7 @@ from caregrid.pharmacy.models import CatalogueItem, Listing, StockLot
 from caregrid.pharmacy.schemas import CODE, ItemIn, ListingOut
 from caregrid.pharmacy.vocab import ItemKind
 from caregrid.registry import service as registry
+from caregrid.spreadsheet import xlsx_rows
 
 ITEM_COLUMNS = tuple(ItemIn.model_fields)
 REQUIRED_COLUMNS = ("code", "kind", "name_zh", "source")
@@ -105,18 +105,10 @@ def read_sheet(data: bytes, *, file: str) -> list[tuple[int, dict[str, str]]]:
 
 def _read_xlsx(data: bytes, file: str) -> list[tuple[int, dict[str, str]]]:
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged file
+        rows = xlsx_rows(data)
+    except ValueError:
         raise InvalidInput([Problem("file", "is not a readable Excel workbook", file)]) from None
-    try:
-        sheet = book.worksheets[0]
-        rows = (
-            (n, ["" if v is None else str(v) for v in values])
-            for n, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        )
-        return _keyed(rows, file)
-    finally:
-        book.close()
+    return _keyed(enumerate(rows, start=1), file)
 
 
 def _keyed(rows: Iterable[tuple[int, list[str]]], file: str) -> list[tuple[int, dict[str, str]]]:
