@@ -30,7 +30,7 @@ HEADER = ",".join(fact("financial_statement").names)
 
 
 def _row(code: str, month_end: str, **cny: float) -> str:
-    values = {
+    values: dict[str, float] = {
         "revenue_cny": 100_000, "drug_revenue_cny": 30_000, "consumable_revenue_cny": 10_000,
         "test_revenue_cny": 20_000, "expenditure_cny": 90_000,
         "business_expenditure_cny": 80_000, "personnel_cost_cny": 28_000,
