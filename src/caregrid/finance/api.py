@@ -6,22 +6,33 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Request
 
 from caregrid.errors import NotFound
+from caregrid.finance import books, funds
 from caregrid.finance import service as finance
 from caregrid.finance.schemas import (
     AdjustmentIn,
     AdjustmentOut,
+    BooksOut,
     BudgetIn,
     BudgetOut,
+    CorrelationOut,
+    EvaluationRefOut,
+    FigureOut,
     LineOut,
+    MemberBooksOut,
+    MemberGrowthOut,
     PeriodIn,
     PeriodOut,
     SettlementOut,
+    SpecialFundsOut,
+    StatementsImportOut,
     WaiverOut,
 )
+from caregrid.indicators import service as indicators
 from caregrid.web.deps import DB, RowId, User
+from caregrid.web.inputs import SHEET_BODY
 
 router = APIRouter(prefix="/api", tags=["finance"])
 
@@ -181,3 +192,103 @@ def get_settlement(settlement_id: RowId, session: DB, user: User) -> SettlementO
     """A settlement with its inputs: the claims, DIP table, profile rules and evaluation."""
     code, found = finance.settlement_by_id(session, user, settlement_id)
     return settlement_out(code, found.period, found)
+
+
+def _figure(f: indicators.Figure) -> FigureOut:
+    return FigureOut(indicator=f.indicator.id, value=f.value, state=f.assessment.state)
+
+
+def books_out(found: books.Books) -> BooksOut:
+    return BooksOut(
+        network_code=found.network_code,
+        year=found.year,
+        correlation_max=None if found.correlation_max is None else float(found.correlation_max),
+        members=[
+            MemberBooksOut(
+                institution_code=m.code,
+                name_zh=m.name,
+                months=int(m.year["FB10"].numerator),
+                revenue_cny=m.year["FB4"].numerator,
+                expenditure_cny=m.year["FB5"].numerator,
+                surplus_cny=m.surplus,
+                figures=[_figure(m.year[i]) for i in ("FB1", "FB3")],
+                latest_month=m.latest_month,
+                balance=None if m.balance is None else _figure(m.balance),
+                correlations=[CorrelationOut(**vars(c)) for c in m.correlations],
+                warnings=m.warnings,
+            )
+            for m in found.members
+        ],
+    )
+
+
+@router.get("/networks/{code}/books", response_model=BooksOut)
+def network_books(
+    code: str,
+    session: DB,
+    user: User,
+    year: Annotated[int, Query(ge=2000, le=2100, description="the calendar year")],
+) -> BooksOut:
+    """Each member's year from its monthly statements (I1): revenue, expenditure, surplus,
+    personnel cost share (I6), expenditure against budget and the latest asset-liability
+    ratio (I2) with their warning states, and the pay-revenue correlations (I5)."""
+    return books_out(books.network_books(session, user, code, year))
+
+
+@router.post(
+    "/networks/{code}/financial-statements",
+    response_model=StatementsImportOut,
+    status_code=201,
+    openapi_extra=SHEET_BODY,
+)
+async def import_statements(
+    request: Request, code: str, session: DB, user: User
+) -> StatementsImportOut:
+    """Members' monthly statements as CSV or Excel (the `financial_statement` columns of
+    docs/activity.md): every row or none, each bad cell with its row and column; a row for
+    an institution outside the network is refused."""
+    report = books.import_statements(
+        session, user, code, await request.body(), file="financial-statements"
+    )
+    return StatementsImportOut(file=report.file, rows=report.rows, stored=report.stored)
+
+
+def funds_out(found: funds.SpecialFunds) -> SpecialFundsOut:
+    e = found.evaluation
+    return SpecialFundsOut(
+        network_code=found.network_code,
+        year=found.year,
+        district_fund_cny=found.district_fund,
+        city_fund_cny=found.city_fund,
+        share=float(found.share),
+        pass_share=float(found.pass_share),
+        evaluation=None
+        if e is None
+        else EvaluationRefOut(id=e.id, period=e.period, met=e.met, criteria=e.criteria),
+        passed=found.passed,
+        members=[
+            MemberGrowthOut(
+                institution_code=m.code,
+                name_zh=m.name,
+                surplus_cny=m.surplus,
+                previous_cny=m.previous,
+                growth_cny=m.growth,
+                counted_cny=m.counted,
+            )
+            for m in found.members
+        ],
+        growth_total_cny=found.growth_total,
+        growth_share_cny=found.growth_share,
+        to_lead_cny=found.to_lead,
+    )
+
+
+@router.get("/networks/{code}/special-funds/{year}", response_model=SpecialFundsOut)
+def special_funds(code: str, year: BudgetYear, session: DB, user: User) -> SpecialFundsOut:
+    """I4 (Jinhua): what the district pays the lead for the year, with every input: the
+    evaluation in force at the year's end against the pass mark, each member's surplus a
+    year apart, the growth counted and the share. 404 where the profile sets no fund."""
+    found = funds.special_funds(session, user, code, year)
+    if found is None:
+        raise NotFound("the {code} network's profile sets no special funds (I4)", code=code)
+    return funds_out(found)

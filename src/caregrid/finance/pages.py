@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.errors import NotFound
+from caregrid.finance import books, funds
 from caregrid.finance import service as finance
 from caregrid.finance.api import budget_out, settlement_out
 from caregrid.finance.schemas import AdjustmentIn, BudgetIn
@@ -66,6 +67,7 @@ def _budget_page(
         this_year=clock.today().year,
         budget=budget,
         settled=settled,
+        funds=funds.special_funds(session, user, code, year),
     )
 
 
@@ -206,4 +208,51 @@ def adjust(
         ),
         refused=lambda error: _settlement_page(request, session, user, settlement_id, error, typed),
         done=lambda _: f"/settlements/{settlement_id}#adjustments",
+    )
+
+
+def _books_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    code: str,
+    year: int,
+    error: FormError | None = None,
+) -> Response:
+    return render(
+        request,
+        "finance/books.html",
+        user,
+        status=error.status if error else 200,
+        error=error,
+        network=registry.get_network(session, code),
+        year=year,
+        this_year=clock.today().year,
+        books=books.network_books(session, user, code, year),
+    )
+
+
+@router.get("/networks/{code}/finance/books", response_class=HTMLResponse)
+def books_page(code: str, request: Request, session: DB, user: User) -> Response:
+    """The members' books for a year (`?year=`): each member's revenue, expenditure and
+    surplus, the warning lines (I2, I6), the pay-revenue correlations (I5), and the upload."""
+    return _books_page(request, session, user, code, _year(request))
+
+
+@router.post("/networks/{code}/finance/books", response_class=HTMLResponse)
+async def import_statements(
+    code: str, request: Request, session: DB, user: User, file: UploadFile
+) -> Response:
+    """The finance centre uploads members' statements (CSV or Excel): all rows or none."""
+    data = await file.read()
+    year = _year(request)
+    return submit(
+        session,
+        "statements",
+        lambda: data,
+        lambda body: books.import_statements(
+            session, user, code, body, file=file.filename or "statements"
+        ),
+        refused=lambda error: _books_page(request, session, user, code, year, error),
+        done=lambda _: f"/networks/{code}/finance/books?year={year}",
     )

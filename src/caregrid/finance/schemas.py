@@ -110,3 +110,78 @@ class SettlementOut(BaseModel):
     waivers: list[WaiverOut]
     adjustments: list[AdjustmentOut]
     inputs: dict[str, object]
+
+
+class CorrelationOut(BaseModel):
+    """I5: performance pay against one revenue line over the months with a statement."""
+
+    line: str = Field(description="FB7 drugs, FB8 consumables, FB9 tests")
+    r: float | None = Field(description="Pearson's r; null with under 3 months or a flat line")
+    months: int
+    warned: bool
+
+
+class FigureOut(BaseModel):
+    indicator: str
+    value: float | None
+    state: str = Field(description="green, amber, red, or grey without a target")
+
+
+class MemberBooksOut(BaseModel):
+    institution_code: str
+    name_zh: str
+    months: int = Field(description="FB10: the months with a statement in the year")
+    revenue_cny: float
+    expenditure_cny: float
+    surplus_cny: float | None
+    figures: list[FigureOut] = Field(description="FB1 and FB3 over the year")
+    latest_month: str | None
+    balance: FigureOut | None = Field(description="FB2 at the latest month")
+    correlations: list[CorrelationOut]
+    warnings: list[str]
+
+
+class BooksOut(BaseModel):
+    network_code: str
+    year: int
+    correlation_max: float | None
+    members: list[MemberBooksOut]
+
+
+class StatementsImportOut(BaseModel):
+    file: str
+    rows: int
+    stored: int = Field(description="rows new or changed")
+
+
+class EvaluationRefOut(BaseModel):
+    id: int
+    period: str
+    met: int
+    criteria: int
+
+
+class MemberGrowthOut(BaseModel):
+    institution_code: str
+    name_zh: str
+    surplus_cny: Decimal | None
+    previous_cny: Decimal | None
+    growth_cny: Decimal | None
+    counted_cny: Decimal
+
+
+class SpecialFundsOut(BaseModel):
+    """I4: the district fund and the lead's share of the members' surplus growth."""
+
+    network_code: str
+    year: int
+    district_fund_cny: Decimal
+    city_fund_cny: Decimal | None
+    share: float
+    pass_share: float
+    evaluation: EvaluationRefOut | None
+    passed: bool
+    members: list[MemberGrowthOut]
+    growth_total_cny: Decimal
+    growth_share_cny: Decimal
+    to_lead_cny: Decimal

@@ -44,16 +44,9 @@ from caregrid.pharmacy.schemas import (
 from caregrid.pharmacy.vocab import TransferAction
 from caregrid.registry import service as registry
 from caregrid.web.deps import DB, User
+from caregrid.web.inputs import SHEET_BODY
 
 router = APIRouter(prefix="/api", tags=["pharmacy"])
-
-SHEET_TYPES = {
-    "text/csv": {"schema": {"type": "string"}},
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-        "schema": {"type": "string", "format": "binary"}
-    },
-}
-SHEET_BODY = {"requestBody": {"content": SHEET_TYPES}}
 
 # Every figure the pharmacy page and this API show, all indicator definitions (pharmacy.yaml).
 FIGURES = ("PH1", "PH2", "PH3", "PH4", "PH5", "PH6", "PH7", "PH8")

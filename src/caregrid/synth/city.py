@@ -27,6 +27,7 @@ from pathlib import Path
 
 from caregrid.errors import DomainError
 from caregrid.synth import facilities
+from caregrid.synth.books import financial_statement_facts
 from caregrid.synth.diagnostics import diagnostic_orders, recognition_table, teleconsultation_facts
 from caregrid.synth.draws import CHUNK, S_ADMISSIONS, S_VISITS, Calendar, concat, split, stream
 from caregrid.synth.encounters import admissions_month, visits_chunk, write_encounters
@@ -119,6 +120,7 @@ def generate(
         prescription_item_facts(run)
         regimen_check_facts(run)
         governance_facts(run)
+        financial_statement_facts(run)
         tell(
             "chronic care, contracts, public health, staff, facilities, teleconsults, drug lists",
             writer.total,

@@ -45,6 +45,7 @@ S_PHARMACY = 8
 S_GOVERNANCE = 9
 S_VISITS, S_ADMISSIONS, S_BOOKINGS, S_DIAGNOSTICS = 10, 11, 12, 13
 S_TRAINING = 14
+S_BOOKS = 15
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:

@@ -518,6 +518,26 @@ class PharmacyRates:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class BooksRates:
+    revenue_per_bed_month: Number
+    primary_revenue_month: Span
+    revenue_growth: ShareSpan
+    expenditure_growth: ShareSpan
+    month_noise: Number
+    drug_share: ShareSpan
+    consumable_share: ShareSpan
+    test_share: ShareSpan
+    expense_ratio: ShareSpan
+    business_share: ShareSpan
+    personnel_share: ShareSpan
+    performance_share: ShareSpan
+    pay_tied_share: Share
+    budget_share: Share
+    assets_months: Span
+    liability_ratio: ShareSpan
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Rates:
     """Every rate of the synthetic city, each with its source."""
 
@@ -539,6 +559,7 @@ class Rates:
     teleconsultation: TeleconsultationRates
     pharmacy: PharmacyRates
     governance: GovernanceRates
+    books: BooksRates
 
 
 _ADAPTER: TypeAdapter[Rates] = TypeAdapter(Rates)

@@ -171,3 +171,17 @@ async def _too_large(send: Send, limit: int) -> None:
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+# The request body a sheet upload declares (a CSV or an Excel workbook), for the OpenAPI
+# document and the content-type check of web.csrf.
+SHEET_BODY = {
+    "requestBody": {
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        }
+    }
+}
