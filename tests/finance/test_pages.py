@@ -54,6 +54,8 @@ def test_a_month_settled_closed_and_adjusted_in_the_browser_flow(
         data={"year": "2025", "lump_sum_cny": "1200000.00", "dip_pool_cny": "365000.00"},
     )  # fmt: skip
     assert made.status_code == 303 and made.headers["location"] == f"{BASE}?year=2025"
+    opened = client.get(BASE, headers=office).text  # no year asked: the last with a budget
+    assert "1,200,000.00" in opened.split('id="lump-sum"')[1][:40]
     months = client.post(f"{BASE}/2025/months", headers=office, follow_redirects=False)
     assert months.status_code == 303
     page = client.get(f"{BASE}?year=2025", headers=office).text

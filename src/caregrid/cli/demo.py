@@ -49,6 +49,7 @@ from caregrid.governance.schemas import (
     TaskListIn,
 )
 from caregrid.governance.schemas import ReportIn as CommissionReportIn
+from caregrid.indicators import evaluation
 from caregrid.pharmacy import service as pharmacy
 from caregrid.pharmacy.schemas import (
     AccountIn,
@@ -69,6 +70,7 @@ from caregrid.pharmacy.vocab import TransferAction
 from caregrid.planning import hongkong
 from caregrid.planning import service as planner
 from caregrid.planning.schemas import PlanRequest
+from caregrid.policy import service as policy
 from caregrid.referral import service as referrals
 from caregrid.referral.schemas import DownReferralIn, HistoryFilterIn, ReferralIn
 from caregrid.referral.vocab import Action as ReferralAction
@@ -189,6 +191,35 @@ def _finance(session: Session, network: registry.Network, year: int) -> None:
         finance.settle(session, SYSTEM, network.code, date(year, month, 1), facts_root=claims)
     for month in (1, 2):
         finance.close(session, SYSTEM, network.code, date(year, month, 1))
+    _evaluation(session, network, year)
+
+
+DEMO_CHECKED_NOTE = "演示：评估员核实了 CareGrid 的自动核查"
+DEMO_SCORED_NOTE = "演示：评估员查阅了集团年度报告"
+
+
+def _evaluation(session: Session, network: registry.Network, year: int) -> None:
+    """The year's last evaluation, scored by the commission: CareGrid's checks confirmed and
+    the other criteria met, so the budget page shows Jinhua's special funds paid (I4, K9)."""
+    profile = policy.get(network.profile)
+    months = evaluation.interval_months(profile, date(year, 12, 31))
+    period = evaluation.label(year, months, 12 // months)
+    if evaluation.stored(session, network.id, period) is not None:
+        return
+    found = evaluation.evaluate(session, SYSTEM, network.code, period)
+    for item in found.items:
+        checked = item.automatic in evaluation.VERDICTS
+        evaluation.score(
+            session,
+            SYSTEM,
+            network.code,
+            period,
+            criterion=item.criterion,
+            verdict=item.automatic if checked and item.automatic else "met",
+            note="演示：评估员核实了 CareGrid 的自动核查"
+            if checked
+            else "演示：评估员查阅了集团年度报告",
+        )
 
 
 def load_network(session: Session, network: registry.Network) -> list[DemoAccount]:

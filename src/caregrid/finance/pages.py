@@ -27,12 +27,13 @@ from caregrid.web.render import render
 router = APIRouter(include_in_schema=False)
 
 
-def _year(request: Request) -> int:
-    """The budget's year (`?year=`, 2000 to next year); anything else is this year."""
+def _year(request: Request, session: Session, code: str) -> int:
+    """The year asked for (`?year=`, 2000 to next year); else the last year with a budget up
+    to this one, else this year."""
     text, this_year = request.query_params.get("year", ""), clock.today().year
     if len(text) == 4 and text.isdigit() and 2000 <= int(text) <= this_year + 1:
         return int(text)
-    return this_year
+    return finance.latest_budget_year(session, code, this_year) or this_year
 
 
 def _budget_page(
@@ -76,7 +77,7 @@ def budget_page(code: str, request: Request, session: DB, user: User) -> Respons
     """The network's global budget for a year (`?year=`): the lump sum and DIP pool, the
     settlement periods with their state and headline figures, and the forms that set,
     settle and close them."""
-    return _budget_page(request, session, user, code, _year(request))
+    return _budget_page(request, session, user, code, _year(request, session, code))
 
 
 class BudgetForm(BaseModel):
@@ -236,7 +237,7 @@ def _books_page(
 def books_page(code: str, request: Request, session: DB, user: User) -> Response:
     """The members' books for a year (`?year=`): each member's revenue, expenditure and
     surplus, the warning lines (I2, I6), the pay-revenue correlations (I5), and the upload."""
-    return _books_page(request, session, user, code, _year(request))
+    return _books_page(request, session, user, code, _year(request, session, code))
 
 
 @router.post("/networks/{code}/finance/books", response_class=HTMLResponse)
@@ -245,7 +246,7 @@ async def import_statements(
 ) -> Response:
     """The finance centre uploads members' statements (CSV or Excel): all rows or none."""
     data = await file.read()
-    year = _year(request)
+    year = _year(request, session, code)
     return submit(
         session,
         "statements",

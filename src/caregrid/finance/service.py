@@ -15,7 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
@@ -131,6 +131,14 @@ def settlement_by_id(
         raise NotFound("no settlement {settlement_id}", settlement_id=settlement_id)
     code, _ = period_by_id(session, principal, settlement.period_id)
     return code, settlement
+
+
+def latest_budget_year(session: Session, network_code: str, until: int) -> int | None:
+    """The last year up to `until` with a budget: what the finance pages open on."""
+    network = registry.get_network(session, network_code)
+    return session.scalar(
+        select(func.max(Budget.year)).where(Budget.network_id == network.id, Budget.year <= until)
+    )
 
 
 def read_budget(session: Session, principal: Principal, network_code: str, year: int) -> Budget:
