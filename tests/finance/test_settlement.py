@@ -235,3 +235,21 @@ def test_the_settlement_records_the_evaluation_in_force(session: Session, group:
     }  # fmt: skip
     # Jinhua's profile does not set B7: P1's referred stay is not waived there
     assert found.waivers == [] and found.waived_cny == 0
+
+
+def test_an_urban_groups_insured_are_told_apart_by_where_they_live(
+    session: Session, group: str
+) -> None:
+    """A city-wide pool (900100) holds both grids' insured: a claim saying where its insured
+    lives counts for the grid that covers it, and only there."""
+    declared = fact("claim")
+    extra = [
+        _claim("u1", "t-lead-a", "outpatient", "40", insured="900100", home_division_code="900101"),
+        _claim("u2", "t-lead-a", "outpatient", "60", insured="900100", home_division_code="900102"),
+        _claim("u3", "t-lead-a", "outpatient", "80", insured="900100"),  # city pool, no home
+    ]
+    store(session, declared, pa.Table.from_pylist(extra, schema(declared)))
+    for using in _engines(session):
+        s = finance.settle(session, SYSTEM, group, JAN, using=using)  # type: ignore[arg-type]
+        assert s.claims == 7  # the six of January's hand set, and u1
+        assert s.spend_network_cny == Decimal("31140.00")

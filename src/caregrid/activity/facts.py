@@ -142,6 +142,13 @@ FACTS: tuple[Fact, ...] = (
             _text("kind", choices=CLAIM_KINDS),
             Field("date", Kind.DATE, doc="the day the claim was settled (a stay: its discharge)"),
             _text("insured_division_code", "the insured's pool's division", division=True),
+            _text(
+                "home_division_code",
+                "where the insured lives, when the bureau's file has it: a network's insured are "
+                "those living in its grid (else those whose pool is one of its divisions)",
+                required=False,
+                division=True,
+            ),
             Field(
                 "out_of_county",
                 Kind.BOOL,

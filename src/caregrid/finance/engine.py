@@ -44,12 +44,17 @@ class Sums:
     waived: list[tuple[str, int, Decimal]]  # patient, stays, deductible not charged again
 
 
+# The network's insured: those living in its grid, where the bureau's file says where they live;
+# else those whose pool is one of the grid's divisions (a county community's pool is its county).
+INSURED = "coalesce(c.home_division_code, c.insured_division_code)"
+
+
 def _groups_sql(claims: str, area: str, member: str) -> str:
     return (
         "SELECT c.institution_code, c.kind, c.dip_group, c.out_of_county, "
         "(m.institution IS NOT NULL) AS member, count(*) AS claims, "
         "sum(CAST(c.insurance_paid_cny AS DECIMAL(18, 2))) AS paid "
-        f"FROM {claims} c JOIN {area} ON a.division = c.insured_division_code "
+        f"FROM {claims} c JOIN {area} ON a.division = {INSURED} "
         f"AND a.network = :network LEFT JOIN {member} ON m.network = a.network "
         "AND m.institution = c.institution_code "
         "WHERE c.date BETWEEN CAST(:first AS DATE) AND CAST(:last AS DATE) "
@@ -65,7 +70,7 @@ def _waived_sql(claims: str, area: str, member: str, first: str, level: str) -> 
     return (
         "SELECT c.patient_id, count(*) AS stays, "
         "sum(CAST(coalesce(c.deductible_cny, 0) AS DECIMAL(18, 2))) AS amount "
-        f"FROM {claims} c JOIN {area} ON a.division = c.insured_division_code "
+        f"FROM {claims} c JOIN {area} ON a.division = {INSURED} "
         f"AND a.network = :network JOIN {member} ON m.network = a.network "
         f"AND m.institution = c.institution_code JOIN {first} ON f.network = a.network "
         f"AND f.institution = c.first_visit_institution_code JOIN {level} ON "
@@ -80,7 +85,7 @@ def _unknown_sql(claims: str, area: str, groups: Iterable[str]) -> str:
     known = ", ".join(_quote(g) for g in sorted(groups)) or "NULL"
     return (
         f"SELECT c.claim_id, c.dip_group FROM {claims} c JOIN {area} ON "
-        "a.division = c.insured_division_code AND a.network = :network "
+        f"a.division = {INSURED} AND a.network = :network "
         f"WHERE c.dip_group IS NOT NULL AND c.dip_group NOT IN ({known}) "
         "AND c.date BETWEEN CAST(:first AS DATE) AND CAST(:last AS DATE) "
         "ORDER BY c.claim_id LIMIT 20"

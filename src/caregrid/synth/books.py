@@ -20,7 +20,9 @@ def _between(rng: np.random.Generator, span: ShareSpan, n: int) -> Array:
 
 def financial_statement_facts(year: Year) -> None:
     rates, city = year.rates.books, year.city
-    at = np.flatnonzero(city.network_of >= 0)
+    leads = np.zeros(len(city.level), dtype=bool)
+    leads[city.lead_of[city.lead_of >= 0]] = True
+    at = np.flatnonzero((city.network_of >= 0) | leads)  # every network's members and leads
     n = len(at)
     if not n:
         return
@@ -70,9 +72,11 @@ def financial_statement_facts(year: Year) -> None:
                         "revenue_cny": numbers(np.round(month_revenue, 2)),
                         "drug_revenue_cny": numbers(np.round(np.minimum(drug, month_revenue), 2)),
                         "consumable_revenue_cny": numbers(
-                            np.round(month_revenue * shares["consumable"], 2)
+                            np.round(month_revenue * shares["consumable"] * wobble(), 2)
                         ),
-                        "test_revenue_cny": numbers(np.round(month_revenue * shares["test"], 2)),
+                        "test_revenue_cny": numbers(
+                            np.round(month_revenue * shares["test"] * wobble(), 2)
+                        ),
                         "expenditure_cny": numbers(np.round(month_expenses, 2)),
                         "business_expenditure_cny": numbers(np.round(business, 2)),
                         "personnel_cost_cny": numbers(np.round(personnel, 2)),

@@ -334,6 +334,7 @@ def claim_table(year: Year, b: dict[str, Array]) -> pa.Table:
             "kind": take(pa.array(CLAIM_KINDS, pa.string()), stay.astype(np.int8)),
             "date": dates(b["day"][k]),
             "insured_division_code": take(year.city.insured, year.people.div[patient]),
+            "home_division_code": take(year.city.divisions, year.people.div[patient]),
             "out_of_county": pa.array(np.zeros(n, dtype=bool)),
             "total_cost_cny": numbers(b["cost"][k]),
             "insurance_paid_cny": numbers(b["paid"][k]),

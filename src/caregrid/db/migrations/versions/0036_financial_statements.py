@@ -1,8 +1,9 @@
-"""The members' monthly books (the financial_statement fact, I1, I2, I5, I6).
+"""The members' monthly books (the financial_statement fact, I1, I2, I5, I6), and where a
+claim's insured lives (claim.home_division_code), which tells an urban group's insured apart.
 
 Revision ID: 0036
 Revises: 0035
-Create Date: 2026-12-07 16:40:06.703996
+Create Date: 2026-12-07 17:28:10.088968
 """
 
 from __future__ import annotations
@@ -41,8 +42,14 @@ def upgrade() -> None:
     with op.batch_alter_table("fact_financial_statement", schema=None) as batch_op:
         batch_op.create_index("ix_fact_financial_statement_month_end", ["month_end"], unique=False)
 
+    with op.batch_alter_table("fact_claim", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("home_division_code", sa.String(length=200), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("fact_claim", schema=None) as batch_op:
+        batch_op.drop_column("home_division_code")
+
     with op.batch_alter_table("fact_financial_statement", schema=None) as batch_op:
         batch_op.drop_index("ix_fact_financial_statement_month_end")
 
