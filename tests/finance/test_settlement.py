@@ -253,3 +253,11 @@ def test_an_urban_groups_insured_are_told_apart_by_where_they_live(
         s = finance.settle(session, SYSTEM, group, JAN, using=using)  # type: ignore[arg-type]
         assert s.claims == 7  # the six of January's hand set, and u1
         assert s.spend_network_cny == Decimal("31140.00")
+
+
+def test_what_the_fund_paid_a_budget_is_drawn_up_from(session: Session, county: str) -> None:
+    """January's hand set: 34,800 paid for the pool's insured (c7 is another pool's, c8
+    February's), 31,000 of it on the members' stays with a DIP group (c5 is not a member's)."""
+    assert finance.claims_paid(session, SYSTEM, county, JAN) == (
+        Decimal("34800.00"), Decimal("31000.00")
+    )  # fmt: skip

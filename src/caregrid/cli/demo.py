@@ -156,17 +156,16 @@ def load_demo(progress: Progress) -> list[DemoAccount]:
     return accounts
 
 
-# The demo's budget: the synthetic January's spend in the network times twelve and this much
-# more, with this share as the DIP pool (the demo's own; a real budget is the insurance
-# bureau's agreement with the network).
+# The demo's budget: the synthetic January's claims paid times twelve and this much more, its
+# DIP pool what January's in-network stays were paid times twelve (the demo's own; a real
+# budget is the insurance bureau's agreement with the network).
 DEMO_BUDGET_MARGIN = Decimal("1.03")
-DEMO_DIP_SHARE = Decimal("0.55")
 
 
 def _finance(session: Session, network: registry.Network, year: int) -> None:
-    """The synthetic year's global budget (I3): set from January's spend, its months made,
-    January to March settled from the claims and January and February closed, so the budget
-    page shows closed, open and unsettled months and a settlement its figures."""
+    """The synthetic year's global budget (I3): drawn up from January's claims, its months
+    made, January to March settled and January and February closed, so the budget page
+    shows closed, open and unsettled months and a settlement its figures."""
     try:
         finance.read_budget(session, SYSTEM, network.code, year)
         return
@@ -176,19 +175,17 @@ def _finance(session: Session, network: registry.Network, year: int) -> None:
         session, SYSTEM, network.code, year, lump_sum_cny=Decimal(1), dip_pool_cny=Decimal(0)
     )
     finance.add_months(session, SYSTEM, network.code, year)
-    claims = get_settings().effective_facts_dir  # the synthetic year's claims
-    january = finance.settle(session, SYSTEM, network.code, date(year, 1, 1), facts_root=claims)
-    lump = (january.spend_network_cny * 12 * DEMO_BUDGET_MARGIN).quantize(Decimal("0.01"))
+    paid, dip_stays = finance.claims_paid(session, SYSTEM, network.code, date(year, 1, 1))
     finance.set_budget(
         session,
         SYSTEM,
         network.code,
         year,
-        lump_sum_cny=lump,
-        dip_pool_cny=(lump * DEMO_DIP_SHARE).quantize(Decimal("0.01")),
+        lump_sum_cny=(paid * 12 * DEMO_BUDGET_MARGIN).quantize(Decimal("0.01")),
+        dip_pool_cny=(dip_stays * 12).quantize(Decimal("0.01")),
     )
     for month in (1, 2, 3):
-        finance.settle(session, SYSTEM, network.code, date(year, month, 1), facts_root=claims)
+        finance.settle(session, SYSTEM, network.code, date(year, month, 1))
     for month in (1, 2):
         finance.close(session, SYSTEM, network.code, date(year, month, 1))
     _evaluation(session, network, year)

@@ -315,6 +315,21 @@ def _sums(
     return sums
 
 
+def claims_paid(
+    session: Session, principal: Principal, network_code: str, starts_on: date
+) -> tuple[Decimal, Decimal]:
+    """What the fund paid on the period's claims of the network's insured, all of them and
+    those of in-network stays with a DIP group: the figures a budget for a year is drawn up
+    from (the bureau's own last year, or the demo's synthetic month)."""
+    network = registry.get_network(session, network_code)
+    access.require_network_office(principal, network.id, REFUSAL)
+    period = get_period(session, network_code, starts_on)
+    sums = _sums(session, network_code, period, indicators.engine_for(session), None)  # type: ignore[arg-type]
+    total = sum((g.paid for g in sums.groups), ZERO)
+    dip_stays = sum((g.paid for g in sums.groups if g.member and g.dip_group), ZERO)
+    return total, dip_stays
+
+
 def settle(
     session: Session,
     principal: Principal,
