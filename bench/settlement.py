@@ -29,8 +29,8 @@ from pathlib import Path
 
 COLUMNS = (
     "claim_id", "institution_code", "patient_id", "kind", "date", "insured_division_code",
-    "out_of_county", "insurance_paid_cny", "dip_group", "deductible_cny", "referral_id",
-    "first_visit_institution_code",
+    "home_division_code", "out_of_county", "insurance_paid_cny", "dip_group", "deductible_cny",
+    "referral_id", "first_visit_institution_code",
 )  # fmt: skip
 POOL = Decimal("12000000.00")  # a year's DIP pool per network: any figure, the work is the same
 
@@ -139,6 +139,7 @@ def _grouped(connection: object, files: str, dims: object) -> float:
     import duckdb
     import pyarrow as pa
 
+    from caregrid.finance.engine import INSURED
     from caregrid.indicators.engine import Dims
     from caregrid.registry.vocab import Level
 
@@ -157,14 +158,14 @@ def _grouped(connection: object, files: str, dims: object) -> float:
         "SELECT a.network, date_trunc('month', c.date) AS month, c.institution_code, c.kind, "
         "c.dip_group, c.out_of_county, (m.institution IS NOT NULL) AS member, count(*), "
         "sum(CAST(c.insurance_paid_cny AS DECIMAL(18, 2))) "
-        f"FROM {files} c JOIN area a ON a.division = c.insured_division_code "
+        f"FROM {files} c JOIN area a ON a.division = {INSURED} "
         "LEFT JOIN member m ON m.network = a.network AND m.institution = c.institution_code "
         "GROUP BY ALL"
     ).fetchall()
     connection.execute(
         "SELECT a.network, date_trunc('month', c.date) AS month, c.patient_id, count(*), "
         "sum(CAST(coalesce(c.deductible_cny, 0) AS DECIMAL(18, 2))) "
-        f"FROM {files} c JOIN area a ON a.division = c.insured_division_code "
+        f"FROM {files} c JOIN area a ON a.division = {INSURED} "
         "JOIN member m ON m.network = a.network AND m.institution = c.institution_code "
         "JOIN member f ON f.network = a.network AND f.institution = c.first_visit_institution_code "
         "JOIN dim d ON d.code = c.first_visit_institution_code "

@@ -20,9 +20,10 @@ os.environ["CAREGRID_ARGON2_TIME_COST"] = "1"
 os.environ["CAREGRID_ARGON2_MEMORY_KIB"] = "1024"
 os.environ["CAREGRID_DATA_DIR"] = str(_tmp)
 (_tmp / "profiles").mkdir()
-(_tmp / "profiles" / "test-rules.yaml").write_bytes(
-    (Path(__file__).parent / "data" / "test-rules.yaml").read_bytes()
-)
+for _profile in ("test-rules.yaml", "test-county.yaml"):
+    (_tmp / "profiles" / _profile).write_bytes(
+        (Path(__file__).parent / "data" / _profile).read_bytes()
+    )
 
 from typing import TYPE_CHECKING  # noqa: E402
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from caregrid.errors import NotFound
-from caregrid.finance import books, funds
+from caregrid.finance import books, funds, gate
 from caregrid.finance import service as finance
 from caregrid.finance.schemas import (
     AdjustmentIn,
@@ -17,9 +17,11 @@ from caregrid.finance.schemas import (
     BooksOut,
     BudgetIn,
     BudgetOut,
+    ConditionOut,
     CorrelationOut,
     EvaluationRefOut,
     FigureOut,
+    GateOut,
     LineOut,
     MemberBooksOut,
     MemberGrowthOut,
@@ -292,3 +294,24 @@ def special_funds(code: str, year: BudgetYear, session: DB, user: User) -> Speci
     if found is None:
         raise NotFound("the {code} network's profile sets no special funds (I4)", code=code)
     return funds_out(found)
+
+
+@router.get("/networks/{code}/bundled-payment/{year}", response_model=GateOut)
+def bundled_payment(code: str, year: BudgetYear, session: DB, user: User) -> GateOut:
+    """Whether the community may be paid as one bundle (打包) inside DIP at the year's end, each
+    condition with its reason. 404 where the profile does not provide for it."""
+    try:
+        pool = finance.get_budget(session, code, year).dip_pool_cny > 0
+    except NotFound:
+        pool = False
+    found = gate.bundled_payment(session, user, code, year, dip_pool=pool)
+    if found is None:
+        raise NotFound("the {code} network's profile has no bundled payment (I3)", code=code)
+    return GateOut(
+        network_code=found.network_code,
+        on=found.on,
+        open=found.open,
+        conditions=[
+            ConditionOut(name=c.name, met=c.met, reason=str(c.reason)) for c in found.conditions
+        ],
+    )

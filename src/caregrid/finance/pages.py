@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.errors import NotFound
-from caregrid.finance import books, funds
+from caregrid.finance import books, funds, gate
 from caregrid.finance import service as finance
 from caregrid.finance.api import budget_out, settlement_out
 from caregrid.finance.schemas import AdjustmentIn, BudgetIn
@@ -69,6 +69,9 @@ def _budget_page(
         budget=budget,
         settled=settled,
         funds=funds.special_funds(session, user, code, year),
+        gate=gate.bundled_payment(
+            session, user, code, year, dip_pool=bool(budget and budget.dip_pool_cny > 0)
+        ),
     )
 
 

@@ -185,3 +185,18 @@ class SpecialFundsOut(BaseModel):
     growth_total_cny: Decimal
     growth_share_cny: Decimal
     to_lead_cny: Decimal
+
+
+class ConditionOut(BaseModel):
+    name: str = Field(description="provided, inside_dip, criteria or in_substance")
+    met: bool
+    reason: str
+
+
+class GateOut(BaseModel):
+    """I3 (GZ-C 三(六)): whether the community may be paid as one bundle inside DIP."""
+
+    network_code: str
+    on: date
+    open: bool
+    conditions: list[ConditionOut]
