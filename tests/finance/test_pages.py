@@ -6,11 +6,13 @@ staff is refused."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from caregrid.activity.facts import fact
@@ -70,8 +72,20 @@ def test_a_month_settled_closed_and_adjusted_in_the_browser_flow(
     figures = shown.split('id="figures"')[1].split("</dl>")[0]
     assert "31,100.00" in figures and "800.00" in figures  # spend in the network; B7 waived
     assert 'data-unit="t-lead-a"' in shown and "24,712.52" in shown
+    assert f'href="{settlement}/workbook.xlsx"' in shown
+    sheet = load_workbook(
+        io.BytesIO(client.get(f"{settlement}/workbook.xlsx", headers=office).content)
+    )
+    figures_sheet = {r[0]: r[1] for r in sheet.worksheets[0].iter_rows(values_only=True)}
+    assert figures_sheet["医联体内支出"] == 31100.0 and figures_sheet["免收起付费"] == 800.0
+    members = {r[0]: r for r in sheet.worksheets[1].iter_rows(values_only=True)}
+    assert members["t-lead-a"][4] == 24712.52  # DIP paid, as on the page
+    assert [ws.title for ws in sheet.worksheets][-1] == "计算依据"
     row = client.get(f"{BASE}?year=2025", headers=office).text.split(f'id="period-{january}"')[1]
     assert 'data-state="open"' in row[:30] and "31,100.00" in row.split("</tr>")[0]
+    chart = client.get(f"{BASE}?year=2025", headers=office).text.split('id="spend-chart"')[1]
+    # January: 34,800.00 paid for the pool's insured against 1,200,000 x 31/365 = 101,917.81
+    assert 'data-period="01-01" data-over="false"' in chart and "101,917.81" in chart
 
     closed = client.post(f"/periods/{january}/close", headers=office, follow_redirects=False)
     assert closed.status_code == 303

@@ -13,6 +13,7 @@ from caregrid.chronic.standard import MEASURE_NAMES, Condition
 from caregrid.chronic.vocab import EnrolmentStatus
 from caregrid.diagnostics.vocab import CentreKind, ConsultState, OrderState, SupplyState
 from caregrid.familydoctor.vocab import ContractStatus
+from caregrid.finance import exports as settlement_sheet
 from caregrid.i18n import WORDS, dump, field_label, listing, load, msg, vocabulary, word_id
 from caregrid.indicators import exports, targets
 from caregrid.pharmacy.vocab import (
@@ -50,7 +51,10 @@ def _code_messages() -> set[str]:
     """Message ids the Python code hands to a translator: `gettext("...")` calls, and the
     Excel export's headers."""
     text = "".join(p.read_text(encoding="utf-8") for p in SRC.rglob("*.py"))
-    return set(re.findall(r'gettext\("([^"]*)"\)', text)) | set(exports.HEADER)
+    books = {label for label, _ in settlement_sheet.FIGURES}
+    books |= {*settlement_sheet.LINE_HEADER, *settlement_sheet.WAIVER_HEADER}
+    books |= set(settlement_sheet.ADJUSTMENT_HEADER)
+    return set(re.findall(r'gettext\("([^"]*)"\)', text)) | set(exports.HEADER) | books
 
 
 # Vocabularies whose codes services pass into messages (rendered by `i18n.word_id`).

@@ -5,6 +5,9 @@ Thin: the service decides who may and what is refused."""
 
 from __future__ import annotations
 
+import calendar
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -15,13 +18,14 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.errors import NotFound
-from caregrid.finance import books, funds, gate
+from caregrid.finance import books, exports, funds, gate, rules
 from caregrid.finance import service as finance
 from caregrid.finance.api import budget_out, settlement_out
-from caregrid.finance.schemas import AdjustmentIn, BudgetIn
+from caregrid.finance.schemas import AdjustmentIn, BudgetIn, BudgetOut, SettlementOut
 from caregrid.registry import service as registry
-from caregrid.web.deps import DB, User
+from caregrid.web.deps import DB, User, locale_of
 from caregrid.web.forms import FormError, cleaned, submit
+from caregrid.web.i18n import translator
 from caregrid.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -56,6 +60,7 @@ def _budget_page(
             if period.settlement_id is not None:
                 found_code, found = finance.settlement_by_id(session, user, period.settlement_id)
                 settled[period.id] = settlement_out(found_code, found.period, found)
+    chart = _spend_against_budget(budget, settled) if budget else []
     return render(
         request,
         "finance/budget.html",
@@ -68,11 +73,36 @@ def _budget_page(
         this_year=clock.today().year,
         budget=budget,
         settled=settled,
+        chart=chart,
+        peak=max((max(b.spend, b.budget) for b in chart), default=Decimal(0)),
         funds=funds.special_funds(session, user, code, year),
         gate=gate.bundled_payment(
             session, user, code, year, dip_pool=bool(budget and budget.dip_pool_cny > 0)
         ),
     )
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    spend: Decimal
+    budget: Decimal
+
+
+def _spend_against_budget(budget: BudgetOut, settled: dict[int, SettlementOut]) -> list[Bar]:
+    """Each settled period's spend for the pool's insured (inside the network, elsewhere in
+    the county and outside it) beside the lump sum's share of its days."""
+    year_days = 366 if calendar.isleap(budget.year) else 365
+    found: list[Bar] = []
+    for period in budget.periods:
+        s = settled.get(period.id)
+        if s is None:
+            continue
+        days = (period.ends_on - period.starts_on).days + 1
+        spend = s.spend_network_cny + s.spend_county_cny + s.spend_outside_cny
+        share = rules.pro_rata(budget.lump_sum_cny, days, year_days)
+        found.append(Bar(f"{period.starts_on:%m-%d}", spend, share))
+    return found
 
 
 @router.get("/networks/{code}/finance", response_class=HTMLResponse)
@@ -179,6 +209,24 @@ def settlement_page(settlement_id: int, request: Request, session: DB, user: Use
     """A settlement's figures, each member's line, the deductible waived per patient, the
     adjustments and the inputs it was computed from."""
     return _settlement_page(request, session, user, settlement_id)
+
+
+@router.get("/settlements/{settlement_id}/workbook.xlsx")
+def settlement_excel(settlement_id: int, request: Request, session: DB, user: User) -> Response:
+    """The settlement as a workbook: figures, members' lines, waivers, adjustments, inputs."""
+    code, found = finance.settlement_by_id(session, user, settlement_id)
+    data = exports.workbook(
+        settlement_out(code, found.period, found),
+        registry.institution_names(session),
+        translator(locale_of(request)),
+    )
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f'attachment; filename="{code}-{found.period.starts_on}.xlsx"'
+        },
+    )
 
 
 class AdjustmentForm(BaseModel):
