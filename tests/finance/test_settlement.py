@@ -19,10 +19,12 @@ from caregrid.auth.roles import SYSTEM
 from caregrid.errors import Conflict, InvalidInput
 from caregrid.finance import service as finance
 from caregrid.finance.vocab import SettlementState
+from caregrid.indicators import service as indicators
 from caregrid.registry import importer
 from tests.factories import layout, network, write_layout
 
 JAN = date(2025, 1, 1)
+FS = ("FS1", "FS2", "FS3", "FS4")
 
 
 def _claim(
@@ -261,3 +263,34 @@ def test_what_the_fund_paid_a_budget_is_drawn_up_from(session: Session, county: 
     assert finance.claims_paid(session, SYSTEM, county, JAN) == (
         Decimal("34800.00"), Decimal("31000.00")
     )  # fmt: skip
+
+
+def _fs(session: Session, unit: str) -> dict[str, float | None]:
+    """FS1-FS4 of the year for `unit`, as the engine computes them over the facts."""
+    rows = indicators.network_rows(session, unit, FS, ("2025-01", "2025-12"))
+    total = next(r for r in rows if r.code == unit)
+    return {i: f.value for i, f in total.figures.items() if f.value is not None}
+
+
+def test_a_closed_settlement_is_a_fact_the_budget_indicators_read(
+    session: Session, county: str
+) -> None:
+    finance.settle(session, SYSTEM, county, JAN)
+    # an open settlement is not yet a result: nothing paid against no budget
+    assert _fs(session, county) == {"FS1": 0, "FS3": 0, "FS4": 0}
+    finance.close(session, SYSTEM, county, JAN)
+    # share: 1,200,000 x 31/365 = 101,917.81; paid 31,100 + 3,000 + 700 = 34,800
+    assert _fs(session, county) == pytest.approx(
+        {"FS1": 67117.81, "FS2": 34800 / 101917.81, "FS3": 800.0, "FS4": 1.0}
+    )
+    finance.adjust(session, SYSTEM, county, JAN, amount_cny=Decimal("-120.50"), reason="twice")
+    after = _fs(session, county)
+    assert after["FS1"] == pytest.approx(67238.31) and after["FS3"] == 800.0
+    # an overspent February: a budget share of 92,054.79 (28 days) against a 100,000 claim
+    more = [_claim("c9", "t-chc-a", "outpatient", "100000", on=date(2025, 2, 10))]
+    declared = fact("claim")
+    store(session, declared, pa.Table.from_pylist(more, schema(declared)))
+    finance.settle(session, SYSTEM, county, date(2025, 2, 1))
+    finance.close(session, SYSTEM, county, date(2025, 2, 1))
+    # February: 1,200,000 x 28/365 = 92,054.79 less 100,055 paid = -8,000.21
+    assert _fs(session, county)["FS1"] == pytest.approx(67238.31 - 8000.21)

@@ -55,6 +55,9 @@ class Fact:
     key: tuple[str, ...]
     date: str  # the field that places a row in its month
     at_most: tuple[tuple[str, str], ...] = ()  # (field, other): a row's field <= its other
+    # CareGrid's own result, not an event a member system sends: the synthetic city draws
+    # none, since its rows would sit beside CareGrid's for the same key and count twice
+    own: bool = False
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -787,6 +790,40 @@ FACTS: tuple[Fact, ...] = (
             ("personnel_cost_cny", "expenditure_cny"),
             ("performance_pay_cny", "personnel_cost_cny"),
         ),
+    ),
+    Fact(
+        "settlement",
+        "A network's closed settlement of a period of its global budget (I3, B7): the lump "
+        "sum's share of the period's days against what the fund paid for the network's insured.",
+        (
+            _text("network_code", network=True, doc="the network whose budget it is"),
+            Field("starts_on", Kind.DATE, doc="the period's first day"),
+            Field("ends_on", Kind.DATE, doc="the period's last day"),
+            Field("claims", Kind.INT, low=0, doc="the claims settled"),
+            Field(
+                "budget_share_cny",
+                Kind.NUMBER,
+                low=0,
+                doc="the year's lump sum pro rata over the period's days",
+            ),
+            Field(
+                "paid_cny",
+                Kind.NUMBER,
+                low=0,
+                doc="what the fund paid in the period, DIP stays at the point value, adjustments "
+                "included",
+            ),
+            Field(
+                "result_cny",
+                Kind.NUMBER,
+                doc="the share less what was paid: a surplus above 0, an overspend below",
+            ),
+            Field("waived_cny", Kind.NUMBER, low=0, doc="second inpatient deductibles waived (B7)"),
+            Field("waived_stays", Kind.INT, low=0, doc="the stays whose deductible was waived"),
+        ),
+        key=("network_code", "starts_on"),
+        date="ends_on",
+        own=True,
     ),
 )
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from caregrid.errors import NotFound
-from caregrid.finance import books, funds, gate
+from caregrid.finance import books, funds, gate, reimbursement
 from caregrid.finance import service as finance
 from caregrid.finance.schemas import (
     AdjustmentIn,
@@ -27,12 +27,15 @@ from caregrid.finance.schemas import (
     MemberGrowthOut,
     PeriodIn,
     PeriodOut,
+    ReimbursementOut,
     SettlementOut,
     SpecialFundsOut,
     StatementsImportOut,
+    TierOut,
     WaiverOut,
 )
 from caregrid.indicators import service as indicators
+from caregrid.indicators.schemas import FigureOut as IndicatorFigureOut
 from caregrid.web.deps import DB, RowId, User
 from caregrid.web.inputs import SHEET_BODY
 
@@ -314,4 +317,23 @@ def bundled_payment(code: str, year: BudgetYear, session: DB, user: User) -> Gat
         conditions=[
             ConditionOut(name=c.name, met=c.met, reason=str(c.reason)) for c in found.conditions
         ],
+    )
+
+
+@router.get("/networks/{code}/reimbursement/{year}", response_model=ReimbursementOut)
+def reimbursement_figures(code: str, year: BudgetYear, session: DB, user: User) -> ReimbursementOut:
+    """The share of cost the fund reimbursed at each tier of the network's members (FR1-FR3)
+    and whether it falls tier by tier (JH 8.2), the outpatient claims elsewhere in the county
+    the pool paid (FE1, E6), and the year's closed settlements (FS1-FS4)."""
+    found = reimbursement.reimbursement(session, user, code, year)
+    return ReimbursementOut(
+        network_code=found.network_code,
+        year=found.year,
+        differentiated=found.differentiated,
+        tiers=[TierOut(level=t.level, figure=IndicatorFigureOut.of(t.figure)) for t in found.tiers],
+        steers=found.steers,
+        pooled_anywhere=found.pooled_anywhere,
+        pooled=IndicatorFigureOut.of(found.pooled),
+        unpaid=found.unpaid,
+        settled=[IndicatorFigureOut.of(f) for f in found.settled.values()],
     )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.errors import NotFound
-from caregrid.finance import books, exports, funds, gate, rules
+from caregrid.finance import books, exports, funds, gate, reimbursement, rules
 from caregrid.finance import service as finance
 from caregrid.finance.api import budget_out, settlement_out
 from caregrid.finance.schemas import AdjustmentIn, BudgetIn, BudgetOut, SettlementOut
@@ -76,6 +76,7 @@ def _budget_page(
         chart=chart,
         peak=max((max(b.spend, b.budget) for b in chart), default=Decimal(0)),
         funds=funds.special_funds(session, user, code, year),
+        paid=reimbursement.reimbursement(session, user, code, year),
         gate=gate.bundled_payment(
             session, user, code, year, dip_pool=bool(budget and budget.dip_pool_cny > 0)
         ),

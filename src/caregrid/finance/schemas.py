@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from caregrid.indicators.schemas import FigureOut as IndicatorFigureOut
+
 # Numeric(16, 2): fourteen digits before the point; beyond, the store would refuse the row.
 MAX_CNY = Decimal("1e14")
 
@@ -200,3 +202,25 @@ class GateOut(BaseModel):
     on: date
     open: bool
     conditions: list[ConditionOut]
+
+
+class TierOut(BaseModel):
+    level: str
+    figure: IndicatorFigureOut = Field(description="insurance paid over total cost (FR1-FR3)")
+
+
+class ReimbursementOut(BaseModel):
+    """JH 8.2 and E6: what the fund reimbursed at each tier of the network and elsewhere in
+    the county; I3 and B7: the year's closed settlements (FS1-FS4)."""
+
+    network_code: str
+    year: int
+    differentiated: bool = Field(description="the profile sets differentiated reimbursement")
+    tiers: list[TierOut]
+    steers: bool | None = Field(
+        description="each tier with claims reimburses a larger share than the one above it"
+    )
+    pooled_anywhere: bool = Field(description="the profile sets E6")
+    pooled: IndicatorFigureOut
+    unpaid: int = Field(description="outpatient claims elsewhere in the county not paid")
+    settled: list[IndicatorFigureOut]

@@ -15,11 +15,14 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.activity.facts import fact
+from caregrid.activity.importer import store
+from caregrid.activity.parquet import schema
 from caregrid.auth import access
 from caregrid.auth.roles import Principal
 from caregrid.errors import Conflict, InvalidInput, NotFound, Problem, RuleViolation
@@ -359,8 +362,7 @@ def settle(
     on = period.ends_on
     chosen: Engine = using or indicators.engine_for(session)  # type: ignore[assignment]
     sums = _sums(session, network.code, period, chosen, facts_root)
-    days = (period.ends_on - period.starts_on).days + 1
-    year_days = 366 if calendar.isleap(budget.year) else 365
+    days, year_days = _days(period), _year_days(budget.year)
     pool = rules.pro_rata(budget.dip_pool_cny, days, year_days)
     waiver = bool(profile.parameter("no_second_inpatient_deductible", on))
     table = dip.shipped()
@@ -371,7 +373,7 @@ def settle(
     for other in budget.periods:
         if other.id != period.id and other.settlement is not None:
             so_far += _paid(other.settlement)
-            days_so_far += (other.ends_on - other.starts_on).days + 1
+            days_so_far += _days(other)
     spend = rules.forecast(so_far, days_so_far, year_days)
     result = rules.year_result(budget.lump_sum_cny, spend, surplus, overspend)
     evaluation = indicators.evaluation_in_force(session, network.code, on)
@@ -456,6 +458,38 @@ def settle(
     return settlement
 
 
+def _days(period: Period) -> int:
+    return (period.ends_on - period.starts_on).days + 1
+
+
+def _year_days(year: int) -> int:
+    return 366 if calendar.isleap(year) else 365
+
+
+def _record(session: Session, network_code: str, settlement: Settlement) -> None:
+    """A closed settlement as the `settlement` fact, which FS1-FS4 read: written when it is
+    closed and again when an adjustment changes what was paid (the row is upserted on the
+    network and the period's first day)."""
+    period = settlement.period
+    share = rules.pro_rata(
+        period.budget.lump_sum_cny, _days(period), _year_days(period.budget.year)
+    )
+    paid = _paid(settlement)
+    row = {
+        "network_code": network_code,
+        "starts_on": period.starts_on,
+        "ends_on": period.ends_on,
+        "claims": settlement.claims,
+        "budget_share_cny": float(share),
+        "paid_cny": float(paid),
+        "result_cny": float(share - paid),
+        "waived_cny": float(settlement.waived_cny),
+        "waived_stays": sum(w.stays for w in settlement.waivers),
+    }
+    declared = fact("settlement")
+    store(session, declared, pa.Table.from_pylist([row], schema(declared)))
+
+
 def _bands_text(bands: rules.Bands) -> list[list[str]]:
     return [[str(edge), str(share)] for edge, share in bands]
 
@@ -490,6 +524,7 @@ def close(session: Session, principal: Principal, network_code: str, starts_on: 
     settlement.state = SettlementState.CLOSED
     settlement.closed_by, settlement.closed_at = principal.username, clock.now()
     session.flush()
+    _record(session, network.code, settlement)
     return settlement
 
 
@@ -541,6 +576,7 @@ def adjust(
     )
     settlement.adjustments.append(adjustment)
     session.flush()
+    _record(session, network.code, settlement)
     return adjustment
 
 
