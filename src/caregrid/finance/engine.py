@@ -133,12 +133,18 @@ def _sums(source: Source, network: str, days: Days) -> Sums:
     return Sums(groups, waived)
 
 
-def _unknown(
+def _checked(
     source: Source, network: str, days: Days, known: Iterable[str]
-) -> list[tuple[str, str]]:
+) -> tuple[Sums, list[tuple[str, str]]]:
+    """The sums and, only when a group of them has a DIP group not `known`, the claims that
+    carry one (the refusal names them): a clean period costs no third scan."""
+    sums = _sums(source, network, days)
+    allowed = set(known)
+    if all(g.dip_group is None or g.dip_group in allowed for g in sums.groups):
+        return sums, []
     params = {"network": network, "first": days[0], "last": days[1]}
-    rows = source.run(_unknown_sql(source.claims, source.area, known), params)
-    return [(str(r[0]), str(r[1])) for r in rows]
+    rows = source.run(_unknown_sql(source.claims, source.area, allowed), params)
+    return sums, [(str(r[0]), str(r[1])) for r in rows]
 
 
 def _pairs(pairs: tuple[tuple[str, str], ...], left: str) -> pa.Table:
@@ -174,7 +180,7 @@ def duckdb_sums(
     files = f"read_parquet('{glob(root, declared)}', hive_partitioning = true)"
     source = Source(files, "area a", "member m", "member f", "dim d", run)
     try:
-        return _sums(source, network, days), _unknown(source, network, days, known)
+        return _checked(source, network, days, known)
     finally:
         connection.close()
 
@@ -204,4 +210,4 @@ def postgres_sums(
         "institution d",
         run,
     )
-    return _sums(source, network, days), _unknown(source, network, days, known)
+    return _checked(source, network, days, known)
