@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # engine the pages use, and where the npm-installed browser libraries are.
     facts_dir: Path | None = None
     indicator_engine: Literal["duckdb", "postgres", "spark"] = "duckdb"
+    # Where the Spark engine runs: in this process (local[N]) or on a standalone cluster
+    # (spark://host:port), whose workers read the same Parquet facts at the same path.
+    spark_master: str = Field(
+        default="local[2]", pattern=r"^(local(\[(\d+|\*)\])?|spark://[^\s/]+)$"
+    )
     vendor_dir: Path = Path(__file__).resolve().parents[2] / "node_modules"
     # Days of clinic sessions a calendar shows when no network of the host institution has a
     # profile with `slot_release_lead_days` (C3); a display default, not a jurisdiction rule.

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from caregrid.activity.export import export
 from caregrid.activity.facts import fact
 from caregrid.activity.importer import import_file
-from caregrid.indicators import incremental, service
-from caregrid.indicators.definitions import DefinitionError, parse
+from caregrid.config import get_settings
+from caregrid.indicators import cluster, incremental, service
+from caregrid.indicators.definitions import DefinitionError, catalogue, parse
 from caregrid.indicators.engine import Cell
 from tests.indicators.conftest import JINDONG, LEAD, NET, PRIMARY
 
@@ -181,6 +182,33 @@ def test_spark_reads_the_same_parquet_and_agrees(session: Session, facts: Path) 
     on_spark = service.compute(session, period, using="spark", facts_root=facts)
     assert sorted(on_spark, key=repr) == sorted(on_duckdb, key=repr)
     assert _at(on_spark, "CC3", "2025-01", NET) == (4, 6)
+
+
+def test_a_standalone_cluster_reads_the_same_parquet_and_agrees(
+    session: Session, facts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A master and two workers in their own JVMs on 127.0.0.1: the executors read the
+    Parquet themselves, and every cell is DuckDB's."""
+    if session.get_bind().dialect.name == "postgresql":
+        pytest.skip("one cluster a run: the SQLite pass starts it (the engines read Parquet)")
+    from pyspark.sql import SparkSession
+
+    period = ("2025-01", "2025-02")
+    # one of each shape: shares by level, an area, patient-years, a last value, a sum
+    chosen = tuple(catalogue().get(i) for i in ("CC3", "CC4", "CD1", "FD1", "UG4", "MR3"))
+    on_duckdb = service.compute(session, period, facts_root=facts, indicators=chosen, cached=False)
+    with cluster.standalone(workers=2, cores=1) as url:
+        monkeypatch.setattr(get_settings(), "spark_master", url)
+        on_cluster = service.compute(
+            session, period, using="spark", facts_root=facts, indicators=chosen, cached=False
+        )
+        running = SparkSession.getActiveSession()
+        assert running is not None and running.sparkContext.master == url
+        executors = running.sparkContext._jsc.sc().getExecutorMemoryStatus().size()
+        running.stop()
+    assert executors == 3  # the driver and one executor on each worker
+    assert sorted(on_cluster, key=repr) == sorted(on_duckdb, key=repr)
+    assert _at(on_cluster, "CC3", "2025-01", NET) == (4, 6)
 
 
 def test_a_changed_month_is_the_only_one_recomputed(

@@ -13,13 +13,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 from caregrid.activity.parquet import glob
+from caregrid.config import get_settings
 from caregrid.indicators.definitions import Indicator, Side
 
 
@@ -307,22 +312,36 @@ def duckdb_cells(
     return _cells(chosen, rows)
 
 
-def spark_cells(
-    root: Path, dims: Dims, indicators: Iterable[Indicator], period: Period
-) -> list[Cell]:
-    """The same queries on Spark (local mode here; a cluster for a province or the nation)
-    over the same Parquet layout."""
+def _spark_session(master: str) -> SparkSession:
+    """The process's Spark session on `master`; one left on another master is stopped first
+    (a session outlives its caller, and getOrCreate would hand back the old one). A cluster
+    on the loopback calls the driver back on the loopback."""
     from pyspark.sql import SparkSession
 
-    spark = (
-        SparkSession.builder.master("local[2]")
+    running = SparkSession.getActiveSession()
+    if running is not None and running.sparkContext.master != master:
+        running.stop()
+    builder = (
+        SparkSession.builder.master(master)
         .appName("caregrid-indicators")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-        .getOrCreate()
     )
+    if master.startswith(("spark://127.0.0.1:", "spark://localhost:")):
+        builder = builder.config("spark.driver.host", "127.0.0.1").config(
+            "spark.driver.bindAddress", "127.0.0.1"
+        )
+    return builder.getOrCreate()
+
+
+def spark_cells(
+    root: Path, dims: Dims, indicators: Iterable[Indicator], period: Period
+) -> list[Cell]:
+    """The same queries on Spark over the same Parquet layout: in this process, or on the
+    standalone cluster `spark_master` names (a province or the nation)."""
+    spark = _spark_session(get_settings().spark_master)
     spark.createDataFrame(
         list(dims.levels.items()), "code string, level string"
     ).createOrReplaceTempView("dim")
