@@ -8,6 +8,7 @@ the figures and one final JSON line with `rows`, `seconds`, `rows_per_s`, `peak_
 `scan_floor_seconds`. Aim: the suite in under 60 s and 8 GiB, within 5x the scan floor.
 
     .venv/bin/python bench/indicators.py [--residents 10000000] [--year 2024] [--facts DIR]
+        [--engine spark --master local-cluster|spark://host:port]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,13 +35,22 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=10_000_000)
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--facts", type=Path, default=None, help="an existing facts folder")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
+    parser.add_argument(
+        "--master",
+        default="local[2]",
+        help="Spark's master: local[N], spark://host:port, or local-cluster (a master and two "
+        "workers started on 127.0.0.1 for the run)",
+    )
     args = parser.parse_args()
 
     import duckdb
 
     from caregrid.activity.parquet import glob
+    from caregrid.config import get_settings
+    from caregrid.indicators import cluster
     from caregrid.indicators.definitions import catalogue
-    from caregrid.indicators.engine import Dims, duckdb_cells
+    from caregrid.indicators.engine import Dims, duckdb_cells, spark_cells
     from caregrid.synth.city import generate
     from caregrid.synth.layout import load_layout
 
@@ -86,9 +97,17 @@ def main() -> None:
         connection.close()
 
         period = (f"{args.year}-01", f"{args.year}-12")
-        began = time.perf_counter()
-        cells = duckdb_cells(root, dims, indicators, period)
-        seconds = time.perf_counter() - began
+        with ExitStack() as stack:
+            if args.engine == "spark":
+                master = args.master
+                if master == "local-cluster":
+                    master = stack.enter_context(cluster.standalone(workers=2, cores=1))
+                get_settings().spark_master = master
+                print(f"Spark master: {master}")
+            run = spark_cells if args.engine == "spark" else duckdb_cells
+            began = time.perf_counter()
+            cells = run(root, dims, indicators, period)
+            seconds = time.perf_counter() - began
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
               f"{platform.python_version()}, DuckDB {duckdb.__version__}")  # fmt: skip
@@ -107,6 +126,7 @@ def main() -> None:
                     "scan_floor_seconds": round(floor, 3),
                     "indicators": len(indicators),
                     "cells": len(cells),
+                    "engine": args.engine,
                     "residents": args.residents if scratch else None,
                 }
             )
