@@ -5,7 +5,6 @@ Thin: the service decides who may and what is refused."""
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
@@ -93,15 +92,15 @@ class Bar:
 def _spend_against_budget(budget: BudgetOut, settled: dict[int, SettlementOut]) -> list[Bar]:
     """Each settled period's spend for the pool's insured (inside the network, elsewhere in
     the county and outside it) beside the lump sum's share of its days."""
-    year_days = 366 if calendar.isleap(budget.year) else 365
     found: list[Bar] = []
     for period in budget.periods:
         s = settled.get(period.id)
         if s is None:
             continue
-        days = (period.ends_on - period.starts_on).days + 1
         spend = s.spend_network_cny + s.spend_county_cny + s.spend_outside_cny
-        share = rules.pro_rata(budget.lump_sum_cny, days, year_days)
+        share = rules.budget_share(
+            budget.lump_sum_cny, budget.year, period.starts_on, period.ends_on
+        )
         found.append(Bar(f"{period.starts_on:%m-%d}", spend, share))
     return found
 

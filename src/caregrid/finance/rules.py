@@ -4,7 +4,9 @@ the year-end forecast from the months settled. Money is Decimal, rounded to the 
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -83,6 +85,20 @@ def point_value(pool: Decimal, points: Decimal) -> Fraction | None:
 def pro_rata(amount: Decimal, days: int, year_days: int) -> Decimal:
     """A year's amount for a period of `days`."""
     return cny(Fraction(amount) * days / year_days)
+
+
+def days_between(first: date, last: date) -> int:
+    """A period's days, both ends counted."""
+    return (last - first).days + 1
+
+
+def year_days(year: int) -> int:
+    return 366 if calendar.isleap(year) else 365
+
+
+def budget_share(lump_sum: Decimal, year: int, first: date, last: date) -> Decimal:
+    """The lump sum's share of a period's days: what the period may spend."""
+    return pro_rata(lump_sum, days_between(first, last), year_days(year))
 
 
 def forecast(spend_so_far: Decimal, days_so_far: int, year_days: int) -> Decimal:

@@ -362,7 +362,7 @@ def settle(
     on = period.ends_on
     chosen: Engine = using or indicators.engine_for(session)  # type: ignore[assignment]
     sums = _sums(session, network.code, period, chosen, facts_root)
-    days, year_days = _days(period), _year_days(budget.year)
+    days, year_days = _days(period), rules.year_days(budget.year)
     pool = rules.pro_rata(budget.dip_pool_cny, days, year_days)
     waiver = bool(profile.parameter("no_second_inpatient_deductible", on))
     table = dip.shipped()
@@ -459,11 +459,7 @@ def settle(
 
 
 def _days(period: Period) -> int:
-    return (period.ends_on - period.starts_on).days + 1
-
-
-def _year_days(year: int) -> int:
-    return 366 if calendar.isleap(year) else 365
+    return rules.days_between(period.starts_on, period.ends_on)
 
 
 def _record(session: Session, network_code: str, settlement: Settlement) -> None:
@@ -471,9 +467,8 @@ def _record(session: Session, network_code: str, settlement: Settlement) -> None
     closed and again when an adjustment changes what was paid (the row is upserted on the
     network and the period's first day)."""
     period = settlement.period
-    share = rules.pro_rata(
-        period.budget.lump_sum_cny, _days(period), _year_days(period.budget.year)
-    )
+    budget = period.budget
+    share = rules.budget_share(budget.lump_sum_cny, budget.year, period.starts_on, period.ends_on)
     paid = _paid(settlement)
     row = {
         "network_code": network_code,
