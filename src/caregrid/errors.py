@@ -77,6 +77,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class PreconditionFailed(Conflict):
+    """The client's If-Match names a version that is no longer the record's."""
+
+    status = 412
+    title = "Precondition failed"
+
+
 class Forbidden(DomainError):
     status = 403
     title = "Forbidden"

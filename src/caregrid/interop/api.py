@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from caregrid.errors import InvalidInput, Problem
 from caregrid.i18n import msg
-from caregrid.interop import fhir_medication, fhir_results
+from caregrid.interop import fhir_medication, fhir_results, fhir_scheduling, fhir_server
+from caregrid.scheduling import service as scheduling
 from caregrid.web.deps import DB, User
 
 router = APIRouter(prefix="/api/fhir", tags=["interoperability"])
@@ -69,3 +70,100 @@ def _json(body: bytes) -> object:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput([Problem("(body)", msg("not JSON: {exc}", exc=exc))]) from exc
+
+
+# --- the FHIR R4 base ----------------------------------------------------------------------
+
+fhir = APIRouter(prefix="/fhir", tags=["FHIR"])
+BODY = {"requestBody": {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}}
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def _appointment_response(
+    request: Request, found: scheduling.BookingView, status_code: int = 200
+) -> FhirResponse:
+    resource = fhir_scheduling.appointment(found)
+    version = resource["meta"]["versionId"]
+    headers = {"ETag": f'W/"{version}"'}
+    if status_code == 201:
+        headers["Location"] = f"{_base(request)}/Appointment/{resource['id']}/_history/{version}"
+    return FhirResponse(resource, status_code=status_code, headers=headers)
+
+
+@fhir.get("/metadata", response_class=FhirResponse)
+def capability_statement(request: Request) -> FhirResponse:
+    """What this base serves: resources, interactions and search parameters (no sign-in)."""
+    return FhirResponse(fhir_server.capability_statement(_base(request)))
+
+
+@fhir.post("", response_class=FhirResponse, openapi_extra=BODY)
+async def transaction(request: Request, session: DB, user: User) -> FhirResponse:
+    """A transaction Bundle of DiagnosticReport and Observation resources: every report
+    stored, or none (the same import as `POST /api/fhir/results`)."""
+    data = _json(await request.body())
+    stored = fhir_results.import_results(session, user, data)
+    return FhirResponse(fhir_results.transaction_response(data, stored))
+
+
+@fhir.post("/Appointment/$book", response_class=FhirResponse, openapi_extra=BODY)
+async def book_operation(request: Request, session: DB, user: User) -> FhirResponse:
+    """$book: an Appointment, or Parameters whose `appt-resource` is one; answers a Bundle
+    holding the booked Appointment."""
+    data = fhir_scheduling.appointment_of_parameters(_json(await request.body()))
+    found = fhir_scheduling.book(session, user, data)
+    resource = fhir_scheduling.appointment(found)
+    return FhirResponse(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {"fullUrl": f"{_base(request)}/Appointment/{resource['id']}", "resource": resource}
+            ],
+        }
+    )
+
+
+@fhir.post("/Appointment", response_class=FhirResponse, status_code=201, openapi_extra=BODY)
+async def create_appointment(request: Request, session: DB, user: User) -> FhirResponse:
+    """Book the Appointment's Slot for its Patient; 409 when the slot is taken."""
+    found = fhir_scheduling.book(session, user, _json(await request.body()))
+    return _appointment_response(request, found, 201)
+
+
+@fhir.put("/Appointment/{resource_id}", response_class=FhirResponse, openapi_extra=BODY)
+async def update_appointment(
+    resource_id: str, request: Request, session: DB, user: User
+) -> FhirResponse:
+    """Cancel an appointment (status `cancelled`); If-Match, when sent, must be current."""
+    booking_id = fhir_server.id_of("Appointment", resource_id)
+    found = fhir_scheduling.cancel(
+        session, user, booking_id, _json(await request.body()), request.headers.get("if-match")
+    )
+    return _appointment_response(request, found)
+
+
+@fhir.get("/{resource_type}", response_class=FhirResponse)
+def search(resource_type: str, request: Request, session: DB, user: User) -> FhirResponse:
+    """Search a resource type: a `searchset` Bundle whose `next` link pages to the end."""
+    return FhirResponse(
+        fhir_server.search(
+            session,
+            user,
+            resource_type,
+            request.query_params.multi_items(),
+            request.headers.get("prefer"),
+            _base(request),
+        )
+    )
+
+
+@fhir.get("/{resource_type}/{resource_id}", response_class=FhirResponse)
+def read(resource_type: str, resource_id: str, session: DB, user: User) -> FhirResponse:
+    resource = fhir_server.read(session, user, resource_type, resource_id)
+    headers = {}
+    if version := resource.get("meta", {}).get("versionId"):
+        headers["ETag"] = f'W/"{version}"'
+    return FhirResponse(resource, headers=headers)

@@ -41,7 +41,6 @@ NATIONAL_DRUG = "urn:cn:nhsa:drug"  # 国家医保药品分类与代码
 INSTITUTION = "urn:caregrid:institution"
 PRESCRIPTION = "urn:caregrid:prescription"
 RESIDENT = "urn:caregrid:resident"
-NATIONAL_ID = "urn:cn:gb11643"  # 公民身份号码
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 STATUS = {
     "issued": "active",

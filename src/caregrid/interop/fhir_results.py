@@ -35,22 +35,12 @@ from caregrid.diagnostics import service as diagnostics
 from caregrid.diagnostics.schemas import ReportIn, ValueIn
 from caregrid.errors import Forbidden, InvalidInput, Problem
 from caregrid.i18n import msg
+from caregrid.interop.fhir_rest import element_path
 from caregrid.residents import service as residents
 
 LOINC = "http://loinc.org"
 CAREGRID_ITEM = "urn:caregrid:item"
 SENDERS = (Role.CLINICIAN, Role.INSTITUTION_ADMIN)
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    """pydantic's location as a FHIR-style path: entry[3].resource.status."""
-    parts: list[str] = []
-    for step in loc:
-        if isinstance(step, int) and parts:
-            parts[-1] += f"[{step}]"
-        else:
-            parts.append(str(step))
-    return ".".join(parts)
 
 
 def parse_bundle(data: Any) -> Bundle:
@@ -61,7 +51,7 @@ def parse_bundle(data: Any) -> Bundle:
         return Bundle.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(
-            [Problem(_path(tuple(e["loc"])) or "(bundle)", e["msg"]) for e in exc.errors()]
+            [Problem(element_path(tuple(e["loc"])) or "(bundle)", e["msg"]) for e in exc.errors()]
         ) from exc
 
 
@@ -282,3 +272,33 @@ def _store(session: Session, principal: Principal, position: int, planned: Plann
             [Problem(f"entry[{position}].resource.{p.field}", p.reason) for p in exc.problems]
         ) from exc
     return result.id
+
+
+def transaction_response(data: Any, stored: list[int]) -> dict[str, Any]:
+    """The `transaction-response` to a stored Bundle: one entry per entry sent, in order; a
+    DiagnosticReport's names the result it became (`urn:caregrid:result`)."""
+    results = iter(stored)
+    entries = []
+    for entry in data.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") == "DiagnosticReport":
+            entries.append(
+                {"response": {"status": "201 Created", "outcome": _stored(next(results))}}
+            )
+        else:
+            entries.append({"response": {"status": "200 OK"}})
+    return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
+
+
+def _stored(result_id: int) -> dict[str, Any]:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "information",
+                "code": "informational",
+                "diagnostics": f"stored as result {result_id}",
+                "details": {"coding": [{"system": "urn:caregrid:result", "code": str(result_id)}]},
+            }
+        ],
+    }

@@ -8,9 +8,10 @@ them directly but ask for what they need with a function here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from caregrid import yamlio
 from caregrid.auth import access, audit
@@ -592,3 +593,68 @@ def city_id(session: Session, code: str) -> int:
     if found is None:
         raise NotFound("no city with code {code!r}", code=code)
     return found
+
+
+# --- the directory, page by page (the FHIR facade's searches) ------------------------------
+
+
+@dataclass(frozen=True)
+class DirectoryFilter:
+    """What a directory search narrows by; None is no filter, an empty set matches nothing.
+    Rows come in id order after `after`, so a client can page to the end on a moving table."""
+
+    after: int = 0
+    limit: int = 100
+    ids: frozenset[int] | None = None
+    codes: frozenset[str] | None = None
+    name: str | None = None  # case-insensitive prefix of the Chinese or English name
+    institution_ids: frozenset[int] | None = None
+
+
+def _named(zh: InstrumentedAttribute[str], en: InstrumentedAttribute[str | None], name: str) -> Any:
+    prefix = name.lower()
+    return zh.startswith(name, autoescape=True) | func.lower(en).startswith(prefix, autoescape=True)
+
+
+def institutions_page(session: Session, where: DirectoryFilter) -> list[Institution]:
+    query = select(Institution).where(Institution.id > where.after)
+    if where.ids is not None:
+        query = query.where(Institution.id.in_(where.ids))
+    if where.codes is not None:
+        query = query.where(Institution.code.in_(where.codes))
+    if where.name:
+        query = query.where(_named(Institution.name_zh, Institution.name_en, where.name))
+    if where.institution_ids is not None:
+        query = query.where(Institution.id.in_(where.institution_ids))
+    return list(session.scalars(query.order_by(Institution.id).limit(where.limit)))
+
+
+def departments_page(session: Session, where: DirectoryFilter) -> list[Department]:
+    query = select(Department).where(Department.id > where.after)
+    if where.ids is not None:
+        query = query.where(Department.id.in_(where.ids))
+    if where.codes is not None:
+        query = query.where(Department.code.in_(where.codes))
+    if where.name:
+        query = query.where(_named(Department.name_zh, Department.name_en, where.name))
+    if where.institution_ids is not None:
+        query = query.where(Department.institution_id.in_(where.institution_ids))
+    return list(session.scalars(query.order_by(Department.id).limit(where.limit)))
+
+
+def practitioners_page(session: Session, where: DirectoryFilter) -> list[Practitioner]:
+    """Practitioners in id order; `institution_ids` matches the home or a practice site (H6)."""
+    query = select(Practitioner).where(Practitioner.id > where.after)
+    if where.ids is not None:
+        query = query.where(Practitioner.id.in_(where.ids))
+    if where.codes is not None:
+        query = query.where(Practitioner.code.in_(where.codes))
+    if where.name:
+        query = query.where(Practitioner.name.startswith(where.name, autoescape=True))
+    if where.institution_ids is not None:
+        query = query.where(
+            Practitioner.home_institution_id.in_(where.institution_ids)
+            | Practitioner.sites.any(Institution.id.in_(where.institution_ids))
+        )
+    query = query.options(selectinload(Practitioner.sites))
+    return list(session.scalars(query.order_by(Practitioner.id).limit(where.limit)))

@@ -599,3 +599,118 @@ def live_booking_for_referral(session: Session, referral_id: int) -> Booking | N
 def slot_time(session: Session, booking: Booking) -> datetime:
     slot, _ = _slot_of(session, booking)
     return slot.starts_at
+
+
+# --- page by page (the FHIR facade's searches) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotFilter:
+    """What a search of sessions, slots or bookings narrows by, in id order after `after`;
+    None is no filter. `open_only` leaves out slots already past or taken (the cheap part of
+    "free"; whether a reserved slot is open to the reader's unit is in its view)."""
+
+    after: int = 0
+    limit: int = 100
+    ids: frozenset[int] | None = None
+    session_ids: frozenset[int] | None = None
+    department_ids: frozenset[int] | None = None
+    practitioner_ids: frozenset[int] | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    open_only: bool = False
+    resident_ids: frozenset[int] | None = None
+    slot_ids: frozenset[int] | None = None
+
+
+def sessions_page(session: Session, where: SlotFilter) -> list[ClinicSession]:
+    """Clinic sessions in id order (published timetables are not personal data)."""
+    query = select(ClinicSession).where(ClinicSession.id > where.after)
+    if where.ids is not None:
+        query = query.where(ClinicSession.id.in_(where.ids))
+    if where.department_ids is not None:
+        query = query.where(ClinicSession.department_id.in_(where.department_ids))
+    if where.practitioner_ids is not None:
+        query = query.where(ClinicSession.practitioner_id.in_(where.practitioner_ids))
+    if where.starts_from is not None:
+        query = query.where(ClinicSession.ends_at > where.starts_from)
+    if where.starts_before is not None:
+        query = query.where(ClinicSession.starts_at < where.starts_before)
+    return list(session.scalars(query.order_by(ClinicSession.id).limit(where.limit)))
+
+
+def slots_page(session: Session, principal: Principal, where: SlotFilter) -> list[SlotView]:
+    """Slots in id order as the principal's unit sees them now."""
+    now = clock.now()
+    query = (
+        select(Slot, ClinicSession)
+        .join(ClinicSession, ClinicSession.id == Slot.session_id)
+        .where(Slot.id > where.after)
+    )
+    if where.ids is not None:
+        query = query.where(Slot.id.in_(where.ids))
+    if where.session_ids is not None:
+        query = query.where(Slot.session_id.in_(where.session_ids))
+    if where.department_ids is not None:
+        query = query.where(ClinicSession.department_id.in_(where.department_ids))
+    if where.practitioner_ids is not None:
+        query = query.where(ClinicSession.practitioner_id.in_(where.practitioner_ids))
+    if where.starts_from is not None:
+        query = query.where(Slot.starts_at >= where.starts_from)
+    if where.starts_before is not None:
+        query = query.where(Slot.starts_at < where.starts_before)
+    if where.open_only:
+        live = exists().where(Booking.slot_id == Slot.id, Booking.status != "cancelled")
+        query = query.where(Slot.starts_at > now, ~live)
+    rows = list(session.execute(query.order_by(Slot.id).limit(where.limit)))
+    taken = _live_slot_ids(session, [slot.id for slot, _ in rows])
+    members = {
+        host: is_member_unit(session, principal.institution_id, host)
+        for host in {clinic.institution_id for _, clinic in rows}
+    }
+    return [
+        _availability(
+            slot, clinic, taken=slot.id in taken, member=members[clinic.institution_id], now=now
+        )
+        for slot, clinic in rows
+    ]
+
+
+def get_slot(session: Session, principal: Principal, slot_id: int) -> SlotView:
+    found = slots_page(session, principal, SlotFilter(ids=frozenset({slot_id}), limit=1))
+    if not found:
+        raise NotFound("no slot with id {slot_id}", slot_id=slot_id)
+    return found[0]
+
+
+@dataclass(frozen=True)
+class BookingView:
+    booking: Booking
+    slot: Slot
+    clinic: ClinicSession
+
+
+def bookings_page(session: Session, principal: Principal, where: SlotFilter) -> list[BookingView]:
+    """Bookings in id order of residents the principal may see (each checked, the page's
+    reads audited as one entry): the person behind a booking is personal data."""
+    query = (
+        select(Booking, Slot, ClinicSession)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .join(ClinicSession, ClinicSession.id == Slot.session_id)
+        .where(Booking.id > where.after)
+    )
+    if where.ids is not None:
+        query = query.where(Booking.id.in_(where.ids))
+    if where.resident_ids is not None:
+        query = query.where(Booking.resident_id.in_(where.resident_ids))
+    if where.slot_ids is not None:
+        query = query.where(Booking.slot_id.in_(where.slot_ids))
+    rows = session.execute(query.order_by(Booking.id).limit(where.limit))
+    found = []
+    for booking, slot, clinic in rows:
+        access.patient_access(session, principal, booking.resident_id)
+        found.append(BookingView(booking, slot, clinic))
+    audit.record_reads(
+        session, principal, "booking", [v.booking.id for v in found], purpose="booking"
+    )
+    return found

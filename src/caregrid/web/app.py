@@ -57,6 +57,7 @@ PUBLIC = frozenset(
         "/openapi.json",
         "/api/docs",
         "/static",
+        "/fhir/metadata",  # a FHIR client reads the CapabilityStatement before it signs in
     }
 )
 
@@ -72,6 +73,7 @@ ROUTERS = (
     chronic_api.router,
     diagnostics_api.router,
     interop_api.router,
+    interop_api.fhir,
     indicators_api.router,
     planning_api.router,
     finance_api.router,

@@ -1,0 +1,208 @@
+"""What the `/fhir` base serves (J3, J7): one table of resource kinds, from which both the
+dispatch of reads and searches and the CapabilityStatement are made, so the statement lists
+exactly what is supported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from caregrid import clock
+from caregrid.auth.roles import Principal
+from caregrid.errors import NotFound
+from caregrid.interop import fhir_directory as directory
+from caregrid.interop import fhir_patient, fhir_scheduling
+from caregrid.interop.fhir_rest import (
+    COMMON,
+    FHIR_VERSION,
+    Page,
+    Param,
+    as_id,
+    emit,
+    parse_search,
+    searchset,
+)
+
+Read = Callable[[Session, Principal, int], dict[str, Any]]
+SearchFn = Callable[[Session, Principal, Any], Page]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A resource type the base serves: how it is read and searched, what else it accepts."""
+
+    type: str
+    read: Read
+    search: SearchFn
+    params: tuple[Param, ...]
+    writes: tuple[str, ...] = ()  # create, update
+    documentation: str = ""
+
+
+KINDS: dict[str, Kind] = {
+    k.type: k
+    for k in (
+        Kind(
+            "Organization",
+            directory.read_organization,
+            directory.search_organizations,
+            directory.ORGANIZATION_PARAMS,
+            documentation="an institution of the registry",
+        ),
+        Kind(
+            "Location",
+            directory.read_location,
+            directory.search_locations,
+            directory.LOCATION_PARAMS,
+            documentation="an institution's site, with its position where the layout gives it",
+        ),
+        Kind(
+            "HealthcareService",
+            directory.read_service,
+            directory.search_services,
+            directory.SERVICE_PARAMS,
+            documentation="a department",
+        ),
+        Kind(
+            "Practitioner",
+            directory.read_practitioner,
+            directory.search_practitioners,
+            directory.PRACTITIONER_PARAMS,
+        ),
+        Kind(
+            "Patient",
+            fhir_patient.read_patient,
+            fhir_patient.search_patients,
+            fhir_patient.PATIENT_PARAMS,
+            documentation="a resident, read under the care-relationship rule; every read audited",
+        ),
+        Kind(
+            "Schedule",
+            fhir_scheduling.read_schedule,
+            fhir_scheduling.search_schedules,
+            fhir_scheduling.SCHEDULE_PARAMS,
+            documentation="a published clinic session",
+        ),
+        Kind(
+            "Slot",
+            fhir_scheduling.read_slot,
+            fhir_scheduling.search_slots,
+            fhir_scheduling.SLOT_PARAMS,
+            documentation="a slot as the reader's unit may book it now (C1, C3)",
+        ),
+        Kind(
+            "Appointment",
+            fhir_scheduling.read_appointment,
+            fhir_scheduling.search_appointments,
+            fhir_scheduling.APPOINTMENT_PARAMS,
+            writes=("create", "update"),
+            documentation="a booking; create books its Slot, update cancels (If-Match honoured)",
+        ),
+    )
+}
+
+# Accepted inside a transaction Bundle posted to the base, not served on their own (yet).
+IN_TRANSACTIONS = {
+    "DiagnosticReport": "a result from a member's LIS or PACS, with its Observations",
+    "Observation": "a result value of a DiagnosticReport in the same Bundle",
+}
+
+
+def kind(resource_type: str) -> Kind:
+    found = KINDS.get(resource_type)
+    if found is None:
+        raise NotFound(
+            "{type} is not served here; see the CapabilityStatement (GET /fhir/metadata)",
+            type=resource_type[:64],
+        )
+    return found
+
+
+def id_of(resource_type: str, raw_id: str) -> int:
+    """The record number a FHIR id names; any other id names nothing here."""
+    resource_id = as_id(raw_id)
+    if resource_id is None or raw_id != str(resource_id):
+        raise NotFound("no {type} with id {id}", type=resource_type, id=raw_id[:64])
+    return resource_id
+
+
+def read(session: Session, principal: Principal, resource_type: str, raw_id: str) -> dict[str, Any]:
+    serving = kind(resource_type)
+    return serving.read(session, principal, id_of(resource_type, raw_id))
+
+
+def search(
+    session: Session,
+    principal: Principal,
+    resource_type: str,
+    query: Iterable[tuple[str, str]],
+    prefer: str | None,
+    base: str,
+) -> dict[str, Any]:
+    serving = kind(resource_type)
+    wanted = parse_search(serving.params, query, prefer)
+    return searchset(base, resource_type, wanted, serving.search(session, principal, wanted))
+
+
+def capability_statement(base: str) -> dict[str, Any]:
+    resources = []
+    for k in KINDS.values():
+        interactions = ["read", "search-type", *k.writes]
+        resource: dict[str, Any] = {
+            "type": k.type,
+            "interaction": [{"code": code} for code in interactions],
+            "searchParam": [
+                {"name": p.name, "type": p.type, "documentation": p.documentation} for p in k.params
+            ]
+            + [
+                {"name": "_id", "type": "token", "documentation": "the resource's id"},
+            ],
+        }
+        if k.documentation:
+            resource["documentation"] = k.documentation
+        if "update" in k.writes:
+            resource["versioning"] = "versioned-update"
+        if k.type == "Appointment":
+            resource["operation"] = [
+                {
+                    "name": "book",
+                    "definition": "http://hl7.org/fhir/uv/scheduling/OperationDefinition/appointment-book",
+                    "documentation": "an Appointment, or Parameters with appt-resource",
+                }
+            ]
+        resources.append(resource)
+    for type_, note in IN_TRANSACTIONS.items():
+        resources.append({"type": type_, "documentation": f"{note} (in a transaction only)"})
+    return emit(
+        {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": clock.today().isoformat(),
+            "kind": "instance",
+            "software": {"name": "CareGrid"},
+            "implementation": {"description": "CareGrid's FHIR facade", "url": base},
+            "fhirVersion": FHIR_VERSION,
+            "format": ["application/fhir+json", "json"],
+            "rest": [
+                {
+                    "mode": "server",
+                    "documentation": (
+                        "Every search also takes "
+                        + ", ".join(COMMON)
+                        + "; an unknown parameter is ignored unless Prefer: handling=strict."
+                    ),
+                    "security": {
+                        "description": (
+                            "Authorization: Bearer, a token from `caregrid user token`, as for "
+                            "the API"
+                        )
+                    },
+                    "resource": resources,
+                    "interaction": [{"code": "transaction"}],
+                }
+            ],
+        }
+    )
