@@ -77,6 +77,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class MethodNotAllowed(DomainError):
+    """The resource exists but does not take this interaction."""
+
+    status = 405
+    title = "Method not allowed"
+
+
 class PreconditionFailed(Conflict):
     """The client's If-Match names a version that is no longer the record's."""
 

@@ -90,14 +90,18 @@ def test_the_capability_statement_lists_exactly_what_is_served(
         "schedule": "Schedule/1",
         "patient": f"Patient/{world.patient}",
         "slot": "Slot/1",
+        "requester": "Organization/1",
+        "performer": "Organization/1",
+        "owner": "Organization/1",
     }
+    statuses = {"Slot": "free", "Task": "requested"}
     for type_, entry in listed.items():
         if type_ in fhir_server.IN_TRANSACTIONS:
             assert get(client, f"/fhir/{type_}", headers).status_code == 404
             continue
         for param in entry["searchParam"]:  # each one listed is understood...
             value = {"date": "ge2026-11-01", "reference": references.get(param["name"])}.get(
-                param["type"], "free" if param["name"] == "status" else "x"
+                param["type"], statuses.get(type_, "x") if param["name"] == "status" else "x"
             )
             answer = get(client, f"/fhir/{type_}?{param['name']}={value}", strict)
             if type_ == "Appointment" and param["name"] == "slot":

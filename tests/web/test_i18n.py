@@ -68,6 +68,7 @@ VOCABULARIES = (
 ERRORS = {
     "DomainError", "NotFound", "Conflict", "Forbidden", "UnsupportedMediaType", "Unavailable",
     "Unauthenticated", "TooManyAttempts", "RuleViolation", "Icd10Error", "PreconditionFailed",
+    "MethodNotAllowed",
 }  # fmt: skip
 CLI_ONLY = ("cli", "synth")  # their refusals reach a terminal, in English (not their purposes)
 

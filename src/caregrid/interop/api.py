@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
@@ -12,7 +12,6 @@ from pydantic import BaseModel
 from caregrid.errors import InvalidInput, Problem
 from caregrid.i18n import msg
 from caregrid.interop import fhir_medication, fhir_results, fhir_scheduling, fhir_server
-from caregrid.scheduling import service as scheduling
 from caregrid.web.deps import DB, User
 
 router = APIRouter(prefix="/api/fhir", tags=["interoperability"])
@@ -82,14 +81,14 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
 
 
-def _appointment_response(
-    request: Request, found: scheduling.BookingView, status_code: int = 200
-) -> FhirResponse:
-    resource = fhir_scheduling.appointment(found)
-    version = resource["meta"]["versionId"]
-    headers = {"ETag": f'W/"{version}"'}
-    if status_code == 201:
-        headers["Location"] = f"{_base(request)}/Appointment/{resource['id']}/_history/{version}"
+def _answer(request: Request, resource: dict[str, Any], status_code: int = 200) -> FhirResponse:
+    """A resource with its version as ETag and, when just made, its Location."""
+    headers = {}
+    if version := resource.get("meta", {}).get("versionId"):
+        headers["ETag"] = f'W/"{version}"'
+        if status_code == 201:
+            where = f"{_base(request)}/{resource['resourceType']}/{resource['id']}"
+            headers["Location"] = f"{where}/_history/{version}"
     return FhirResponse(resource, status_code=status_code, headers=headers)
 
 
@@ -112,9 +111,7 @@ async def transaction(request: Request, session: DB, user: User) -> FhirResponse
 async def book_operation(request: Request, session: DB, user: User) -> FhirResponse:
     """$book: an Appointment, or Parameters whose `appt-resource` is one; answers a Bundle
     holding the booked Appointment."""
-    data = fhir_scheduling.appointment_of_parameters(_json(await request.body()))
-    found = fhir_scheduling.book(session, user, data)
-    resource = fhir_scheduling.appointment(found)
+    resource = fhir_scheduling.create(session, user, _json(await request.body()))
     return FhirResponse(
         {
             "resourceType": "Bundle",
@@ -126,23 +123,27 @@ async def book_operation(request: Request, session: DB, user: User) -> FhirRespo
     )
 
 
-@fhir.post("/Appointment", response_class=FhirResponse, status_code=201, openapi_extra=BODY)
-async def create_appointment(request: Request, session: DB, user: User) -> FhirResponse:
-    """Book the Appointment's Slot for its Patient; 409 when the slot is taken."""
-    found = fhir_scheduling.book(session, user, _json(await request.body()))
-    return _appointment_response(request, found, 201)
+@fhir.post("/{resource_type}", response_class=FhirResponse, status_code=201, openapi_extra=BODY)
+async def create(resource_type: str, request: Request, session: DB, user: User) -> FhirResponse:
+    """Create: an Appointment books its Slot (409 when taken); a ServiceRequest is a referral."""
+    data = _json(await request.body())
+    return _answer(request, fhir_server.create(session, user, resource_type, data), 201)
 
 
-@fhir.put("/Appointment/{resource_id}", response_class=FhirResponse, openapi_extra=BODY)
-async def update_appointment(
-    resource_id: str, request: Request, session: DB, user: User
+@fhir.put("/{resource_type}/{resource_id}", response_class=FhirResponse, openapi_extra=BODY)
+async def update(
+    resource_type: str, resource_id: str, request: Request, session: DB, user: User
 ) -> FhirResponse:
-    """Cancel an appointment (status `cancelled`); If-Match, when sent, must be current."""
-    booking_id = fhir_server.id_of("Appointment", resource_id)
-    found = fhir_scheduling.cancel(
-        session, user, booking_id, _json(await request.body()), request.headers.get("if-match")
+    """Update under If-Match: an Appointment is cancelled, a referral's Task moves on."""
+    resource = fhir_server.update(
+        session,
+        user,
+        resource_type,
+        resource_id,
+        _json(await request.body()),
+        request.headers.get("if-match"),
     )
-    return _appointment_response(request, found)
+    return _answer(request, resource)
 
 
 @fhir.get("/{resource_type}", response_class=FhirResponse)
@@ -161,9 +162,7 @@ def search(resource_type: str, request: Request, session: DB, user: User) -> Fhi
 
 
 @fhir.get("/{resource_type}/{resource_id}", response_class=FhirResponse)
-def read(resource_type: str, resource_id: str, session: DB, user: User) -> FhirResponse:
-    resource = fhir_server.read(session, user, resource_type, resource_id)
-    headers = {}
-    if version := resource.get("meta", {}).get("versionId"):
-        headers["ETag"] = f'W/"{version}"'
-    return FhirResponse(resource, headers=headers)
+def read(
+    resource_type: str, resource_id: str, request: Request, session: DB, user: User
+) -> FhirResponse:
+    return _answer(request, fhir_server.read(session, user, resource_type, resource_id))

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, Problem
+from caregrid.interop.fhir_rest import ICD10
 from caregrid.interop.fhir_results import parse_bundle
 from caregrid.pharmacy import service as pharmacy
 from caregrid.pharmacy.schemas import PrescriptionIn, PrescriptionOut
@@ -41,7 +42,6 @@ NATIONAL_DRUG = "urn:cn:nhsa:drug"  # 国家医保药品分类与代码
 INSTITUTION = "urn:caregrid:institution"
 PRESCRIPTION = "urn:caregrid:prescription"
 RESIDENT = "urn:caregrid:resident"
-ICD10 = "http://hl7.org/fhir/sid/icd-10"
 STATUS = {
     "issued": "active",
     "dispensed": "completed",

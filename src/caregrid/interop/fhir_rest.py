@@ -35,6 +35,7 @@ from caregrid.errors import (
 from caregrid.i18n import msg
 
 FHIR_VERSION = "4.0.1"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
 NATIONAL_ID = "urn:cn:gb11643"  # 公民身份号码, the resident's national ID (GB 11643)
 DEFAULT_COUNT = 50
 MAX_COUNT = 500

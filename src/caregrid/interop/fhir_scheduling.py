@@ -291,6 +291,16 @@ def _resident_of(session: Session, participant: Any, where: str) -> int | None:
     return None
 
 
+def create(session: Session, principal: Principal, data: Any) -> dict[str, Any]:
+    return appointment(book(session, principal, appointment_of_parameters(data)))
+
+
+def update(
+    session: Session, principal: Principal, booking_id: int, data: Any, if_match: str | None
+) -> dict[str, Any]:
+    return appointment(cancel(session, principal, booking_id, data, if_match))
+
+
 def book(session: Session, principal: Principal, data: Any) -> scheduling.BookingView:
     """An Appointment booked on its one Slot for its one Patient, through the scheduling
     service (who may book which slot now, and the guard against a second booking)."""

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import Principal
-from caregrid.errors import NotFound
+from caregrid.errors import MethodNotAllowed, NotFound
 from caregrid.interop import fhir_directory as directory
-from caregrid.interop import fhir_patient, fhir_scheduling
+from caregrid.interop import fhir_patient, fhir_referral, fhir_scheduling
 from caregrid.interop.fhir_rest import (
     COMMON,
     FHIR_VERSION,
@@ -28,18 +28,27 @@ from caregrid.interop.fhir_rest import (
 
 Read = Callable[[Session, Principal, int], dict[str, Any]]
 SearchFn = Callable[[Session, Principal, Any], Page]
+Create = Callable[[Session, Principal, Any], dict[str, Any]]
+Update = Callable[[Session, Principal, int, Any, str | None], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Kind:
-    """A resource type the base serves: how it is read and searched, what else it accepts."""
+    """A resource type the base serves: how it is read and searched, and written if at all
+    (`update` gets the If-Match header the client sent)."""
 
     type: str
     read: Read
     search: SearchFn
     params: tuple[Param, ...]
-    writes: tuple[str, ...] = ()  # create, update
     documentation: str = ""
+    create: Create | None = None
+    update: Update | None = None
+
+    @property
+    def interactions(self) -> list[str]:
+        writes = [("create", self.create), ("update", self.update)]
+        return ["read", "search-type", *(name for name, how in writes if how is not None)]
 
 
 KINDS: dict[str, Kind] = {
@@ -98,8 +107,25 @@ KINDS: dict[str, Kind] = {
             fhir_scheduling.read_appointment,
             fhir_scheduling.search_appointments,
             fhir_scheduling.APPOINTMENT_PARAMS,
-            writes=("create", "update"),
             documentation="a booking; create books its Slot, update cancels (If-Match honoured)",
+            create=fhir_scheduling.create,
+            update=fhir_scheduling.update,
+        ),
+        Kind(
+            "ServiceRequest",
+            fhir_referral.read_request,
+            fhir_referral.search_requests,
+            fhir_referral.REQUEST_PARAMS,
+            documentation="a referral (basedOn an up referral: the lead's downward one, B5)",
+            create=fhir_referral.create,
+        ),
+        Kind(
+            "Task",
+            fhir_referral.read_task,
+            fhir_referral.search_tasks,
+            fhir_referral.TASK_PARAMS,
+            documentation="a referral's state in the closed loop; update moves it (If-Match)",
+            update=fhir_referral.move,
         ),
     )
 }
@@ -134,6 +160,27 @@ def read(session: Session, principal: Principal, resource_type: str, raw_id: str
     return serving.read(session, principal, id_of(resource_type, raw_id))
 
 
+def create(session: Session, principal: Principal, resource_type: str, data: Any) -> dict[str, Any]:
+    serving = kind(resource_type)
+    if serving.create is None:
+        raise MethodNotAllowed("{type} is read here, not created", type=resource_type)
+    return serving.create(session, principal, data)
+
+
+def update(
+    session: Session,
+    principal: Principal,
+    resource_type: str,
+    raw_id: str,
+    data: Any,
+    if_match: str | None,
+) -> dict[str, Any]:
+    serving = kind(resource_type)
+    if serving.update is None:
+        raise MethodNotAllowed("{type} is read here, not updated", type=resource_type)
+    return serving.update(session, principal, id_of(resource_type, raw_id), data, if_match)
+
+
 def search(
     session: Session,
     principal: Principal,
@@ -150,10 +197,9 @@ def search(
 def capability_statement(base: str) -> dict[str, Any]:
     resources = []
     for k in KINDS.values():
-        interactions = ["read", "search-type", *k.writes]
         resource: dict[str, Any] = {
             "type": k.type,
-            "interaction": [{"code": code} for code in interactions],
+            "interaction": [{"code": code} for code in k.interactions],
             "searchParam": [
                 {"name": p.name, "type": p.type, "documentation": p.documentation} for p in k.params
             ]
@@ -163,7 +209,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         }
         if k.documentation:
             resource["documentation"] = k.documentation
-        if "update" in k.writes:
+        if k.update is not None:
             resource["versioning"] = "versioned-update"
         if k.type == "Appointment":
             resource["operation"] = [

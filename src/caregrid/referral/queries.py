@@ -4,6 +4,7 @@ view the pages and the API show, and the `referral` facts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -333,3 +334,50 @@ def _answer_hours(referral: Referral) -> float | None:
     if referral.answered_at is None or referral.submitted_at is None:
         return None
     return round((referral.answered_at - referral.submitted_at).total_seconds() / 3600, 2)
+
+
+@dataclass(frozen=True)
+class ReferralFilter:
+    """What a search of referrals narrows by, in id order after `after`; None is no filter."""
+
+    after: int = 0
+    limit: int = 100
+    ids: frozenset[int] | None = None
+    resident_ids: frozenset[int] | None = None
+    from_institution_ids: frozenset[int] | None = None
+    to_institution_ids: frozenset[int] | None = None
+    states: frozenset[str] | None = None
+
+
+def page(session: Session, principal: Principal, where: ReferralFilter) -> list[Referral]:
+    """Referrals the principal's institution sent or received (its network's, for the office),
+    in id order; drafts only for their author's institution. The page's reads are audited
+    as one entry (a member's system searching its referrals, the FHIR facade)."""
+    if principal.system:
+        query = select(Referral)
+    elif principal.institution_id is not None:
+        mine = principal.institution_id
+        query = select(Referral).where(
+            (Referral.from_institution_id == mine)
+            | ((Referral.to_institution_id == mine) & (Referral.state != State.DRAFT))
+        )
+    elif principal.has(Role.NETWORK_ADMIN) and principal.network_id is not None:
+        query = select(Referral).where(
+            Referral.network_id == principal.network_id, Referral.state != State.DRAFT
+        )
+    else:
+        raise Forbidden("only the two institutions of a referral and their network office see it")
+    query = query.where(Referral.id > where.after)
+    if where.ids is not None:
+        query = query.where(Referral.id.in_(where.ids))
+    if where.resident_ids is not None:
+        query = query.where(Referral.resident_id.in_(where.resident_ids))
+    if where.from_institution_ids is not None:
+        query = query.where(Referral.from_institution_id.in_(where.from_institution_ids))
+    if where.to_institution_ids is not None:
+        query = query.where(Referral.to_institution_id.in_(where.to_institution_ids))
+    if where.states is not None:
+        query = query.where(Referral.state.in_(where.states))
+    rows = list(session.scalars(query.order_by(Referral.id).limit(where.limit)))
+    audit.record_reads(session, principal, "referral", [r.id for r in rows], purpose="referral")
+    return rows

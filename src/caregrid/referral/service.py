@@ -19,6 +19,7 @@ from caregrid.i18n import msg
 from caregrid.pharmacy import service as pharmacy
 from caregrid.referral.models import Referral
 from caregrid.referral.queries import (
+    ReferralFilter,
     allowed_actions,
     awaiting_slot,
     facts,
@@ -28,6 +29,7 @@ from caregrid.referral.queries import (
     open_down_referrals,
     outbox,
     overdue,
+    page,
     pending_approvals,
     require_read,
     side_of,
@@ -65,6 +67,7 @@ __all__ = [
     "DEDUCTIBLE_TEXT",
     "TIER_CATALOGS",
     "Referral",
+    "ReferralFilter",
     "Route",
     "_move",
     "allowed_actions",
@@ -84,6 +87,7 @@ __all__ = [
     "open_down_referrals",
     "outbox",
     "overdue",
+    "page",
     "pending_approvals",
     "require_read",
     "route",
