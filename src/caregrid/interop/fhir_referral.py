@@ -10,10 +10,12 @@ guard each action (the office's approval, the coded rejection, the follow-up tha
 downward loop) are the same as on the pages.
 
 ServiceRequest.note[0] is the reason for referral and note[1] the clinical summary; consent,
-an admission request and a downward referral's discharge summary and follow-up plan are
-extensions (`urn:caregrid:fhir:…`). Task.status maps the referral's states: draft, requested
-(submitted), accepted (accepted, scheduled), in-progress (arrived), completed (completed,
-closed: `businessStatus` tells them apart), rejected (with `statusReason`), cancelled.
+an admission request, the justification of a first-visit-catalog disease going up (B2), the
+patient's reason for going outside the network (B6) and a downward referral's discharge
+summary and follow-up plan are extensions (`urn:caregrid:fhir:…`). Task.status maps the
+referral's states: draft, requested (submitted), accepted (accepted, scheduled), in-progress
+(arrived), completed (completed, closed: `businessStatus` tells them apart), rejected (with
+`statusReason`), cancelled.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ CONSENT = EXTENSION + "consent"
 ADMISSION = EXTENSION + "admission-requested"
 DISCHARGE_SUMMARY = EXTENSION + "discharge-summary"
 FOLLOW_UP_PLAN = EXTENSION + "follow-up-plan"
+JUSTIFICATION = EXTENSION + "justification"  # why a first-visit-catalog disease goes up (B2)
+PATIENT_CHOICE = EXTENSION + "patient-choice-reason"  # why outside the network (B6)
 STATE = "urn:caregrid:referral-state"
 DIRECTION = "urn:caregrid:referral-direction"
 REJECTION = "urn:caregrid:rejection-reason"
@@ -100,8 +104,8 @@ PATHS = {
     "consent": f"ServiceRequest.extension({CONSENT})",
     "discharge_summary": f"ServiceRequest.extension({DISCHARGE_SUMMARY})",
     "follow_up_plan": f"ServiceRequest.extension({FOLLOW_UP_PLAN})",
-    "justification": "ServiceRequest.note[2]",
-    "patient_choice_reason": "ServiceRequest.note[2]",
+    "justification": f"ServiceRequest.extension({JUSTIFICATION})",
+    "patient_choice_reason": f"ServiceRequest.extension({PATIENT_CHOICE})",
 }
 
 REQUEST_PARAMS = (
@@ -132,8 +136,13 @@ def service_request(referral: referrals.Referral) -> dict[str, Any]:
         {"url": CONSENT, "valueBoolean": referral.consent},
         {"url": ADMISSION, "valueBoolean": referral.admission_requested},
     ]
-    for url, text in ((DISCHARGE_SUMMARY, referral.discharge_summary),
-                      (FOLLOW_UP_PLAN, referral.follow_up_plan)):  # fmt: skip
+    texts = (
+        (JUSTIFICATION, referral.justification),
+        (PATIENT_CHOICE, referral.patient_choice_reason),
+        (DISCHARGE_SUMMARY, referral.discharge_summary),
+        (FOLLOW_UP_PLAN, referral.follow_up_plan),
+    )
+    for url, text in texts:
         if text:
             extensions.append({"url": url, "valueString": text})
     resource: dict[str, Any] = {
@@ -258,6 +267,11 @@ def _extension(request: Any, url: str) -> Any:
     return next((e for e in request.extension or [] if e.url == url), None)
 
 
+def _string(request: Any, url: str) -> str | None:
+    found = _extension(request, url)
+    return found.valueString if found is not None else None
+
+
 def _resident(session: Session, subject: Any) -> int | None:
     if subject is None:
         return None
@@ -329,8 +343,6 @@ def create(session: Session, principal: Principal, data: Any) -> dict[str, Any]:
     if problems:
         raise InvalidInput(problems)
     assert resident_id is not None and diagnosis is not None and consent is not None
-    discharge = _extension(request, DISCHARGE_SUMMARY)
-    follow_up = _extension(request, FOLLOW_UP_PLAN)
     code, department = _performers(session, request)
     try:
         if parents:
@@ -349,8 +361,8 @@ def create(session: Session, principal: Principal, data: Any) -> dict[str, Any]:
                     diagnosis_code=diagnosis,
                     reason=texts[0],
                     clinical_summary=texts[1],
-                    discharge_summary=discharge.valueString if discharge else None,
-                    follow_up_plan=follow_up.valueString if follow_up else None,
+                    discharge_summary=_string(request, DISCHARGE_SUMMARY),
+                    follow_up_plan=_string(request, FOLLOW_UP_PLAN),
                     consent=bool(consent.valueBoolean),
                 ),
             )
@@ -374,8 +386,8 @@ def create(session: Session, principal: Principal, data: Any) -> dict[str, Any]:
                 admission_requested=bool(
                     (e := _extension(request, ADMISSION)) is not None and e.valueBoolean
                 ),
-                justification=texts[2] if len(texts) > 2 else None,
-                patient_choice_reason=texts[2] if len(texts) > 2 else None,
+                justification=_string(request, JUSTIFICATION),
+                patient_choice_reason=_string(request, PATIENT_CHOICE),
                 submit=request.status == "active",
             ),
         )
