@@ -14,7 +14,7 @@ from caregrid import clock
 from caregrid.auth.roles import Principal
 from caregrid.errors import MethodNotAllowed, NotFound
 from caregrid.interop import fhir_directory as directory
-from caregrid.interop import fhir_patient, fhir_referral, fhir_scheduling
+from caregrid.interop import fhir_measure, fhir_patient, fhir_referral, fhir_scheduling
 from caregrid.interop.fhir_rest import (
     COMMON,
     FHIR_VERSION,
@@ -26,7 +26,7 @@ from caregrid.interop.fhir_rest import (
     searchset,
 )
 
-Read = Callable[[Session, Principal, int], dict[str, Any]]
+Read = Callable[[Session, Principal, str], dict[str, Any]]
 SearchFn = Callable[[Session, Principal, Any], Page]
 Create = Callable[[Session, Principal, Any], dict[str, Any]]
 Update = Callable[[Session, Principal, int, Any, str | None], dict[str, Any]]
@@ -38,7 +38,7 @@ class Kind:
     (`update` gets the If-Match header the client sent)."""
 
     type: str
-    read: Read
+    read: Read | None  # None: computed when searched, not kept to be read by id
     search: SearchFn
     params: tuple[Param, ...]
     documentation: str = ""
@@ -48,7 +48,21 @@ class Kind:
     @property
     def interactions(self) -> list[str]:
         writes = [("create", self.create), ("update", self.update)]
-        return ["read", "search-type", *(name for name, how in writes if how is not None)]
+        reads = ["read"] if self.read is not None else []
+        return [*reads, "search-type", *(name for name, how in writes if how is not None)]
+
+
+def id_of(resource_type: str, raw_id: str) -> int:
+    """The record number a FHIR id names; any other id names nothing here."""
+    resource_id = as_id(raw_id)
+    if resource_id is None or raw_id != str(resource_id):
+        raise NotFound("no {type} with id {id}", type=resource_type, id=raw_id[:64])
+    return resource_id
+
+
+def numbered(resource_type: str, read: Callable[[Session, Principal, int], dict[str, Any]]) -> Read:
+    """A read of a kind whose ids are CareGrid's record numbers."""
+    return lambda session, principal, raw: read(session, principal, id_of(resource_type, raw))
 
 
 KINDS: dict[str, Kind] = {
@@ -56,55 +70,55 @@ KINDS: dict[str, Kind] = {
     for k in (
         Kind(
             "Organization",
-            directory.read_organization,
+            numbered("Organization", directory.read_organization),
             directory.search_organizations,
             directory.ORGANIZATION_PARAMS,
             documentation="an institution of the registry",
         ),
         Kind(
             "Location",
-            directory.read_location,
+            numbered("Location", directory.read_location),
             directory.search_locations,
             directory.LOCATION_PARAMS,
             documentation="an institution's site, with its position where the layout gives it",
         ),
         Kind(
             "HealthcareService",
-            directory.read_service,
+            numbered("HealthcareService", directory.read_service),
             directory.search_services,
             directory.SERVICE_PARAMS,
             documentation="a department",
         ),
         Kind(
             "Practitioner",
-            directory.read_practitioner,
+            numbered("Practitioner", directory.read_practitioner),
             directory.search_practitioners,
             directory.PRACTITIONER_PARAMS,
         ),
         Kind(
             "Patient",
-            fhir_patient.read_patient,
+            numbered("Patient", fhir_patient.read_patient),
             fhir_patient.search_patients,
             fhir_patient.PATIENT_PARAMS,
             documentation="a resident, read under the care-relationship rule; every read audited",
         ),
         Kind(
             "Schedule",
-            fhir_scheduling.read_schedule,
+            numbered("Schedule", fhir_scheduling.read_schedule),
             fhir_scheduling.search_schedules,
             fhir_scheduling.SCHEDULE_PARAMS,
             documentation="a published clinic session",
         ),
         Kind(
             "Slot",
-            fhir_scheduling.read_slot,
+            numbered("Slot", fhir_scheduling.read_slot),
             fhir_scheduling.search_slots,
             fhir_scheduling.SLOT_PARAMS,
             documentation="a slot as the reader's unit may book it now (C1, C3)",
         ),
         Kind(
             "Appointment",
-            fhir_scheduling.read_appointment,
+            numbered("Appointment", fhir_scheduling.read_appointment),
             fhir_scheduling.search_appointments,
             fhir_scheduling.APPOINTMENT_PARAMS,
             documentation="a booking; create books its Slot, update cancels (If-Match honoured)",
@@ -113,7 +127,7 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "ServiceRequest",
-            fhir_referral.read_request,
+            numbered("ServiceRequest", fhir_referral.read_request),
             fhir_referral.search_requests,
             fhir_referral.REQUEST_PARAMS,
             documentation="a referral (basedOn an up referral: the lead's downward one, B5)",
@@ -121,11 +135,25 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "Task",
-            fhir_referral.read_task,
+            numbered("Task", fhir_referral.read_task),
             fhir_referral.search_tasks,
             fhir_referral.TASK_PARAMS,
             documentation="a referral's state in the closed loop; update moves it (If-Match)",
             update=fhir_referral.move,
+        ),
+        Kind(
+            "Measure",
+            fhir_measure.read_measure,
+            fhir_measure.search_measures,
+            fhir_measure.MEASURE_PARAMS,
+            documentation="an indicator definition of the catalogue (its id with _ written .)",
+        ),
+        Kind(
+            "MeasureReport",
+            None,
+            fhir_measure.search_reports,
+            fhir_measure.REPORT_PARAMS,
+            documentation="a network's or a member's figure for a year, computed when asked",
         ),
     )
 }
@@ -147,17 +175,14 @@ def kind(resource_type: str) -> Kind:
     return found
 
 
-def id_of(resource_type: str, raw_id: str) -> int:
-    """The record number a FHIR id names; any other id names nothing here."""
-    resource_id = as_id(raw_id)
-    if resource_id is None or raw_id != str(resource_id):
-        raise NotFound("no {type} with id {id}", type=resource_type, id=raw_id[:64])
-    return resource_id
-
-
 def read(session: Session, principal: Principal, resource_type: str, raw_id: str) -> dict[str, Any]:
     serving = kind(resource_type)
-    return serving.read(session, principal, id_of(resource_type, raw_id))
+    if serving.read is None:
+        raise MethodNotAllowed(
+            "a {type} is computed when asked: search it (see GET /fhir/metadata)",
+            type=resource_type,
+        )
+    return serving.read(session, principal, raw_id)
 
 
 def create(session: Session, principal: Principal, resource_type: str, data: Any) -> dict[str, Any]:
