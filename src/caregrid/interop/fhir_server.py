@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import Principal
-from caregrid.errors import MethodNotAllowed, NotFound
+from caregrid.errors import DomainError, MethodNotAllowed, NotFound
 from caregrid.interop import fhir_directory as directory
 from caregrid.interop import fhir_measure, fhir_patient, fhir_referral, fhir_scheduling
 from caregrid.interop.fhir_rest import (
@@ -22,6 +22,8 @@ from caregrid.interop.fhir_rest import (
     Param,
     as_id,
     emit,
+    outcome_of,
+    parse,
     parse_search,
     searchset,
 )
@@ -42,6 +44,7 @@ class Kind:
     search: SearchFn
     params: tuple[Param, ...]
     documentation: str = ""
+    origin: str = ""  # where records of a kind that is not created here come from
     create: Create | None = None
     update: Update | None = None
 
@@ -74,6 +77,7 @@ KINDS: dict[str, Kind] = {
             directory.search_organizations,
             directory.ORGANIZATION_PARAMS,
             documentation="an institution of the registry",
+            origin="the registry, loaded from a city's layout file (caregrid registry import)",
         ),
         Kind(
             "Location",
@@ -81,6 +85,7 @@ KINDS: dict[str, Kind] = {
             directory.search_locations,
             directory.LOCATION_PARAMS,
             documentation="an institution's site, with its position where the layout gives it",
+            origin="the registry's institutions, loaded from layout files",
         ),
         Kind(
             "HealthcareService",
@@ -88,12 +93,14 @@ KINDS: dict[str, Kind] = {
             directory.search_services,
             directory.SERVICE_PARAMS,
             documentation="a department",
+            origin="the registry: departments are added by an institution's administrator",
         ),
         Kind(
             "Practitioner",
             numbered("Practitioner", directory.read_practitioner),
             directory.search_practitioners,
             directory.PRACTITIONER_PARAMS,
+            origin="the registry: practitioners are added by an institution's administrator",
         ),
         Kind(
             "Patient",
@@ -101,6 +108,7 @@ KINDS: dict[str, Kind] = {
             fhir_patient.search_patients,
             fhir_patient.PATIENT_PARAMS,
             documentation="a resident, read under the care-relationship rule; every read audited",
+            origin="the resident register, written by the member that registers the resident",
         ),
         Kind(
             "Schedule",
@@ -108,6 +116,7 @@ KINDS: dict[str, Kind] = {
             fhir_scheduling.search_schedules,
             fhir_scheduling.SCHEDULE_PARAMS,
             documentation="a published clinic session",
+            origin="clinic sessions the hosting institution publishes, with their reserved share",
         ),
         Kind(
             "Slot",
@@ -115,6 +124,7 @@ KINDS: dict[str, Kind] = {
             fhir_scheduling.search_slots,
             fhir_scheduling.SLOT_PARAMS,
             documentation="a slot as the reader's unit may book it now (C1, C3)",
+            origin="the slots of a published clinic session",
         ),
         Kind(
             "Appointment",
@@ -147,6 +157,7 @@ KINDS: dict[str, Kind] = {
             fhir_measure.search_measures,
             fhir_measure.MEASURE_PARAMS,
             documentation="an indicator definition of the catalogue (its id with _ written .)",
+            origin="CareGrid's indicator catalogue (data/indicators), one definition each",
         ),
         Kind(
             "MeasureReport",
@@ -154,6 +165,7 @@ KINDS: dict[str, Kind] = {
             fhir_measure.search_reports,
             fhir_measure.REPORT_PARAMS,
             documentation="a network's or a member's figure for a year, computed when asked",
+            origin="computed from the activity facts when searched",
         ),
     )
 }
@@ -163,6 +175,57 @@ IN_TRANSACTIONS = {
     "DiagnosticReport": "a result from a member's LIS or PACS, with its Observations",
     "Observation": "a result value of a DiagnosticReport in the same Bundle",
 }
+
+
+# Resource types a member's system may hold that CareGrid does not take, and why.
+NOT_TAKEN = {
+    "AppointmentResponse": "a booking is confirmed when it is made; there is nothing to answer",
+    "Condition": "a diagnosis travels as the ICD-10 code of a referral, result or prescription",
+    "Encounter": "visits reach CareGrid as activity facts (docs/activity.md), not one by one",
+    "PractitionerRole": "a practitioner's sites are part of Practitioner in the registry (H6)",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the base does with one resource a member's system holds."""
+
+    type: str
+    outcome: str  # created | refused | read-only | in-transaction | not-taken | invalid
+    reason: str
+
+
+def triage(session: Session, principal: Principal, data: Any) -> Verdict:
+    """Whether the base takes a resource and what becomes of it: a kind it creates is created
+    (in a savepoint the caller may roll back) or refused with the first reason; any other is
+    checked against its model and reported with where such records come from."""
+    type_ = str(data.get("resourceType")) if isinstance(data, dict) else "(none)"
+    if type_ in NOT_TAKEN:
+        return Verdict(type_, "not-taken", NOT_TAKEN[type_])
+    serving = KINDS.get(type_)
+    if serving is None and type_ not in IN_TRANSACTIONS:
+        return Verdict(type_, "not-taken", f"CareGrid does not take {type_[:64]}")
+    try:
+        if serving is not None and serving.create is not None:
+            with session.begin_nested():
+                made = serving.create(session, principal, data)
+            return Verdict(type_, "created", f"{type_}/{made['id']}")
+        parse(type_, data, type_)
+    except DomainError as exc:
+        issue = outcome_of(exc)["issue"][0]
+        where = ", ".join(issue.get("expression", []))
+        return Verdict(
+            type_, "refused" if serving else "invalid", f"{where}: {issue['diagnostics']}"
+        )
+    if serving is not None:
+        return Verdict(
+            type_, "read-only", f"valid R4; read and searched here, from {serving.origin}"
+        )
+    if type_ in IN_TRANSACTIONS:
+        return Verdict(
+            type_, "in-transaction", f"valid R4; {IN_TRANSACTIONS[type_]}, in a transaction Bundle"
+        )
+    return Verdict(type_, "not-taken", f"CareGrid does not take {type_}")
 
 
 def kind(resource_type: str) -> Kind:
