@@ -248,3 +248,25 @@ def test_the_api_takes_fhir_json(session: Session, world: World, client: TestCli
             "/api/fhir/results", content=json.dumps({"resourceType": "Patient"}), headers=headers
         )
         assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "resourceType"
+
+
+def test_the_fhir_base_takes_results_as_a_transaction(
+    session: Session, world: World, client: TestClient
+) -> None:
+    headers = {**bearer(session, world.community_admin), "content-type": "application/fhir+json"}
+    bundle = _lipid_bundle(_national_id(session, world))
+    with clock.frozen(NOW):
+        answer = client.post("/fhir", content=json.dumps(bundle), headers=headers)
+        mixed = copy.deepcopy(bundle)
+        mixed["entry"].append({"resource": {"resourceType": "MedicationRequest"}})
+        refused = client.post("/fhir", content=json.dumps(mixed), headers=headers)
+    assert answer.status_code == 200, answer.text
+    entries = answer.json()["entry"]
+    assert len(entries) == len(bundle["entry"])
+    reports = [e for e in entries if e["response"]["status"] == "201 Created"]
+    stored = session.scalars(select(Result.id)).all()
+    assert [
+        e["response"]["outcome"]["issue"][0]["details"]["coding"][0]["code"] for e in reports
+    ] == [str(i) for i in stored]
+    assert refused.status_code == 422
+    assert refused.json()["issue"][0]["expression"] == ["entry"]

@@ -183,3 +183,30 @@ def test_a_synthea_record_is_refused_cleanly(
     assert answer.status_code == 422
     assert answer.json()["errors"], answer.json()
     assert session.scalar(select(func.count()).select_from(Prescription)) == 0
+
+
+def test_the_fhir_base_takes_the_prescription_as_a_transaction(
+    session: Session, pharmacies: World, client: TestClient
+) -> None:
+    world = pharmacies
+    headers = {**bearer(session, world.cardiologist), **FHIR}
+    body = _bundle(world, _request(AMLODIPINE, 14), _request(METFORMIN, 60))
+    with clock.frozen(NOW):
+        answer = client.post("/fhir", content=json.dumps(body), headers=headers)
+        refused = client.post(
+            "/fhir",
+            content=json.dumps(_bundle(world, _request(AMLODIPINE, 5, status="bogus"))),
+            headers=headers,
+        )
+    assert answer.status_code == 200, answer.text
+    stored = session.scalars(select(Prescription)).one()
+    response = answer.json()
+    assert response["type"] == "transaction-response"
+    created = [e for e in response["entry"] if e["response"]["status"] == "201 Created"]
+    assert len(created) == 2  # the two MedicationRequests, both in the one prescription
+    assert {
+        e["response"]["outcome"]["issue"][0]["details"]["coding"][0]["code"] for e in created
+    } == {str(stored.id)}
+    assert refused.status_code == 422
+    assert refused.json()["resourceType"] == "OperationOutcome"
+    assert session.scalar(select(func.count()).select_from(Prescription)) == 1

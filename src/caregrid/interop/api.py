@@ -100,11 +100,9 @@ def capability_statement(request: Request) -> FhirResponse:
 
 @fhir.post("", response_class=FhirResponse, openapi_extra=BODY)
 async def transaction(request: Request, session: DB, user: User) -> FhirResponse:
-    """A transaction Bundle of DiagnosticReport and Observation resources: every report
-    stored, or none (the same import as `POST /api/fhir/results`)."""
-    data = _json(await request.body())
-    stored = fhir_results.import_results(session, user, data)
-    return FhirResponse(fhir_results.transaction_response(data, stored))
+    """A transaction Bundle: results (DiagnosticReport, Observation) or a prescription
+    (MedicationRequest), stored whole or not at all."""
+    return FhirResponse(fhir_server.transaction(session, user, _json(await request.body())))
 
 
 @fhir.post("/Appointment/$book", response_class=FhirResponse, openapi_extra=BODY)

@@ -274,31 +274,35 @@ def _store(session: Session, principal: Principal, position: int, planned: Plann
     return result.id
 
 
-def transaction_response(data: Any, stored: list[int]) -> dict[str, Any]:
-    """The `transaction-response` to a stored Bundle: one entry per entry sent, in order; a
-    DiagnosticReport's names the result it became (`urn:caregrid:result`)."""
-    results = iter(stored)
+def transaction_response(data: Any, stored: list[int], kind: str, system: str) -> dict[str, Any]:
+    """The `transaction-response` to a stored Bundle: one entry per entry sent, in order; each
+    `kind` resource (DiagnosticReport, MedicationRequest) names the record it became in
+    `system` (`urn:caregrid:result`, `urn:caregrid:prescription`), one per resource or one
+    for them all."""
+    records = iter(stored)
+    last = stored[-1] if stored else 0
     entries = []
     for entry in data.get("entry") or []:
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "DiagnosticReport":
+        if isinstance(resource, dict) and resource.get("resourceType") == kind:
+            record = next(records, last)
             entries.append(
-                {"response": {"status": "201 Created", "outcome": _stored(next(results))}}
+                {"response": {"status": "201 Created", "outcome": _stored(record, system)}}
             )
         else:
             entries.append({"response": {"status": "200 OK"}})
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 
 
-def _stored(result_id: int) -> dict[str, Any]:
+def _stored(record: int, system: str) -> dict[str, Any]:
     return {
         "resourceType": "OperationOutcome",
         "issue": [
             {
                 "severity": "information",
                 "code": "informational",
-                "diagnostics": f"stored as result {result_id}",
-                "details": {"coding": [{"system": "urn:caregrid:result", "code": str(result_id)}]},
+                "diagnostics": f"stored as {system.rsplit(':', 1)[-1]} {record}",
+                "details": {"coding": [{"system": system, "code": str(record)}]},
             }
         ],
     }

@@ -12,9 +12,16 @@ from sqlalchemy.orm import Session
 
 from caregrid import clock
 from caregrid.auth.roles import Principal
-from caregrid.errors import DomainError, MethodNotAllowed, NotFound
+from caregrid.errors import DomainError, InvalidInput, MethodNotAllowed, NotFound, Problem
 from caregrid.interop import fhir_directory as directory
-from caregrid.interop import fhir_measure, fhir_patient, fhir_referral, fhir_scheduling
+from caregrid.interop import (
+    fhir_measure,
+    fhir_medication,
+    fhir_patient,
+    fhir_referral,
+    fhir_results,
+    fhir_scheduling,
+)
 from caregrid.interop.fhir_rest import (
     COMMON,
     FHIR_VERSION,
@@ -174,6 +181,7 @@ KINDS: dict[str, Kind] = {
 IN_TRANSACTIONS = {
     "DiagnosticReport": "a result from a member's LIS or PACS, with its Observations",
     "Observation": "a result value of a DiagnosticReport in the same Bundle",
+    "MedicationRequest": "one item of a prescription from a member's HIS, with its Patient",
 }
 
 
@@ -226,6 +234,28 @@ def triage(session: Session, principal: Principal, data: Any) -> Verdict:
             type_, "in-transaction", f"valid R4; {IN_TRANSACTIONS[type_]}, in a transaction Bundle"
         )
     return Verdict(type_, "not-taken", f"CareGrid does not take {type_}")
+
+
+def transaction(session: Session, principal: Principal, data: Any) -> dict[str, Any]:
+    """A transaction Bundle posted to the base: results (DiagnosticReport and Observation)
+    or one prescription (MedicationRequest), each stored whole or not at all."""
+    entries = data.get("entry") if isinstance(data, dict) else None
+    types = {
+        e["resource"].get("resourceType")
+        for e in entries or []
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    }
+    if "MedicationRequest" in types and "DiagnosticReport" in types:
+        raise InvalidInput([Problem("entry", "send results and a prescription in two Bundles")])
+    if "MedicationRequest" in types:
+        found = fhir_medication.import_prescription(session, principal, data)
+        return fhir_results.transaction_response(
+            data, [found.id], "MedicationRequest", "urn:caregrid:prescription"
+        )
+    stored = fhir_results.import_results(session, principal, data)
+    return fhir_results.transaction_response(
+        data, stored, "DiagnosticReport", "urn:caregrid:result"
+    )
 
 
 def kind(resource_type: str) -> Kind:
