@@ -1,4 +1,8 @@
-"""FHIR R4 endpoints for members' own systems (J3, J7, G5)."""
+"""FHIR R4 endpoints for members' own systems (J3, J7, G5).
+
+A handler that reads the raw body is `async`; the service work it then does runs in the thread
+pool, as a plain handler's would: run on the event loop, a booking waiting for a lock that
+another request of the same worker holds would stop every request of that worker for good."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -36,7 +41,8 @@ async def import_results(request: Request, session: DB, user: User) -> ImportedO
     """A Bundle of DiagnosticReport and Observation resources from a LIS or PACS: every
     report stored, or none, with the path of each problem."""
     data = _json(await request.body())
-    return ImportedOut(results=fhir_results.import_results(session, user, data))
+    stored = await run_in_threadpool(fhir_results.import_results, session, user, data)
+    return ImportedOut(results=stored)
 
 
 @router.get("/prescriptions/{prescription_id}", response_class=FhirResponse)
@@ -58,10 +64,9 @@ async def import_prescription(request: Request, session: DB, user: User) -> Fhir
     """One prescription from a member's HIS as a Bundle of MedicationRequest resources and
     their Patient: written as any prescription is, or every problem with its path."""
     data = _json(await request.body())
-    found = fhir_medication.import_prescription(session, user, data)
-    return FhirResponse(
-        fhir_medication.prescription_bundle(session, user, found.id), status_code=201
-    )
+    found = await run_in_threadpool(fhir_medication.import_prescription, session, user, data)
+    bundle = await run_in_threadpool(fhir_medication.prescription_bundle, session, user, found.id)
+    return FhirResponse(bundle, status_code=201)
 
 
 def _json(body: bytes) -> object:
@@ -102,14 +107,16 @@ def capability_statement(request: Request) -> FhirResponse:
 async def transaction(request: Request, session: DB, user: User) -> FhirResponse:
     """A transaction Bundle: results (DiagnosticReport, Observation) or a prescription
     (MedicationRequest), stored whole or not at all."""
-    return FhirResponse(fhir_server.transaction(session, user, _json(await request.body())))
+    data = _json(await request.body())
+    return FhirResponse(await run_in_threadpool(fhir_server.transaction, session, user, data))
 
 
 @fhir.post("/Appointment/$book", response_class=FhirResponse, openapi_extra=BODY)
 async def book_operation(request: Request, session: DB, user: User) -> FhirResponse:
     """$book: an Appointment, or Parameters whose `appt-resource` is one; answers a Bundle
     holding the booked Appointment."""
-    resource = fhir_scheduling.create(session, user, _json(await request.body()))
+    data = _json(await request.body())
+    resource = await run_in_threadpool(fhir_scheduling.create, session, user, data)
     return FhirResponse(
         {
             "resourceType": "Bundle",
@@ -125,7 +132,8 @@ async def book_operation(request: Request, session: DB, user: User) -> FhirRespo
 async def create(resource_type: str, request: Request, session: DB, user: User) -> FhirResponse:
     """Create: an Appointment books its Slot (409 when taken); a ServiceRequest is a referral."""
     data = _json(await request.body())
-    return _answer(request, fhir_server.create(session, user, resource_type, data), 201)
+    made = await run_in_threadpool(fhir_server.create, session, user, resource_type, data)
+    return _answer(request, made, 201)
 
 
 @fhir.put("/{resource_type}/{resource_id}", response_class=FhirResponse, openapi_extra=BODY)
@@ -133,12 +141,14 @@ async def update(
     resource_type: str, resource_id: str, request: Request, session: DB, user: User
 ) -> FhirResponse:
     """Update under If-Match: an Appointment is cancelled, a referral's Task moves on."""
-    resource = fhir_server.update(
+    data = _json(await request.body())
+    resource = await run_in_threadpool(
+        fhir_server.update,
         session,
         user,
         resource_type,
         resource_id,
-        _json(await request.body()),
+        data,
         request.headers.get("if-match"),
     )
     return _answer(request, resource)

@@ -44,8 +44,18 @@ def create_resident(body: ResidentIn, session: DB, user: User) -> ResidentOut:
 
 
 @router.get("", response_model=list[ResidentOut])
-def list_residents(session: DB, user: User, purpose: Purpose = "care") -> list[ResidentOut]:
-    return [_out(session, v) for v in residents.list_visible(session, user, purpose=purpose)]
+def list_residents(
+    session: DB,
+    user: User,
+    purpose: Purpose = "care",
+    after: Annotated[
+        int | None, Query(ge=0, le=2_147_483_647, description="the last id seen")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[ResidentOut]:
+    """The residents this user may list, in record-number order; page on with `after`."""
+    found = residents.list_visible(session, user, purpose=purpose, limit=limit, after=after)
+    return [_out(session, v) for v in found]
 
 
 @router.get("/export.csv", responses={200: {"content": {"text/csv": {}}}})
