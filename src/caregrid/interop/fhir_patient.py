@@ -31,7 +31,8 @@ PATIENT_PARAMS = (
 )
 
 
-def patient(session: Session, view: ResidentView) -> dict[str, Any]:
+def patient(session: Session, view: ResidentView, homes: dict[str, int | None]) -> dict[str, Any]:
+    """`homes`: institution ids by code, filled as a page goes (one lookup per institution)."""
     resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": str(view.id),
@@ -54,15 +55,18 @@ def patient(session: Session, view: ResidentView) -> dict[str, Any]:
             resource["birthDate"] = view.birth_date.isoformat()
         if view.phone:
             resource["telecom"] = [{"system": "phone", "value": view.phone}]
-    home = registry.get_institution(session, view.registered_institution_code)
-    if home is not None:
-        resource["managingOrganization"] = {"reference": f"Organization/{home.id}"}
+    code = view.registered_institution_code
+    if code not in homes:
+        found = registry.get_institution(session, code)
+        homes[code] = found.id if found is not None else None
+    if (home := homes[code]) is not None:
+        resource["managingOrganization"] = {"reference": f"Organization/{home}"}
     resource["address"] = [{"district": view.address_division_code, "country": "CN"}]
     return emit(resource)
 
 
 def read_patient(session: Session, principal: Principal, resource_id: int) -> dict[str, Any]:
-    return patient(session, residents.get(session, principal, resource_id, purpose=PURPOSE))
+    return patient(session, residents.get(session, principal, resource_id, purpose=PURPOSE), {})
 
 
 def _national_ids(search: Search) -> list[str]:
@@ -78,6 +82,7 @@ def _national_ids(search: Search) -> list[str]:
 def search_patients(session: Session, principal: Principal, search: Search) -> Page:
     """By national ID or `_id`: those the reader may see; otherwise the residents registered
     in the reader's scope (a regulator's account sees none: Forbidden, as on the pages)."""
+    homes: dict[str, int | None] = {}
     if "identifier" in search.values or "_id" in search.values:
         wanted = set(search.ids() or ())
         if "identifier" in search.values:
@@ -93,7 +98,7 @@ def search_patients(session: Session, principal: Principal, search: Search) -> P
         rows = views[: search.count]
         more = len(views) > search.count
         return Page(
-            [patient(session, v) for v in rows],
+            [patient(session, v, homes) for v in rows],
             rows[-1].id if more else None,
             len(views) if search.after == 0 and not more else None,
         )
@@ -106,5 +111,5 @@ def search_patients(session: Session, principal: Principal, search: Search) -> P
         lambda after, limit: residents.list_visible(
             session, principal, purpose=PURPOSE, limit=limit, where=where, after=after
         ),
-        lambda view: patient(session, view),
+        lambda view: patient(session, view, homes),
     )

@@ -333,13 +333,12 @@ def book(session: Session, principal: Principal, data: Any) -> scheduling.Bookin
         raise InvalidInput(problems)
     assert slot_id is not None
     try:
-        scheduling.get_slot(session, principal, slot_id)
-    except NotFound:
+        booking = scheduling.book(session, principal, slot_id=slot_id, resident_id=patients[0][1])
+    except NotFound:  # the patient exists (checked above): the slot does not
         raise InvalidInput(
             [Problem("Appointment.slot[0].reference", msg("no Slot/{id}", id=slot_id))]
         ) from None
-    booking = scheduling.book(session, principal, slot_id=slot_id, resident_id=patients[0][1])
-    return booking_view(session, principal, booking.id)
+    return scheduling.view_of(session, booking)
 
 
 def cancel(
@@ -363,8 +362,10 @@ def cancel(
         raise InvalidInput(
             [Problem("Appointment.status", "an appointment can only be cancelled here")]
         )
-    scheduling.set_booking_status(session, principal, booking_id=booking_id, status="cancelled")
-    return booking_view(session, principal, booking_id)
+    booking = scheduling.set_booking_status(
+        session, principal, booking_id=booking_id, status="cancelled"
+    )
+    return scheduling.view_of(session, booking)
 
 
 def appointment_of_parameters(data: Any) -> Any:

@@ -63,6 +63,7 @@ from caregrid.scheduling.slots import (
     slot_time,
     slot_views,
     slots_page,
+    view_of,
 )
 
 __all__ = [
@@ -105,6 +106,7 @@ __all__ = [
     "slot_time",
     "slot_views",
     "slots_page",
+    "view_of",
 ]
 
 

@@ -690,6 +690,13 @@ class BookingView:
     clinic: ClinicSession
 
 
+def view_of(session: Session, booking: Booking) -> BookingView:
+    """A booking the caller has just made or changed, with its slot and session (no read to
+    check or audit: the write was)."""
+    slot, clinic = _slot_of(session, booking)
+    return BookingView(booking, slot, clinic)
+
+
 def bookings_page(session: Session, principal: Principal, where: SlotFilter) -> list[BookingView]:
     """Bookings in id order of residents the principal may see (each checked, the page's
     reads audited as one entry): the person behind a booking is personal data."""
