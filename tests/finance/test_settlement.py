@@ -294,3 +294,21 @@ def test_a_closed_settlement_is_a_fact_the_budget_indicators_read(
     finance.close(session, SYSTEM, county, date(2025, 2, 1))
     # February: 1,200,000 x 28/365 = 92,054.79 less 100,055 paid = -8,000.21
     assert _fs(session, county)["FS1"] == pytest.approx(67238.31 - 8000.21)
+
+
+def test_claims_a_member_system_sent_are_settled_on_either_backend(
+    session: Session, county: str, fresh_store: Path
+) -> None:
+    """The analytics store's parts (a member's HIS, the demo's synthetic city) count beside
+    the operational store's claims by default, on PostgreSQL too."""
+    import pyarrow.parquet as pq
+
+    before = finance.settle(session, SYSTEM, county, JAN)
+    declared = fact("claim")
+    part = fresh_store / "claim" / "month=2025-01" / "part-member-his.parquet"
+    part.parent.mkdir(parents=True)
+    row = _claim("m1", "t-chc-a", "outpatient", "40")
+    pq.write_table(pa.Table.from_pylist([row], schema(declared)), part)
+    after = finance.settle(session, SYSTEM, county, JAN)
+    assert after.claims == before.claims + 1
+    assert after.spend_network_cny == before.spend_network_cny + Decimal("40.00")

@@ -327,7 +327,7 @@ def claims_paid(
     network = registry.get_network(session, network_code)
     access.require_network_office(principal, network.id, REFUSAL)
     period = get_period(session, network_code, starts_on)
-    sums = _sums(session, network_code, period, indicators.engine_for(session), None)  # type: ignore[arg-type]
+    sums = _sums(session, network_code, period, "duckdb", None)
     total = sum((g.paid for g in sums.groups), ZERO)
     dip_stays = sum((g.paid for g in sums.groups if g.member and g.dip_group), ZERO)
     return total, dip_stays
@@ -342,9 +342,10 @@ def settle(
     using: Engine | None = None,
     facts_root: Path | None = None,
 ) -> Settlement:
-    """Settle a period from the claims (again, while it is open). DuckDB reads the facts
-    under `facts_root`, or the operational store's claims beside the analytics store's; a
-    closed settlement is refused: correct it with an adjustment."""
+    """Settle a period from the claims (again, while it is open). DuckDB (the default) reads
+    the facts under `facts_root`, or the operational store's claims beside the analytics
+    store's; `using="postgres"` reads the operational `fact_claim` alone. A closed settlement
+    is refused: correct it with an adjustment."""
     network, profile = _profile(session, network_code)
     access.require_network_office(principal, network.id, REFUSAL)
     period = get_period(session, network_code, starts_on)
@@ -360,7 +361,10 @@ def settle(
         )
     budget = period.budget
     on = period.ends_on
-    chosen: Engine = using or indicators.engine_for(session)  # type: ignore[assignment]
+    # DuckDB by default on both backends: its snapshot holds the operational store's claims
+    # and those the member systems sent to the analytics store (the demo's synthetic city
+    # is there only); the PostgreSQL engine reads `fact_claim` alone, when asked.
+    chosen: Engine = using or "duckdb"
     sums = _sums(session, network.code, period, chosen, facts_root)
     days, year_days = _days(period), rules.year_days(budget.year)
     pool = rules.pro_rata(budget.dip_pool_cny, days, year_days)
