@@ -181,6 +181,11 @@ def test_a_rejection_needs_its_coded_reason(
         call(client, "GET", f"/fhir/ServiceRequest/{sent.json()['id']}", centre).json()["status"]
         == "revoked"
     )
+    since = {"_lastUpdated": f"ge{NOW.isoformat()}"}
+    changed = call(client, "GET", "/fhir/Task", lead, params=since).json()
+    assert [e["resource"]["id"] for e in changed["entry"]] == [sent.json()["id"]]
+    before = {"_lastUpdated": f"lt{NOW.isoformat()}"}
+    assert call(client, "GET", "/fhir/ServiceRequest", lead, params=before).json()["entry"] == []
     outsider = bearer(session, world.other_grid_doctor)
     stranger = call(client, "GET", f"/fhir/Task/{sent.json()['id']}", outsider)
     assert stranger.status_code == 403

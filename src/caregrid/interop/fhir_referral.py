@@ -31,11 +31,13 @@ from caregrid.errors import InvalidInput, Problem
 from caregrid.i18n import msg
 from caregrid.interop.fhir_rest import (
     ICD10,
+    LAST_UPDATED,
     NATIONAL_ID,
     Page,
     Param,
     Search,
     as_id,
+    date_bounds,
     emit,
     instant,
     page_of,
@@ -112,12 +114,14 @@ REQUEST_PARAMS = (
     Param("patient", "reference", "the resident (Patient/id)"),
     Param("requester", "reference", "the referring institution (Organization/id)"),
     Param("performer", "reference", "the receiving institution (Organization/id)"),
+    LAST_UPDATED,
 )
 TASK_PARAMS = (
     Param("patient", "reference", "the resident (Patient/id)"),
     Param("requester", "reference", "the referring institution (Organization/id)"),
     Param("owner", "reference", "the receiving institution (Organization/id): its inbox"),
     Param("status", "token", "draft, requested, accepted, in-progress, completed, rejected, …"),
+    LAST_UPDATED,
 )
 
 
@@ -148,7 +152,7 @@ def service_request(referral: referrals.Referral) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "ServiceRequest",
         "id": str(referral.id),
-        "meta": {"versionId": str(referral.version)},
+        "meta": {"versionId": str(referral.version), "lastUpdated": _last(referral)},
         "extension": extensions,
         "status": REQUEST_STATUS.get(State(referral.state), "active"),
         "intent": "order",
@@ -179,13 +183,18 @@ def service_request(referral: referrals.Referral) -> dict[str, Any]:
     return emit(resource)
 
 
+def _last(referral: referrals.Referral) -> str:
+    """When the referral last changed: its latest timeline event (what _lastUpdated reads)."""
+    return instant(max((e.at for e in referral.events), default=referral.created_at))
+
+
 def task(referral: referrals.Referral) -> dict[str, Any]:
     state = State(referral.state)
-    last = max((e.at for e in referral.events), default=referral.created_at)
+    last = _last(referral)
     resource: dict[str, Any] = {
         "resourceType": "Task",
         "id": str(referral.id),
-        "meta": {"versionId": str(referral.version), "lastUpdated": instant(last)},
+        "meta": {"versionId": str(referral.version), "lastUpdated": last},
         "basedOn": [{"reference": f"ServiceRequest/{referral.id}"}],
         "status": TASK_STATUS[state],
         "businessStatus": {"coding": [{"system": STATE, "code": state.value}]},
@@ -193,7 +202,7 @@ def task(referral: referrals.Referral) -> dict[str, Any]:
         "focus": {"reference": f"ServiceRequest/{referral.id}"},
         "for": {"reference": f"Patient/{referral.resident_id}"},
         "authoredOn": instant(referral.created_at),
-        "lastModified": instant(last),
+        "lastModified": last,
         "requester": {"reference": f"Organization/{referral.from_institution_id}"},
         "owner": {"reference": f"Organization/{referral.to_institution_id}"},
     }
@@ -236,7 +245,10 @@ def _search(session: Session, principal: Principal, search: Search, to_resource:
             [Problem("status", msg("{value!r} is not a Task status", value=min(bad)))]
         )
     receiver = "owner" if "owner" in search.values else "performer"
+    changed_from, changed_before = date_bounds(search, "_lastUpdated")
     where = ReferralFilter(
+        changed_from=changed_from,
+        changed_before=changed_before,
         ids=search.ids(),
         resident_ids=reference_ids(search, "patient", "Patient"),
         from_institution_ids=reference_ids(search, "requester", "Organization"),

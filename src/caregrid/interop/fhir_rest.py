@@ -185,6 +185,9 @@ def reference_ids(search: Search, name: str, resource_type: str) -> frozenset[in
     return frozenset(found)
 
 
+LAST_UPDATED = Param("_lastUpdated", "date", "when the resource last changed (ge, gt, lt, le, eq)")
+
+
 # --- answers -------------------------------------------------------------------------------
 
 

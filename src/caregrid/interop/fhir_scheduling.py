@@ -20,6 +20,7 @@ from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, NotFound, PreconditionFailed, Problem
 from caregrid.i18n import msg
 from caregrid.interop.fhir_rest import (
+    LAST_UPDATED,
     NATIONAL_ID,
     Page,
     Param,
@@ -67,6 +68,7 @@ SLOT_PARAMS = (
 APPOINTMENT_PARAMS = (
     Param("patient", "reference", "the resident (Patient/id); needed unless _id is given"),
     Param("slot", "reference", "the booked Slot/id"),
+    LAST_UPDATED,
 )
 
 
@@ -247,8 +249,13 @@ def search_appointments(session: Session, principal: Principal, search: Search) 
     patients = reference_ids(search, "patient", "Patient")
     if patients is None and "_id" not in search.values:
         raise InvalidInput([Problem("patient", "an Appointment search names the patient")])
+    changed_from, changed_before = date_bounds(search, "_lastUpdated")
     where = SlotFilter(
-        ids=search.ids(), resident_ids=patients, slot_ids=reference_ids(search, "slot", "Slot")
+        ids=search.ids(),
+        resident_ids=patients,
+        slot_ids=reference_ids(search, "slot", "Slot"),
+        changed_from=changed_from,
+        changed_before=changed_before,
     )
     return page_of(
         search,

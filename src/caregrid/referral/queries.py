@@ -15,7 +15,7 @@ from caregrid.auth import audit
 from caregrid.auth.roles import Principal, Role
 from caregrid.errors import Forbidden, InvalidInput, NotFound, Problem
 from caregrid.pharmacy import service as pharmacy
-from caregrid.referral.models import Referral
+from caregrid.referral.models import Referral, ReferralEvent
 from caregrid.referral.rules import DEDUCTIBLE_TEXT, network_profile
 from caregrid.referral.schemas import EventOut, HistoryFilterIn, Party, ReferralOut
 from caregrid.referral.vocab import (
@@ -347,6 +347,8 @@ class ReferralFilter:
     from_institution_ids: frozenset[int] | None = None
     to_institution_ids: frozenset[int] | None = None
     states: frozenset[str] | None = None
+    changed_from: datetime | None = None  # the latest timeline event, from (inclusive)
+    changed_before: datetime | None = None
 
 
 def page(session: Session, principal: Principal, where: ReferralFilter) -> list[Referral]:
@@ -378,6 +380,16 @@ def page(session: Session, principal: Principal, where: ReferralFilter) -> list[
         query = query.where(Referral.to_institution_id.in_(where.to_institution_ids))
     if where.states is not None:
         query = query.where(Referral.state.in_(where.states))
+    if where.changed_from is not None or where.changed_before is not None:
+        last = (
+            select(func.max(ReferralEvent.at))
+            .where(ReferralEvent.referral_id == Referral.id)
+            .scalar_subquery()
+        )
+        if where.changed_from is not None:
+            query = query.where(last >= where.changed_from)
+        if where.changed_before is not None:
+            query = query.where(last < where.changed_before)
     rows = list(session.scalars(query.order_by(Referral.id).limit(where.limit)))
     audit.record_reads(session, principal, "referral", [r.id for r in rows], purpose="referral")
     return rows

@@ -621,6 +621,8 @@ class SlotFilter:
     open_only: bool = False
     resident_ids: frozenset[int] | None = None
     slot_ids: frozenset[int] | None = None
+    changed_from: datetime | None = None  # a booking's last change, from (inclusive)
+    changed_before: datetime | None = None
 
 
 def sessions_page(session: Session, where: SlotFilter) -> list[ClinicSession]:
@@ -712,6 +714,10 @@ def bookings_page(session: Session, principal: Principal, where: SlotFilter) -> 
         query = query.where(Booking.resident_id.in_(where.resident_ids))
     if where.slot_ids is not None:
         query = query.where(Booking.slot_id.in_(where.slot_ids))
+    if where.changed_from is not None:
+        query = query.where(Booking.updated_at >= where.changed_from)
+    if where.changed_before is not None:
+        query = query.where(Booking.updated_at < where.changed_before)
     rows = session.execute(query.order_by(Booking.id).limit(where.limit))
     found = []
     for booking, slot, clinic in rows:
