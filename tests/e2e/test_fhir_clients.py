@@ -19,11 +19,16 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome
 from sqlalchemy import func, select
 from tests.e2e.conftest import LiveServer
+from tests.referrals import HYPERTENSION, JUSTIFICATION
 from tests.world import World, add_patients
 
 from caregrid import clock
 from caregrid.auth import service as auth
 from caregrid.db.session import session_scope
+from caregrid.interop.fhir_referral import CONSENT
+from caregrid.interop.fhir_referral import JUSTIFICATION as REFERRAL_JUSTIFICATION
+from caregrid.interop.fhir_rest import ICD10
+from caregrid.registry import service as registry
 from caregrid.registry.models import Institution
 from caregrid.residents import service as residents
 from caregrid.residents.models import Resident
@@ -44,6 +49,8 @@ class Desk:
     patient: int
     national_id: str
     cardiology: int
+    lead_token: str
+    lead: int
 
 
 @pytest.fixture
@@ -63,6 +70,8 @@ def desk(live_server: LiveServer, committed_world: World) -> Iterator[Desk]:
         user = auth.get_by_username(session, world.community_doctor.username)
         assert user is not None
         token = auth.issue_token(session, user, kind="api", hours=1)
+        cardiologist = auth.get_by_username(session, world.cardiologist.username)
+        assert cardiologist is not None
         desk = Desk(
             base=f"{live_server.base_url}/fhir",
             token=token,
@@ -71,6 +80,8 @@ def desk(live_server: LiveServer, committed_world: World) -> Iterator[Desk]:
             patient=world.patient,
             national_id=residents.record(session, world.patient).national_id,
             cardiology=world.cardiology,
+            lead_token=auth.issue_token(session, cardiologist, kind="api", hours=1),
+            lead=registry.require_institution(session, "jh-rmyy").id,
         )
     yield desk
 
@@ -154,3 +165,40 @@ def test_fhirclient_reads_with_r4_models_and_pages_free_slots(desk: Desk) -> Non
     assert len(pages) == 3  # 12 slots, 5 a page
     ids = [int(e.resource.id) for page in pages for e in page.entry or []]
     assert ids == desk.slot_ids
+
+
+def test_fhirpy_sends_a_referral_and_the_lead_follows_its_task(desk: Desk) -> None:
+    centre = SyncFHIRClient(desk.base, authorization=f"Bearer {desk.token}")
+    lead = SyncFHIRClient(desk.base, authorization=f"Bearer {desk.lead_token}")
+    request = centre.resource(
+        "ServiceRequest",
+        status="active",
+        intent="order",
+        subject={"reference": f"Patient/{desk.patient}"},
+        performer=[
+            {"reference": f"Organization/{desk.lead}"},
+            {"reference": f"HealthcareService/{desk.cardiology}"},
+        ],
+        reasonCode=[{"coding": [{"system": ICD10, "code": HYPERTENSION["diagnosis_code"]}]}],
+        note=[{"text": HYPERTENSION["reason"]}, {"text": HYPERTENSION["clinical_summary"]}],
+        extension=[
+            {"url": CONSENT, "valueBoolean": True},
+            {"url": REFERRAL_JUSTIFICATION, "valueString": JUSTIFICATION},
+        ],
+    )
+    request.save()
+    inbox = (
+        lead.resources("Task")
+        .search(owner=f"Organization/{desk.lead}", status="requested")
+        .fetch_all()
+    )
+    task = next(t for t in inbox if t.id == request.id)
+    task["status"] = "accepted"
+    task.save()  # a PUT carrying the versionId it read
+    assert lead.reference("Task", task.id).to_resource()["status"] == "accepted"
+    stale = lead.reference("Task", task.id).to_resource()
+    stale["meta"]["versionId"] = "1"
+    stale["status"] = "in-progress"
+    with pytest.raises(OperationOutcome):
+        stale.save()
+    assert centre.reference("Task", task.id).to_resource()["status"] == "accepted"
