@@ -15,8 +15,8 @@ The world (layout, department, accounts, tokens, sessions) is set up through the
 in bench/booking_rush.py, whose helpers this reuses; the 100,000 residents are written in bulk
 (one COPY, with the registration's care relationship each), since a clinician may list only
 residents registered at the institution. Prints its figures, then one final JSON line. (Not
-named bench/fhir_load.py: a script in bench/ has the folder first on its path, and a fhir.py there
-hides the fhir.resources package from every other bench.)
+named bench/fhir.py: a script in bench/ has the folder first on its path, and a fhir.py
+there hides the fhir.resources package from every other bench.)
 
     .venv/bin/python bench/fhir_load.py [--patients 100000] [--clients 200] [--slots 1000]
         [--workers 2] [--time-cap 120]
