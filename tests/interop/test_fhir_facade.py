@@ -377,3 +377,24 @@ def test_without_a_token_the_base_answers_401_as_an_operation_outcome(client: Te
     assert answer.status_code == 401
     assert answer.headers["WWW-Authenticate"] == "Bearer"
     assert valid(answer.json())["issue"][0]["code"] == "login"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/fhir", {"resourceType": "Bundle", "entry": 5}),
+        ("/fhir", {"resourceType": "Bundle", "entry": [5, {"resource": 7}]}),
+        ("/fhir", [1, 2]),
+        ("/fhir/Appointment/$book", {"resourceType": "Parameters", "parameter": 5}),
+        ("/fhir/Appointment/$book", {"resourceType": "Parameters", "parameter": [{"name": 1}]}),
+        ("/fhir/ServiceRequest", {"resourceType": "ServiceRequest", "note": "x"}),
+        ("/fhir/Task", {"resourceType": "Task"}),
+    ],
+)
+def test_an_odd_body_is_refused_not_a_server_error(
+    client: TestClient, session: Session, world: World, path: str, body: Any
+) -> None:
+    with clock.frozen(NOW):
+        answer = client.post(path, json=body, headers=bearer(session, world.community_doctor))
+    assert 400 <= answer.status_code < 500, answer.text
+    assert valid(answer.json())["resourceType"] == "OperationOutcome"

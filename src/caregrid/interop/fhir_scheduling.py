@@ -380,7 +380,8 @@ def appointment_of_parameters(data: Any) -> Any:
     Parameters resource."""
     if not isinstance(data, dict) or data.get("resourceType") != "Parameters":
         return data
-    for i, parameter in enumerate(data.get("parameter") or []):
+    parameters = data.get("parameter")
+    for i, parameter in enumerate(parameters if isinstance(parameters, list) else []):
         if isinstance(parameter, dict) and parameter.get("name") == "appt-resource":
             if "resource" not in parameter:
                 raise InvalidInput(

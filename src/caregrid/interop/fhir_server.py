@@ -242,7 +242,7 @@ def transaction(session: Session, principal: Principal, data: Any) -> dict[str, 
     entries = data.get("entry") if isinstance(data, dict) else None
     types = {
         e["resource"].get("resourceType")
-        for e in entries or []
+        for e in (entries if isinstance(entries, list) else [])
         if isinstance(e, dict) and isinstance(e.get("resource"), dict)
     }
     if "MedicationRequest" in types and "DiagnosticReport" in types:
