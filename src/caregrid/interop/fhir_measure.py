@@ -19,7 +19,15 @@ from caregrid.auth.roles import Principal
 from caregrid.errors import InvalidInput, NotFound, Problem
 from caregrid.indicators import cockpit
 from caregrid.indicators.definitions import Indicator, catalogue
-from caregrid.interop.fhir_rest import Page, Param, Search, emit, page_of, reference_ids
+from caregrid.interop.fhir_rest import (
+    Page,
+    Param,
+    Search,
+    emit,
+    from_list,
+    page_of,
+    reference_ids,
+)
 from caregrid.registry import service as registry
 
 INDICATOR = "urn:caregrid:indicator"
@@ -41,6 +49,11 @@ REPORT_PARAMS = (
     Param("measure", "reference", "the indicators (Measure/CC3)"),
     Param("subject", "reference", "a member (Organization/id): its own figures"),
 )
+
+
+def _position(row: tuple[int, Any]) -> int:
+    """A listed row's place in the catalogue: the cursor of a page of Measures or reports."""
+    return row[0]
 
 
 def fhir_id(indicator_id: str) -> str:
@@ -137,9 +150,9 @@ def search_measures(session: Session, principal: Principal, search: Search) -> P
     ]
     return page_of(
         search,
-        lambda after, limit: [row for row in listed if row[0] > after][:limit],
+        from_list(listed, _position),
         lambda row: measure(row[1]),
-        key=lambda row: int(row[0]),
+        key=_position,
     )
 
 
@@ -221,9 +234,9 @@ def search_reports(session: Session, principal: Principal, search: Search) -> Pa
     ]
     return page_of(
         search,
-        lambda after, limit: [row for row in tiles if row[0] > after][:limit],
+        from_list(tiles, _position),
         lambda row: report(network_code, year, row[1], subject),
-        key=lambda row: int(row[0]),
+        key=_position,
     )
 
 

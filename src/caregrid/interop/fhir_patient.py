@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 
 from caregrid.auth.roles import Principal
 from caregrid.errors import Forbidden, InvalidInput, NotFound, Problem
-from caregrid.interop.fhir_rest import NATIONAL_ID, Page, Param, Search, emit, page_of, token
+from caregrid.interop.fhir_rest import (
+    NATIONAL_ID,
+    Page,
+    Param,
+    Search,
+    emit,
+    from_list,
+    page_of,
+    token,
+)
 from caregrid.registry import service as registry
 from caregrid.residents import service as residents
 from caregrid.residents.schemas import ResidentSearchIn, ResidentView
@@ -95,12 +104,10 @@ def search_patients(session: Session, principal: Principal, search: Search) -> P
                 views.append(residents.get(session, principal, resident_id, purpose=PURPOSE))
             except (Forbidden, NotFound):
                 continue  # one the reader may not see is not there for them
-        rows = views[: search.count]
-        more = len(views) > search.count
-        return Page(
-            [patient(session, v, homes) for v in rows],
-            rows[-1].id if more else None,
-            len(views) if search.after == 0 and not more else None,
+        return page_of(
+            search,
+            from_list(views, lambda view: int(view.id)),
+            lambda view: patient(session, view, homes),
         )
     try:
         where = ResidentSearchIn(name=search.one("name") or "")

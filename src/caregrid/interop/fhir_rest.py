@@ -280,6 +280,11 @@ def paged(
     return found, after
 
 
+def from_list(rows: list[Any], key: Callable[[Any], int]) -> Callable[[int, int], list[Any]]:
+    """A `fetch` over rows already in memory, in `key` order."""
+    return lambda after, limit: [row for row in rows if key(row) > after][:limit]
+
+
 def page_of(
     search: Search,
     fetch: Callable[[int, int], list[Any]],

@@ -7,10 +7,11 @@ them directly but ask for what they need with a function here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from caregrid import yamlio
@@ -616,45 +617,55 @@ def _named(zh: InstrumentedAttribute[str], en: InstrumentedAttribute[str | None]
     return zh.startswith(name, autoescape=True) | func.lower(en).startswith(prefix, autoescape=True)
 
 
-def institutions_page(session: Session, where: DirectoryFilter) -> list[Institution]:
-    query = select(Institution).where(Institution.id > where.after)
+def _directory_page(
+    table: Any,
+    where: DirectoryFilter,
+    named: Callable[[str], Any],
+    within: Callable[[frozenset[int]], Any],
+) -> Select[Any]:
+    """The one shape of a directory page; `named` and `within` say what a name and an
+    institution mean for the table."""
+    query = select(table).where(table.id > where.after)
     if where.ids is not None:
-        query = query.where(Institution.id.in_(where.ids))
+        query = query.where(table.id.in_(where.ids))
     if where.codes is not None:
-        query = query.where(Institution.code.in_(where.codes))
+        query = query.where(table.code.in_(where.codes))
     if where.name:
-        query = query.where(_named(Institution.name_zh, Institution.name_en, where.name))
+        query = query.where(named(where.name))
     if where.institution_ids is not None:
-        query = query.where(Institution.id.in_(where.institution_ids))
-    return list(session.scalars(query.order_by(Institution.id).limit(where.limit)))
+        query = query.where(within(where.institution_ids))
+    return query.order_by(table.id).limit(where.limit)
+
+
+def institutions_page(session: Session, where: DirectoryFilter) -> list[Institution]:
+    query = _directory_page(
+        Institution,
+        where,
+        lambda name: _named(Institution.name_zh, Institution.name_en, name),
+        Institution.id.in_,
+    )
+    return list(session.scalars(query))
 
 
 def departments_page(session: Session, where: DirectoryFilter) -> list[Department]:
-    query = select(Department).where(Department.id > where.after)
-    if where.ids is not None:
-        query = query.where(Department.id.in_(where.ids))
-    if where.codes is not None:
-        query = query.where(Department.code.in_(where.codes))
-    if where.name:
-        query = query.where(_named(Department.name_zh, Department.name_en, where.name))
-    if where.institution_ids is not None:
-        query = query.where(Department.institution_id.in_(where.institution_ids))
-    return list(session.scalars(query.order_by(Department.id).limit(where.limit)))
+    query = _directory_page(
+        Department,
+        where,
+        lambda name: _named(Department.name_zh, Department.name_en, name),
+        Department.institution_id.in_,
+    )
+    return list(session.scalars(query))
 
 
 def practitioners_page(session: Session, where: DirectoryFilter) -> list[Practitioner]:
     """Practitioners in id order; `institution_ids` matches the home or a practice site (H6)."""
-    query = select(Practitioner).where(Practitioner.id > where.after)
-    if where.ids is not None:
-        query = query.where(Practitioner.id.in_(where.ids))
-    if where.codes is not None:
-        query = query.where(Practitioner.code.in_(where.codes))
-    if where.name:
-        query = query.where(Practitioner.name.startswith(where.name, autoescape=True))
-    if where.institution_ids is not None:
-        query = query.where(
-            Practitioner.home_institution_id.in_(where.institution_ids)
-            | Practitioner.sites.any(Institution.id.in_(where.institution_ids))
-        )
-    query = query.options(selectinload(Practitioner.sites))
-    return list(session.scalars(query.order_by(Practitioner.id).limit(where.limit)))
+    query = _directory_page(
+        Practitioner,
+        where,
+        lambda name: Practitioner.name.startswith(name, autoescape=True),
+        lambda ids: (
+            Practitioner.home_institution_id.in_(ids)
+            | Practitioner.sites.any(Institution.id.in_(ids))
+        ),
+    )
+    return list(session.scalars(query.options(selectinload(Practitioner.sites))))
